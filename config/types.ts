@@ -1,0 +1,169 @@
+/**
+ * The configuration idflow runs with, after loading, env overrides, validation and defaults.
+ * Keys follow Kratos's kratos.yml layout (the supported subset). Durations stay Go-style strings
+ * ("1h", "15m30s") and byte sizes stay "19MB" strings; parse them with src/x/duration.ts and src/x/bytesize.ts.
+ */
+export type SameSite = 'Strict' | 'Lax' | 'None';
+
+export interface CorsConfig {
+  enabled: boolean;
+  allowed_origins: string[];
+  allowed_methods: string[];
+  allowed_headers: string[];
+  exposed_headers: string[];
+  allow_credentials: boolean;
+  max_age: number;
+  debug?: boolean;
+}
+
+export interface ServeEndpointConfig {
+  host: string;
+  port: number;
+  base_url?: string;
+  cors?: CorsConfig;
+  /** Request body limit (idflow extension, bytes string like "1MB"). */
+  request_body_limit?: string;
+}
+
+export interface IdentitySchemaRef {
+  id: string;
+  url: string;
+  selfservice_selectable?: boolean;
+}
+
+export interface HookConfig {
+  hook: string;
+  config?: Record<string, unknown>;
+}
+
+export interface HooksBlock {
+  hooks?: HookConfig[];
+}
+
+export interface AfterBlock extends HooksBlock {
+  default_browser_return_url?: string;
+  [method: string]: unknown;
+}
+
+export interface FlowConfig {
+  ui_url?: string;
+  lifespan: string;
+  enabled?: boolean;
+  before?: HooksBlock;
+  after?: AfterBlock;
+}
+
+export interface MethodToggle<C = Record<string, unknown>> {
+  enabled: boolean;
+  config?: C;
+}
+
+export interface PasswordMethodConfig {
+  haveibeenpwned_host: string;
+  haveibeenpwned_enabled: boolean;
+  max_breaches: number;
+  ignore_network_errors: boolean;
+  min_password_length: number;
+  identifier_similarity_check_enabled: boolean;
+}
+
+export interface CodeMethodConfig {
+  lifespan: string;
+  max_submissions: number;
+}
+
+export interface LinkMethodConfig {
+  lifespan: string;
+  base_url?: string;
+}
+
+export interface SelfserviceConfig {
+  default_browser_return_url: string;
+  allowed_return_urls: string[];
+  flows: {
+    error: { ui_url?: string };
+    login: FlowConfig & { style?: 'unified' | 'identifier_first' };
+    registration: FlowConfig & { enabled: boolean; style?: 'profile_first' | 'unified'; login_hints?: boolean };
+    settings: FlowConfig & { privileged_session_max_age: string; required_aal: 'aal1' | 'highest_available' };
+    recovery: FlowConfig & { enabled: boolean; use: 'code' | 'link'; notify_unknown_recipients: boolean };
+    verification: FlowConfig & { enabled: boolean; use: 'code' | 'link'; notify_unknown_recipients: boolean };
+    logout: { after?: { default_browser_return_url?: string } };
+  };
+  methods: {
+    password: MethodToggle<PasswordMethodConfig>;
+    profile: MethodToggle;
+    code: MethodToggle<CodeMethodConfig> & { passwordless_enabled?: boolean; mfa_enabled?: boolean };
+    link: MethodToggle<LinkMethodConfig>;
+    totp: MethodToggle<{ issuer?: string }>;
+    lookup_secret: MethodToggle;
+    webauthn: MethodToggle<Record<string, unknown>>;
+    passkey: MethodToggle<Record<string, unknown>>;
+    oidc: MethodToggle<Record<string, unknown>>;
+  };
+}
+
+export interface CookieConfig {
+  name?: string;
+  domain?: string;
+  path: string;
+  same_site: SameSite;
+  persistent?: boolean;
+  secure?: boolean;
+}
+
+export interface SessionConfig {
+  lifespan: string;
+  earliest_possible_extend?: string;
+  cookie: CookieConfig & { name: string; persistent: boolean };
+  whoami: { required_aal: 'aal1' | 'highest_available' };
+  /** idflow: end the identity's other sessions when its password changes (Kratos: opt-in hook). */
+  revoke_other_sessions_on_password_change?: boolean;
+}
+
+export interface HashersConfig {
+  algorithm: 'argon2' | 'bcrypt';
+  argon2: {
+    memory: string;
+    iterations: number;
+    parallelism: number;
+    salt_length: number;
+    key_length: number;
+    expected_duration: string;
+    expected_deviation: string;
+    dedicated_memory: string;
+  };
+  bcrypt: { cost: number };
+}
+
+export interface CourierConfig {
+  delivery_strategy: 'smtp' | 'http';
+  smtp: {
+    connection_uri: string;
+    from_address: string;
+    from_name?: string;
+    headers?: Record<string, string>;
+    local_name?: string;
+  };
+  http?: { request_config?: Record<string, unknown> };
+  templates?: Record<string, unknown>;
+  template_override_path?: string;
+  message_retries: number;
+  worker: { pull_count: number; pull_wait: string };
+}
+
+export interface Config {
+  dsn: string;
+  dev: boolean;
+  serve: { public: ServeEndpointConfig; admin: ServeEndpointConfig };
+  identity: { default_schema_id: string; schemas: IdentitySchemaRef[] };
+  selfservice: SelfserviceConfig;
+  session: SessionConfig;
+  cookies: { domain?: string; path: string; same_site: SameSite; secure?: boolean };
+  secrets: { default?: string[]; cookie?: string[]; cipher?: string[]; pagination?: string[] };
+  hashers: HashersConfig;
+  courier: CourierConfig;
+  log: { level: 'trace' | 'debug' | 'info' | 'warning' | 'warn' | 'error' | 'fatal' | 'panic'; format: 'json' | 'text'; leak_sensitive_values?: boolean };
+  security: { account_enumeration: { mitigate: boolean } };
+  tracing?: { provider?: string; service_name?: string };
+  feature_flags: Record<string, boolean>;
+}
