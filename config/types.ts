@@ -138,7 +138,8 @@ export interface HashersConfig {
 export interface CourierConfig {
   delivery_strategy: 'smtp' | 'http';
   smtp: {
-    connection_uri: string;
+    /** Unset when no SMTP server is configured (Kratos has no default either); sending then fails. */
+    connection_uri?: string;
     from_address: string;
     from_name?: string;
     headers?: Record<string, string>;
@@ -159,7 +160,11 @@ export interface Config {
   selfservice: SelfserviceConfig;
   session: SessionConfig;
   cookies: { domain?: string; path: string; same_site: SameSite; secure?: boolean };
-  secrets: { default?: string[]; cookie?: string[]; cipher?: string[]; pagination?: string[] };
+  /**
+   * First entry signs/encrypts, the others only verify/decrypt. After loading all four are set: `cookie` and `default`
+   * fall back to each other and `pagination` to `default`, as in Kratos (with --dev, missing ones are generated).
+   */
+  secrets: { default: string[]; cookie: string[]; cipher: string[]; pagination: string[] };
   hashers: HashersConfig;
   courier: CourierConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warning' | 'warn' | 'error' | 'fatal' | 'panic'; format: 'json' | 'text'; leak_sensitive_values?: boolean };

@@ -1,0 +1,14 @@
+import { Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, RecoveryAddress } from './identity.entity.ts';
+import { Session } from './session.entity.ts';
+import { Flow, SelfServiceError } from './flow.entity.ts';
+import { CourierMessage, CourierDispatch } from './courier.entity.ts';
+
+export * from './identity.entity.ts';
+export * from './session.entity.ts';
+export * from './flow.entity.ts';
+export * from './courier.entity.ts';
+
+export const allEntities = [
+  Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, RecoveryAddress,
+  Session, Flow, SelfServiceError, CourierMessage, CourierDispatch,
+];

@@ -1,0 +1,103 @@
+/**
+ * Types shared by the self-service flow machines. Plain JSON only: the machine context is persisted as the
+ * flow's snapshot and projected into Kratos's flow JSON, so nothing secret (passwords, tokens, codes) ever
+ * enters it — secrets travel from the submit event straight into an actor's input.
+ */
+export interface UiMessage {
+  id: number;
+  text: string;
+  type: 'info' | 'error' | 'success';
+  context?: Record<string, unknown>;
+}
+
+export type FlowType = 'api' | 'browser';
+export type Aal = 'aal1' | 'aal2';
+
+/** What every flow machine is started with; time and ids arrive from outside (no timers, no randomness). */
+export interface FlowInput {
+  flowId: string;
+  flowType: FlowType;
+  /** Identity the flow belongs to (settings) or was authenticated/created by (login, registration). */
+  identityId?: string;
+  schemaId?: string;
+  requestedAal?: Aal;
+  refresh?: boolean;
+  /** Registration: issue a session after sign-up (the `session` after-hook). */
+  issueSession?: boolean;
+  messages?: UiMessage[];
+}
+
+export interface FlowContext {
+  flowId: string;
+  flowType: FlowType;
+  identityId?: string;
+  sessionId?: string;
+  schemaId?: string;
+  requestedAal: Aal;
+  refresh: boolean;
+  issueSession: boolean;
+  /** Last method submitted (Kratos `active`). */
+  active?: string;
+  /** Registration's profile-first screens. */
+  screen?: 'credential-selection';
+  /** Non-secret values to echo into the form (traits, identifier). */
+  values: Record<string, unknown>;
+  /** Messages attached to nodes, by node name. */
+  fieldMessages: Record<string, UiMessage[]>;
+  /** Messages of the whole form (`ui.messages`). */
+  messages: UiMessage[];
+  transientPayload?: unknown;
+}
+
+/** One thing a client does: submit a method with its payload (secrets included, never stored). */
+export interface SubmitEvent {
+  type: 'method.submit';
+  method: string;
+  payload: Record<string, unknown>;
+}
+
+export type FlowEvent = SubmitEvent;
+
+/** Method results the machines branch on; produced by the actors the adapters provide. */
+export type Outcome =
+  | { kind: 'rejected'; values?: Record<string, unknown>; fieldMessages?: Record<string, UiMessage[]>; messages?: UiMessage[] }
+  | { kind: 'next_screen'; screen?: 'credential-selection'; values?: Record<string, unknown>; messages?: UiMessage[] }
+  | { kind: 'authenticated'; identityId: string; method: string; aal: Aal }
+  | { kind: 'registered'; identityId: string; method: string }
+  | { kind: 'updated'; method: string; values?: Record<string, unknown> };
+
+export interface MethodActorInput {
+  flowId: string;
+  flowType: FlowType;
+  identityId?: string;
+  schemaId?: string;
+  method: string;
+  payload: Record<string, unknown>;
+  screen?: string;
+}
+
+export interface IssueSessionInput {
+  flowId: string;
+  identityId: string;
+  method: string;
+  aal: Aal;
+}
+
+export function initialContext(input: FlowInput): FlowContext {
+  return {
+    flowId: input.flowId,
+    flowType: input.flowType,
+    identityId: input.identityId,
+    schemaId: input.schemaId,
+    requestedAal: input.requestedAal ?? 'aal1',
+    refresh: input.refresh ?? false,
+    issueSession: input.issueSession ?? false,
+    values: {},
+    fieldMessages: {},
+    messages: input.messages ?? [],
+  };
+}
+
+export const NOT_PROVIDED = (name: string) => async (): Promise<never> => {
+  throw new Error(`actor "${name}" must be provided by the adapter layer (machine.provide)`);
+};

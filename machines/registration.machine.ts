@@ -1,0 +1,91 @@
+import { assign, fromPromise, setup } from 'xstate';
+import {
+  initialContext, NOT_PROVIDED,
+  type FlowContext, type FlowEvent, type FlowInput, type IssueSessionInput, type MethodActorInput, type Outcome,
+} from './flow-types.ts';
+
+type DoneOutcome = { output: Outcome };
+
+/**
+ * Registration: `choose_method` (profile-first screens are internal), `register` validates the traits and
+ * credentials and creates the identity; with the `session` hook a session follows; ends in `passed_challenge`.
+ */
+export const registrationMachine = setup({
+  types: {} as { context: FlowContext; events: FlowEvent; input: FlowInput },
+  actors: {
+    register: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('register')),
+    issueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('issueSession')),
+  },
+  guards: {
+    isRegistered: ({ event }) => (event as unknown as DoneOutcome).output.kind === 'registered',
+    isNextScreen: ({ event }) => (event as unknown as DoneOutcome).output.kind === 'next_screen',
+    issuesSession: ({ context }) => context.issueSession,
+  },
+  actions: {
+    startSubmission: assign(({ event }) => ({
+      active: event.method,
+      messages: [],
+      fieldMessages: {},
+      transientPayload: event.payload.transient_payload,
+    })),
+    showRejection: assign(({ event }) => {
+      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'rejected' }> }).output;
+      return { values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
+    }),
+    showNextScreen: assign(({ event }) => {
+      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'next_screen' }> }).output;
+      return { screen: outcome.screen, values: outcome.values ?? {}, messages: outcome.messages ?? [] };
+    }),
+    rememberIdentity: assign(({ event }) => ({
+      identityId: (event as unknown as { output: Extract<Outcome, { kind: 'registered' }> }).output.identityId,
+    })),
+    rememberSession: assign(({ event }) => ({ sessionId: (event as unknown as { output: { sessionId: string } }).output.sessionId })),
+  },
+}).createMachine({
+  id: 'registration',
+  context: ({ input }) => initialContext(input),
+  initial: 'choose_method',
+  states: {
+    choose_method: {
+      initial: 'awaiting_input',
+      states: {
+        awaiting_input: {
+          tags: ['awaiting_input'],
+          on: { 'method.submit': { target: 'registering', actions: 'startSubmission' } },
+        },
+        registering: {
+          invoke: {
+            id: 'register',
+            src: 'register',
+            input: ({ context, event }) => ({
+              flowId: context.flowId, flowType: context.flowType, schemaId: context.schemaId, screen: context.screen,
+              method: (event as FlowEvent).method, payload: (event as FlowEvent).payload,
+            }),
+            onDone: [
+              { guard: 'isRegistered', target: 'registered', actions: 'rememberIdentity' },
+              { guard: 'isNextScreen', target: 'awaiting_input', actions: 'showNextScreen' },
+              { target: 'awaiting_input', actions: 'showRejection' },
+            ],
+            onError: { target: 'awaiting_input' },
+          },
+        },
+        registered: {
+          always: [
+            { guard: 'issuesSession', target: 'issuing_session' },
+            { target: '#registration.passed_challenge' },
+          ],
+        },
+        issuing_session: {
+          invoke: {
+            id: 'issueSession',
+            src: 'issueSession',
+            input: ({ context }) => ({ flowId: context.flowId, identityId: context.identityId!, method: context.active ?? 'password', aal: 'aal1' as const }),
+            onDone: { target: '#registration.passed_challenge', actions: 'rememberSession' },
+            onError: { target: 'awaiting_input' },
+          },
+        },
+      },
+    },
+    passed_challenge: { type: 'final', tags: ['completed'] },
+  },
+});

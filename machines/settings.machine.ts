@@ -1,0 +1,69 @@
+import { assign, fromPromise, setup } from 'xstate';
+import {
+  initialContext, NOT_PROVIDED, type FlowContext, type FlowEvent, type FlowInput, type MethodActorInput, type Outcome,
+} from './flow-types.ts';
+
+const UPDATE_SUCCESS = { id: 1050001, text: 'Your changes have been saved!', type: 'success' as const };
+
+/**
+ * Settings: `show_form` → `success`; the flow stays usable after a success, so `success` accepts further submits.
+ */
+export const settingsMachine = setup({
+  types: {} as { context: FlowContext; events: FlowEvent; input: FlowInput },
+  actors: {
+    applySettings: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('applySettings')),
+  },
+  guards: {
+    isUpdated: ({ event }) => (event as unknown as { output: Outcome }).output.kind === 'updated',
+  },
+  actions: {
+    startSubmission: assign(({ event }) => ({
+      active: event.method,
+      messages: [],
+      fieldMessages: {},
+      transientPayload: event.payload.transient_payload,
+    })),
+    showRejection: assign(({ event }) => {
+      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'rejected' }> }).output;
+      return { values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
+    }),
+    showSuccess: assign(({ event }) => {
+      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'updated' }> }).output;
+      return { values: outcome.values ?? {}, fieldMessages: {}, messages: [UPDATE_SUCCESS] };
+    }),
+  },
+}).createMachine({
+  id: 'settings',
+  context: ({ input }) => initialContext(input),
+  initial: 'show_form',
+  states: {
+    show_form: {
+      initial: 'awaiting_input',
+      states: {
+        awaiting_input: {
+          tags: ['awaiting_input'],
+          on: { 'method.submit': { target: 'applying', actions: 'startSubmission' } },
+        },
+        applying: {
+          invoke: {
+            id: 'applySettings',
+            src: 'applySettings',
+            input: ({ context, event }) => ({
+              flowId: context.flowId, flowType: context.flowType, identityId: context.identityId,
+              method: (event as FlowEvent).method, payload: (event as FlowEvent).payload,
+            }),
+            onDone: [
+              { guard: 'isUpdated', target: '#settings.success', actions: 'showSuccess' },
+              { target: 'awaiting_input', actions: 'showRejection' },
+            ],
+            onError: { target: 'awaiting_input' },
+          },
+        },
+      },
+    },
+    success: {
+      tags: ['awaiting_input'],
+      on: { 'method.submit': { target: '#settings.show_form.applying', actions: 'startSubmission' } },
+    },
+  },
+});

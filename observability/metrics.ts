@@ -1,0 +1,42 @@
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric idflow exports, in one place. Labels come from closed sets (flow kinds, machine state names,
+ * event types, route templates, status codes): never user data.
+ */
+export interface Metrics {
+  registry: Registry;
+  flowTransitions: Counter<'flow' | 'from' | 'to' | 'event'>;
+  flowsStarted: Counter<'flow' | 'type'>;
+  flowsCompleted: Counter<'flow' | 'type'>;
+  flowsFailed: Counter<'flow' | 'type'>;
+  flowsExpired: Counter<'flow' | 'type'>;
+  passwordHashSeconds: Histogram<'operation'>;
+  sessionChecks: Counter<'result'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    flowTransitions: new Counter({
+      name: 'idflow_flow_transitions_total',
+      help: 'Self-service flow machine transitions, by flow, source state, target state and event type.',
+      labelNames: ['flow', 'from', 'to', 'event'],
+      registers: [registry],
+    }),
+    flowsStarted: new Counter({ name: 'idflow_flows_started_total', help: 'Flows created.', labelNames: ['flow', 'type'], registers: [registry] }),
+    flowsCompleted: new Counter({ name: 'idflow_flows_completed_total', help: 'Flows that reached their final state.', labelNames: ['flow', 'type'], registers: [registry] }),
+    flowsFailed: new Counter({ name: 'idflow_flows_failed_total', help: 'Submits that failed with an error.', labelNames: ['flow', 'type'], registers: [registry] }),
+    flowsExpired: new Counter({ name: 'idflow_flows_expired_total', help: 'Submits of expired flows.', labelNames: ['flow', 'type'], registers: [registry] }),
+    passwordHashSeconds: new Histogram({
+      name: 'idflow_password_hash_duration_seconds',
+      help: 'Time to hash or verify a password.',
+      labelNames: ['operation'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    sessionChecks: new Counter({ name: 'idflow_session_checks_total', help: 'Session lookups (whoami), by result.', labelNames: ['result'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,48 @@
+import { UsageError } from './args.ts';
+import { version } from '../version.ts';
+
+const USAGE = `idflow ${version} — a headless identity server speaking Ory Kratos's API
+
+Usage:
+  idflow serve [--config FILE] [--dev]       run the public and admin APIs
+  idflow migrate sql [DSN] [--yes]           apply database migrations
+  idflow migrate status [DSN]                show applied and pending migrations
+  idflow identities import FILE|-            import identities through the admin API
+  idflow identities list|get ID|delete ID    read or delete identities
+  idflow version                             print the version
+
+Run \`idflow <command> --help\` for a command's options.
+`;
+
+type Command = (argv: string[], env: Record<string, string | undefined>) => Promise<number>;
+
+// Commands load their modules on demand, so `idflow version` doesn't pay for the ORM and the HTTP stack.
+const COMMANDS: Record<string, Command> = {
+  serve: async (argv, env) => (await import('./serve.command.ts')).serveCommand(argv, env),
+  migrate: async (argv, env) => (await import('./migrate.command.ts')).migrateCommand(argv, env),
+  identities: async (argv, env) => (await import('./identities.command.ts')).identitiesCommand(argv, env),
+  version: async (argv) => {
+    if (argv.includes('--help') || argv.includes('-h')) process.stdout.write('Print the version.\n\nUsage:\n  idflow version\n');
+    else process.stdout.write(`${version}\n`);
+    return 0;
+  },
+};
+
+/** Runs the CLI; exit code 0 on success, 1 with a one-line reason on stderr otherwise. */
+export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new UsageError(`unknown command "${name}" (see \`idflow --help\`)`);
+    return await command(rest, env);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`idflow ${name}: ${message.split('\n')[0]}\n`);
+    return 1;
+  }
+}
+

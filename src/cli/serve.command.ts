@@ -1,0 +1,55 @@
+import { loadConfig } from '../../config/load-config.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { createRegistry } from '../registry.ts';
+import { startServer } from '../server.ts';
+import { parse, helpText, type CommandSpec } from './args.ts';
+
+export const serveSpec: CommandSpec = {
+  name: 'serve',
+  summary: 'Run the public (4433) and admin (4434) APIs.',
+  usage: 'idflow serve [--config FILE] [--dev]',
+  options: {
+    config: { type: 'string', short: 'c' },
+    dev: { type: 'boolean', default: false },
+  },
+  help: `
+Options:
+  -c, --config FILE   kratos.yml-style configuration (YAML or JSON). Without it idflow runs its built-in
+                      default: SQLite under ./data/ (migrated automatically), 127.0.0.1:4433 and :4434.
+      --dev           development mode: plain-HTTP cookies and generated secrets when none are configured.
+                      Without --dev, secrets.cookie (or secrets.default) and secrets.cipher are required.
+  -h, --help          show this help
+
+Every configuration key can be overridden by an environment variable: the key path upper-cased with dots as
+underscores, e.g. DSN, SERVE_PUBLIC_PORT, LOG_LEVEL, COURIER_SMTP_CONNECTION_URI.`,
+};
+
+export async function serveCommand(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  const args = parse(serveSpec, argv);
+  if (args === 'help') {
+    process.stdout.write(helpText(serveSpec));
+    return 0;
+  }
+  const file = args.values.config as string | undefined;
+  const { config, warnings } = loadConfig({ file, env, dev: args.values.dev === true });
+  const logger = createLogger({ level: config.log.level, format: config.log.format });
+  for (const warning of warnings) logger.warn(warning);
+  const registry = await createRegistry(config, { logger, migrations: file ? 'require' : 'auto' });
+  const server = await startServer(registry);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info('shutting down', { signal });
+      process.off('SIGTERM', onTerm);
+      process.off('SIGINT', onInt);
+      server.close().then(resolve, (err) => {
+        logger.error('shutdown failed', { err });
+        resolve();
+      });
+    };
+    const onTerm = () => stop('SIGTERM');
+    const onInt = () => stop('SIGINT');
+    process.on('SIGTERM', onTerm);
+    process.on('SIGINT', onInt);
+  });
+  return 0;
+}

@@ -1,0 +1,13 @@
+import type { AnyStateMachine } from 'xstate';
+import { loginMachine } from '../../machines/login.machine.ts';
+import { registrationMachine } from '../../machines/registration.machine.ts';
+import { settingsMachine } from '../../machines/settings.machine.ts';
+import type { FlowKind } from '../../entities/index.ts';
+
+export type MachineFlowKind = Extract<FlowKind, 'login' | 'registration' | 'settings'>;
+
+export const FLOW_MACHINES: Record<MachineFlowKind, AnyStateMachine> = {
+  login: loginMachine,
+  registration: registrationMachine,
+  settings: settingsMachine,
+};

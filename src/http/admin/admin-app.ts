@@ -1,0 +1,43 @@
+import express, { type Express } from 'express';
+import type { Registry } from '../../registry.ts';
+import { bodyParsers } from '../middleware/body.ts';
+import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
+import { forkEntityManager } from '../middleware/request-context.ts';
+import { healthRoutes } from '../health.routes.ts';
+import { pingDatabase, type AppState } from '../public/public-app.ts';
+import { schemasRoutes } from '../public/schemas.routes.ts';
+import { identitiesRoutes } from './identities.routes.ts';
+import { adminSessionsRoutes } from './sessions.routes.ts';
+
+const UNPREFIXED = /^\/(health|version|metrics)(\/|$)/;
+
+export function createAdminApp(registry: Registry, state: AppState): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  // Kratos's admin server answers both /admin/... and the legacy unprefixed paths.
+  app.use((req, _res, next) => {
+    if (!req.url.startsWith('/admin/') && req.url !== '/admin' && !UNPREFIXED.test(req.url)) req.url = '/admin' + req.url;
+    next();
+  });
+  const health = healthRoutes({
+    pingDatabase: () => pingDatabase(registry),
+    isAcceptingTraffic: () => state.accepting,
+    showDetails: true,
+  });
+  app.use(health);
+  app.use('/admin', health);
+  app.use(bodyParsers(registry.config.serve.admin.request_body_limit ?? '5MB'));
+  app.use(forkEntityManager(registry.orm));
+  app.use('/admin', schemasRoutes(registry.schemas));
+  app.use(identitiesRoutes({
+    identities: registry.identities,
+    pageTokens: registry.pageTokens,
+    schemaUrl: registry.schemaUrl,
+    adminBaseUrl: () => registry.urls.admin,
+  }));
+  app.use(adminSessionsRoutes(registry));
+  app.use(notFoundHandler);
+  app.use(errorHandler(registry.logger));
+  return app;
+}

@@ -1,0 +1,28 @@
+import type { Request } from 'express';
+import { badRequest } from '../../errors/kratos-error.ts';
+import { queryString } from '../middleware/request-context.ts';
+
+export function parsePageSize(req: Request, fallback: number, max: number): number {
+  const raw = queryString(req, 'page_size') ?? queryString(req, 'per_page');
+  if (raw === undefined) return fallback;
+  const size = Number(raw);
+  if (!Number.isInteger(size) || size < 1) throw badRequest('page_size must be a positive integer.');
+  return Math.min(size, max);
+}
+
+/** Kratos-style `Link` header with rel="first" and, when more rows exist, rel="next". */
+export function paginationLinks(base: URL, req: Request, pageSize: number, nextToken: string | undefined): string {
+  const make = (token?: string) => {
+    const url = new URL(base);
+    for (const [key, value] of Object.entries(req.query)) {
+      if (key === 'page_token' || key === 'page_size' || key === 'per_page' || key === 'page') continue;
+      for (const v of Array.isArray(value) ? value : [value]) if (typeof v === 'string') url.searchParams.append(key, v);
+    }
+    url.searchParams.set('page_size', String(pageSize));
+    if (token) url.searchParams.set('page_token', token);
+    return url.toString();
+  };
+  const links = [`<${make()}>; rel="first"`];
+  if (nextToken) links.push(`<${make(nextToken)}>; rel="next"`);
+  return links.join(',');
+}

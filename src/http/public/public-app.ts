@@ -1,0 +1,40 @@
+import express, { type Express } from 'express';
+import type { Registry } from '../../registry.ts';
+import { bodyParsers } from '../middleware/body.ts';
+import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
+import { forkEntityManager } from '../middleware/request-context.ts';
+import { healthRoutes } from '../health.routes.ts';
+import { schemasRoutes } from './schemas.routes.ts';
+import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
+import { sessionsRoutes } from './sessions.routes.ts';
+import { logoutRoutes } from './logout.routes.ts';
+import { selfServiceErrorsRoutes } from './errors.routes.ts';
+
+export interface AppState {
+  accepting: boolean;
+}
+
+export function createPublicApp(registry: Registry, state: AppState): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(healthRoutes({
+    pingDatabase: () => pingDatabase(registry),
+    isAcceptingTraffic: () => state.accepting,
+    showDetails: false,
+  }));
+  app.use(bodyParsers(registry.config.serve.public.request_body_limit ?? '1MB'));
+  app.use(forkEntityManager(registry.orm));
+  app.use(schemasRoutes(registry.schemas));
+  app.use(sessionsRoutes(registry));
+  app.use(selfServiceFlowRoutes(registry));
+  app.use(logoutRoutes(registry));
+  app.use(selfServiceErrorsRoutes());
+  app.use(notFoundHandler);
+  app.use(errorHandler(registry.logger));
+  return app;
+}
+
+export async function pingDatabase(registry: Registry): Promise<void> {
+  await registry.orm.em.getConnection().execute('select 1');
+}

@@ -1,0 +1,71 @@
+import { Router, type Request, type Response } from 'express';
+import type { Registry } from '../../registry.ts';
+import { KratosError } from '../../errors/kratos-error.ts';
+import { toSessionJson } from '../../session/index.ts';
+import { isUuid } from '../../identity/identity-service.ts';
+import { em } from '../middleware/request-context.ts';
+import { parsePageSize } from '../admin/pagination.ts';
+import { currentSession, setSessionCookie, type RequestSession } from './selfservice/http-context.ts';
+
+/** whoami without credentials: Kratos answers 401 with no error id (ory/kratos#4129). */
+const noSession = () => new KratosError(401, undefined, { reason: 'No valid session credentials found in the request.' });
+const inactive = () => new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
+
+export function sessionsRoutes(registry: Registry): Router {
+  const router = Router();
+  const json = (s: RequestSession['session']) => toSessionJson(s, { includeIdentity: true, schemaUrl: registry.schemaUrl });
+
+  // The hottest path of any deployment: one indexed lookup, no credentials loaded.
+  router.all('/sessions/whoami', async (req: Request, res: Response) => {
+    if (req.method === 'OPTIONS') {
+      res.status(204).end();
+      return;
+    }
+    const current = await currentSession(registry, req);
+    if (!current) throw noSession();
+    if (current.source === 'cookie' && registry.config.session.cookie.persistent) {
+      setSessionCookie(registry, res, current.token, current.session.expiresAt);
+    }
+    res.setHeader('X-Kratos-Authenticated-Identity-Id', current.session.identityId);
+    if (req.method === 'HEAD') {
+      res.status(200).end();
+      return;
+    }
+    res.json(json(current.session));
+  });
+
+  router.get('/sessions', async (req: Request, res: Response) => {
+    const current = await currentSession(registry, req);
+    if (!current) throw inactive();
+    const limit = parsePageSize(req, 250, 1000);
+    const others = await registry.sessions.listForIdentity(em(res), current.session.identityId, {
+      active: true, limit, exceptSessionId: current.session.id,
+    });
+    res.json(others.map((s) => toSessionJson(s, { includeIdentity: false, schemaUrl: registry.schemaUrl })));
+  });
+
+  router.delete('/sessions', async (req: Request, res: Response) => {
+    const current = await currentSession(registry, req);
+    if (!current) throw inactive();
+    const count = await registry.sessions.revokeAllForIdentity(em(res), current.session.identityId, { exceptSessionId: current.session.id });
+    res.json({ count });
+  });
+
+  router.delete('/sessions/:id', async (req: Request, res: Response) => {
+    const current = await currentSession(registry, req);
+    if (!current) throw inactive();
+    const id = String(req.params.id);
+    if (id === current.session.id) {
+      throw new KratosError(400, undefined, { reason: 'You can not revoke the session you are currently using; use the logout flow instead.' });
+    }
+    // Only the caller's own sessions: another identity's session id is a 404, never revoked.
+    if (!isUuid(id) || !(await registry.sessions.revoke(em(res), id, { identityId: current.session.identityId }))) {
+      throw new KratosError(404, undefined, { reason: 'The session could not be found.' });
+    }
+    res.status(204).end();
+  });
+
+  return router;
+}
+
+

@@ -1,0 +1,288 @@
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
+import { KratosError, conflict, notFound, badRequest } from '../errors/kratos-error.ts';
+import type { PasswordHasher } from '../hash/index.ts';
+import type { IdentitySchemaRegistry, IdentitySchema, ExtractedTraits } from './schema/index.ts';
+import {
+  loadIdentityRecord, persistIdentityRecord, findIdentifierOwners, findAddressOwners, deleteIdentityRow, findIdentityIdByExternalId, identityExists,
+} from '../persistence/identity-repository.ts';
+import type { CredentialType, IdentityRecord, IdentityState } from './identity.ts';
+
+export interface CredentialsImport {
+  password?: { config?: { password?: string; hashed_password?: string; use_password_migration_hook?: boolean } };
+  oidc?: { config?: { providers: Array<{ provider: string; subject: string; use_auto_link?: boolean; organization?: string | null }> } };
+  totp?: { config?: { totp_url: string } };
+  lookup_secret?: { config?: { codes: Array<{ code: string; used_at?: string }> } };
+}
+
+export interface IdentityInput {
+  schema_id?: string;
+  traits: Record<string, unknown>;
+  state?: IdentityState;
+  metadata_public?: unknown;
+  metadata_admin?: unknown;
+  external_id?: string | null;
+  organization_id?: string | null;
+  credentials?: CredentialsImport;
+  verifiable_addresses?: Array<{ value: string; via: 'email' | 'sms'; verified?: boolean; verified_at?: string | null; status?: 'pending' | 'sent' | 'completed' }>;
+  recovery_addresses?: Array<{ value: string; via: 'email' | 'sms' }>;
+}
+
+export interface IdentityServiceDeps {
+  schemas: IdentitySchemaRegistry;
+  hasher: PasswordHasher;
+  now?: () => Date;
+}
+
+/** The message a UI shows next to a field; see schema/validate. */
+export function traitsInvalid(errors: ReturnType<IdentitySchema['validateTraits']>): KratosError {
+  return new KratosError(400, undefined, {
+    reason: errors.map((e) => `${e.pointer}: ${e.message}`).join('; '),
+    details: { errors },
+  });
+}
+
+export const IDENTITY_CONFLICT_REASON = 'This identity conflicts with another identity that already exists.';
+
+/**
+ * Writes identities: validates traits against their schema, derives identifiers and addresses from the
+ * `ory.sh/kratos` extension, hashes or checks imported passwords, and refuses clashes with a 409.
+ * Password hashing happens before any transaction starts, so no database lock waits on a hash.
+ */
+export class IdentityService {
+  readonly #deps: IdentityServiceDeps;
+
+  constructor(deps: IdentityServiceDeps) {
+    this.#deps = deps;
+  }
+
+  #now(): Date {
+    return this.#deps.now?.() ?? new Date();
+  }
+
+  /** Hashes or validates imported credentials; call before opening the transaction. */
+  async prepareCredentials(input: CredentialsImport | undefined): Promise<PreparedCredentials> {
+    const prepared: PreparedCredentials = {};
+    const pw = input?.password?.config;
+    if (pw) {
+      if (pw.password !== undefined && pw.hashed_password !== undefined) {
+        throw badRequest('Provide either credentials.password.config.password or .hashed_password, not both.');
+      }
+      if (pw.hashed_password !== undefined) {
+        this.#deps.hasher.assertImportable(pw.hashed_password);
+        prepared.password = { hashed_password: pw.hashed_password };
+      } else if (pw.password !== undefined) {
+        prepared.password = { hashed_password: await this.#deps.hasher.hash(pw.password) };
+      } else if (pw.use_password_migration_hook) {
+        prepared.password = { use_password_migration_hook: true };
+      }
+    }
+    if (input?.oidc?.config) prepared.oidc = { providers: input.oidc.config.providers };
+    if (input?.totp?.config) prepared.totp = { totp_url: input.totp.config.totp_url };
+    if (input?.lookup_secret?.config) prepared.lookup_secret = { lookup_secret: input.lookup_secret.config.codes };
+    return prepared;
+  }
+
+  /** Builds a new identity record (nothing written). */
+  buildNew(input: IdentityInput, prepared: PreparedCredentials, id: string = crypto.randomUUID()): IdentityRecord {
+    const now = this.#now();
+    const schema = this.#deps.schemas.require(input.schema_id ?? this.#deps.schemas.defaultId);
+    const record: IdentityRecord = {
+      id,
+      schemaId: schema.id,
+      state: input.state ?? 'active',
+      stateChangedAt: now,
+      traits: input.traits,
+      metadataPublic: input.metadata_public ?? null,
+      metadataAdmin: input.metadata_admin ?? null,
+      externalId: input.external_id ?? null,
+      organizationId: input.organization_id ?? null,
+      createdAt: now,
+      updatedAt: now,
+      verifiableAddresses: (input.verifiable_addresses ?? []).map((a) => ({
+        id: crypto.randomUUID(), value: a.value.trim().toLowerCase(), via: a.via, verified: a.verified ?? false,
+        verifiedAt: a.verified ? (a.verified_at ? new Date(a.verified_at) : now) : null,
+        status: a.status ?? (a.verified ? 'completed' : 'pending'), createdAt: now, updatedAt: now,
+      })),
+      recoveryAddresses: [],
+      credentials: [],
+    };
+    this.#applyCredentials(record, prepared, now);
+    return this.#derive(record, schema);
+  }
+
+  /** Applies a full replacement (PUT semantics) to an existing record (nothing written). */
+  buildReplacement(current: IdentityRecord, input: IdentityInput, prepared: PreparedCredentials | undefined): IdentityRecord {
+    const now = this.#now();
+    const schema = this.#deps.schemas.require(input.schema_id ?? current.schemaId);
+    const state = input.state ?? current.state;
+    const next: IdentityRecord = {
+      ...current,
+      schemaId: schema.id,
+      state,
+      stateChangedAt: state !== current.state ? now : current.stateChangedAt,
+      traits: input.traits,
+      metadataPublic: input.metadata_public ?? null,
+      metadataAdmin: input.metadata_admin ?? null,
+      externalId: input.external_id === undefined ? current.externalId : input.external_id,
+      updatedAt: now,
+      credentials: current.credentials.map((c) => ({ ...c })),
+    };
+    if (prepared) this.#applyCredentials(next, prepared, now);
+    return this.#derive(next, schema);
+  }
+
+  #applyCredentials(record: IdentityRecord, prepared: PreparedCredentials, now: Date): void {
+    const upsert = (type: CredentialType, config: Record<string, unknown>, identifiers: string[] = []) => {
+      const existing = record.credentials.find((c) => c.type === type);
+      if (existing) {
+        existing.config = config;
+        existing.updatedAt = now;
+        if (identifiers.length > 0) existing.identifiers = identifiers;
+      } else {
+        record.credentials.push({ id: crypto.randomUUID(), type, identifiers, config, version: 0, createdAt: now, updatedAt: now });
+      }
+    };
+    if (prepared.password) upsert('password', prepared.password);
+    if (prepared.oidc) {
+      upsert('oidc', { providers: prepared.oidc.providers }, prepared.oidc.providers.map((p) => `${p.provider}:${p.subject}`));
+    }
+    if (prepared.totp) upsert('totp', prepared.totp, [record.id]);
+    if (prepared.lookup_secret) upsert('lookup_secret', prepared.lookup_secret, [record.id]);
+  }
+
+  /** Validates traits and recomputes identifiers and addresses from the schema extension. */
+  #derive(record: IdentityRecord, schema: IdentitySchema): IdentityRecord {
+    const errors = schema.validateTraits(record.traits);
+    if (errors.length > 0) throw traitsInvalid(errors);
+    const extracted: ExtractedTraits = schema.extract(record.traits);
+    const now = record.updatedAt;
+
+    for (const cred of record.credentials) {
+      if (cred.type === 'password') cred.identifiers = extracted.identifiers.password;
+      if (cred.type === 'webauthn') cred.identifiers = extracted.identifiers.webauthn;
+    }
+    const codeAddresses = extracted.identifiers.code;
+    const code = record.credentials.find((c) => c.type === 'code');
+    if (codeAddresses.length > 0) {
+      const config = { addresses: codeAddresses.map((a) => ({ channel: a.via, address: a.value })) };
+      const identifiers = codeAddresses.map((a) => a.value);
+      if (code) Object.assign(code, { config, identifiers });
+      else record.credentials.push({ id: crypto.randomUUID(), type: 'code', identifiers, config, version: 1, createdAt: now, updatedAt: now });
+    } else if (code) {
+      record.credentials = record.credentials.filter((c) => c !== code);
+    }
+
+    const previousVerifiable = record.verifiableAddresses;
+    record.verifiableAddresses = extracted.verifiableAddresses.map((a) => {
+      const keep = previousVerifiable.find((p) => p.via === a.via && p.value === a.value);
+      return keep ?? {
+        id: crypto.randomUUID(), value: a.value, via: a.via, verified: false, verifiedAt: null, status: 'pending' as const,
+        createdAt: now, updatedAt: now,
+      };
+    });
+    const previousRecovery = record.recoveryAddresses;
+    record.recoveryAddresses = extracted.recoveryAddresses.map((a) =>
+      previousRecovery.find((p) => p.via === a.via && p.value === a.value) ??
+      { id: crypto.randomUUID(), value: a.value, via: a.via, createdAt: now, updatedAt: now });
+    return record;
+  }
+
+  /** Refuses identifiers or addresses another identity owns (409, nothing written). */
+  async assertNoConflicts(em: EntityManager, record: IdentityRecord): Promise<void> {
+    const identifiers = record.credentials.flatMap((c) => c.identifiers.map((identifier) => ({ type: c.type, identifier })));
+    const owners = await findIdentifierOwners(em, identifiers, record.id);
+    if (owners.length > 0) throw conflict(IDENTITY_CONFLICT_REASON);
+    const addressOwners = await findAddressOwners(em, [...record.verifiableAddresses, ...record.recoveryAddresses], record.id);
+    if (addressOwners.length > 0) throw conflict(IDENTITY_CONFLICT_REASON);
+  }
+
+  /** Persists and flushes in its own transaction (or the caller's, when em is already transactional). */
+  async save(em: EntityManager, record: IdentityRecord, isNew: boolean): Promise<void> {
+    try {
+      await em.transactional(async (tx) => {
+        await this.assertNoConflicts(tx, record);
+        await persistIdentityRecord(tx, record, isNew);
+        await tx.flush();
+      });
+    } catch (err) {
+      // The unique indexes are the arbiter when two writers race past the check above.
+      if (err instanceof UniqueConstraintViolationException) throw conflict(IDENTITY_CONFLICT_REASON, { cause: err });
+      throw err;
+    }
+  }
+
+  async create(em: EntityManager, input: IdentityInput): Promise<IdentityRecord> {
+    const prepared = await this.prepareCredentials(input.credentials);
+    const record = this.buildNew(input, prepared);
+    await this.save(em, record, true);
+    return record;
+  }
+
+  async get(em: EntityManager, id: string): Promise<IdentityRecord> {
+    const record = isUuid(id) ? await loadIdentityRecord(em, id) : null;
+    if (!record) throw notFound();
+    return record;
+  }
+
+  async exists(em: EntityManager, id: string): Promise<boolean> {
+    return isUuid(id) && (await identityExists(em, id));
+  }
+
+  async getByExternalId(em: EntityManager, externalId: string): Promise<IdentityRecord> {
+    const id = await findIdentityIdByExternalId(em, externalId);
+    return this.get(em, id ?? '');
+  }
+
+  async replace(em: EntityManager, id: string, input: IdentityInput): Promise<IdentityRecord> {
+    const prepared = input.credentials ? await this.prepareCredentials(input.credentials) : undefined;
+    const current = await this.get(em, id);
+    const next = this.buildReplacement(current, input, prepared);
+    await this.save(em, next, false);
+    return next;
+  }
+
+  async delete(em: EntityManager, id: string): Promise<void> {
+    if (!isUuid(id) || !(await deleteIdentityRow(em, id))) throw notFound();
+  }
+
+  /** Removes one credential type; never the last first factor. */
+  async deleteCredential(em: EntityManager, id: string, type: string, identifier?: string): Promise<void> {
+    const current = await this.get(em, id);
+    const allowed = ['password', 'totp', 'lookup_secret', 'webauthn', 'passkey', 'oidc', 'saml'];
+    if (!allowed.includes(type)) throw badRequest(`Credential type "${type}" cannot be deleted.`);
+    const cred = current.credentials.find((c) => c.type === type);
+    if (!cred) throw notFound(`You tried to remove a credential of type ${type} but this identity has none.`);
+    const next: IdentityRecord = { ...current, updatedAt: this.#now(), credentials: current.credentials.map((c) => ({ ...c })) };
+    if ((type === 'oidc' || type === 'saml') && identifier) {
+      const target = next.credentials.find((c) => c.type === type)!;
+      if (!target.identifiers.includes(identifier)) throw notFound(`This identity has no ${type} credential for "${identifier}".`);
+      target.identifiers = target.identifiers.filter((i) => i !== identifier);
+      const providers = (target.config.providers as Array<{ provider: string; subject: string }> | undefined) ?? [];
+      target.config = { ...target.config, providers: providers.filter((p) => `${p.provider}:${p.subject}` !== identifier) };
+      if (target.identifiers.length === 0) next.credentials = next.credentials.filter((c) => c !== target);
+    } else if (type === 'oidc' || type === 'saml') {
+      throw badRequest(`Deleting ${type} credentials requires the "identifier" query parameter.`);
+    } else {
+      next.credentials = next.credentials.filter((c) => c.type !== type);
+    }
+    const firstFactors = ['password', 'oidc', 'saml', 'webauthn', 'passkey', 'code'];
+    const hadFirst = current.credentials.some((c) => firstFactors.includes(c.type) && c.type !== 'code');
+    const hasFirst = next.credentials.some((c) => firstFactors.includes(c.type) && c.type !== 'code' && c.identifiers.length > 0);
+    if (hadFirst && !hasFirst && firstFactors.includes(type)) {
+      throw badRequest('The last first-factor credential of an identity cannot be removed.');
+    }
+    await this.save(em, next, false);
+  }
+}
+
+export interface PreparedCredentials {
+  password?: Record<string, unknown>;
+  oidc?: { providers: Array<{ provider: string; subject: string; use_auto_link?: boolean; organization?: string | null }> };
+  totp?: Record<string, unknown>;
+  lookup_secret?: Record<string, unknown>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}

@@ -1,0 +1,200 @@
+import type { EntityManager } from '@mikro-orm/core';
+import {
+  Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, RecoveryAddress,
+} from '../../entities/index.ts';
+import type { CredentialType, IdentityRecord } from '../identity/identity.ts';
+
+/** Loads identities with credentials and addresses: four queries however many identities. */
+export async function loadIdentityRecords(em: EntityManager, ids: string[]): Promise<IdentityRecord[]> {
+  if (ids.length === 0) return [];
+  const [rows, creds, idents, vas, ras] = await Promise.all([
+    em.find(Identity, { id: { $in: ids } }),
+    em.find(IdentityCredential, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc' } }),
+    em.find(CredentialIdentifier, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', identifier: 'asc' } }),
+    em.find(VerifiableAddress, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', value: 'asc' } }),
+    em.find(RecoveryAddress, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', value: 'asc' } }),
+  ]);
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    if (!row) return [];
+    const record: IdentityRecord = {
+      id: row.id,
+      schemaId: row.schemaId,
+      state: row.state,
+      stateChangedAt: row.stateChangedAt ?? null,
+      traits: row.traits,
+      metadataPublic: row.metadataPublic ?? null,
+      metadataAdmin: row.metadataAdmin ?? null,
+      externalId: row.externalId ?? null,
+      organizationId: row.organizationId ?? null,
+      createdAt: row.createdAt,
+      updatedAt: row.updatedAt,
+      credentials: creds.filter((c) => c.identity === id).map((c) => ({
+        id: c.id,
+        type: c.type as CredentialType,
+        identifiers: idents.filter((i) => i.credential === c.id).map((i) => i.identifier),
+        config: c.config,
+        version: c.version,
+        createdAt: c.createdAt,
+        updatedAt: c.updatedAt,
+      })),
+      verifiableAddresses: vas.filter((a) => a.identity === id).map((a) => ({
+        id: a.id, value: a.value, via: a.via, verified: a.verified, verifiedAt: a.verifiedAt ?? null,
+        status: a.status, createdAt: a.createdAt, updatedAt: a.updatedAt,
+      })),
+      recoveryAddresses: ras.filter((a) => a.identity === id).map((a) => ({
+        id: a.id, value: a.value, via: a.via, createdAt: a.createdAt, updatedAt: a.updatedAt,
+      })),
+    };
+    return [record];
+  });
+}
+
+export async function loadIdentityRecord(em: EntityManager, id: string): Promise<IdentityRecord | null> {
+  return (await loadIdentityRecords(em, [id]))[0] ?? null;
+}
+
+/**
+ * Makes the stored rows of one identity equal to `next` (insert or update), keeping row ids of unchanged
+ * credentials, identifiers and addresses. Only persists; the caller flushes inside its transaction.
+ */
+export async function persistIdentityRecord(em: EntityManager, next: IdentityRecord, isNew: boolean): Promise<void> {
+  const now = next.updatedAt;
+  if (isNew) {
+    em.create(Identity, {
+      id: next.id, schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt,
+      traits: next.traits, metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin,
+      externalId: next.externalId, organizationId: next.organizationId, createdAt: next.createdAt, updatedAt: now,
+    });
+  } else {
+    const row = await em.findOneOrFail(Identity, { id: next.id });
+    em.assign(row, {
+      schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt, traits: next.traits,
+      metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin, externalId: next.externalId,
+      updatedAt: now,
+    });
+  }
+
+  const [creds, idents, vas, ras] = isNew
+    ? [[], [], [], []]
+    : await Promise.all([
+      em.find(IdentityCredential, { identity: next.id }),
+      em.find(CredentialIdentifier, { identity: next.id }),
+      em.find(VerifiableAddress, { identity: next.id }),
+      em.find(RecoveryAddress, { identity: next.id }),
+    ]);
+
+  const wantedCreds = new Map(next.credentials.map((c) => [c.type, c]));
+  for (const row of creds) {
+    if (!wantedCreds.has(row.type as CredentialType)) em.remove(row);
+  }
+  for (const cred of next.credentials) {
+    let row = creds.find((c) => c.type === cred.type);
+    if (row) {
+      em.assign(row, { config: cred.config, version: cred.version, updatedAt: cred.updatedAt });
+    } else {
+      row = em.create(IdentityCredential, {
+        id: cred.id, identity: next.id, type: cred.type, config: cred.config, version: cred.version,
+        createdAt: cred.createdAt, updatedAt: cred.updatedAt,
+      });
+    }
+    const existing = idents.filter((i) => i.credential === row.id);
+    for (const ident of existing) {
+      if (!cred.identifiers.includes(ident.identifier)) em.remove(ident);
+    }
+    for (const identifier of cred.identifiers) {
+      if (existing.some((i) => i.identifier === identifier)) continue;
+      em.create(CredentialIdentifier, {
+        id: crypto.randomUUID(), credential: row.id, identity: next.id, type: cred.type, identifier,
+        createdAt: now, updatedAt: now,
+      });
+    }
+  }
+
+  for (const row of vas) {
+    if (!next.verifiableAddresses.some((a) => a.id === row.id)) em.remove(row);
+  }
+  for (const address of next.verifiableAddresses) {
+    const row = vas.find((a) => a.id === address.id);
+    const data = {
+      via: address.via, value: address.value, verified: address.verified, verifiedAt: address.verifiedAt,
+      status: address.status, updatedAt: address.updatedAt,
+    };
+    if (row) em.assign(row, data);
+    else em.create(VerifiableAddress, { ...data, id: address.id, identity: next.id, createdAt: address.createdAt });
+  }
+  for (const row of ras) {
+    if (!next.recoveryAddresses.some((a) => a.id === row.id)) em.remove(row);
+  }
+  for (const address of next.recoveryAddresses) {
+    if (ras.some((a) => a.id === address.id)) continue;
+    em.create(RecoveryAddress, {
+      id: address.id, identity: next.id, via: address.via, value: address.value,
+      createdAt: address.createdAt, updatedAt: address.updatedAt,
+    });
+  }
+}
+
+/** Identity ids owning any of the given identifiers (type, identifier), except `exceptIdentityId`. */
+export async function findIdentifierOwners(
+  em: EntityManager,
+  identifiers: Array<{ type: string; identifier: string }>,
+  exceptIdentityId?: string,
+): Promise<Array<{ type: string; identifier: string; identityId: string }>> {
+  if (identifiers.length === 0) return [];
+  const rows = await em.find(CredentialIdentifier, {
+    $or: identifiers.map((i) => ({ type: i.type, identifier: i.identifier })),
+    ...(exceptIdentityId ? { identity: { $ne: exceptIdentityId } } : {}),
+  });
+  return rows.map((r) => ({ type: r.type, identifier: r.identifier, identityId: r.identity }));
+}
+
+export async function findAddressOwners(
+  em: EntityManager,
+  addresses: Array<{ via: string; value: string }>,
+  exceptIdentityId?: string,
+): Promise<string[]> {
+  if (addresses.length === 0) return [];
+  const filter = {
+    $or: addresses.map((a) => ({ via: a.via as 'email' | 'sms', value: a.value })),
+    ...(exceptIdentityId ? { identity: { $ne: exceptIdentityId } } : {}),
+  };
+  const [vas, ras] = await Promise.all([em.find(VerifiableAddress, filter), em.find(RecoveryAddress, filter)]);
+  return [...vas.map((a) => a.identity), ...ras.map((a) => a.identity)];
+}
+
+export interface IdentityPageQuery {
+  limit: number;
+  afterId?: string;
+  ids?: string[];
+  credentialsIdentifier?: string;
+}
+
+/** Keyset pagination over identity ids (ascending). */
+export async function listIdentityIds(em: EntityManager, query: IdentityPageQuery): Promise<string[]> {
+  const where: Record<string, unknown> = {};
+  if (query.afterId) where.id = { $gt: query.afterId };
+  if (query.ids) where.id = { ...(where.id as object ?? {}), $in: query.ids };
+  if (query.credentialsIdentifier !== undefined) {
+    const owners = await em.find(CredentialIdentifier, { identifier: query.credentialsIdentifier }, { fields: ['identity'] });
+    const ownerIds = [...new Set(owners.map((o) => o.identity))];
+    where.id = { ...(where.id as object ?? {}), $in: query.ids ? ownerIds.filter((id) => query.ids!.includes(id)) : ownerIds };
+  }
+  const rows = await em.find(Identity, where, { orderBy: { id: 'asc' }, limit: query.limit, fields: ['id'] });
+  return rows.map((r) => r.id);
+}
+
+export async function deleteIdentityRow(em: EntityManager, id: string): Promise<boolean> {
+  const deleted = await em.nativeDelete(Identity, { id });
+  return deleted > 0;
+}
+
+export async function findIdentityIdByExternalId(em: EntityManager, externalId: string): Promise<string | undefined> {
+  const row = await em.findOne(Identity, { externalId }, { fields: ['id'] });
+  return row?.id;
+}
+
+export async function identityExists(em: EntityManager, id: string): Promise<boolean> {
+  return (await em.count(Identity, { id })) > 0;
+}

@@ -1,0 +1,63 @@
+import { MikroORM, type Options } from '@mikro-orm/core';
+import { Migrator } from '@mikro-orm/migrations';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { allEntities } from '../../entities/index.ts';
+import { migrationsFor } from '../../entities/migrations/index.ts';
+import { parseDsn, type ParsedDsn } from './dsn.ts';
+
+export type Orm = MikroORM;
+
+export interface OpenOrmOptions {
+  debug?: boolean;
+}
+
+const SQLITE_PRAGMAS = 'PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;';
+
+/** Opens a MikroORM instance for a Kratos-style DSN. The driver module is loaded only for the dialect in use. */
+export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions = {}): Promise<Orm> {
+  const parsed = typeof dsn === 'string' ? parseDsn(dsn) : dsn;
+  const common: Options = {
+    entities: allEntities,
+    extensions: [Migrator],
+    migrations: {
+      tableName: 'idflow_migrations',
+      migrationsList: migrationsFor(parsed.dialect),
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
+    debug: options.debug ?? false,
+    allowGlobalContext: false,
+    forceUtcTimezone: true,
+    ensureDatabase: false,
+    discovery: { warnWhenNoEntities: true },
+    serialization: { forceObject: true },
+  };
+  if (parsed.dialect === 'sqlite') {
+    const { SqliteDriver } = await import('@mikro-orm/sqlite');
+    if (!parsed.memory) mkdirSync(dirname(parsed.file), { recursive: true });
+    return MikroORM.init({
+      ...common,
+      driver: SqliteDriver,
+      dbName: parsed.file,
+      pool: {
+        min: 1,
+        max: 1,
+        idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
+        afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+          const pragmas = parsed.memory ? SQLITE_PRAGMAS : SQLITE_PRAGMAS + ' PRAGMA journal_mode = WAL;';
+          conn.exec(pragmas, (err) => done(err, conn));
+        },
+      },
+    } as Options);
+  }
+  const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
+  return MikroORM.init({
+    ...common,
+    driver: PostgreSqlDriver,
+    clientUrl: parsed.clientUrl,
+    pool: { min: 0, max: parsed.poolMax ?? 20 },
+  } as Options);
+}

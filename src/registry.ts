@@ -1,0 +1,170 @@
+import type { Config } from '../config/types.ts';
+import type { Logger } from '../observability/logger.ts';
+import { openOrm, type Orm } from './persistence/orm.ts';
+import { assertMigrated, migrateUp } from './persistence/migrate.ts';
+import { parseDsn, redactDsn } from './persistence/dsn.ts';
+import { createPasswordHasher, type PasswordHasher } from './hash/index.ts';
+import { loadIdentitySchemas, type IdentitySchemaRegistry } from './identity/schema/index.ts';
+import { IdentityService } from './identity/identity-service.ts';
+import { PageTokenSealer } from './x/page-token.ts';
+import { csrfCookieName } from './x/csrf-token.ts';
+import { createReturnToValidator, type ReturnToValidator } from './x/return-to.ts';
+import { SessionService } from './session/index.ts';
+import { FlowRuntime } from './flows/flow-runtime.ts';
+import { FLOW_MACHINES, type MachineFlowKind } from './flows/flow-machines.ts';
+import type { FlowJsonDeps } from './flows/flow-json.ts';
+import type { Method } from './methods/method.ts';
+import { createPasswordMethod } from './methods/password/password.method.ts';
+import { createPasswordPolicy } from './methods/password/policy.ts';
+import { createProfileMethod } from './methods/profile/profile.method.ts';
+import { createMetrics, type Metrics } from '../observability/metrics.ts';
+import { toIdentityJson } from './identity/identity-json.ts';
+
+export interface Urls {
+  public: string;
+  admin: string;
+}
+
+/** The composition root: every service is built here once and handed out as narrow slices. */
+export interface Registry {
+  config: Config;
+  logger: Logger;
+  orm: Orm;
+  hasher: PasswordHasher;
+  schemas: IdentitySchemaRegistry;
+  identities: IdentityService;
+  pageTokens: PageTokenSealer;
+  sessions: SessionService;
+  flows: FlowRuntime;
+  flowJson: FlowJsonDeps;
+  metrics: Metrics;
+  returnTo: ReturnToValidator;
+  /** Enabled methods that can handle a submit of this flow kind. */
+  methodsFor(kind: MachineFlowKind): Method[];
+  /** `csrf_token_<sha256(public base URL)>`; recomputed when the base URL is learnt at listen time. */
+  csrfCookieName: string;
+  /** Base URLs with a trailing slash; set from config, or from the bound address when not configured. */
+  urls: Urls;
+  schemaUrl(schemaId: string): string;
+  close(): Promise<void>;
+}
+
+export interface RegistryOptions {
+  logger: Logger;
+  /** `auto` applies pending migrations (embedded default, `memory`); `require` refuses a non-migrated database. */
+  migrations: 'auto' | 'require';
+}
+
+export function configuredBaseUrl(config: Config, which: 'public' | 'admin'): string | undefined {
+  const base = config.serve[which].base_url;
+  if (!base) return undefined;
+  return base.endsWith('/') ? base : base + '/';
+}
+
+export function defaultBaseUrl(config: Config, which: 'public' | 'admin', port: number): string {
+  const host = config.serve[which].host;
+  const shown = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return `${config.dev ? 'http' : 'https'}://${shown}:${port}/`;
+}
+
+function returnToValidator(config: Config, publicBaseUrl: string): ReturnToValidator {
+  return createReturnToValidator({
+    publicBaseUrl,
+    allowedReturnUrls: config.selfservice.allowed_return_urls ?? [],
+    defaultUrl: config.selfservice.default_browser_return_url,
+  });
+}
+
+/** Sets the base URLs (known only after binding when ports are ephemeral) and what derives from them. */
+export async function applyBaseUrls(registry: Registry, urls: Urls): Promise<void> {
+  registry.urls.public = urls.public;
+  registry.urls.admin = urls.admin;
+  registry.csrfCookieName = await csrfCookieName(urls.public);
+  registry.returnTo = returnToValidator(registry.config, urls.public);
+}
+
+export async function createRegistry(config: Config, options: RegistryOptions): Promise<Registry> {
+  const { logger } = options;
+  const dsn = parseDsn(config.dsn);
+  const schemas = await loadIdentitySchemas(config.identity.schemas, config.identity.default_schema_id);
+  const orm = await openOrm(dsn);
+  try {
+    if (options.migrations === 'auto' || (dsn.dialect === 'sqlite' && dsn.memory)) {
+      const applied = await migrateUp(orm);
+      if (applied.length > 0) logger.info('applied database migrations', { migrations: applied });
+    } else {
+      await assertMigrated(orm, redactDsn(config.dsn));
+    }
+  } catch (err) {
+    await orm.close(true);
+    throw err;
+  }
+  const hasher = createPasswordHasher(config.hashers);
+  const secrets = config.secrets.pagination ?? config.secrets.default ?? config.secrets.cookie ?? [];
+  const urls: Urls = {
+    public: configuredBaseUrl(config, 'public') ?? defaultBaseUrl(config, 'public', config.serve.public.port),
+    admin: configuredBaseUrl(config, 'admin') ?? defaultBaseUrl(config, 'admin', config.serve.admin.port),
+  };
+  const metrics = createMetrics({ defaultMetrics: true });
+  const identities = new IdentityService({ schemas, hasher });
+  const schemaUrl = (schemaId: string) => schemas.schemaUrl(urls.public, schemaId);
+  const sessions = new SessionService({ orm, config, schemaUrl });
+  const passwordConfig = config.selfservice.methods.password.config!;
+  const policy = createPasswordPolicy(passwordConfig, {
+    maxLengthBytes: config.hashers.algorithm === 'bcrypt' ? 72 : undefined,
+    onHibpError: (err, { failOpen }) => logger.warn('breached-password check failed', { reason: err.message, fail_open: failOpen }),
+  });
+  const methods = config.selfservice.methods;
+  const password = methods.password.enabled
+    ? createPasswordMethod({
+      config, hasher, policy, schemas, identities,
+      revokeOtherSessions: async (em, identityId, exceptSessionId) => {
+        await sessions.revokeAllForIdentity(em, identityId, { exceptSessionId });
+      },
+    })
+    : undefined;
+  const profile = createProfileMethod({ schemas, identities });
+  const enabled = (list: Array<Method | undefined>) => list.filter((m): m is Method => m !== undefined);
+  const methodsFor = (kind: MachineFlowKind): Method[] => {
+    if (kind === 'login') return enabled([password]);
+    if (kind === 'registration') return enabled([profile, password]);
+    return enabled([methods.profile.enabled ? profile : undefined, password]);
+  };
+  const registrationStyle = config.selfservice.flows.registration.style ?? 'profile_first';
+  const flowJson: FlowJsonDeps = {
+    publicBaseUrl: () => urls.public,
+    identityJson: (record) => toIdentityJson(record, { schemaUrl, admin: false, credentials: false }),
+    methodsFor: (kind, context) => {
+      if (kind !== 'registration') return methodsFor(kind as MachineFlowKind);
+      if (registrationStyle === 'unified') {
+        const traitsOnly: Method = { id: 'profile', registration: { nodes: (ctx) => profile.registration!.nodes({ ...ctx, screen: 'unified' }), submit: profile.registration!.submit } };
+        return enabled([traitsOnly, password]);
+      }
+      // After a password submit the password field stays visible so its messages can be shown.
+      return context.screen === 'credential-selection' || context.active === 'password' ? enabled([profile, password]) : [profile];
+    },
+  };
+  const registry: Registry = {
+    config,
+    logger,
+    orm,
+    hasher,
+    schemas,
+    identities,
+    pageTokens: new PageTokenSealer(secrets),
+    sessions,
+    flows: new FlowRuntime(orm, FLOW_MACHINES),
+    flowJson,
+    metrics,
+    returnTo: returnToValidator(config, urls.public),
+    methodsFor,
+    csrfCookieName: await csrfCookieName(urls.public),
+    urls,
+    schemaUrl,
+    async close() {
+      await hasher.close();
+      await orm.close(true);
+    },
+  };
+  return registry;
+}

@@ -1,0 +1,86 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from './registry.ts';
+import { applyBaseUrls, configuredBaseUrl, defaultBaseUrl } from './registry.ts';
+import { createPublicApp, type AppState } from './http/public/public-app.ts';
+import { createAdminApp } from './http/admin/admin-app.ts';
+
+export interface RunningServer {
+  publicUrl: string;
+  adminUrl: string;
+  /** Stops accepting, lets in-flight requests finish (up to `drainMs`), then closes the database. */
+  close(drainMs?: number): Promise<void>;
+}
+
+function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startServer(registry: Registry): Promise<RunningServer> {
+  const { config, logger } = registry;
+  const state: AppState = { accepting: true };
+  const publicServer = createServer(createPublicApp(registry, state));
+  const adminServer = createServer(createAdminApp(registry, state));
+  for (const server of [publicServer, adminServer]) {
+    server.keepAliveTimeout = 5000;
+    server.headersTimeout = 10_000;
+    server.requestTimeout = 60_000;
+  }
+  const pub = await listen(publicServer, config.serve.public.host, config.serve.public.port);
+  let adm: AddressInfo;
+  try {
+    adm = await listen(adminServer, config.serve.admin.host, config.serve.admin.port);
+  } catch (err) {
+    publicServer.close();
+    throw err;
+  }
+  await applyBaseUrls(registry, {
+    public: configuredBaseUrl(config, 'public') ?? defaultBaseUrl(config, 'public', pub.port),
+    admin: configuredBaseUrl(config, 'admin') ?? defaultBaseUrl(config, 'admin', adm.port),
+  });
+  const publicUrl = `http://${formatHost(pub.address)}:${pub.port}`;
+  const adminUrl = `http://${formatHost(adm.address)}:${adm.port}`;
+  logger.info('public API listening', { address: publicUrl, base_url: registry.urls.public });
+  logger.info('admin API listening', { address: adminUrl, base_url: registry.urls.admin });
+
+  let closing: Promise<void> | undefined;
+  return {
+    publicUrl,
+    adminUrl,
+    close(drainMs = 30_000) {
+      closing ??= (async () => {
+        state.accepting = false;
+        const stopped = Promise.all([publicServer, adminServer].map((server) => new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        })));
+        const timer = setTimeout(() => {
+          logger.warn('requests still running after the drain period; closing their connections');
+          publicServer.closeAllConnections();
+          adminServer.closeAllConnections();
+        }, drainMs);
+        const idle = setInterval(() => {
+          publicServer.closeIdleConnections();
+          adminServer.closeIdleConnections();
+        }, 100);
+        await stopped;
+        clearTimeout(timer);
+        clearInterval(idle);
+        await registry.close();
+        logger.info('server stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+function formatHost(address: string): string {
+  if (address === '0.0.0.0' || address === '::') return '127.0.0.1';
+  return address.includes(':') ? `[${address}]` : address;
+}

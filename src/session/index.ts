@@ -1,0 +1,7 @@
+export * from './session.ts';
+export * from './session-json.ts';
+export * from './session-service.ts';
+export * from './session-cookie.ts';
+export * from './token-from-request.ts';
+export { createSessionLookup, type SessionLookup } from './session-lookup.ts';
+export { hashToken } from './token-hash.ts';

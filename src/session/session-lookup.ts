@@ -1,0 +1,284 @@
+/**
+ * The `whoami` hot path: ONE prepared SQL statement per dialect that returns a session row joined with its identity,
+ * the identity's verifiable and recovery addresses and the TYPES of its credentials (aggregated to JSON inside the
+ * same statement; the types let whoami enforce `required_aal: highest_available` without a second query). No ORM
+ * entity hydration, no unit of work, no credential configs (hashes, secrets) loaded.
+ *
+ * How the raw driver is reached (all of it lives in this module):
+ * - `orm.em.getConnection().getKnex().client` is the knex Client MikroORM owns; its `acquireConnection()` /
+ *   `releaseConnection()` borrow a raw driver connection from the same tarn pool MikroORM uses, so pool limits and
+ *   transaction exclusivity are respected (on SQLite, pool size 1: a lookup waits while a transaction holds the
+ *   connection, so never call `find` from inside an open SQLite transaction).
+ * - SQLite (`client.dialect === 'sqlite3'`): the raw connection is a `sqlite3.Database`. The statement is prepared once
+ *   per Database (`db.prepare`) and executed with `Statement#all` (which steps to the end and resets, so no read lock
+ *   is left behind). node-sqlite3 refuses to close a database with unfinalized statements, so the Database's `close`
+ *   is wrapped to finalize the cached statement first.
+ * - PostgreSQL (`client.dialect === 'postgresql'`): the raw connection is a `pg.Client`; the query is sent as a named
+ *   prepared statement `{ name, text, values }`, which pg parses once per connection and then only binds/executes.
+ *   (Named statements need session-level pooling: with PgBouncer in transaction mode use `max_prepared_statements`.)
+ *   MikroORM installs type parsers returning timestamptz as text; json/jsonb come back parsed.
+ */
+import type { MikroORM } from '@mikro-orm/core';
+import type { IdentityRecord, IdentityState } from '../identity/identity.ts';
+import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from './session.ts';
+
+/** The minimal surface of knex's Client used here. */
+interface KnexClientLike {
+  dialect?: string;
+  acquireConnection(): Promise<unknown>;
+  releaseConnection(connection: unknown): Promise<void> | void;
+}
+
+interface SqliteStatementLike {
+  all(params: unknown[], callback: (err: Error | null, rows: Record<string, unknown>[]) => void): unknown;
+  finalize(callback?: (err: Error | null) => void): unknown;
+}
+
+interface SqliteDatabaseLike {
+  prepare(sql: string, callback?: (err: Error | null) => void): SqliteStatementLike;
+  close(callback?: (err: Error | null) => void): unknown;
+}
+
+interface PgClientLike {
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+export type LookupDialect = 'sqlite' | 'postgresql';
+
+/** Looks a session up by the SHA-256 hex hash of its token. */
+export interface SessionLookup {
+  readonly dialect: LookupDialect;
+  /** The joined row, whatever its state (the caller checks active / expiry / identity state). */
+  findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined>;
+}
+
+/** Name of the PostgreSQL prepared statement (bump the suffix whenever the text changes). */
+export const PG_STATEMENT_NAME = 'idflow_session_by_token_v2';
+
+const SESSION_COLUMNS = `s.id, s.identity_id, s.active, s.aal, s.authentication_methods, s.devices,
+  s.authenticated_at, s.issued_at, s.expires_at, s.created_at, s.updated_at,
+  i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin, i.external_id,
+  i.organization_id, i.created_at AS identity_created_at, i.updated_at AS identity_updated_at`;
+
+/** SQLite: `json_group_array` in correlated subqueries (always yields a JSON array, `[]` when empty). */
+export const SQLITE_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS},
+  (SELECT json_group_array(json_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
+      'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at))
+    FROM identity_verifiable_addresses a WHERE a.identity_id = s.identity_id) AS verifiable_addresses,
+  (SELECT json_group_array(json_object('id', r.id, 'value', r.value, 'via', r.via,
+      'created_at', r.created_at, 'updated_at', r.updated_at))
+    FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id) AS recovery_addresses,
+  (SELECT json_group_array(c.type) FROM identity_credentials c WHERE c.identity_id = s.identity_id) AS credential_types
+FROM sessions s JOIN identities i ON i.id = s.identity_id
+WHERE s.token_hash = ?`;
+
+/** PostgreSQL: `json_agg` in correlated subqueries, `coalesce(..., '[]')` for identities without addresses. */
+export const PG_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS},
+  coalesce((SELECT json_agg(json_build_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
+      'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at)
+      ORDER BY a.created_at, a.value)
+    FROM identity_verifiable_addresses a WHERE a.identity_id = s.identity_id), '[]'::json) AS verifiable_addresses,
+  coalesce((SELECT json_agg(json_build_object('id', r.id, 'value', r.value, 'via', r.via,
+      'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.created_at, r.value)
+    FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id), '[]'::json) AS recovery_addresses,
+  coalesce((SELECT json_agg(c.type ORDER BY c.type) FROM identity_credentials c WHERE c.identity_id = s.identity_id),
+    '[]'::json) AS credential_types
+FROM sessions s JOIN identities i ON i.id = s.identity_id
+WHERE s.token_hash = $1`;
+
+function knexClientOf(orm: MikroORM): KnexClientLike {
+  const connection = orm.em.getConnection() as unknown as { getKnex?: () => { client?: KnexClientLike } };
+  const client = connection.getKnex?.().client;
+  if (!client || typeof client.acquireConnection !== 'function') {
+    throw new Error('session lookup: the ORM connection exposes no knex client');
+  }
+  return client;
+}
+
+/** Builds the lookup for the ORM's dialect. Cheap; create it once per ORM. */
+export function createSessionLookup(orm: MikroORM): SessionLookup {
+  const client = knexClientOf(orm);
+  if (client.dialect === 'sqlite3') return new SqliteSessionLookup(client);
+  if (client.dialect === 'postgresql') return new PgSessionLookup(client);
+  throw new Error(`session lookup: unsupported knex dialect "${client.dialect}"`);
+}
+
+/**
+ * Prepared statements per raw sqlite3 connection (a WeakMap, so a connection the pool replaced drops its entry).
+ * The promise settles with the prepare callback: node-sqlite3 never calls back `all` on a statement whose prepare
+ * failed, so execution must wait until the statement is known to be good.
+ */
+const sqliteStatements = new WeakMap<SqliteDatabaseLike, Promise<SqliteStatementLike>>();
+const closeWrapped = new WeakSet<SqliteDatabaseLike>();
+
+function sqliteStatementFor(db: SqliteDatabaseLike): Promise<SqliteStatementLike> {
+  let prepared = sqliteStatements.get(db);
+  if (prepared) return prepared;
+  prepared = new Promise<SqliteStatementLike>((resolve, reject) => {
+    const statement = db.prepare(SQLITE_SESSION_BY_TOKEN_SQL, (err) => {
+      if (err) {
+        statement.finalize(() => {});
+        reject(err);
+      } else {
+        resolve(statement);
+      }
+    });
+  });
+  sqliteStatements.set(db, prepared);
+  const mine = prepared;
+  mine.catch(() => {
+    if (sqliteStatements.get(db) === mine) sqliteStatements.delete(db); // prepare again on the next call
+  });
+  if (!closeWrapped.has(db)) {
+    // node-sqlite3 cannot close a database while a statement is unfinalized (SQLITE_BUSY), and knex's pool destroys
+    // connections with `db.close(cb)`: finalize our statement first.
+    closeWrapped.add(db);
+    const originalClose = db.close;
+    db.close = function closeAfterFinalize(callback?: (err: Error | null) => void) {
+      const pending = sqliteStatements.get(db);
+      sqliteStatements.delete(db);
+      if (!pending) return originalClose.call(db, callback);
+      pending.then(
+        (statement) => statement.finalize(() => originalClose.call(db, callback)),
+        () => originalClose.call(db, callback),
+      );
+      return db;
+    };
+  }
+  return prepared;
+}
+
+function runAll(statement: SqliteStatementLike, params: unknown[]): Promise<Record<string, unknown>[]> {
+  return new Promise((resolve, reject) => {
+    statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows)));
+  });
+}
+
+class SqliteSessionLookup implements SessionLookup {
+  readonly dialect = 'sqlite' as const;
+  readonly #client: KnexClientLike;
+
+  constructor(client: KnexClientLike) {
+    this.#client = client;
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
+    const db = (await this.#client.acquireConnection()) as SqliteDatabaseLike;
+    try {
+      const rows = await runAll(await sqliteStatementFor(db), [tokenHash]);
+      return rows[0] ? mapRow(rows[0]) : undefined;
+    } finally {
+      await this.#client.releaseConnection(db);
+    }
+  }
+}
+
+class PgSessionLookup implements SessionLookup {
+  readonly dialect = 'postgresql' as const;
+  readonly #client: KnexClientLike;
+
+  constructor(client: KnexClientLike) {
+    this.#client = client;
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
+    const connection = (await this.#client.acquireConnection()) as PgClientLike;
+    try {
+      const result = await connection.query({ name: PG_STATEMENT_NAME, text: PG_SESSION_BY_TOKEN_SQL, values: [tokenHash] });
+      return result.rows[0] ? mapRow(result.rows[0]) : undefined;
+    } finally {
+      await this.#client.releaseConnection(connection);
+    }
+  }
+}
+
+// ---- row mapping (dialect differences: SQLite gives JSON as text, booleans as 0/1 and datetimes as epoch ms;
+// PostgreSQL gives parsed JSON, booleans and timestamptz text such as "2026-01-02 03:04:05.678+00") ----
+
+/** Parses what either driver returns for a datetime: epoch ms (number or digit string), ISO 8601 or PG text. */
+export function parseDbDate(value: unknown): Date {
+  if (value instanceof Date) return value;
+  if (typeof value === 'number') return new Date(value);
+  if (typeof value === 'string') {
+    if (/^-?\d+(\.\d+)?$/.test(value)) return new Date(Number(value));
+    // PG text: "YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]" -> ISO; fractions beyond milliseconds are cut.
+    const iso = value
+      .replace(' ', 'T')
+      .replace(/(\.\d{3})\d+/, '$1')
+      .replace(/([+-]\d\d)$/, '$1:00');
+    const date = new Date(iso);
+    if (!Number.isNaN(date.getTime())) return date;
+  }
+  throw new TypeError(`session lookup: unparseable datetime ${JSON.stringify(value)}`);
+}
+
+function parseNullableDate(value: unknown): Date | null {
+  return value === null || value === undefined ? null : parseDbDate(value);
+}
+
+function parseJson<T>(value: unknown): T {
+  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+function parseNullableJson(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  return parseJson<unknown>(value);
+}
+
+function parseBool(value: unknown): boolean {
+  return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
+}
+
+const byCreatedThenValue = (a: { createdAt: Date; value: string }, b: { createdAt: Date; value: string }) =>
+  a.createdAt.getTime() - b.createdAt.getTime() || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
+
+function mapRow(row: Record<string, unknown>): ActiveSession {
+  const verifiable = parseJson<Array<Record<string, unknown>>>(row.verifiable_addresses) ?? [];
+  const recovery = parseJson<Array<Record<string, unknown>>>(row.recovery_addresses) ?? [];
+  const identity: IdentityRecord = {
+    id: String(row.identity_id),
+    schemaId: String(row.schema_id),
+    state: row.state as IdentityState,
+    stateChangedAt: parseNullableDate(row.state_changed_at),
+    traits: parseJson<Record<string, unknown>>(row.traits),
+    metadataPublic: parseNullableJson(row.metadata_public),
+    metadataAdmin: parseNullableJson(row.metadata_admin),
+    externalId: (row.external_id as string | null) ?? null,
+    organizationId: (row.organization_id as string | null) ?? null,
+    createdAt: parseDbDate(row.identity_created_at),
+    updatedAt: parseDbDate(row.identity_updated_at),
+    verifiableAddresses: verifiable.map((a) => ({
+      id: String(a.id),
+      value: String(a.value),
+      via: a.via as 'email' | 'sms',
+      verified: parseBool(a.verified),
+      verifiedAt: parseNullableDate(a.verified_at),
+      status: a.status as 'pending' | 'sent' | 'completed',
+      createdAt: parseDbDate(a.created_at),
+      updatedAt: parseDbDate(a.updated_at),
+    })).sort(byCreatedThenValue),
+    recoveryAddresses: recovery.map((a) => ({
+      id: String(a.id),
+      value: String(a.value),
+      via: a.via as 'email' | 'sms',
+      createdAt: parseDbDate(a.created_at),
+      updatedAt: parseDbDate(a.updated_at),
+    })).sort(byCreatedThenValue),
+    credentials: [],
+  };
+  return {
+    id: String(row.id),
+    identityId: identity.id,
+    active: parseBool(row.active),
+    aal: row.aal as AuthenticatorAssuranceLevel,
+    authenticationMethods: parseJson<AuthenticationMethodRecord[]>(row.authentication_methods) ?? [],
+    devices: parseJson<SessionDeviceRecord[]>(row.devices) ?? [],
+    authenticatedAt: parseDbDate(row.authenticated_at),
+    issuedAt: parseDbDate(row.issued_at),
+    expiresAt: parseDbDate(row.expires_at),
+    createdAt: parseDbDate(row.created_at),
+    updatedAt: parseDbDate(row.updated_at),
+    identity,
+    credentialTypes: (parseJson<string[]>(row.credential_types) ?? []).sort(),
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * SHA-256 hex of session and logout tokens, for storage and lookup.
+ *
+ * Not `crypto.subtle.digest`: on Node every WebCrypto digest is a libuv threadpool round trip (~120 us measured here,
+ * competing with node-sqlite3 for the same 4 threads), which alone halves `whoami` throughput. hash-wasm (already a
+ * dependency, plain WebAssembly, runs on Deno too) hashes synchronously in ~4 us once its module is instantiated.
+ * The hasher is shared: init/update/digest run without an await in between, so calls cannot interleave.
+ */
+import { createSHA256, type IHasher } from 'hash-wasm';
+
+let hasher: IHasher | undefined;
+let loading: Promise<IHasher> | undefined;
+
+/** Lower-case hex SHA-256 of the UTF-8 token (same output as `sha256Hex` in src/x/random.ts). */
+export async function hashToken(token: string): Promise<string> {
+  const h = hasher ?? (hasher = await (loading ??= createSHA256().catch((err: unknown) => {
+    loading = undefined; // retry on the next call
+    throw err;
+  })));
+  h.init();
+  h.update(token);
+  return h.digest('hex');
+}
+
+const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const LOGOUT_CONTEXT = 'idflow/logout-token/v1';
+
+function hexToBytes(hex: string): Uint8Array<ArrayBuffer> {
+  if (!/^(?:[0-9a-f]{2})+$/i.test(hex)) throw new TypeError('expected a hex string');
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/**
+ * The logout token of a session, derived from its session-token hash: `ory_lo_` + `length` alphanumerics taken from
+ * HMAC-SHA-512(key = token hash, context) by rejection sampling (bytes >= 248 are skipped, so every symbol is equally
+ * likely). Stable for the life of the session, so every `/self-service/logout/browser` call hands out the same URL
+ * (Kratos stores its logout token in plaintext to the same effect); it cannot be computed without the token hash and
+ * reveals nothing about the session token.
+ */
+export async function deriveLogoutToken(prefix: string, sessionTokenHash: string, length: number): Promise<string> {
+  const key = await crypto.subtle.importKey('raw', hexToBytes(sessionTokenHash), { name: 'HMAC', hash: 'SHA-512' }, false, ['sign']);
+  const encoder = new TextEncoder();
+  let out = '';
+  for (let block = 0; out.length < length; block++) {
+    const mac = new Uint8Array(await crypto.subtle.sign('HMAC', key, encoder.encode(`${LOGOUT_CONTEXT}/${block}`)));
+    for (let i = 0; i < mac.length && out.length < length; i++) {
+      if (mac[i] < 248) out += ALPHANUMERIC[mac[i] % 62];
+    }
+  }
+  return prefix + out;
+}

@@ -1,0 +1,60 @@
+import { Configuration, FrontendApi, IdentityApi } from '@ory/client-fetch';
+import { loadConfig } from '../../config/load-config.ts';
+import { createLogger } from '../../observability/logger.ts';
+import { createRegistry, type Registry } from '../../src/registry.ts';
+import { startServer } from '../../src/server.ts';
+
+export type Overlay = Record<string, unknown>;
+
+export interface TestServer {
+  registry: Registry;
+  publicUrl: string;
+  adminUrl: string;
+  identityApi: IdentityApi;
+  frontendApi: FrontendApi;
+  /** Every log line the server wrote (JSON strings). */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function deepMerge(base: Overlay, overlay: Overlay): Overlay {
+  const out: Overlay = { ...base };
+  for (const [key, value] of Object.entries(overlay)) {
+    out[key] = isObject(value) && isObject(out[key]) ? deepMerge(out[key] as Overlay, value) : value;
+  }
+  return out;
+}
+
+export const TEST_SECRETS = {
+  cookie: ['test-cookie-secret-0123456789abcdef'],
+  cipher: ['0123456789abcdef0123456789abcdef'],
+  default: ['test-default-secret-0123456789abcdef'],
+};
+
+/** Starts the real servers on 127.0.0.1 with ephemeral ports against `dsn`, with an optional config overlay. */
+export async function startTestServer(dsn: string, overlay: Overlay = {}): Promise<TestServer> {
+  const base: Overlay = {
+    dsn,
+    serve: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
+    secrets: TEST_SECRETS,
+    log: { level: 'info', format: 'json' },
+  };
+  const { config } = loadConfig({ env: {}, dev: true, overrides: deepMerge(base, overlay) });
+  const logs: string[] = [];
+  const logger = createLogger({ level: config.log.level, format: 'json', write: (line) => logs.push(line) });
+  const registry = await createRegistry(config, { logger, migrations: 'auto' });
+  const server = await startServer(registry);
+  return {
+    registry,
+    publicUrl: server.publicUrl,
+    adminUrl: server.adminUrl,
+    identityApi: new IdentityApi(new Configuration({ basePath: server.adminUrl })),
+    frontendApi: new FrontendApi(new Configuration({ basePath: server.publicUrl, headers: { Accept: 'application/json' } })),
+    logs,
+    close: () => server.close(1000),
+  };
+}
