@@ -98,6 +98,10 @@ export function initialContext(input: FlowInput): FlowContext {
   };
 }
 
+/**
+ * Effects never fail into the flow: a method's expected failures are `rejected` outcomes; an unexpected error
+ * (database down, bug) stops the actor, the request fails and the stored flow keeps its previous snapshot.
+ */
 export const NOT_PROVIDED = (name: string) => async (): Promise<never> => {
   throw new Error(`actor "${name}" must be provided by the adapter layer (machine.provide)`);
 };

@@ -59,7 +59,6 @@ export const loginMachine = setup({
               { guard: 'isAuthenticated', target: 'issuing_session', actions: 'rememberIdentity' },
               { target: 'awaiting_input', actions: 'showRejection' },
             ],
-            onError: { target: 'awaiting_input' },
           },
         },
         issuing_session: {
@@ -71,7 +70,6 @@ export const loginMachine = setup({
               return { flowId: context.flowId, identityId: outcome.identityId, method: outcome.method, aal: outcome.aal };
             },
             onDone: { target: '#login.passed_challenge', actions: 'rememberSession' },
-            onError: { target: 'awaiting_input' },
           },
         },
       },

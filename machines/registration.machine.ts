@@ -30,7 +30,8 @@ export const registrationMachine = setup({
     })),
     showRejection: assign(({ event }) => {
       const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'rejected' }> }).output;
-      return { values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
+      // A rejection returns to the editable form, whatever screen it came from, so the messages can be seen.
+      return { screen: undefined, values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
     }),
     showNextScreen: assign(({ event }) => {
       const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'next_screen' }> }).output;
@@ -66,7 +67,6 @@ export const registrationMachine = setup({
               { guard: 'isNextScreen', target: 'awaiting_input', actions: 'showNextScreen' },
               { target: 'awaiting_input', actions: 'showRejection' },
             ],
-            onError: { target: 'awaiting_input' },
           },
         },
         registered: {
@@ -81,7 +81,6 @@ export const registrationMachine = setup({
             src: 'issueSession',
             input: ({ context }) => ({ flowId: context.flowId, identityId: context.identityId!, method: context.active ?? 'password', aal: 'aal1' as const }),
             onDone: { target: '#registration.passed_challenge', actions: 'rememberSession' },
-            onError: { target: 'awaiting_input' },
           },
         },
       },

@@ -56,7 +56,6 @@ export const settingsMachine = setup({
               { guard: 'isUpdated', target: '#settings.success', actions: 'showSuccess' },
               { target: 'awaiting_input', actions: 'showRejection' },
             ],
-            onError: { target: 'awaiting_input' },
           },
         },
       },

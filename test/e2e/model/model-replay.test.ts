@@ -1,0 +1,166 @@
+/**
+ * The model-based paths of every flow machine, replayed against the real HTTP server: each client event becomes
+ * the HTTP request a Kratos client would send, and the response must show what the real machine, stepped
+ * through the same events, predicts (state, ui messages, node messages, success bodies).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyMachineSnapshot } from 'xstate';
+import { testDatabases } from '../../support/databases.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
+import { expectResponse } from '../../support/openapi.ts';
+import { FLOW_MODELS } from '../../support/flow-models.ts';
+import { generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
+
+type Json = any;
+type FlowKind = keyof typeof FLOW_MODELS;
+
+interface PathRun {
+  email: string;
+  password: string;
+  token?: string;
+  flowId?: string;
+  server: TestServer;
+  counter: number;
+}
+
+const OPERATION: Record<FlowKind, string> = { login: 'updateLoginFlow', registration: 'updateRegistrationFlow', settings: 'updateSettingsFlow' };
+
+for (const db of testDatabases()) {
+  describe(`model-based paths over HTTP (${db.name})`, () => {
+    let withHook: TestServer;
+    let withoutHook: TestServer;
+    const drops: Array<() => Promise<void>> = [];
+    const overlay = { selfservice: { methods: { password: { config: { haveibeenpwned_enabled: false } } } } };
+
+    beforeAll(async () => {
+      const a = await db.create();
+      const b = await db.create();
+      drops.push(a.drop, b.drop);
+      withHook = await startTestServer(a.dsn, overlay);
+      withoutHook = await startTestServer(b.dsn, {
+        selfservice: { ...overlay.selfservice, flows: { registration: { after: { password: { hooks: [] } } } } },
+      });
+    });
+    afterAll(async () => {
+      await withHook?.close();
+      await withoutHook?.close();
+      for (const drop of drops) await drop();
+    });
+
+    const post = (run: PathRun, kind: FlowKind, body: Record<string, unknown>) =>
+      fetch(`${run.server.publicUrl}/self-service/${kind}?flow=${run.flowId}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...(run.token ? { 'x-session-token': run.token } : {}) },
+        body: JSON.stringify(body),
+      });
+
+    async function createIdentity(server: TestServer, email: string, password: string) {
+      await server.identityApi.createIdentity({ createIdentityBody: { schema_id: 'default', traits: { email }, credentials: { password: { config: { password } } } } });
+    }
+
+    /** Opens the flow over HTTP the way the model's opening event says. */
+    async function open(kind: FlowKind, opening: string, run: PathRun): Promise<void> {
+      if (kind === 'registration' && opening === 'without session hook') run.server = withoutHook;
+      if (kind === 'settings') {
+        await createIdentity(run.server, run.email, run.password);
+        const login = await run.server.frontendApi.updateLoginFlow({
+          flow: (await run.server.frontendApi.createNativeLoginFlow()).id,
+          updateLoginFlowBody: { method: 'password', identifier: run.email, password: run.password },
+        });
+        run.token = login.session_token;
+      }
+      const res = await fetch(`${run.server.publicUrl}/self-service/${kind}/api`, { headers: run.token ? { 'x-session-token': run.token } : {} });
+      expect(res.status).toBe(200);
+      const flow = await res.json();
+      run.flowId = flow.id;
+    }
+
+    /** Performs a model client action over HTTP. */
+    async function act(kind: FlowKind, action: string, run: PathRun): Promise<Response> {
+      run.counter++;
+      switch (`${kind}:${action}`) {
+        case 'login:submit correct password':
+          return post(run, kind, { method: 'password', identifier: run.email, password: run.password });
+        case 'login:submit wrong password':
+          return post(run, kind, { method: 'password', identifier: run.email, password: `${run.password} but wrong` });
+        case 'login:submit unknown method':
+        case 'registration:submit unknown method':
+          return post(run, kind, { method: 'carrier-pigeon' });
+        case 'registration:submit profile traits':
+          return post(run, kind, { method: 'profile', traits: { email: run.email } });
+        case 'registration:go back to the traits':
+          return post(run, kind, { method: 'profile', screen: 'previous', traits: { email: run.email } });
+        case 'registration:submit invalid traits':
+        case 'settings:submit invalid traits':
+          return post(run, kind, { method: 'profile', traits: { email: 'not an e-mail' } });
+        case 'registration:submit password for a taken e-mail': {
+          const taken = `taken-${crypto.randomUUID()}@example.com`;
+          await createIdentity(run.server, taken, 'some other passphrase');
+          return post(run, kind, { method: 'password', traits: { email: taken }, password: run.password });
+        }
+        case 'registration:submit valid password':
+          return post(run, kind, { method: 'password', traits: { email: run.email }, password: run.password });
+        case 'settings:change the name':
+          return post(run, kind, { method: 'profile', traits: { email: run.email, name: { first: `Name ${run.counter}` } } });
+        case 'settings:change the password':
+          run.password = `a brand new passphrase number ${run.counter}`;
+          return post(run, kind, { method: 'password', password: run.password });
+        case 'settings:reuse the current password':
+          return post(run, kind, { method: 'password', password: run.password });
+        default:
+          throw new Error(`no HTTP action for ${kind}:${action}`);
+      }
+    }
+
+    /** The HTTP answer must show what the machine predicts. */
+    async function check(kind: FlowKind, res: Response, predicted: AnyMachineSnapshot, run: PathRun, where: string): Promise<void> {
+      const body = await res.json();
+      expectResponse(OPERATION[kind], res.status, body);
+      const state = topState(predicted);
+      const ctx = predicted.context as { messages: Array<{ id: number }>; fieldMessages: Record<string, Array<{ id: number }>>; issueSession: boolean };
+      if (state === 'passed_challenge') {
+        expect(res.status, where).toBe(200);
+        if (kind === 'login') expect(body.session_token, where).toMatch(/^ory_st_/);
+        if (kind === 'registration') {
+          expect(body.identity.traits.email, where).toBe(run.email);
+          expect(Boolean(body.session_token), where).toBe(ctx.issueSession);
+        }
+        const stored = await fetch(`${run.server.publicUrl}/self-service/${kind}/flows?id=${run.flowId}`).then((r) => r.json());
+        expect(stored.state, where).toBe('passed_challenge');
+        return;
+      }
+      expect(res.status, where).toBe(state === 'success' ? 200 : 400);
+      expect(body.state, where).toBe(state);
+      expect((body.ui.messages ?? []).map((m: Json) => m.id), where).toEqual(ctx.messages.map((m) => m.id));
+      for (const [name, messages] of Object.entries(ctx.fieldMessages)) {
+        const node = body.ui.nodes.find((n: Json) => n.attributes.name === name);
+        expect(node?.messages.map((m: Json) => m.id), `${where}: node ${name}`).toEqual(messages.map((m) => m.id));
+      }
+    }
+
+    for (const [kind, spec] of Object.entries(FLOW_MODELS) as Array<[FlowKind, MachineModelSpec]>) {
+      const paths = generatePaths(spec);
+
+      it(`${kind}: ${paths.length} generated paths cover every state and transition and pass over HTTP`, async () => {
+        const report = measureCoverage(spec, paths).report();
+        console.log(`${kind} (${db.name}): ${paths.length} paths replayed over HTTP; states ${report.states}, transitions ${report.transitions}`);
+        expect(report.complete).toBe(true);
+        for (const path of paths) {
+          const run: PathRun = { email: `model-${crypto.randomUUID()}@example.com`, password: 'the model passphrase 1', server: withHook, counter: 0 };
+          let snapshot: AnyMachineSnapshot | undefined;
+          for (const event of path.events) {
+            const where = `${path.description} @ ${event}`;
+            if (event.startsWith('open:')) {
+              snapshot = openFlow(spec, event.slice(5));
+              await open(kind, event.slice(5), run);
+              if (kind === 'login') await createIdentity(run.server, run.email, run.password);
+              continue;
+            }
+            snapshot = stepAction(spec, snapshot!, event);
+            await check(kind, await act(kind, event, run), snapshot, run, where);
+          }
+        }
+      }, 120_000);
+    }
+  });
+}
