@@ -9,6 +9,7 @@ Usage:
   idflow migrate status [DSN]                show applied and pending migrations
   idflow identities import FILE|-            import identities through the admin API
   idflow identities list|get ID|delete ID    read or delete identities
+  idflow machines export [--format json|mermaid]   export the flow machines
   idflow version                             print the version
 
 Run \`idflow <command> --help\` for a command's options.
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   serve: async (argv, env) => (await import('./serve.command.ts')).serveCommand(argv, env),
   migrate: async (argv, env) => (await import('./migrate.command.ts')).migrateCommand(argv, env),
   identities: async (argv, env) => (await import('./identities.command.ts')).identitiesCommand(argv, env),
+  machines: async (argv) => (await import('./machines.command.ts')).machinesCommand(argv),
   version: async (argv) => {
     if (argv.includes('--help') || argv.includes('-h')) process.stdout.write('Print the version.\n\nUsage:\n  idflow version\n');
     else process.stdout.write(`${version}\n`);
