@@ -71,7 +71,8 @@ export default async function run(): Promise<void> {
           console.log(`${pad(name, 34)}unavailable here (served by ${served})`);
           continue;
         }
-        // Start every worker (and load the native module) outside the measurement.
+        // Start every worker (and load the native module and wasm) outside the measurement.
+        await hasher.warm();
         await Promise.all([hasher.hash('warm-up-1'), hasher.hash('warm-up-2')]);
         for (const streams of [1, 2]) {
           const r = await measure(hasher, streams);

@@ -145,11 +145,26 @@ export interface CourierConfig {
     headers?: Record<string, string>;
     local_name?: string;
   };
-  http?: { request_config?: Record<string, unknown> };
+  http?: {
+    request_config?: {
+      url?: string;
+      method?: string;
+      headers?: Record<string, string>;
+      body?: string;
+      auth?: { type: 'api_key' | 'basic_auth'; config: Record<string, string> };
+    };
+  };
   templates?: Record<string, unknown>;
   template_override_path?: string;
   message_retries: number;
-  worker: { pull_count: number; pull_wait: string };
+  worker: {
+    pull_count: number;
+    pull_wait: string;
+    /** idflow: how long a claimed message stays reserved for its sender (renewed while it runs). */
+    lease: string;
+    /** idflow: backoff of failed deliveries and the minimum age before a failing message may be abandoned. */
+    retry: { initial_backoff: string; max_backoff: string; min_age: string };
+  };
 }
 
 export interface Config {

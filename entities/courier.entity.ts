@@ -19,6 +19,8 @@ export const CourierMessage = defineEntity({
     body: p.text(),
     htmlBody: p.text().nullable(),
     templateType: p.string().length(64),
+    /** The values the message was rendered from (Kratos's `template_data`); the HTTP delivery strategy sends them. */
+    templateData: p.json<Record<string, unknown>>().nullable(),
     channel: p.string().length(32).nullable(),
     sendCount: p.integer().default(0),
     nextAttemptAt: p.datetime(),

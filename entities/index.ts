@@ -2,13 +2,15 @@ import { Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, 
 import { Session } from './session.entity.ts';
 import { Flow, SelfServiceError } from './flow.entity.ts';
 import { CourierMessage, CourierDispatch } from './courier.entity.ts';
+import { SelfServiceCode } from './code.entity.ts';
 
 export * from './identity.entity.ts';
 export * from './session.entity.ts';
 export * from './flow.entity.ts';
 export * from './courier.entity.ts';
+export * from './code.entity.ts';
 
 export const allEntities = [
   Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, RecoveryAddress,
-  Session, Flow, SelfServiceError, CourierMessage, CourierDispatch,
+  Session, Flow, SelfServiceError, CourierMessage, CourierDispatch, SelfServiceCode,
 ];

@@ -38,6 +38,8 @@ export interface FlowContext {
   issueSession: boolean;
   /** Last method submitted (Kratos `active`). */
   active?: string;
+  /** Recovery: the settings flow the user continues with. */
+  continueFlowId?: string;
   /** Registration's profile-first screens. */
   screen?: 'credential-selection';
   /** Non-secret values to echo into the form (traits, identifier). */
@@ -50,13 +52,19 @@ export interface FlowContext {
 }
 
 /** One thing a client does: submit a method with its payload (secrets included, never stored). */
-export interface SubmitEvent {
+export interface MethodSubmitEvent {
   type: 'method.submit';
   method: string;
   payload: Record<string, unknown>;
 }
 
-export type FlowEvent = SubmitEvent;
+/** An administrator issued a recovery code or link out of band (`POST /admin/recovery/code|link`). */
+export interface ChallengeIssuedEvent {
+  type: 'challenge.issued';
+  values: Record<string, unknown>;
+}
+
+export type FlowEvent = MethodSubmitEvent | ChallengeIssuedEvent;
 
 /** Method results the machines branch on; produced by the actors the adapters provide. */
 export type Outcome =
@@ -64,7 +72,10 @@ export type Outcome =
   | { kind: 'next_screen'; screen?: 'credential-selection'; values?: Record<string, unknown>; messages?: UiMessage[] }
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal }
   | { kind: 'registered'; identityId: string; method: string }
-  | { kind: 'updated'; method: string; values?: Record<string, unknown> };
+  | { kind: 'updated'; method: string; values?: Record<string, unknown> }
+  | { kind: 'code_sent'; values?: Record<string, unknown>; messages?: UiMessage[] }
+  | { kind: 'challenge_passed'; identityId?: string; sessionId?: string; continueFlowId?: string; messages?: UiMessage[] }
+  | { kind: 'exhausted'; messages: UiMessage[] };
 
 export interface MethodActorInput {
   flowId: string;

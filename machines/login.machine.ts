@@ -1,7 +1,7 @@
 import { assign, fromPromise, setup } from 'xstate';
 import {
   initialContext, NOT_PROVIDED,
-  type FlowContext, type FlowEvent, type FlowInput, type IssueSessionInput, type MethodActorInput, type Outcome,
+  type FlowContext, type FlowEvent, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
 } from './flow-types.ts';
 
 /**
@@ -9,7 +9,7 @@ import {
  * `passed_challenge`. Wrong credentials return to the form with the method's messages.
  */
 export const loginMachine = setup({
-  types: {} as { context: FlowContext; events: FlowEvent; input: FlowInput },
+  types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
   actors: {
     authenticate: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('authenticate')),
     issueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('issueSession')),
@@ -53,7 +53,7 @@ export const loginMachine = setup({
             src: 'authenticate',
             input: ({ context, event }) => ({
               flowId: context.flowId, flowType: context.flowType, identityId: context.identityId,
-              method: (event as FlowEvent).method, payload: (event as FlowEvent).payload,
+              method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload,
             }),
             onDone: [
               { guard: 'isAuthenticated', target: 'issuing_session', actions: 'rememberIdentity' },

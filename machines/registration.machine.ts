@@ -1,7 +1,7 @@
 import { assign, fromPromise, setup } from 'xstate';
 import {
   initialContext, NOT_PROVIDED,
-  type FlowContext, type FlowEvent, type FlowInput, type IssueSessionInput, type MethodActorInput, type Outcome,
+  type FlowContext, type FlowEvent, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
 } from './flow-types.ts';
 
 type DoneOutcome = { output: Outcome };
@@ -11,7 +11,7 @@ type DoneOutcome = { output: Outcome };
  * credentials and creates the identity; with the `session` hook a session follows; ends in `passed_challenge`.
  */
 export const registrationMachine = setup({
-  types: {} as { context: FlowContext; events: FlowEvent; input: FlowInput },
+  types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
   actors: {
     register: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('register')),
     issueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('issueSession')),
@@ -60,7 +60,7 @@ export const registrationMachine = setup({
             src: 'register',
             input: ({ context, event }) => ({
               flowId: context.flowId, flowType: context.flowType, schemaId: context.schemaId, screen: context.screen,
-              method: (event as FlowEvent).method, payload: (event as FlowEvent).payload,
+              method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload,
             }),
             onDone: [
               { guard: 'isRegistered', target: 'registered', actions: 'rememberIdentity' },

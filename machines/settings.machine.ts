@@ -1,6 +1,6 @@
 import { assign, fromPromise, setup } from 'xstate';
 import {
-  initialContext, NOT_PROVIDED, type FlowContext, type FlowEvent, type FlowInput, type MethodActorInput, type Outcome,
+  initialContext, NOT_PROVIDED, type FlowContext, type FlowEvent, type FlowInput, type MethodSubmitEvent, type MethodActorInput, type Outcome,
 } from './flow-types.ts';
 
 const UPDATE_SUCCESS = { id: 1050001, text: 'Your changes have been saved!', type: 'success' as const };
@@ -9,7 +9,7 @@ const UPDATE_SUCCESS = { id: 1050001, text: 'Your changes have been saved!', typ
  * Settings: `show_form` → `success`; the flow stays usable after a success, so `success` accepts further submits.
  */
 export const settingsMachine = setup({
-  types: {} as { context: FlowContext; events: FlowEvent; input: FlowInput },
+  types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
   actors: {
     applySettings: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('applySettings')),
   },
@@ -50,7 +50,7 @@ export const settingsMachine = setup({
             src: 'applySettings',
             input: ({ context, event }) => ({
               flowId: context.flowId, flowType: context.flowType, identityId: context.identityId,
-              method: (event as FlowEvent).method, payload: (event as FlowEvent).payload,
+              method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload,
             }),
             onDone: [
               { guard: 'isUpdated', target: '#settings.success', actions: 'showSuccess' },

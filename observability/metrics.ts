@@ -1,4 +1,4 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /**
  * Every metric idflow exports, in one place. Labels come from closed sets (flow kinds, machine state names,
@@ -13,12 +13,20 @@ export interface Metrics {
   flowsExpired: Counter<'flow' | 'type'>;
   passwordHashSeconds: Histogram<'operation'>;
   sessionChecks: Counter<'result'>;
+  /** Courier messages by status, counted in the database at scrape time (through `courierQueueDepth`). */
+  courierMessages: Gauge<'status'>;
+  /** Delivery attempts by result: `sent`, `failed` (to be retried) or `abandoned`. */
+  courierDeliveries: Counter<'result'>;
+  /** Set by the courier: counts messages per status for the gauge above. */
+  courierQueueDepth?: () => Promise<Record<string, number>>;
 }
+
+const COURIER_STATUSES = ['queued', 'processing', 'sent', 'abandoned'] as const;
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
-  return {
+  const metrics: Metrics = {
     registry,
     flowTransitions: new Counter({
       name: 'idflow_flow_transitions_total',
@@ -38,5 +46,28 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers: [registry],
     }),
     sessionChecks: new Counter({ name: 'idflow_session_checks_total', help: 'Session lookups (whoami), by result.', labelNames: ['result'], registers: [registry] }),
+    courierMessages: new Gauge({
+      name: 'idflow_courier_messages',
+      help: 'Courier messages in the database, by status (counted at scrape time).',
+      labelNames: ['status'],
+      registers: [registry],
+      async collect() {
+        const count = metrics.courierQueueDepth;
+        if (!count) return;
+        try {
+          const counts = await count();
+          for (const status of COURIER_STATUSES) this.set({ status }, counts[status] ?? 0);
+        } catch {
+          // database unreachable: keep the last values
+        }
+      },
+    }),
+    courierDeliveries: new Counter({
+      name: 'idflow_courier_deliveries_total',
+      help: 'Courier delivery attempts, by result (sent, failed and to be retried, abandoned).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
   };
+  return metrics;
 }

@@ -19,6 +19,7 @@ import { createPasswordPolicy } from './methods/password/policy.ts';
 import { createProfileMethod } from './methods/profile/profile.method.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { toIdentityJson } from './identity/identity-json.ts';
+import { Courier } from './courier/courier.ts';
 
 export interface Urls {
   public: string;
@@ -39,6 +40,8 @@ export interface Registry {
   flowJson: FlowJsonDeps;
   metrics: Metrics;
   returnTo: ReturnToValidator;
+  /** Message queue: `enqueue` inside a unit of work; the sender runs inside `serve` (started by startServer). */
+  courier: Courier;
   /** Enabled methods that can handle a submit of this flow kind. */
   methodsFor(kind: MachineFlowKind): Method[];
   /** `csrf_token_<sha256(public base URL)>`; recomputed when the base URL is learnt at listen time. */
@@ -106,6 +109,13 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     admin: configuredBaseUrl(config, 'admin') ?? defaultBaseUrl(config, 'admin', config.serve.admin.port),
   };
   const metrics = createMetrics({ defaultMetrics: true });
+  let courier: Courier;
+  try {
+    courier = new Courier(config.courier, { orm, dialect: dsn.dialect, logger, metrics });
+  } catch (err) {
+    await orm.close(true);
+    throw err;
+  }
   const identities = new IdentityService({ schemas, hasher });
   const schemaUrl = (schemaId: string) => schemas.schemaUrl(urls.public, schemaId);
   const sessions = new SessionService({ orm, config, schemaUrl });
@@ -157,11 +167,13 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     flowJson,
     metrics,
     returnTo: returnToValidator(config, urls.public),
+    courier,
     methodsFor,
     csrfCookieName: await csrfCookieName(urls.public),
     urls,
     schemaUrl,
     async close() {
+      await courier.stop();
       await hasher.close();
       await orm.close(true);
     },

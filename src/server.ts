@@ -22,7 +22,12 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
   });
 }
 
-export async function startServer(registry: Registry): Promise<RunningServer> {
+export interface StartServerOptions {
+  /** Run the courier's sender in this process (default true; `idflow courier watch` runs it on its own). */
+  watchCourier?: boolean;
+}
+
+export async function startServer(registry: Registry, options: StartServerOptions = {}): Promise<RunningServer> {
   const { config, logger } = registry;
   const state: AppState = { accepting: true };
   const publicServer = createServer(createPublicApp(registry, state));
@@ -48,6 +53,7 @@ export async function startServer(registry: Registry): Promise<RunningServer> {
   const adminUrl = `http://${formatHost(adm.address)}:${adm.port}`;
   logger.info('public API listening', { address: publicUrl, base_url: registry.urls.public });
   logger.info('admin API listening', { address: adminUrl, base_url: registry.urls.admin });
+  if (options.watchCourier !== false) registry.courier.start();
 
   let closing: Promise<void> | undefined;
   return {
@@ -72,6 +78,8 @@ export async function startServer(registry: Registry): Promise<RunningServer> {
         await stopped;
         clearTimeout(timer);
         clearInterval(idle);
+        // Running sends finish; messages claimed but not attempted go back to the queue.
+        await registry.courier.stop();
         await registry.close();
         logger.info('server stopped');
       })();

@@ -1,36 +1,26 @@
 /**
  * Generates a migration per dialect from the difference between the entities and a database migrated to the
- * current head. Usage: `npx tsx entities/migrations/generate.ts [name]` (needs PostgreSQL at
- * TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres). It also rewrites each dialect's index.ts.
+ * current head, and rewrites each dialect's index.ts.
+ *
+ *   npx tsx entities/migrations/generate.ts NAME            add a migration
+ *   npx tsx entities/migrations/generate.ts initial --reset  regenerate the initial migration (only before a
+ *                                                           release: databases remember migration names)
+ *
+ * Needs PostgreSQL at TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres.
  */
-import { Migrator } from '@mikro-orm/migrations';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openOrm } from '../../src/persistence/orm.ts';
 
 const name = process.argv[2] ?? 'schema';
+const reset = process.argv.includes('--reset');
 const pgBase = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function generate(dsn: string, dialect: 'sqlite' | 'postgresql', prepare?: () => Promise<void>) {
-  await prepare?.();
-  const orm = await openOrm(dsn);
-  try {
-    const migrator = orm.getMigrator() as Migrator;
-    await migrator.up();
-    const path = fileURLToPath(new URL(`./${dialect}/`, import.meta.url));
-    (orm.config.get('migrations') as { path?: string; pathTs?: string }).path = path;
-    (orm.config.get('migrations') as { path?: string; pathTs?: string }).pathTs = path;
-    const result = await migrator.createMigration(path, false, false, name);
-    console.log(dialect, result.fileName || '(no changes)');
-    writeIndex(path, dialect);
-  } finally {
-    await orm.close(true);
-  }
-}
+const dialects = ['sqlite', 'postgresql'] as const;
+const dirOf = (dialect: string) => fileURLToPath(new URL(`./${dialect}/`, import.meta.url));
 
 /** Rewrites <dialect>/index.ts to list every migration file in name (= time) order. */
-function writeIndex(dir: string, dialect: string) {
+function writeIndex(dialect: string) {
+  const dir = dirOf(dialect);
   const names = readdirSync(dir).filter((f) => /^Migration.*\.ts$/.test(f)).sort().map((f) => f.replace(/\.ts$/, ''));
   const lines = [
     `import type { MigrationObject } from '@mikro-orm/core';`,
@@ -42,6 +32,34 @@ function writeIndex(dir: string, dialect: string) {
     '',
   ];
   writeFileSync(join(dir, 'index.ts'), lines.join('\n'));
+}
+
+if (reset) {
+  for (const dialect of dialects) {
+    for (const file of readdirSync(dirOf(dialect)).filter((f) => f.startsWith('Migration'))) rmSync(join(dirOf(dialect), file));
+    writeIndex(dialect);
+  }
+}
+
+// Imported only now: the ORM module imports the (possibly just reset) migration lists.
+const { openOrm } = await import('../../src/persistence/orm.ts');
+type Migrator = import('@mikro-orm/migrations').Migrator;
+
+async function generate(dsn: string, dialect: (typeof dialects)[number]) {
+  const orm = await openOrm(dsn);
+  try {
+    const migrator = orm.getMigrator() as Migrator;
+    await migrator.up();
+    const path = dirOf(dialect);
+    const options = orm.config.get('migrations') as { path?: string; pathTs?: string };
+    options.path = path;
+    options.pathTs = path;
+    const result = await migrator.createMigration(path, false, false, name);
+    console.log(dialect, result.fileName || '(no changes)');
+    writeIndex(dialect);
+  } finally {
+    await orm.close(true);
+  }
 }
 
 const tmpDb = `idflow_gen_${Date.now()}`;

@@ -7,6 +7,7 @@ Usage:
   idflow serve [--config FILE] [--dev]       run the public and admin APIs
   idflow migrate sql [DSN] [--yes]           apply database migrations
   idflow migrate status [DSN]                show applied and pending migrations
+  idflow courier watch [--config FILE]       deliver queued messages (without the APIs)
   idflow identities import FILE|-            import identities through the admin API
   idflow identities list|get ID|delete ID    read or delete identities
   idflow machines export [--format json|mermaid]   export the flow machines
@@ -21,6 +22,7 @@ type Command = (argv: string[], env: Record<string, string | undefined>) => Prom
 const COMMANDS: Record<string, Command> = {
   serve: async (argv, env) => (await import('./serve.command.ts')).serveCommand(argv, env),
   migrate: async (argv, env) => (await import('./migrate.command.ts')).migrateCommand(argv, env),
+  courier: async (argv, env) => (await import('./courier.command.ts')).courierCommand(argv, env),
   identities: async (argv, env) => (await import('./identities.command.ts')).identitiesCommand(argv, env),
   machines: async (argv) => (await import('./machines.command.ts')).machinesCommand(argv),
   version: async (argv) => {

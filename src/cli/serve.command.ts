@@ -11,6 +11,7 @@ export const serveSpec: CommandSpec = {
   options: {
     config: { type: 'string', short: 'c' },
     dev: { type: 'boolean', default: false },
+    'watch-courier': { type: 'boolean' },
   },
   help: `
 Options:
@@ -18,6 +19,8 @@ Options:
                       default: SQLite under ./data/ (migrated automatically), 127.0.0.1:4433 and :4434.
       --dev           development mode: plain-HTTP cookies and generated secrets when none are configured.
                       Without --dev, secrets.cookie (or secrets.default) and secrets.cipher are required.
+      --watch-courier accepted for Kratos compatibility: serve always runs the courier's sender
+                      (\`idflow courier watch\` runs more senders on their own; they share the queue safely)
   -h, --help          show this help
 
 Every configuration key can be overridden by an environment variable: the key path upper-cased with dots as

@@ -10,6 +10,8 @@ export interface FlowJsonDeps {
   /** Methods enabled for this flow kind, in display order. */
   methodsFor: (kind: FlowRow['kind'], context: FlowContext) => Method[];
   identityJson?: (record: IdentityRecord) => IdentityJson;
+  /** Recovery and verification render their nodes from the challenge method in use. */
+  challengeNodes?: (kind: 'recovery' | 'verification', state: string, context: FlowContext, continueUrl?: string) => UiNode[];
 }
 
 export interface ProjectOptions {
@@ -17,6 +19,10 @@ export interface ProjectOptions {
   csrfValue?: string;
   identity?: IdentityRecord;
   continueWith?: unknown[];
+  /** Set by projectFlow: the top-level state, for challenge nodes. */
+  state?: string;
+  /** Verification: where a passed flow continues (ui.method GET, ui.action this URL). */
+  continueUrl?: string;
 }
 
 const iso = (d: Date) => d.toISOString();
@@ -31,6 +37,9 @@ export function flowNodes(deps: FlowJsonDeps, row: FlowRow, context: FlowContext
     screen: context.screen, fieldMessages: context.fieldMessages,
   };
   const csrf = csrfNode(row.type === 'browser' ? options.csrfValue : undefined);
+  if ((row.kind === 'recovery' || row.kind === 'verification') && deps.challengeNodes) {
+    return [csrf, ...deps.challengeNodes(row.kind, options.state ?? 'choose_method', context, options.continueUrl)];
+  }
   const methods = deps.methodsFor(row.kind, context);
   const groups = methods.flatMap((method) => {
     const capability = row.kind === 'login' ? method.login : row.kind === 'registration' ? method.registration : method.settings;
@@ -49,7 +58,12 @@ export function flowNodes(deps: FlowJsonDeps, row: FlowRow, context: FlowContext
 export function projectFlow(deps: FlowJsonDeps, row: FlowRow, state: string, context: FlowContext, options: ProjectOptions = {}): Record<string, unknown> {
   const action = new URL(`self-service/${row.kind}?flow=${row.id}`, deps.publicBaseUrl()).toString();
   const messages: UiText[] = context.messages;
-  const ui: Record<string, unknown> = { action, method: 'POST', nodes: flowNodes(deps, row, context, options) };
+  const passedVerification = row.kind === 'verification' && state === 'passed_challenge' && options.continueUrl;
+  const ui: Record<string, unknown> = {
+    action: passedVerification ? options.continueUrl : action,
+    method: passedVerification ? 'GET' : 'POST',
+    nodes: flowNodes(deps, row, context, { ...options, state }),
+  };
   if (messages.length > 0) ui.messages = messages;
   const json: Record<string, unknown> = {
     id: row.id,
@@ -74,7 +88,7 @@ export function projectFlow(deps: FlowJsonDeps, row: FlowRow, state: string, con
   }
   if (row.kind === 'settings' && options.identity && deps.identityJson) {
     json.identity = deps.identityJson(options.identity);
-    if (options.continueWith) json.continue_with = options.continueWith;
   }
+  if ((row.kind === 'settings' || row.kind === 'recovery') && options.continueWith) json.continue_with = options.continueWith;
   return json;
 }

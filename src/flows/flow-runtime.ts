@@ -75,10 +75,17 @@ export class FlowRuntime {
     return machine;
   }
 
-  /** Starts a flow: initial snapshot persisted with the row. */
-  async create(em: EntityManager, init: FlowRowInit, input: FlowInput, scope: Pick<FlowScope, 'inspect'>): Promise<SettledFlow> {
+  /**
+   * Starts a flow: initial snapshot persisted with the row (and flushed, unless `flush: false` when an effect
+   * starts it inside another flow's submit). `events` are sent right away (e.g. an admin-issued code).
+   */
+  async create(
+    em: EntityManager, init: FlowRowInit, input: FlowInput, scope: Pick<FlowScope, 'inspect'>,
+    options: { flush?: boolean; events?: FlowEvent[] } = {},
+  ): Promise<SettledFlow> {
     const actor = createActor(this.machine(init.kind), { input, inspect: scope.inspect });
     actor.start();
+    for (const event of options.events ?? []) actor.send(event);
     const snapshot = actor.getSnapshot();
     const persisted = actor.getPersistedSnapshot();
     actor.stop();
@@ -88,7 +95,7 @@ export class FlowRuntime {
       returnTo: init.returnTo ?? null, csrfToken: init.csrfToken ?? null, identityId: init.identityId ?? null,
       snapshot: persisted, issuedAt: init.issuedAt, expiresAt: init.expiresAt, createdAt: now, updatedAt: now,
     });
-    await em.flush();
+    if (options.flush !== false) await em.flush();
     return { row, state: row.state, context: snapshot.context as FlowContext, done: false };
   }
 

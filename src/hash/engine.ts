@@ -10,7 +10,10 @@ import { WorkerPool, type PoolMode } from './pool.ts';
 import { Semaphore } from './semaphore.ts';
 
 export interface EngineOptions {
-  /** 'auto' (default) uses @node-rs/argon2 and @node-rs/bcrypt when they load; 'off' always uses hash-wasm. */
+  /**
+   * 'auto' (default) uses @node-rs/argon2, @node-rs/bcrypt and node:crypto's scrypt when they load;
+   * 'off' runs all three on hash-wasm.
+   */
   native?: 'auto' | 'off';
   /**
    * Where hash-wasm runs: 'process' (default on Node), 'thread' (default elsewhere), or
@@ -68,18 +71,27 @@ export class HashEngine {
     return this.#init;
   }
 
+  async #open() {
+    if (this.#closed) throw new Error('password hasher is closed');
+    return this.#natives();
+  }
+
+  #wasmMode(): PoolMode | 'main-thread' {
+    const mode = this.#options.pool ?? 'auto';
+    return mode === 'auto' ? (this.#pool?.mode ?? defaultPoolMode()) : mode;
+  }
+
   #offload<T extends Task>(task: T): Promise<TaskResult<T>> {
     if (this.#closed) return Promise.reject(new Error('password hasher is closed'));
-    const mode = this.#options.pool ?? 'auto';
+    const mode = this.#wasmMode();
     if (mode === 'main-thread') return runTask(task);
-    this.#pool ??= new WorkerPool({ mode: mode === 'auto' ? defaultPoolMode() : mode, size: this.concurrency });
+    this.#pool ??= new WorkerPool({ mode, size: this.concurrency });
     return this.#pool.run(task);
   }
 
   async describe(): Promise<EngineDescription> {
     const natives = await this.#natives();
-    const mode = this.#options.pool ?? 'auto';
-    const wasm: Backend = mode === 'auto' ? (this.#pool?.mode ?? defaultPoolMode()) : mode;
+    const wasm = this.#wasmMode();
     return {
       argon2: natives.argon2 ? 'native' : wasm,
       bcrypt: natives.bcrypt ? 'native' : wasm,
@@ -92,14 +104,14 @@ export class HashEngine {
   /** Starts the wasm pool's workers now, when the primitive would run there (no native module). */
   async warm(primitive: 'argon2' | 'bcrypt'): Promise<void> {
     const natives = await this.#natives();
-    const mode = this.#options.pool ?? 'auto';
+    const mode = this.#wasmMode();
     if (natives[primitive] || mode === 'main-thread' || this.#closed) return;
-    this.#pool ??= new WorkerPool({ mode: mode === 'auto' ? defaultPoolMode() : mode, size: this.concurrency });
+    this.#pool ??= new WorkerPool({ mode, size: this.concurrency });
     await this.#pool.warm();
   }
 
   async argon2(input: Argon2Input): Promise<Uint8Array> {
-    const { argon2 } = await this.#natives();
+    const { argon2 } = await this.#open();
     if (!argon2) return this.#offload({ op: 'argon2', ...input });
     return this.#slots.run(async () => new Uint8Array(await argon2.hashRaw(input.password, {
       algorithm: ARGON2_ALGORITHM[input.type], version: ARGON2_VERSION_0X13, memoryCost: input.memoryKiB,
@@ -109,13 +121,13 @@ export class HashEngine {
 
   /** The 60-character `$2a$` string for a 16-byte salt; callers enforce the 72-byte limit. */
   async bcrypt(password: Uint8Array, salt: Uint8Array, cost: number): Promise<string> {
-    const { bcrypt } = await this.#natives();
+    const { bcrypt } = await this.#open();
     if (!bcrypt) return this.#offload({ op: 'bcrypt', password, salt, cost });
     return this.#slots.run(() => bcrypt.hash(password, { salt, cost, version: '2a' }));
   }
 
   async scrypt(password: Uint8Array, salt: Uint8Array, n: number, r: number, p: number, keyLength: number): Promise<Uint8Array> {
-    const { scrypt } = await this.#natives();
+    const { scrypt } = await this.#open();
     if (!scrypt) return this.#offload({ op: 'scrypt', password, salt, n, r, p, keyLength });
     return this.#slots.run(() => new Promise<Uint8Array>((resolve, reject) => {
       scrypt(password, salt, keyLength, { N: n, r, p, maxmem: 256 * n * r + (1 << 20) }, (err, key) => {
@@ -126,6 +138,7 @@ export class HashEngine {
   }
 
   async pbkdf2(digest: Pbkdf2Digest, password: Uint8Array, salt: Uint8Array, iterations: number, keyLength: number): Promise<Uint8Array> {
+    await this.#open();
     const hash = WEBCRYPTO_PBKDF2[digest];
     // WebCrypto has no SHA-224.
     if (!hash) return this.#offload({ op: 'pbkdf2', digest, password, salt, iterations, keyLength });

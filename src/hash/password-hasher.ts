@@ -4,7 +4,7 @@ import { bcryptCostFromConfig, hashBcrypt } from './bcrypt.ts';
 import { parseHash, verifyParsed, type ParsedHash } from './comparator.ts';
 import { utf8 } from './encoding.ts';
 import { HashEngine, type EngineDescription, type EngineOptions } from './engine.ts';
-import { HashFormatError, toImportError } from './errors.ts';
+import { HashFormatError, toImportError, unsupported } from './errors.ts';
 
 export interface PasswordHasher {
   readonly algorithm: HashersConfig['algorithm'];
@@ -71,7 +71,7 @@ export function createPasswordHasher(cfg: HashersConfig, options: PasswordHasher
     },
 
     assertImportable(encoded) {
-      if (typeof encoded !== 'string' || encoded.length === 0) throw toImportError(new HashFormatError('unsupported', 'unsupported hash format'));
+      if (typeof encoded !== 'string' || encoded.length === 0) throw toImportError(unsupported());
       try {
         parseHash(encoded);
       } catch (err) {

@@ -1,11 +1,13 @@
 /**
  * A fixed-size pool of hash-wasm workers, as child processes or as worker threads.
  *
- * Child processes are the default on Node: hash-wasm instantiates a fresh WebAssembly memory for
- * every argon2 call (19 MiB of fresh pages each time, about half the CPU time spent in the kernel),
- * and that work contends between the threads of one process. Measured here at 19 MiB/t=2/p=1, two
- * worker threads gave 1.2-1.5x the argon2id throughput of one, two processes 1.8-2.1x
- * (bench/hash.bench.ts). Worker threads remain for runtimes without child processes (Deno).
+ * Child processes are the default on Node. hash-wasm instantiates a fresh WebAssembly memory for
+ * every argon2 call (19 MiB of new pages, about 30% of its CPU time in the kernel), work that can
+ * contend between the threads of one process: on this 2-core machine two worker threads were once
+ * measured at the throughput of one. Later A/B runs (bench/hash.bench.ts) gave both kinds ~1.8x with
+ * two workers at equal CPU per hash, so processes are never slower here and add isolation: a worker
+ * running an imported 1 GiB argon2 hash, or dying, takes neither the server's heap nor its process.
+ * Worker threads remain for runtimes without child processes (Deno).
  */
 import { Worker } from 'node:worker_threads';
 import type { ChildProcess } from 'node:child_process';

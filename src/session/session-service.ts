@@ -70,9 +70,10 @@ export interface SessionJsonOutputOptions {
  *
  * Write semantics:
  * - `issue`, `upgrade`: persist only (no flush): the caller commits together with its flow in one flush.
- * - `revoke`, `revokeAllForIdentity`, `revokeByToken`, `revokeByLogoutToken`, `extend`: standalone actions that write
- *   immediately with ONE native UPDATE each (auto-committed, or inside the caller's `em.transactional`); they never
- *   call `em.flush()`, so whatever else the caller has pending in `em` is left untouched.
+ * - `revoke`, `revokeAllForIdentity`, `deleteAllForIdentity`, `revokeByToken`, `revokeByLogoutToken`, `extend`:
+ *   standalone actions that write immediately with ONE native UPDATE (or DELETE) each (auto-committed, or inside the
+ *   caller's `em.transactional`); they never call `em.flush()`, so whatever else the caller has pending in `em` is
+ *   left untouched.
  * - Reads (`get`, `listForIdentity`, `listAll`, ...) bypass the identity map, so they always see committed rows.
  * - `findByToken` uses no EntityManager at all (see session-lookup.ts).
  */
@@ -232,6 +233,15 @@ export class SessionService {
       ...(options.exceptSessionId && isUuid(options.exceptSessionId) ? { id: { $ne: options.exceptSessionId } } : {}),
     } as FilterQuery<SessionRow>;
     return em.nativeUpdate(Session, where, { active: false, updatedAt: this.#now() });
+  }
+
+  /**
+   * Deletes every session row of an identity (Kratos `DELETE /admin/identities/{id}/sessions` removes them
+   * permanently); returns how many were deleted. Writes immediately.
+   */
+  async deleteAllForIdentity(em: EntityManager, identityId: string): Promise<number> {
+    if (!isUuid(identityId)) return 0;
+    return em.nativeDelete(Session, { identity: identityId } as FilterQuery<SessionRow>);
   }
 
   /**

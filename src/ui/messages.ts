@@ -26,6 +26,14 @@ const CATALOG: Record<number, Template> = {
   1040003: 'Continue',
   // Settings (105xxxx)
   1050001: 'Your changes have been saved!',
+  // Recovery (106xxxx)
+  1060001: (c) => `You successfully recovered your account. Please change your password or set up an alternative login method (e.g. social sign in) within the next ${Math.max(0, Math.round((Number(c.privileged_session_expires_at_unix ?? 0) * 1000 - Date.now()) / 60000))} minutes.`,
+  1060002: 'An email containing a recovery link has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.',
+  1060003: 'An email containing a recovery code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.',
+  // Verification (108xxxx)
+  1080001: 'An email containing a verification link has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.',
+  1080002: 'You successfully verified your email address.',
+  1080003: 'An email containing a verification code has been sent to the email address you provided. If you have not received an email, check the spelling of the address and make sure to use the address you registered with.',
   // Node labels (107xxxx)
   1070001: 'Password',
   1070002: (c) => fmt(c.title ?? c.name),
@@ -33,11 +41,22 @@ const CATALOG: Record<number, Template> = {
   1070004: 'ID',
   1070005: 'Submit',
   1070007: 'Email',
+  1070008: 'Resend code',
   1070009: 'Continue',
+  1070010: 'Recovery code',
+  1070011: 'Verification code',
   1070017: 'Phone number',
   1070018: 'Email or phone number',
   // Validation (400xxxx)
   4000001: '{reason}',
+  4060001: 'The recovery flow has already been completed. Please start a new one.',
+  4060002: 'The recovery flow reached a failure state and must be retried.',
+  4060005: 'The recovery flow expired {expired_at}, please try again.',
+  4060006: 'The recovery code is invalid or has already been used. Please try again.',
+  4070002: 'The verification flow has already been completed. Please start a new one.',
+  4070003: 'The verification flow reached a failure state and must be retried.',
+  4070005: 'The verification flow expired {expired_at}, please try again.',
+  4070006: 'The verification code is invalid or has already been used. Please try again.',
   4000002: 'Property {property} is missing.',
   4000003: 'length must be >= {min_length}, but got {actual_length}',
   4000004: (c) =>

@@ -5,6 +5,9 @@
 import { loginMachine } from '../../machines/login.machine.ts';
 import { registrationMachine } from '../../machines/registration.machine.ts';
 import { settingsMachine } from '../../machines/settings.machine.ts';
+import { recoveryMachine } from '../../machines/recovery.machine.ts';
+import { verificationMachine } from '../../machines/verification.machine.ts';
+import type { AnyStateMachine } from 'xstate';
 import type { MachineModelSpec } from './machine-model.ts';
 
 const text = (id: number) => ({ id, text: '', type: 'error' as const });
@@ -86,4 +89,49 @@ export const settingsModel: MachineModelSpec = {
   availableIn: () => ['change the name', 'submit invalid traits', 'change the password', 'reuse the current password'],
 };
 
-export const FLOW_MODELS = { login: loginModel, registration: registrationModel, settings: settingsModel };
+const SENT = { recovery: 1060003, verification: 1080003 };
+const INVALID = { recovery: 4060006, verification: 4070006 };
+const FAILURE = { recovery: 4060002, verification: 4070003 };
+
+/** Recovery and verification share one machine shape, so one model describes both. */
+function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMachine): MachineModelSpec {
+  const sent = { kind: 'code_sent', values: { email: 'user' }, messages: [{ ...text(SENT[kind]), type: 'info' }] };
+  return {
+    machine,
+    openings: { api: { flowId: 'flow', flowType: 'api' } },
+    actions: {
+      'submit a known address': { submit: { method: 'code', payload: { email: 'user' } }, outputs: { sendCode: sent } },
+      'an administrator issues a code': { event: { type: 'challenge.issued', values: { email: 'user' } }, outputs: {} },
+      'submit an unknown address': { submit: { method: 'code', payload: { email: 'nobody' } }, outputs: { sendCode: sent } },
+      'submit an invalid address': {
+        submit: { method: 'code', payload: { email: 'not an e-mail' } },
+        outputs: { sendCode: { kind: 'rejected', fieldMessages: { email: [text(4000004)] } } },
+      },
+      'ask for a new code': { submit: { method: 'code', payload: { email: 'user' } }, outputs: { sendCode: sent } },
+      'ask for a new code for an invalid address': {
+        submit: { method: 'code', payload: { email: 'not an e-mail' } },
+        outputs: { sendCode: { kind: 'rejected', fieldMessages: { email: [text(4000004)] } } },
+      },
+      'submit a wrong code': {
+        submit: { method: 'code', payload: { code: '000000' } },
+        outputs: { checkCode: { kind: 'rejected', values: { email: 'user' }, messages: [text(INVALID[kind])] } },
+      },
+      'use up the attempts with wrong codes': {
+        submit: { method: 'code', payload: { code: '000000' } },
+        outputs: { checkCode: { kind: 'exhausted', messages: [text(FAILURE[kind])] } },
+      },
+      'submit the mailed code': {
+        submit: { method: 'code', payload: { code: '123456' } },
+        outputs: { checkCode: { kind: 'challenge_passed', identityId: 'identity', sessionId: 'session', continueFlowId: 'settings', messages: kind === 'verification' ? [{ ...text(1080002), type: 'success' }] : [] } },
+      },
+    },
+    availableIn: (state) => (state === 'choose_method'
+      ? ['submit a known address', 'submit an unknown address', 'submit an invalid address', ...(kind === 'recovery' ? ['an administrator issues a code'] : [])]
+      : state === 'sent_email' ? ['ask for a new code', 'ask for a new code for an invalid address', 'submit a wrong code', 'use up the attempts with wrong codes', 'submit the mailed code'] : []),
+  };
+}
+
+export const recoveryModel = challengeModel('recovery', recoveryMachine);
+export const verificationModel = challengeModel('verification', verificationMachine);
+
+export const FLOW_MODELS = { login: loginModel, registration: registrationModel, settings: settingsModel, recovery: recoveryModel, verification: verificationModel };

@@ -15,7 +15,9 @@ import type { FlowInput } from '../../machines/flow-types.ts';
 
 export interface ClientAction {
   /** The machine's `method.submit` payload shape (secrets are placeholders; the effects are simulated). */
-  submit: { method: string; payload: Record<string, unknown> };
+  submit?: { method: string; payload: Record<string, unknown> };
+  /** Any other event the action sends instead of `method.submit`. */
+  event?: AnyEventObject;
   /** Output of each invoked effect for this action, by invoke id. */
   outputs: Record<string, unknown>;
 }
@@ -137,7 +139,7 @@ export class Coverage {
 export function stepAction(spec: MachineModelSpec, snapshot: AnyMachineSnapshot, actionName: string, coverage?: Coverage): AnyMachineSnapshot {
   const action = spec.actions[actionName];
   const apply = (s: AnyMachineSnapshot, e: AnyEventObject) => (coverage ? coverage.step(s, e) : (transition(spec.machine, s as never, e as never)[0] as AnyMachineSnapshot));
-  let current = apply(snapshot, { type: 'method.submit', ...action.submit });
+  let current = apply(snapshot, action.event ?? { type: 'method.submit', ...action.submit });
   for (let guard = 0; guard < 10 && current.status === 'active' && !current.hasTag('awaiting_input'); guard++) {
     const leaf = spec.machine.getStateNodeById(`${spec.machine.id}.${statePath(current.value)}`);
     const invoke = leaf.invoke[0];
@@ -172,12 +174,14 @@ export function userModel(spec: MachineModelSpec) {
     if (snap.status !== 'active') return [];
     return spec.availableIn(topState(snap)).map((type) => ({ type }));
   };
-  const serializeState = (state: { context: ModelState }) => {
+  // The last client action is part of the state, so actions that loop back to the same machine state (a resend,
+  // a second wrong code) still appear as steps of the generated paths.
+  const serializeState = (state: { context: ModelState }, event?: ModelEvent) => {
     const snap = state.context.snapshot;
     if (!snap) return 'unopened';
     const ctx = snap.context as { screen?: string; messages?: Array<{ id: number }>; fieldMessages?: Record<string, Array<{ id: number }>> };
     const fields = Object.entries(ctx.fieldMessages ?? {}).map(([name, list]) => [name, list.map((m) => m.id)]);
-    return JSON.stringify([state.context.opened, statePath(snap.value), snap.status, ctx.screen ?? null, (ctx.messages ?? []).map((m) => m.id), fields]);
+    return JSON.stringify([state.context.opened, statePath(snap.value), snap.status, ctx.screen ?? null, (ctx.messages ?? []).map((m) => m.id), fields, event?.type ?? null]);
   };
   return new TestModel(logic as never, { events: events as never, serializeState: serializeState as never });
 }
@@ -211,4 +215,31 @@ export function measureCoverage(spec: MachineModelSpec, paths: Array<{ events: s
     }
   }
   return coverage;
+}
+
+/**
+ * A small subset of the generated paths with the same coverage (greedy set cover over the state nodes and
+ * transitions each path exercises): what the HTTP replay runs.
+ */
+export function coveringPaths(spec: MachineModelSpec, paths = generatePaths(spec)): Array<{ description: string; events: string[] }> {
+  const items = paths.map((path) => {
+    const c = measureCoverage(spec, [path]);
+    return new Set([...c.states, ...c.transitions]);
+  });
+  const covered = new Set<string>();
+  const chosen: Array<{ description: string; events: string[] }> = [];
+  for (;;) {
+    let best = -1;
+    let gain = 0;
+    items.forEach((set, i) => {
+      const g = [...set].filter((x) => !covered.has(x)).length;
+      if (g > gain || (g === gain && g > 0 && paths[i].events.length < paths[best].events.length)) {
+        best = i;
+        gain = g;
+      }
+    });
+    if (best < 0 || gain === 0) return chosen;
+    chosen.push(paths[best]);
+    for (const x of items[best]) covered.add(x);
+  }
 }

@@ -1,4 +1,5 @@
 /** Single-pass digests for the unsalted/salted legacy formats; microseconds, so they run inline. */
+import { concatBytes, utf8 } from '../encoding.ts';
 import { createHMAC, createMD4, createMD5, createSHA1, createSHA224, createSHA256, createSHA384, createSHA512, type IHasher } from 'hash-wasm';
 
 export type DigestName = 'md4' | 'md5' | 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -27,20 +28,20 @@ export async function hmac(name: DigestName, key: Uint8Array, data: Uint8Array):
  * (Go strings.NewReplacer, as Kratos uses it).
  */
 export function expandPattern(pattern: Uint8Array, salt: Uint8Array, password: Uint8Array): Uint8Array {
-  const SALT = [...'{SALT}'].map((c) => c.charCodeAt(0));
-  const PASSWORD = [...'{PASSWORD}'].map((c) => c.charCodeAt(0));
-  const at = (token: number[], i: number) => token.every((b, k) => pattern[i + k] === b);
-  const out: number[] = [];
+  const tokens: [Uint8Array, Uint8Array][] = [[utf8('{SALT}'), salt], [utf8('{PASSWORD}'), password]];
+  const at = (token: Uint8Array, i: number) => token.every((b, k) => pattern[i + k] === b);
+  const parts: Uint8Array[] = [];
+  let literal = 0;
   for (let i = 0; i < pattern.length;) {
-    if (at(SALT, i)) {
-      out.push(...salt);
-      i += SALT.length;
-    } else if (at(PASSWORD, i)) {
-      out.push(...password);
-      i += PASSWORD.length;
-    } else {
-      out.push(pattern[i++]);
+    const hit = tokens.find(([token]) => at(token, i));
+    if (!hit) {
+      i++;
+      continue;
     }
+    parts.push(pattern.subarray(literal, i), hit[1]);
+    i += hit[0].length;
+    literal = i;
   }
-  return Uint8Array.from(out);
+  parts.push(pattern.subarray(literal));
+  return concatBytes(...parts);
 }

@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Registry } from '../../registry.ts';
 import { KratosError } from '../../errors/kratos-error.ts';
 import { em, queryString } from '../middleware/request-context.ts';
-import { clearSessionCookie, currentSession, ensureCsrfToken, redirect, wantsJson } from './selfservice/http-context.ts';
+import { clearSessionCookie, currentSession, ensureCsrfToken, forwardToErrorUi, redirect, wantsJson } from './selfservice/http-context.ts';
 
 /**
  * Browser logout is a two-step, CSRF-safe exchange: `/logout/browser` hands out a URL carrying a logout token
@@ -27,13 +27,25 @@ export function logoutRoutes(registry: Registry): Router {
   });
 
   router.get('/self-service/logout', async (req: Request, res: Response) => {
+    try {
+      await logout(req, res);
+    } catch (err) {
+      // As Kratos's error manager: HTML browsers are sent to the error UI, JSON clients get the error.
+      if (!wantsJson(req) && err instanceof KratosError) return forwardToErrorUi(registry, req, res, em(res).fork(), err);
+      throw err;
+    }
+  });
+
+  async function logout(req: Request, res: Response): Promise<void> {
     const token = queryString(req, 'token');
     if (!token) throw new KratosError(400, undefined, { reason: 'Please include a token in the URL query.' });
     const requested = queryString(req, 'return_to');
     // A return_to that isn't allow-listed falls back to the default: logout never redirects to an attacker.
-    const target = requested ? registry.returnTo.safeOrDefault(requested) : afterLogout();
+    const target = requested && registry.returnTo.isAllowed(requested) ? registry.returnTo.safeOrDefault(requested) : afterLogout();
+    // Only the browser holding the session can end it (Kratos): a leaked logout link alone revokes nothing.
     const current = await currentSession(registry, req);
-    const revoked = await registry.sessions.revokeByLogoutToken(em(res), token, current ? { sessionId: current.session.id } : {});
+    if (!current) throw new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
+    const revoked = await registry.sessions.revokeByLogoutToken(em(res), token, { sessionId: current.session.id });
     if (!revoked) {
       throw new KratosError(403, 'security_csrf_violation', { reason: 'Unable to log out because the logout token in the URL query does not match the session cookie.' });
     }
@@ -44,7 +56,7 @@ export function logoutRoutes(registry: Registry): Router {
       return;
     }
     redirect(res, target);
-  });
+  }
 
   router.delete('/self-service/logout/api', async (req: Request, res: Response) => {
     const token = (req.body as { session_token?: unknown } | undefined)?.session_token;

@@ -41,7 +41,9 @@ export function sessionsRoutes(registry: Registry): Router {
     const others = await registry.sessions.listForIdentity(em(res), current.session.identityId, {
       active: true, limit, exceptSessionId: current.session.id,
     });
-    res.json(others.map((s) => toSessionJson(s, { includeIdentity: false, schemaUrl: registry.schemaUrl })));
+    // Kratos lists them with ExpandEverything: each carries the (caller's own) identity, without credentials.
+    const identity = current.session.identity;
+    res.json(others.map((s) => toSessionJson({ ...s, identity }, { includeIdentity: true, schemaUrl: registry.schemaUrl })));
   });
 
   router.delete('/sessions', async (req: Request, res: Response) => {
@@ -54,12 +56,16 @@ export function sessionsRoutes(registry: Registry): Router {
   router.delete('/sessions/:id', async (req: Request, res: Response) => {
     const current = await currentSession(registry, req);
     if (!current) throw inactive();
-    const id = String(req.params.id);
-    if (id === current.session.id) {
+    const raw = String(req.params.id);
+    // Kratos: a malformed id is a 400 ("could not parse UUID"), checked before the current-session rule; the parsed
+    // (canonical, lower-case) id is compared, so an upper-case spelling of the current id is still the current one.
+    if (!isUuid(raw)) throw new KratosError(400, undefined, { reason: 'The session id must be a UUID.' });
+    const id = raw.toLowerCase();
+    if (id === current.session.id.toLowerCase()) {
       throw new KratosError(400, undefined, { reason: 'You can not revoke the session you are currently using; use the logout flow instead.' });
     }
     // Only the caller's own sessions: another identity's session id is a 404, never revoked.
-    if (!isUuid(id) || !(await registry.sessions.revoke(em(res), id, { identityId: current.session.identityId }))) {
+    if (!(await registry.sessions.revoke(em(res), id, { identityId: current.session.identityId }))) {
       throw new KratosError(404, undefined, { reason: 'The session could not be found.' });
     }
     res.status(204).end();

@@ -25,6 +25,7 @@ export class HibpError extends Error {
 export interface HibpClientOptions {
   /** `haveibeenpwned_host`, e.g. `api.pwnedpasswords.com` or `127.0.0.1:8080` (host[:port], nothing else). */
   host: string;
+  /** Default: `defaultHibpScheme(host)` (https, plain http only for a loopback host). */
   scheme?: 'https' | 'http';
   fetch?: typeof fetch;
   /** Clock for the cache, in ms. */
@@ -67,6 +68,19 @@ export function isValidHibpHost(host: string): boolean {
   return HOST.test(host);
 }
 
+const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+
+/**
+ * The scheme for `haveibeenpwned_host` when none is configured: https (as Kratos, which always builds
+ * `https://<host>/range/...`), except for a loopback host (`localhost`, `127.0.0.0/8`, `[::1]`, optionally with a
+ * port), which gets plain http. A loopback range service (a local mirror of the corpus, or a test double) never
+ * leaves the machine, so TLS adds nothing there, and `haveibeenpwned_host` (host[:port] only) has no other way to
+ * reach one. Any other host is always contacted over https.
+ */
+export function defaultHibpScheme(host: string): 'https' | 'http' {
+  return LOOPBACK_HOST.test(host) ? 'http' : 'https';
+}
+
 /**
  * Parses a range body (`SUFFIX:COUNT` per line, CRLF or LF) into a compact index string holding only rows with
  * count > 0 (padding rows have count 0): `\nSUFFIX:COUNT\nSUFFIX:COUNT\n`. Throws HibpError('malformed').
@@ -102,7 +116,7 @@ interface CacheEntry {
 
 export function createHibpClient(options: HibpClientOptions): HibpClient {
   if (!isValidHibpHost(options.host)) throw new Error('haveibeenpwned_host must be a host name or host:port');
-  const scheme = options.scheme ?? 'https';
+  const scheme = options.scheme ?? defaultHibpScheme(options.host);
   const doFetch = options.fetch ?? globalThis.fetch;
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? HIBP_DEFAULT_TIMEOUT_MS;

@@ -24,6 +24,7 @@ export interface PasswordPolicy {
 
 export interface PasswordPolicyOptions {
   fetch?: typeof fetch;
+  /** Default: https, or http for a loopback `haveibeenpwned_host` (see `defaultHibpScheme` in hibp.ts). */
   hibpScheme?: 'https' | 'http';
   /** Clock (ms) for the HIBP range cache. */
   now?: () => number;

@@ -4,7 +4,9 @@
  * the hashes' own timings. The main-thread baseline shows both measurements catch a blocked loop.
  * The machine is shared (other test runs compete for its 2 cores and can delay any timer), so
  * the lag bound holds for the best of up to 5 rounds: a hash on the loop would block it for a
- * whole hash (50-100 ms) in every round. ELU is not inflated by such contention.
+ * whole hash (50-100 ms) in every round. Should the machine be so loaded that an idle loop lags
+ * past the bound too, hashing may add at most the bound on top of that idle lag. ELU is not
+ * inflated by such contention and is asserted as is.
  */
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,9 @@ const TICK = 5;
 const MAX_LAG = 25;
 const MAX_ELU = 0.5;
 
-async function measure(work: () => Promise<unknown>): Promise<{ lag: number; elu: number }> {
+interface Round { lag: number; elu: number; ms: number }
+
+async function measure(work: () => Promise<unknown>): Promise<Round> {
   let lag = 0;
   let last = performance.now();
   const timer = setInterval(() => {
@@ -24,11 +28,12 @@ async function measure(work: () => Promise<unknown>): Promise<{ lag: number; elu
     last = now;
   }, TICK);
   const before = performance.eventLoopUtilization();
+  const started = performance.now();
   try {
     await work();
     // A loop blocked until the end never ran the timer: count that last stretch too.
     lag = Math.max(lag, performance.now() - last - TICK);
-    return { lag, elu: performance.eventLoopUtilization(before).utilization };
+    return { lag, elu: performance.eventLoopUtilization(before).utilization, ms: performance.now() - started };
   } finally {
     clearInterval(timer);
   }
@@ -47,18 +52,27 @@ describe.each<[string, PasswordHasherOptions]>([
     const hasher = createPasswordHasher(hashersConfig(), options);
     hashers.push(hasher);
     await Promise.all([hasher.hash('warm-1'), hasher.hash('warm-2')]); // start every worker first
-    const rounds: { lag: number; elu: number }[] = [];
-    while (rounds.length < 5 && !rounds.some((r) => r.lag < MAX_LAG)) {
+    const rounds: Round[] = [];
+    const giveUp = performance.now() + 12_000;
+    while (rounds.length < 5 && performance.now() < giveUp && !rounds.some((r) => r.lag < MAX_LAG)) {
       let hashes: string[] = [];
       rounds.push(await measure(async () => {
         hashes = await eight(hasher);
       }));
       expect(hashes.every((h) => h.startsWith('$argon2id$v=19$m=19456,t=2,p=1$'))).toBe(true);
     }
-    const report = rounds.map((r) => `lag ${r.lag.toFixed(1)} ms, ELU ${r.elu.toFixed(2)}`).join('; ');
+    const best = Math.min(...rounds.map((r) => r.lag));
+    let allowed = MAX_LAG;
+    let report = rounds.map((r) => `lag ${r.lag.toFixed(1)} ms, ELU ${r.elu.toFixed(2)}`).join('; ');
+    if (best >= MAX_LAG) {
+      const ms = Math.max(...rounds.map((r) => r.ms));
+      const idle = await measure(() => new Promise((resolve) => setTimeout(resolve, ms)));
+      allowed = Math.max(MAX_LAG, idle.lag + MAX_LAG);
+      report += `; idle loop lag ${idle.lag.toFixed(1)} ms`;
+    }
     expect(Math.max(...rounds.map((r) => r.elu)), report).toBeLessThan(MAX_ELU);
-    expect(Math.min(...rounds.map((r) => r.lag)), report).toBeLessThan(MAX_LAG);
-  });
+    expect(best, report).toBeLessThan(allowed);
+  }, 60_000);
 });
 
 describe('the measurement itself', () => {

@@ -98,11 +98,19 @@ describe('configuration', () => {
 
   it('close() stops the pool; the hasher refuses work afterwards', async () => {
     const hasher = createPasswordHasher(hashersConfig(), { native: 'off', pool: 'thread', concurrency: 1 });
+    await hasher.warm();
     expect(await hasher.verify('hunter22', await hasher.hash('hunter22'))).toBe(true);
     const pending = hasher.hash('hunter22').catch((err: unknown) => err);
     await new Promise((resolve) => setTimeout(resolve, 10));
     await hasher.close();
     expect(await pending).toMatchObject({ message: expect.stringMatching(/closed/) });
     await expect(hasher.hash('hunter22')).rejects.toThrow(/closed/);
+  });
+
+  it('close() also ends the native paths', async () => {
+    const hasher = createPasswordHasher(hashersConfig());
+    const encoded = await hasher.hash('hunter22');
+    await hasher.close();
+    await expect(hasher.verify('hunter22', encoded)).rejects.toThrow(/closed/);
   });
 });

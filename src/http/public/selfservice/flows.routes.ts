@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { EntityManager } from '@mikro-orm/core';
-import { SelfServiceError, type FlowRow } from '../../../../entities/index.ts';
+import type { FlowRow } from '../../../../entities/index.ts';
 import type { FlowEvent, FlowInput, UiMessage } from '../../../../machines/flow-types.ts';
 import type { Registry } from '../../../registry.ts';
 import { KratosError } from '../../../errors/kratos-error.ts';
@@ -20,8 +20,8 @@ import { unflatten } from '../../../x/form-body.ts';
 import { toSessionJson } from '../../../session/index.ts';
 import { em as requestEm, queryString } from '../../middleware/request-context.ts';
 import {
-  assertCsrf, assertNativeRequest, csrfViolation, currentSession, deviceOf, ensureCsrfToken, publicRequestUrl,
-  readCsrfCookie, redirect, setSessionCookie, wantsJson, type RequestSession,
+  assertCsrf, assertNativeRequest, csrfViolation, currentSession, deviceOf, ensureCsrfToken, forwardToErrorUi,
+  publicRequestUrl, readCsrfCookie, redirect, setSessionCookie, wantsJson, type RequestSession,
 } from './http-context.ts';
 
 const KINDS: MachineFlowKind[] = ['login', 'registration', 'settings'];
@@ -60,12 +60,10 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
 
   /** Browser + HTML: errors are stored and shown by the error UI; everyone else gets the JSON error. */
   async function failBrowser(req: Request, res: Response, em: EntityManager, err: KratosError): Promise<void> {
-    const now = new Date();
-    const row = em.create(SelfServiceError, { id: crypto.randomUUID(), error: err.toJSON().error, csrfToken: readCsrfCookie(registry, req) ?? null, createdAt: now, updatedAt: now });
-    await em.flush();
-    const url = new URL(uiUrl('error'));
-    url.searchParams.set('id', row.id);
-    redirect(res, url.toString());
+    // A re-authentication demand is a navigation, not an error page (Kratos settings `reauthenticate`).
+    const to = err.beside?.redirect_browser_to;
+    if (err.id === 'session_refresh_required' && typeof to === 'string') return redirect(res, to);
+    await forwardToErrorUi(registry, req, res, em, err);
   }
 
   async function settingsOwner(req: Request, type: FlowType): Promise<RequestSession> {
@@ -99,9 +97,20 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     return settled;
   }
 
+  /** Kratos forwards browser init errors (return_to forbidden, disabled, ...) to the error UI for HTML clients. */
+  const forwardInitErrors = (type: FlowType, handler: (req: Request, res: Response) => Promise<void>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      try {
+        await handler(req, res);
+      } catch (err) {
+        if (type === 'browser' && !wantsJson(req) && err instanceof KratosError) return failBrowser(req, res, requestEm(res).fork(), err);
+        throw err;
+      }
+    };
+
   for (const kind of KINDS) {
     for (const type of ['api', 'browser'] as const) {
-      router.get(`/self-service/${kind}/${type}`, async (req: Request, res: Response) => {
+      router.get(`/self-service/${kind}/${type}`, forwardInitErrors(type, async (req: Request, res: Response) => {
         const em = requestEm(res);
         if (kind === 'registration' && config.selfservice.flows.registration.enabled === false) {
           throw new KratosError(400, 'self_service_flow_disabled', { reason: 'Registration is not allowed because it was disabled.' });
@@ -147,7 +156,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
         });
         if (type === 'browser' && !wantsJson(req)) return redirect(res, uiUrlFor(kind, settled.row.id));
         res.json(project(settled, req, res, identity));
-      });
+      }));
     }
 
     router.get(`/self-service/${kind}/flows`, async (req: Request, res: Response) => {
@@ -204,7 +213,16 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
   async function submit(req: Request, res: Response, em: EntityManager, kind: MachineFlowKind, row: FlowRow, body: Record<string, unknown>, json: boolean): Promise<void> {
     const htmlBrowser = row.type === 'browser' && !json;
     if (row.type === 'browser') assertCsrf(registry, req, body);
-    else assertNativeRequest(req);
+    else {
+      try {
+        assertNativeRequest(req);
+      } catch (err) {
+        // Kratos raises this inside the strategy, so a 400 error becomes message 4000001 on a 400 flow.
+        if (!(err instanceof KratosError) || err.status !== 400 || kind === 'settings') throw err;
+        res.status(400).json(project(registry.flows.view(row), req, res, undefined, { messages: [msg(4000001, { reason: err.reason })] }));
+        return;
+      }
+    }
 
     if (row.expiresAt.getTime() < Date.now()) {
       registry.metrics.flowsExpired.inc({ flow: kind, type: row.type });
@@ -275,7 +293,11 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
       if (err instanceof RefreshRequired) {
         const login = new URL('self-service/login/browser', registry.urls.public);
         login.searchParams.set('refresh', 'true');
-        login.searchParams.set('return_to', uiUrlFor('settings', row.id));
+        // Back through the settings init endpoint (a self-service URL, always an allowed return_to; the settings
+        // UI need not be allow-listed), keeping the flow's own return_to.
+        const settingsInit = new URL('self-service/settings/browser', registry.urls.public);
+        if (row.returnTo) settingsInit.searchParams.set('return_to', row.returnTo);
+        login.searchParams.set('return_to', settingsInit.toString());
         throw new KratosError(403, 'session_refresh_required', {
           reason: 'The login session is too old and thus not allowed to update these fields. Please re-authenticate.',
           beside: { redirect_browser_to: login.toString() },

@@ -1,4 +1,6 @@
 import type { Request, Response } from 'express';
+import type { EntityManager } from '@mikro-orm/core';
+import { SelfServiceError } from '../../../../entities/index.ts';
 import type { Registry } from '../../../registry.ts';
 import { isJsonRequest, prefersJsonForRedirect } from '../../../x/negotiate.ts';
 import { CSRF_COOKIE_MAX_AGE_SECONDS, generateCsrfToken, verifyCsrfToken } from '../../../x/csrf-token.ts';
@@ -117,6 +119,25 @@ export function clearSessionCookie(registry: Registry, res: Response): void {
 
 export function deviceOf(req: Request): { ip?: string; userAgent?: string } {
   return { ip: req.socket.remoteAddress ?? undefined, userAgent: req.get('user-agent') ?? undefined };
+}
+
+/** `selfservice.flows.error.ui_url` (default: `error` next to the default return URL). */
+export function errorUiUrl(registry: Registry): string {
+  const { selfservice } = registry.config;
+  return selfservice.flows.error?.ui_url ?? new URL('error', selfservice.default_browser_return_url).toString();
+}
+
+/**
+ * Kratos's `SelfServiceErrorManager().Forward` for HTML browsers: the error is stored and the browser is sent to
+ * `flows.error.ui_url?id=<uuid>`, where the error UI reads it back from `/self-service/errors`.
+ */
+export async function forwardToErrorUi(registry: Registry, req: Request, res: Response, em: EntityManager, err: KratosError): Promise<void> {
+  const now = new Date();
+  const row = em.create(SelfServiceError, { id: crypto.randomUUID(), error: err.toJSON().error, csrfToken: readCsrfCookie(registry, req) ?? null, createdAt: now, updatedAt: now });
+  await em.flush();
+  const url = new URL(errorUiUrl(registry));
+  url.searchParams.set('id', row.id);
+  redirect(res, url.toString());
 }
 
 /** A 303 (or 302) redirect with no body. */

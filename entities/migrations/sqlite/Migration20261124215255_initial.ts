@@ -1,9 +1,9 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261124210828_initial extends Migration {
+export class Migration20261124215255_initial extends Migration {
 
   override async up(): Promise<void> {
-    this.addSql(`create table \`courier_messages\` (\`id\` text not null, \`type\` text not null, \`status\` text not null, \`recipient\` text not null, \`subject\` text not null, \`body\` text not null, \`html_body\` text null, \`template_type\` text not null, \`channel\` text null, \`send_count\` integer not null default 0, \`next_attempt_at\` datetime not null, \`lease_until\` datetime null, \`leased_by\` text null, \`created_at\` datetime not null, \`updated_at\` datetime not null, primary key (\`id\`));`);
+    this.addSql(`create table \`courier_messages\` (\`id\` text not null, \`type\` text not null, \`status\` text not null, \`recipient\` text not null, \`subject\` text not null, \`body\` text not null, \`html_body\` text null, \`template_type\` text not null, \`template_data\` json null, \`channel\` text null, \`send_count\` integer not null default 0, \`next_attempt_at\` datetime not null, \`lease_until\` datetime null, \`leased_by\` text null, \`created_at\` datetime not null, \`updated_at\` datetime not null, primary key (\`id\`));`);
     this.addSql(`create index \`courier_messages_recipient_index\` on \`courier_messages\` (\`recipient\`);`);
     this.addSql(`create index \`courier_messages_created_at_index\` on \`courier_messages\` (\`created_at\`);`);
     this.addSql(`create index \`courier_messages_status_next_attempt_at_index\` on \`courier_messages\` (\`status\`, \`next_attempt_at\`);`);
@@ -30,6 +30,10 @@ export class Migration20261124210828_initial extends Migration {
     this.addSql(`create table \`identity_recovery_addresses\` (\`id\` text not null, \`identity_id\` text not null, \`via\` text not null, \`value\` text not null, \`created_at\` datetime not null, \`updated_at\` datetime not null, constraint \`identity_recovery_addresses_identity_id_foreign\` foreign key(\`identity_id\`) references \`identities\`(\`id\`) on delete cascade on update cascade, primary key (\`id\`));`);
     this.addSql(`create index \`identity_recovery_addresses_identity_id_index\` on \`identity_recovery_addresses\` (\`identity_id\`);`);
     this.addSql(`create unique index \`identity_recovery_addresses_via_value_uq\` on \`identity_recovery_addresses\` (\`via\`, \`value\`);`);
+
+    this.addSql(`create table \`selfservice_codes\` (\`id\` text not null, \`flow_id\` text not null, \`purpose\` text not null, \`kind\` text not null, \`via\` text not null, \`address\` text not null, \`identity_id\` text null, \`secret_hmac\` text not null, \`failed_attempts\` integer not null default 0, \`expires_at\` datetime not null, \`used_at\` datetime null, \`created_at\` datetime not null, \`updated_at\` datetime not null, primary key (\`id\`));`);
+    this.addSql(`create index \`selfservice_codes_flow_id_index\` on \`selfservice_codes\` (\`flow_id\`);`);
+    this.addSql(`create index \`selfservice_codes_purpose_address_created_at_index\` on \`selfservice_codes\` (\`purpose\`, \`address\`, \`created_at\`);`);
 
     this.addSql(`create table \`selfservice_errors\` (\`id\` text not null, \`error\` json not null, \`csrf_token\` text null, \`seen_at\` datetime null, \`created_at\` datetime not null, \`updated_at\` datetime not null, primary key (\`id\`));`);
 

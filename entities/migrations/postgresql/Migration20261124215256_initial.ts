@@ -1,9 +1,9 @@
 import { Migration } from '@mikro-orm/migrations';
 
-export class Migration20261124210829_initial extends Migration {
+export class Migration20261124215256_initial extends Migration {
 
   override async up(): Promise<void> {
-    this.addSql(`create table "courier_messages" ("id" uuid not null, "type" varchar(16) not null, "status" varchar(16) not null, "recipient" varchar(400) not null, "subject" text not null, "body" text not null, "html_body" text null, "template_type" varchar(64) not null, "channel" varchar(32) null, "send_count" int not null default 0, "next_attempt_at" timestamptz not null, "lease_until" timestamptz null, "leased_by" varchar(64) null, "created_at" timestamptz not null, "updated_at" timestamptz not null, constraint "courier_messages_pkey" primary key ("id"));`);
+    this.addSql(`create table "courier_messages" ("id" uuid not null, "type" varchar(16) not null, "status" varchar(16) not null, "recipient" varchar(400) not null, "subject" text not null, "body" text not null, "html_body" text null, "template_type" varchar(64) not null, "template_data" jsonb null, "channel" varchar(32) null, "send_count" int not null default 0, "next_attempt_at" timestamptz not null, "lease_until" timestamptz null, "leased_by" varchar(64) null, "created_at" timestamptz not null, "updated_at" timestamptz not null, constraint "courier_messages_pkey" primary key ("id"));`);
     this.addSql(`create index "courier_messages_recipient_index" on "courier_messages" ("recipient");`);
     this.addSql(`create index "courier_messages_created_at_index" on "courier_messages" ("created_at");`);
     this.addSql(`create index "courier_messages_status_next_attempt_at_index" on "courier_messages" ("status", "next_attempt_at");`);
@@ -28,6 +28,10 @@ export class Migration20261124210829_initial extends Migration {
     this.addSql(`create table "identity_recovery_addresses" ("id" uuid not null, "identity_id" uuid not null, "via" varchar(16) not null, "value" varchar(400) not null, "created_at" timestamptz not null, "updated_at" timestamptz not null, constraint "identity_recovery_addresses_pkey" primary key ("id"));`);
     this.addSql(`create index "identity_recovery_addresses_identity_id_index" on "identity_recovery_addresses" ("identity_id");`);
     this.addSql(`alter table "identity_recovery_addresses" add constraint "identity_recovery_addresses_via_value_uq" unique ("via", "value");`);
+
+    this.addSql(`create table "selfservice_codes" ("id" uuid not null, "flow_id" uuid not null, "purpose" varchar(16) not null, "kind" varchar(8) not null, "via" varchar(16) not null, "address" varchar(400) not null, "identity_id" uuid null, "secret_hmac" varchar(128) not null, "failed_attempts" int not null default 0, "expires_at" timestamptz not null, "used_at" timestamptz null, "created_at" timestamptz not null, "updated_at" timestamptz not null, constraint "selfservice_codes_pkey" primary key ("id"));`);
+    this.addSql(`create index "selfservice_codes_flow_id_index" on "selfservice_codes" ("flow_id");`);
+    this.addSql(`create index "selfservice_codes_purpose_address_created_at_index" on "selfservice_codes" ("purpose", "address", "created_at");`);
 
     this.addSql(`create table "selfservice_errors" ("id" uuid not null, "error" jsonb not null, "csrf_token" varchar(64) null, "seen_at" timestamptz null, "created_at" timestamptz not null, "updated_at" timestamptz not null, constraint "selfservice_errors_pkey" primary key ("id"));`);
 
@@ -82,6 +86,8 @@ export class Migration20261124210829_initial extends Migration {
     this.addSql(`drop table if exists "identity_credential_identifiers" cascade;`);
 
     this.addSql(`drop table if exists "identity_recovery_addresses" cascade;`);
+
+    this.addSql(`drop table if exists "selfservice_codes" cascade;`);
 
     this.addSql(`drop table if exists "selfservice_errors" cascade;`);
 

@@ -1,0 +1,121 @@
+import { assign, fromPromise, setup } from 'xstate';
+import {
+  initialContext, NOT_PROVIDED,
+  type FlowContext, type FlowEvent, type FlowInput, type MethodActorInput, type MethodSubmitEvent, type Outcome, type UiMessage,
+} from './flow-types.ts';
+
+type Done = { output: Outcome };
+const sentMessage = (output: Outcome): UiMessage[] => (output.kind === 'code_sent' ? output.messages ?? [] : []);
+
+/**
+ * Recovery and verification share one shape (Kratos states): `choose_method` → a code or link is sent (`sent_email`) → the right code passes the
+ * challenge (`passed_challenge`) — recovery then logs the user in and hands over to a settings flow, verification
+ * marks the address verified. Unknown addresses
+ * get the same answer as known ones; a wrong code stays in `sent_email`; too many wrong codes void the code and
+ * return to `choose_method`: the address must be entered again (and the attempt count is not reset).
+ */
+export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id: Id, options: { adminIssued: boolean }) {
+  return setup({
+  types: {} as { context: FlowContext; events: FlowEvent; input: FlowInput },
+  actors: {
+    sendCode: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('sendCode')),
+    checkCode: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('checkCode')),
+  },
+  guards: {
+    isSent: ({ event }) => (event as unknown as Done).output.kind === 'code_sent',
+    isPassed: ({ event }) => (event as unknown as Done).output.kind === 'challenge_passed',
+    isExhausted: ({ event }) => (event as unknown as Done).output.kind === 'exhausted',
+    isResend: ({ event }) => {
+      const payload = (event as Extract<FlowEvent, { type: 'method.submit' }>).payload;
+      return (typeof payload?.code !== 'string' || payload.code === '') && (typeof payload?.token !== 'string' || payload.token === '');
+    },
+  },
+  actions: {
+    startSubmission: assign(({ event }) => {
+      const submit = event as Extract<FlowEvent, { type: 'method.submit' }>;
+      return { active: submit.method, messages: [], fieldMessages: {}, transientPayload: submit.payload.transient_payload };
+    }),
+    rememberIssued: assign(({ event }) => ({ values: (event as Extract<FlowEvent, { type: 'challenge.issued' }>).values, messages: [], fieldMessages: {} })),
+    showRejection: assign(({ event }) => {
+      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'rejected' }> }).output;
+      return { values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
+    }),
+    showSent: assign(({ event }) => {
+      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'code_sent' }> }).output;
+      return { values: outcome.values ?? {}, fieldMessages: {}, messages: sentMessage(outcome) };
+    }),
+    showPassed: assign(({ event }) => {
+      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'challenge_passed' }> }).output;
+      return { identityId: outcome.identityId, sessionId: outcome.sessionId, continueFlowId: outcome.continueFlowId, fieldMessages: {}, messages: outcome.messages ?? [] };
+    }),
+    showExhausted: assign(({ event }) => ({ fieldMessages: {}, messages: (event as unknown as { output: Extract<Outcome, { kind: 'exhausted' }> }).output.messages })),
+  },
+}).createMachine({
+  id,
+  context: ({ input }) => initialContext(input),
+  initial: 'choose_method',
+  states: {
+    choose_method: {
+      initial: 'awaiting_input',
+      states: {
+        awaiting_input: {
+          tags: ['awaiting_input'],
+          on: {
+            'method.submit': { target: 'sending', actions: 'startSubmission' },
+            ...(options.adminIssued ? { 'challenge.issued': { target: `#${id}.sent_email`, actions: 'rememberIssued' } } : {}),
+          },
+        },
+        sending: {
+          invoke: {
+            id: 'sendCode',
+            src: 'sendCode',
+            input: ({ context, event }) => ({ flowId: context.flowId, flowType: context.flowType, method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload }),
+            onDone: [
+              { guard: 'isSent', target: `#${id}.sent_email`, actions: 'showSent' },
+              { target: 'awaiting_input', actions: 'showRejection' },
+            ],
+          },
+        },
+      },
+    },
+    sent_email: {
+      initial: 'awaiting_input',
+      states: {
+        awaiting_input: {
+          tags: ['awaiting_input'],
+          on: {
+            'method.submit': [
+              { guard: 'isResend', target: 'resending', actions: 'startSubmission' },
+              { target: 'checking', actions: 'startSubmission' },
+            ],
+          },
+        },
+        resending: {
+          invoke: {
+            id: 'sendCode',
+            src: 'sendCode',
+            input: ({ context, event }) => ({ flowId: context.flowId, flowType: context.flowType, method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload }),
+            onDone: [
+              { guard: 'isSent', target: 'awaiting_input', actions: 'showSent' },
+              { target: 'awaiting_input', actions: 'showRejection' },
+            ],
+          },
+        },
+        checking: {
+          invoke: {
+            id: 'checkCode',
+            src: 'checkCode',
+            input: ({ context, event }) => ({ flowId: context.flowId, flowType: context.flowType, method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload }),
+            onDone: [
+              { guard: 'isPassed', target: `#${id}.passed_challenge`, actions: 'showPassed' },
+              { guard: 'isExhausted', target: `#${id}.choose_method`, actions: 'showExhausted' },
+              { target: 'awaiting_input', actions: 'showRejection' },
+            ],
+          },
+        },
+      },
+    },
+    passed_challenge: { type: 'final', tags: ['completed'] },
+  },
+});
+}

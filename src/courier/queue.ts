@@ -1,0 +1,136 @@
+import type { Orm } from '../persistence/orm.ts';
+import { CourierDispatch, CourierMessage, type CourierStatus } from '../../entities/index.ts';
+
+/**
+ * The queue's storage operations. Claims are one atomic statement: PostgreSQL locks the chosen rows and skips
+ * rows other senders hold (FOR UPDATE SKIP LOCKED), SQLite runs the statement as its single writer. A claim sets
+ * `processing`, a lease (`lease_until`, `leased_by`) and counts the attempt (`send_count`); a row whose lease ran
+ * out is claimable again. Every later write is fenced by (`leased_by`, `send_count`), so a sender that lost its
+ * lease never overwrites the outcome of the sender that reclaimed the message.
+ */
+
+export interface ClaimedMessage {
+  id: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  htmlBody: string | null;
+  templateType: string;
+  templateData: Record<string, unknown> | null;
+  sendCount: number;
+  createdAt: Date;
+}
+
+export type Dialect = 'sqlite' | 'postgresql';
+
+const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(typeof value === 'string' && !/^\d+$/.test(value) ? value : Number(value)));
+
+function toJson(value: unknown): Record<string, unknown> | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') {
+    try {
+      return JSON.parse(value) as Record<string, unknown>;
+    } catch {
+      return null;
+    }
+  }
+  return value as Record<string, unknown>;
+}
+
+const DUE = `((status = 'queued' AND next_attempt_at <= ?) OR (status = 'processing' AND lease_until < ?))`;
+
+export class CourierQueue {
+  readonly #orm: Orm;
+  readonly #dialect: Dialect;
+
+  constructor(orm: Orm, dialect: Dialect) {
+    this.#orm = orm;
+    this.#dialect = dialect;
+  }
+
+  #execute<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]> {
+    return this.#orm.em.getConnection().execute(sql, params, 'all') as Promise<T[]>;
+  }
+
+  /** Claims up to `limit` due messages for `worker` until `leaseUntil`. */
+  async claim(worker: string, limit: number, now: Date, leaseUntil: Date): Promise<ClaimedMessage[]> {
+    const lock = this.#dialect === 'postgresql' ? ' FOR UPDATE SKIP LOCKED' : '';
+    const rows = await this.#execute(
+      `UPDATE courier_messages SET status = 'processing', lease_until = ?, leased_by = ?, send_count = send_count + 1, updated_at = ?
+       WHERE id IN (SELECT id FROM courier_messages WHERE ${DUE} ORDER BY created_at, id LIMIT ?${lock}) AND ${DUE}
+       RETURNING id, recipient, subject, body, html_body, template_type, template_data, send_count, created_at`,
+      [leaseUntil, worker, now, now, now, limit, now, now],
+    );
+    return rows
+      .map((r) => ({
+        id: String(r.id),
+        recipient: String(r.recipient),
+        subject: String(r.subject),
+        body: String(r.body),
+        htmlBody: (r.html_body as string | null) ?? null,
+        templateType: String(r.template_type),
+        templateData: toJson(r.template_data),
+        sendCount: Number(r.send_count),
+        createdAt: toDate(r.created_at),
+      }))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+  }
+
+  /** Extends the leases `worker` still holds on `ids`. */
+  async renew(worker: string, ids: string[], leaseUntil: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.#execute(
+      `UPDATE courier_messages SET lease_until = ? WHERE leased_by = ? AND status = 'processing' AND id IN (${ids.map(() => '?').join(', ')})`,
+      [leaseUntil, worker, ...ids],
+    );
+  }
+
+  /** Returns claimed-but-unattempted messages to the queue, due now, without counting the attempt. */
+  async release(worker: string, ids: string[], now: Date): Promise<number> {
+    if (ids.length === 0) return 0;
+    const result = await this.#orm.em.getConnection().execute(
+      `UPDATE courier_messages SET status = 'queued', lease_until = NULL, leased_by = NULL, next_attempt_at = ?, updated_at = ?,
+         send_count = CASE WHEN send_count > 0 THEN send_count - 1 ELSE 0 END
+       WHERE leased_by = ? AND status = 'processing' AND id IN (${ids.map(() => '?').join(', ')})`,
+      [now, now, worker, ...ids],
+      'run',
+    );
+    return Number((result as { affectedRows?: number }).affectedRows ?? 0);
+  }
+
+  /**
+   * Records one attempt's outcome and the message's next state in one transaction. Returns false when the lease
+   * was lost meanwhile (the dispatch is recorded all the same; the state is left to the lease's new holder).
+   */
+  async record(
+    message: { id: string; sendCount: number },
+    worker: string,
+    outcome: { status: 'sent' | 'queued' | 'abandoned'; nextAttemptAt?: Date; error?: string },
+    now: Date,
+  ): Promise<boolean> {
+    return this.#orm.em.fork().transactional(async (em) => {
+      const changes: Record<string, unknown> = { status: outcome.status as CourierStatus, leaseUntil: null, leasedBy: null, updatedAt: now };
+      if (outcome.nextAttemptAt) changes.nextAttemptAt = outcome.nextAttemptAt;
+      const updated = await em.nativeUpdate(
+        CourierMessage,
+        { id: message.id, leasedBy: worker, sendCount: message.sendCount, status: 'processing' },
+        changes,
+      );
+      em.create(CourierDispatch, {
+        id: crypto.randomUUID(),
+        message: message.id,
+        status: outcome.status === 'sent' ? 'success' : 'failed',
+        error: outcome.error === undefined ? null : { message: outcome.error },
+        createdAt: now,
+        updatedAt: now,
+      });
+      return updated > 0;
+    });
+  }
+
+  /** Messages per status (for the queue-depth gauge). */
+  async countByStatus(): Promise<Record<string, number>> {
+    const rows = await this.#execute<{ status: string; n: number | string }>('SELECT status, COUNT(*) AS n FROM courier_messages GROUP BY status', []);
+    return Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+  }
+}

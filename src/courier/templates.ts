@@ -1,0 +1,166 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { packageRoot } from '../x/paths.ts';
+import { compileTemplate, TemplateError, type CompiledTemplate } from './template-engine.ts';
+
+/** Message types idflow sends (Kratos's `template_type`). */
+export const TEMPLATE_TYPES = [
+  'recovery_valid', 'recovery_invalid',
+  'recovery_code_valid', 'recovery_code_invalid',
+  'verification_valid', 'verification_invalid',
+  'verification_code_valid', 'verification_code_invalid',
+  'login_code_valid', 'registration_code_valid',
+] as const;
+export type TemplateType = (typeof TEMPLATE_TYPES)[number];
+
+/**
+ * What a message is rendered from (Kratos's template models, JSON names). `to` is always the recipient.
+ * In templates the Go names are used: `{{ .RecoveryCode }}`, `{{ .Identity.traits.email }}`, ...
+ */
+export interface TemplateData {
+  recovery_code?: string;
+  recovery_url?: string;
+  verification_code?: string;
+  verification_url?: string;
+  login_code?: string;
+  registration_code?: string;
+  /** The identity as its JSON (`traits`, `id`, ...). */
+  identity?: Record<string, unknown>;
+  /** registration_code_valid: the traits submitted. */
+  traits?: Record<string, unknown>;
+  request_url?: string;
+  transient_payload?: Record<string, unknown>;
+  expires_in_minutes?: number;
+}
+
+const COMMON = ['To', 'RequestURL', 'TransientPayload'] as const;
+
+interface TypeSpec {
+  /** `courier.templates.<group>.<variant>` and the override directory `<group>/<variant>/`. */
+  group: 'recovery' | 'recovery_code' | 'verification' | 'verification_code' | 'login_code' | 'registration_code';
+  variant: 'valid' | 'invalid';
+  /** Go field names the template may use. */
+  fields: readonly string[];
+  /** Data keys an enqueue must supply. */
+  required: ReadonlyArray<keyof TemplateData>;
+}
+
+const valid = (extra: string[]) => [...COMMON, 'Identity', 'ExpiresInMinutes', ...extra];
+
+export const TEMPLATE_SPECS: Record<TemplateType, TypeSpec> = {
+  recovery_valid: { group: 'recovery', variant: 'valid', fields: valid(['RecoveryURL']), required: ['recovery_url'] },
+  recovery_invalid: { group: 'recovery', variant: 'invalid', fields: COMMON, required: [] },
+  recovery_code_valid: { group: 'recovery_code', variant: 'valid', fields: valid(['RecoveryCode']), required: ['recovery_code'] },
+  recovery_code_invalid: { group: 'recovery_code', variant: 'invalid', fields: COMMON, required: [] },
+  verification_valid: { group: 'verification', variant: 'valid', fields: valid(['VerificationURL']), required: ['verification_url'] },
+  verification_invalid: { group: 'verification', variant: 'invalid', fields: COMMON, required: [] },
+  verification_code_valid: { group: 'verification_code', variant: 'valid', fields: valid(['VerificationCode', 'VerificationURL']), required: ['verification_code'] },
+  verification_code_invalid: { group: 'verification_code', variant: 'invalid', fields: COMMON, required: [] },
+  login_code_valid: { group: 'login_code', variant: 'valid', fields: valid(['LoginCode']), required: ['login_code'] },
+  registration_code_valid: { group: 'registration_code', variant: 'valid', fields: [...COMMON, 'Traits', 'ExpiresInMinutes', 'RegistrationCode'], required: ['registration_code'] },
+};
+
+type Part = 'subject' | 'html' | 'plaintext';
+const FILES: Record<Part, string> = { subject: 'email.subject.gotmpl', html: 'email.body.gotmpl', plaintext: 'email.body.plaintext.gotmpl' };
+
+export const BUILT_IN_TEMPLATE_DIR = join(packageRoot, 'src', 'courier', 'templates');
+
+export interface RenderedMessage {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface TemplateSources {
+  /** `courier.templates` (URLs per group/variant/part). */
+  templates?: Record<string, unknown>;
+  /** `courier.template_override_path`. */
+  overridePath?: string;
+  /** Directory relative `file://` URLs resolve against (the working directory by default). */
+  cwd?: string;
+}
+
+/** Removes what could end or fold a header line: CR, LF, other C0/C1 controls and Unicode line separators. */
+export function headerSafe(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/ {2,}/g, ' ').trim();
+}
+
+/** Reads a `file://` (absolute, or `file://./relative`) or `base64://` template URL. */
+export function readTemplateUrl(url: string, what: string, cwd = process.cwd()): string {
+  if (url.startsWith('base64://')) {
+    const encoded = url.slice('base64://'.length);
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(encoded)) throw new TemplateError(`${what}: the base64:// value is not valid base64`);
+    return Buffer.from(encoded, encoded.includes('-') || encoded.includes('_') ? 'base64url' : 'base64').toString('utf8');
+  }
+  if (url.startsWith('file://')) {
+    const rest = url.slice('file://'.length);
+    const path = rest.startsWith('/') ? fileURLToPath(url) : resolve(cwd, decodeURIComponent(rest));
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new TemplateError(`${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  throw new TemplateError(`${what}: only file:// and base64:// template URLs are supported`);
+}
+
+function configUrl(templates: Record<string, unknown> | undefined, spec: TypeSpec, part: Part): string | undefined {
+  const variant = (templates?.[spec.group] as Record<string, unknown> | undefined)?.[spec.variant] as Record<string, unknown> | undefined;
+  const email = variant?.email as { subject?: unknown; body?: { html?: unknown; plaintext?: unknown } } | undefined;
+  const value = part === 'subject' ? email?.subject : email?.body?.[part];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/**
+ * The compiled templates of every message type: `courier.templates.*` URLs first, then files under
+ * `template_override_path` (Kratos's layout `<group>/<valid|invalid>/email.*.gotmpl`), then the built-ins.
+ * Everything is read and compiled once, at start-up; a problem throws TemplateError naming the template.
+ */
+export class TemplateSet {
+  readonly #compiled = new Map<string, CompiledTemplate>();
+
+  constructor(sources: TemplateSources = {}) {
+    const overrideDir = sources.overridePath
+      ? (isAbsolute(sources.overridePath) ? sources.overridePath : resolve(sources.cwd ?? process.cwd(), sources.overridePath))
+      : undefined;
+    if (overrideDir && !existsSync(overrideDir)) throw new TemplateError(`courier.template_override_path: ${overrideDir} does not exist`);
+    for (const type of TEMPLATE_TYPES) {
+      const spec = TEMPLATE_SPECS[type];
+      for (const part of Object.keys(FILES) as Part[]) {
+        const relative = join(spec.group, spec.variant, FILES[part]);
+        const url = configUrl(sources.templates, spec, part);
+        let source: string;
+        let name: string;
+        if (url) {
+          name = `courier.templates.${spec.group}.${spec.variant}.email.${part === 'subject' ? 'subject' : `body.${part}`}`;
+          source = readTemplateUrl(url, name, sources.cwd);
+        } else if (overrideDir && existsSync(join(overrideDir, relative))) {
+          name = join(overrideDir, relative);
+          source = readFileSync(name, 'utf8');
+        } else {
+          name = `built-in ${relative}`;
+          source = readFileSync(join(BUILT_IN_TEMPLATE_DIR, relative), 'utf8');
+        }
+        this.#compiled.set(`${type}:${part}`, compileTemplate(source, { name, fields: spec.fields }));
+      }
+    }
+  }
+
+  /**
+   * Renders subject (CR/LF and controls removed), plaintext (values as they are) and HTML (every value escaped).
+   * `data` uses Kratos's JSON names; `to` is the recipient.
+   */
+  render(type: TemplateType, data: Record<string, unknown>): RenderedMessage {
+    const get = (part: Part) => {
+      const template = this.#compiled.get(`${type}:${part}`);
+      if (!template) throw new Error(`unknown courier template type ${type}`);
+      return template;
+    };
+    return {
+      subject: headerSafe(get('subject').render(data, { escape: 'none' })),
+      text: get('plaintext').render(data, { escape: 'none' }),
+      html: get('html').render(data, { escape: 'html' }),
+    };
+  }
+}

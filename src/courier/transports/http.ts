@@ -1,0 +1,81 @@
+import type { CourierConfig } from '../../../config/types.ts';
+import { Redactor } from '../redact.ts';
+import { DeliveryError, type OutgoingMessage, type Transport } from './transport.ts';
+
+/** Kratos's default `courier.http.request_config.body` (a jsonnet file): the only body idflow produces. */
+export const KRATOS_DEFAULT_HTTP_BODY = 'base64://ZnVuY3Rpb24oY3R4KSB7CiAgcmVjaXBpZW50OiBjdHgucmVjaXBpZW50LAogIHRlbXBsYXRlX3R5cGU6IGN0eC50ZW1wbGF0ZV90eXBlLAogIHRvOiBpZiAidGVtcGxhdGVfZGF0YSIgaW4gY3R4ICYmICJ0byIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS50byBlbHNlIG51bGwsCiAgcmVjb3ZlcnlfY29kZTogaWYgInRlbXBsYXRlX2RhdGEiIGluIGN0eCAmJiAicmVjb3ZlcnlfY29kZSIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS5yZWNvdmVyeV9jb2RlIGVsc2UgbnVsbCwKICByZWNvdmVyeV91cmw6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInJlY292ZXJ5X3VybCIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS5yZWNvdmVyeV91cmwgZWxzZSBudWxsLAogIHZlcmlmaWNhdGlvbl91cmw6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInZlcmlmaWNhdGlvbl91cmwiIGluIGN0eC50ZW1wbGF0ZV9kYXRhIHRoZW4gY3R4LnRlbXBsYXRlX2RhdGEudmVyaWZpY2F0aW9uX3VybCBlbHNlIG51bGwsCiAgdmVyaWZpY2F0aW9uX2NvZGU6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInZlcmlmaWNhdGlvbl9jb2RlIiBpbiBjdHgudGVtcGxhdGVfZGF0YSB0aGVuIGN0eC50ZW1wbGF0ZV9kYXRhLnZlcmlmaWNhdGlvbl9jb2RlIGVsc2UgbnVsbCwKICBzdWJqZWN0OiBjdHguc3ViamVjdCwKICBib2R5OiBjdHguYm9keQp9Cg==';
+
+export class HttpConfigError extends Error {}
+
+/** The JSON body: what Kratos's default jsonnet produces for a message. */
+export function httpPayload(message: OutgoingMessage): Record<string, unknown> {
+  const data = message.templateData ?? {};
+  const pick = (key: string) => (key in data ? data[key] : null);
+  return {
+    recipient: message.recipient,
+    template_type: message.templateType,
+    to: pick('to'),
+    recovery_code: pick('recovery_code'),
+    recovery_url: pick('recovery_url'),
+    verification_url: pick('verification_url'),
+    verification_code: pick('verification_code'),
+    subject: message.subject,
+    body: message.text,
+  };
+}
+
+/**
+ * `courier.delivery_strategy: http`: each message is one request to `courier.http.request_config.url`
+ * (method, headers, `auth` api_key/basic_auth as for web hooks). A 2xx answer is a delivery; anything else fails
+ * the attempt. A custom jsonnet `body` is not supported (idflow has no jsonnet): it is refused at start-up.
+ */
+export function createHttpTransport(config: CourierConfig, options: { timeoutMs?: number } = {}): Transport {
+  const request = config.http?.request_config;
+  if (!request?.url) throw new HttpConfigError('courier.http.request_config.url is not set: messages cannot be sent');
+  if (request.body && request.body !== KRATOS_DEFAULT_HTTP_BODY) {
+    throw new HttpConfigError('courier.http.request_config.body: custom jsonnet bodies are not supported by idflow; remove the key to send the message as JSON');
+  }
+  const url = new URL(request.url);
+  const method = (request.method ?? 'POST').toUpperCase();
+  const headers: Record<string, string> = { ...(request.headers ?? {}), 'content-type': 'application/json' };
+  const secrets: Array<string | undefined> = [url.password ? decodeURIComponent(url.password) : undefined];
+  const auth = request.auth;
+  if (auth?.type === 'basic_auth') {
+    const basic = Buffer.from(`${auth.config.user ?? ''}:${auth.config.password ?? ''}`).toString('base64');
+    headers.authorization = `Basic ${basic}`;
+    secrets.push(auth.config.password, basic);
+  } else if (auth?.type === 'api_key') {
+    const { name, value, in: where } = auth.config;
+    if (!name || !value) throw new HttpConfigError('courier.http.request_config.auth: api_key needs config.name and config.value');
+    if (where === 'cookie') headers.cookie = `${name}=${value}`;
+    else headers[name] = value;
+    secrets.push(value);
+  }
+  for (const [name, value] of Object.entries(request.headers ?? {})) if (/auth|key|token|secret|cookie/i.test(name)) secrets.push(value);
+  const redactor = new Redactor(secrets);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  return {
+    name: 'http',
+    redactor,
+    async send(message) {
+      let response: Response;
+      try {
+        response = await fetch(url, {
+          method,
+          headers,
+          body: method === 'GET' || method === 'HEAD' ? undefined : JSON.stringify(httpPayload(message)),
+          redirect: 'manual',
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+      } catch (err) {
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        throw new DeliveryError(redactor.redact(`HTTP request failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`));
+      }
+      const text = await response.text().catch(() => '');
+      if (response.status < 200 || response.status >= 300) {
+        throw new DeliveryError(redactor.redact(`HTTP ${response.status}${text ? ': ' + text.slice(0, 500) : ''}`));
+      }
+    },
+    async close() {},
+  };
+}

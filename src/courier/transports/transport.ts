@@ -1,0 +1,31 @@
+import type { Redactor } from '../redact.ts';
+
+/** What a transport delivers: one rendered message to exactly one recipient. */
+export interface OutgoingMessage {
+  id: string;
+  recipient: string;
+  subject: string;
+  text: string;
+  html?: string | null;
+  templateType: string;
+  templateData?: Record<string, unknown> | null;
+}
+
+export interface Transport {
+  readonly name: 'smtp' | 'http';
+  /** Resolves once the server accepted the message; rejects with a DeliveryError otherwise. */
+  send(message: OutgoingMessage): Promise<void>;
+  /** Redacts the transport's credentials from any text (errors, logs). */
+  readonly redactor: Redactor;
+  close(): Promise<void>;
+}
+
+/** A failed delivery. `permanent` failures (the server refused the recipient) are not retried. */
+export class DeliveryError extends Error {
+  readonly permanent: boolean;
+  constructor(message: string, options: { permanent?: boolean } = {}) {
+    super(message);
+    this.name = 'DeliveryError';
+    this.permanent = options.permanent ?? false;
+  }
+}
