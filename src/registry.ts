@@ -20,6 +20,12 @@ import { createProfileMethod } from './methods/profile/profile.method.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { toIdentityJson } from './identity/identity-json.ts';
 import { Courier } from './courier/courier.ts';
+import { createChallengeMethod, type ChallengeMethod } from './methods/code/code-challenge.method.ts';
+import type { ChallengeFlowKind } from './flows/flow-machines.ts';
+import { SecretHmac } from './x/hmac.ts';
+import { parseDuration } from './x/duration.ts';
+import { uiText } from './ui/messages.ts';
+import { createFlowInspector } from '../observability/flow-inspector.ts';
 
 export interface Urls {
   public: string;
@@ -44,6 +50,8 @@ export interface Registry {
   courier: Courier;
   /** Enabled methods that can handle a submit of this flow kind. */
   methodsFor(kind: MachineFlowKind): Method[];
+  /** The recovery / verification method in use (`selfservice.flows.<flow>.use`). */
+  challengeMethod(kind: ChallengeFlowKind): ChallengeMethod;
   /** `csrf_token_<sha256(public base URL)>`; recomputed when the base URL is learnt at listen time. */
   csrfCookieName: string;
   /** Base URLs with a trailing slash; set from config, or from the bound address when not configured. */
@@ -140,9 +148,30 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     if (kind === 'registration') return enabled([profile, password]);
     return enabled([methods.profile.enabled ? profile : undefined, password]);
   };
+  const flows = new FlowRuntime(orm, FLOW_MACHINES);
+  const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
+  const startSettingsFlow = async (em: import('@mikro-orm/core').EntityManager, identityId: string, flowType: 'api' | 'browser', csrfToken?: string) => {
+    const now = new Date();
+    const id = crypto.randomUUID();
+    const privilegedUntil = new Date(now.getTime() + parseDuration(config.selfservice.flows.settings.privileged_session_max_age));
+    const recovered = uiText(1060001, { privileged_session_expires_at: privilegedUntil.toISOString(), privileged_session_expires_at_unix: Math.floor(privilegedUntil.getTime() / 1000) });
+    await flows.create(em, {
+      id, kind: 'settings', type: flowType, requestUrl: new URL(`self-service/settings/${flowType}`, urls.public).toString(),
+      csrfToken, identityId, issuedAt: now, expiresAt: new Date(now.getTime() + parseDuration(config.selfservice.flows.settings.lifespan)),
+    }, { flowId: id, flowType, identityId, messages: [{ id: recovered.id, text: recovered.text, type: 'success', context: recovered.context }] },
+    { inspect: createFlowInspector(metrics, 'settings', { flowId: id, flowType }) }, { flush: false });
+    metrics.flowsStarted.inc({ flow: 'settings', type: flowType });
+    return id;
+  };
+  const challengeMethods = Object.fromEntries((['recovery', 'verification'] as const).map((kind) => [kind, createChallengeMethod(kind, config.selfservice.flows[kind].use ?? 'code', {
+    config, courier, sessions, startSettingsFlow,
+    hmac: new SecretHmac(codeSecret, `idflow-${kind}-code`),
+    publicBaseUrl: () => urls.public,
+  })])) as Record<ChallengeFlowKind, ChallengeMethod>;
   const registrationStyle = config.selfservice.flows.registration.style ?? 'profile_first';
   const flowJson: FlowJsonDeps = {
     publicBaseUrl: () => urls.public,
+    challengeNodes: (kind, state, context, continueUrl) => challengeMethods[kind].nodes({ state, values: context.values, fieldMessages: context.fieldMessages, continueUrl }),
     identityJson: (record) => toIdentityJson(record, { schemaUrl, admin: false, credentials: false }),
     methodsFor: (kind, context) => {
       if (kind !== 'registration') return methodsFor(kind as MachineFlowKind);
@@ -163,12 +192,13 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     identities,
     pageTokens: new PageTokenSealer(secrets),
     sessions,
-    flows: new FlowRuntime(orm, FLOW_MACHINES),
+    flows,
     flowJson,
     metrics,
     returnTo: returnToValidator(config, urls.public),
     courier,
     methodsFor,
+    challengeMethod: (kind) => challengeMethods[kind],
     csrfCookieName: await csrfCookieName(urls.public),
     urls,
     schemaUrl,

@@ -6,6 +6,7 @@ import { forkEntityManager } from '../middleware/request-context.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { schemasRoutes } from './schemas.routes.ts';
 import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
+import { challengeFlowRoutes } from './selfservice/challenge.routes.ts';
 import { sessionsRoutes } from './sessions.routes.ts';
 import { logoutRoutes } from './logout.routes.ts';
 import { selfServiceErrorsRoutes } from './errors.routes.ts';
@@ -28,6 +29,7 @@ export function createPublicApp(registry: Registry, state: AppState): Express {
   app.use(schemasRoutes(registry.schemas));
   app.use(sessionsRoutes(registry));
   app.use(selfServiceFlowRoutes(registry));
+  app.use(challengeFlowRoutes(registry));
   app.use(logoutRoutes(registry));
   app.use(selfServiceErrorsRoutes());
   app.use(notFoundHandler);

@@ -17,8 +17,10 @@ export type ChallengePurpose = 'recovery' | 'verification';
 export type ChallengeKind = 'code' | 'link';
 
 /** What the courier needs to queue a message in the same flush as the flow change (outbox). */
+export type ChallengeTemplate = `${ChallengePurpose}${'' | '_code'}_${'valid' | 'invalid'}`;
+
 export interface MessageQueue {
-  enqueue(em: EntityManager, draft: { templateType: string; recipient: string; data: Record<string, unknown> }): unknown;
+  enqueue(em: EntityManager, draft: { templateType: ChallengeTemplate; recipient: string; data: Record<string, unknown> }): unknown;
 }
 
 export interface ChallengeContext {
@@ -81,7 +83,7 @@ export function createChallengeMethod(purpose: ChallengePurpose, kind: Challenge
   const now = () => deps.now?.() ?? new Date();
   const group: UiNodeGroup = kind;
 
-  const templateType = (valid: boolean) => `${purpose}${kind === 'code' ? '_code' : ''}_${valid ? 'valid' : 'invalid'}`;
+  const templateType = (valid: boolean): ChallengeTemplate => `${purpose}${kind === 'code' ? '_code' : ''}_${valid ? 'valid' : 'invalid'}`;
 
   async function findOwner(em: EntityManager, address: string): Promise<string | undefined> {
     const row = purpose === 'recovery'
