@@ -8,6 +8,7 @@ import { pingDatabase, type AppState } from '../public/public-app.ts';
 import { schemasRoutes } from '../public/schemas.routes.ts';
 import { identitiesRoutes } from './identities.routes.ts';
 import { adminSessionsRoutes } from './sessions.routes.ts';
+import { adminRecoveryRoutes } from './recovery.routes.ts';
 import { courierRoutes } from './courier.routes.ts';
 
 const UNPREFIXED = /^\/(health|version|metrics)(\/|$)/;
@@ -38,6 +39,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
     adminBaseUrl: () => registry.urls.admin,
   }));
   app.use(adminSessionsRoutes(registry));
+  app.use(adminRecoveryRoutes(registry));
   app.use(courierRoutes({ pageTokens: registry.pageTokens, adminBaseUrl: () => registry.urls.admin }));
   app.use(notFoundHandler);
   app.use(errorHandler(registry.logger));

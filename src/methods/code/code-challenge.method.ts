@@ -48,6 +48,8 @@ export interface ChallengeMethod {
   nodes(ctx: ChallengeNodeContext): UiNode[];
   send(ctx: ChallengeContext, payload: Record<string, unknown>): Promise<Outcome>;
   check(ctx: ChallengeContext, payload: Record<string, unknown>): Promise<Outcome>;
+  /** An administrator's out-of-band code or link for an identity (persist only); returns the secret. */
+  issue(em: EntityManager, input: { flowId: string; identityId: string; address: string; kind: ChallengeKind; expiresAt: Date }): Promise<string>;
 }
 
 export interface ChallengeMethodDeps {
@@ -158,6 +160,17 @@ export function createChallengeMethod(purpose: ChallengePurpose, kind: Challenge
         await deps.courier.enqueue(ctx.em, { templateType: templateType(false), recipient: address, data: { to: address } });
       }
       return { kind: 'code_sent', values: { email: address }, messages: [msg(SENT[purpose][kind])] };
+    },
+
+    async issue(em, input) {
+      const at = now();
+      const secret = input.kind === 'code' ? randomDigits(6) : randomAlphanumeric(32);
+      em.create(SelfServiceCode, {
+        id: crypto.randomUUID(), flowId: input.flowId, purpose, kind: input.kind, via: 'email', address: input.address,
+        identityId: input.identityId, secretHmac: await deps.hmac.hex(secret), failedAttempts: 0, expiresAt: input.expiresAt,
+        usedAt: null, createdAt: at, updatedAt: at,
+      });
+      return secret;
     },
 
     async check(ctx: ChallengeContext, payload: Record<string, unknown>): Promise<Outcome> {

@@ -102,6 +102,11 @@ export function challengeFlowRoutes(registry: Registry): Router {
       if (viaLink) {
         const code = queryString(req, 'code');
         const token = queryString(req, 'token');
+        if (!code && !token) {
+          // A bare flow link (e.g. from POST /admin/recovery/code) opens the flow in the UI.
+          const id = queryString(req, 'flow') ?? '';
+          return redirect(res, uiUrlFor(kind, id));
+        }
         body = { method: token ? 'link' : 'code', ...(code ? { code } : {}), ...(token ? { token } : {}) };
       } else {
         if (!req.is('application/json') && !req.is('application/x-www-form-urlencoded')) {
@@ -161,7 +166,8 @@ export function challengeFlowRoutes(registry: Registry): Router {
         return {
           actors: {
             sendCode: guarded((input) => (input.method === challenge.id ? challenge.send(ctx(), input.payload) : refuse())),
-            checkCode: guarded((input) => (input.method === challenge.id ? challenge.check(ctx(), input.payload) : refuse())),
+            // Any issued secret may be checked: admin recovery links work whichever method the flow offers.
+            checkCode: guarded((input) => (input.method === 'code' || input.method === 'link' ? challenge.check(ctx(), input.payload) : refuse())),
           },
           inspect: inspector(kind, freshRow),
           fatal: () => fatal,

@@ -1,0 +1,70 @@
+import { Router, type Request, type Response } from 'express';
+import type { Registry } from '../../registry.ts';
+import { KratosError, badRequest, notFound } from '../../errors/kratos-error.ts';
+import { assertBody } from '../../x/body-validator.ts';
+import { parseDuration } from '../../x/duration.ts';
+import { em, queryString } from '../middleware/request-context.ts';
+import { createFlowInspector } from '../../../observability/flow-inspector.ts';
+import type { ChallengeKind } from '../../methods/code/code-challenge.method.ts';
+
+interface RecoveryBody {
+  identity_id: string;
+  expires_in?: string;
+  flow_type?: 'api' | 'browser';
+}
+
+/**
+ * `POST /admin/recovery/code` and `/admin/recovery/link`: an administrator creates a recovery flow for an
+ * identity with a code (entered in the recovery UI) or a single-use link. `expires_in` (Go duration) bounds both
+ * the flow and the secret.
+ */
+export function adminRecoveryRoutes(registry: Registry): Router {
+  const router = Router();
+
+  async function issue(req: Request, res: Response, kind: ChallengeKind) {
+    const body = assertBody<RecoveryBody>('admin/create-recovery.json', req.body);
+    if (!registry.config.selfservice.flows.recovery.enabled) {
+      throw new KratosError(400, 'self_service_flow_disabled', { reason: 'The recovery flow is not enabled.' });
+    }
+    let lifespanMs: number;
+    try {
+      lifespanMs = parseDuration(body.expires_in ?? registry.config.selfservice.methods[kind].config?.lifespan ?? '1h');
+    } catch {
+      throw badRequest(`expires_in "${body.expires_in}" is not a valid duration (e.g. "15m", "1h").`);
+    }
+    if (lifespanMs <= 0) throw badRequest('expires_in must be positive.');
+    const identity = await registry.identities.get(em(res), body.identity_id).catch(() => {
+      throw notFound('The identity could not be found.');
+    });
+    const address = identity.recoveryAddresses[0]?.value ?? identity.verifiableAddresses[0]?.value;
+    if (!address) throw badRequest('The identity has no recovery address.');
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + lifespanMs);
+    const flowId = crypto.randomUUID();
+    const type = kind === 'link' ? 'browser' : body.flow_type ?? 'browser';
+    const requested = queryString(req, 'return_to');
+    const returnTo = requested ? registry.returnTo.resolve(requested) : undefined;
+    await registry.flows.create(em(res), {
+      id: flowId, kind: 'recovery', type, requestUrl: new URL(`self-service/recovery/${type}`, registry.urls.public).toString(),
+      returnTo, issuedAt: now, expiresAt,
+    }, { flowId, flowType: type }, { inspect: createFlowInspector(registry.metrics, 'recovery', { flowId, flowType: type }) }, {
+      flush: false,
+      events: [{ type: 'challenge.issued', values: { email: address } }],
+    });
+    const secret = await registry.challengeMethod('recovery').issue(em(res), { flowId, identityId: identity.id, address, kind, expiresAt });
+    await em(res).flush();
+    registry.metrics.flowsStarted.inc({ flow: 'recovery', type });
+    const link = new URL('self-service/recovery', registry.urls.public);
+    link.searchParams.set('flow', flowId);
+    if (kind === 'link') {
+      link.searchParams.set('token', secret);
+      res.status(200).json({ recovery_link: link.toString(), expires_at: expiresAt.toISOString() });
+    } else {
+      res.status(201).json({ recovery_link: link.toString(), recovery_code: secret, expires_at: expiresAt.toISOString() });
+    }
+  }
+
+  router.post('/admin/recovery/code', (req, res) => issue(req, res, 'code'));
+  router.post('/admin/recovery/link', (req, res) => issue(req, res, 'link'));
+  return router;
+}
