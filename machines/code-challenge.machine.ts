@@ -1,10 +1,10 @@
 import { assign, fromPromise, setup } from 'xstate';
+import { outcomeKind, outputOf, rejectionView, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
   type FlowContext, type FlowEvent, type FlowInput, type MethodActorInput, type MethodSubmitEvent, type Outcome, type UiMessage,
 } from './flow-types.ts';
 
-type Done = { output: Outcome };
 const sentMessage = (output: Outcome): UiMessage[] => (output.kind === 'code_sent' ? output.messages ?? [] : []);
 
 /**
@@ -22,33 +22,27 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
     checkCode: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('checkCode')),
   },
   guards: {
-    isSent: ({ event }) => (event as unknown as Done).output.kind === 'code_sent',
-    isPassed: ({ event }) => (event as unknown as Done).output.kind === 'challenge_passed',
-    isExhausted: ({ event }) => (event as unknown as Done).output.kind === 'exhausted',
+    isSent: ({ event }) => outcomeKind(event) === 'code_sent',
+    isPassed: ({ event }) => outcomeKind(event) === 'challenge_passed',
+    isExhausted: ({ event }) => outcomeKind(event) === 'exhausted',
     isResend: ({ event }) => {
       const payload = (event as Extract<FlowEvent, { type: 'method.submit' }>).payload;
       return (typeof payload?.code !== 'string' || payload.code === '') && (typeof payload?.token !== 'string' || payload.token === '');
     },
   },
   actions: {
-    startSubmission: assign(({ event }) => {
-      const submit = event as Extract<FlowEvent, { type: 'method.submit' }>;
-      return { active: submit.method, messages: [], fieldMessages: {}, transientPayload: submit.payload.transient_payload };
-    }),
+    startSubmission: assign(({ event }) => startSubmission(event as MethodSubmitEvent)),
     rememberIssued: assign(({ event }) => ({ values: (event as Extract<FlowEvent, { type: 'challenge.issued' }>).values, messages: [], fieldMessages: {} })),
-    showRejection: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'rejected' }> }).output;
-      return { values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
-    }),
+    showRejection: assign(({ event }) => rejectionView(event)),
     showSent: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'code_sent' }> }).output;
+      const outcome = outputOf<'code_sent'>(event);
       return { values: outcome.values ?? {}, fieldMessages: {}, messages: sentMessage(outcome) };
     }),
     showPassed: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'challenge_passed' }> }).output;
+      const outcome = outputOf<'challenge_passed'>(event);
       return { identityId: outcome.identityId, sessionId: outcome.sessionId, continueFlowId: outcome.continueFlowId, fieldMessages: {}, messages: outcome.messages ?? [] };
     }),
-    showExhausted: assign(({ event }) => ({ fieldMessages: {}, messages: (event as unknown as { output: Extract<Outcome, { kind: 'exhausted' }> }).output.messages })),
+    showExhausted: assign(({ event }) => ({ fieldMessages: {}, messages: outputOf<'exhausted'>(event).messages })),
   },
 }).createMachine({
   id,

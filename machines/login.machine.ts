@@ -1,7 +1,8 @@
 import { assign, fromPromise, setup } from 'xstate';
+import { outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
-  type FlowContext, type FlowEvent, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
+  type FlowContext, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
 } from './flow-types.ts';
 
 /**
@@ -15,25 +16,17 @@ export const loginMachine = setup({
     issueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('issueSession')),
   },
   guards: {
-    isRejected: ({ event }) => (event as unknown as { output: Outcome }).output.kind === 'rejected',
-    isAuthenticated: ({ event }) => (event as unknown as { output: Outcome }).output.kind === 'authenticated',
+    isRejected: ({ event }) => outcomeKind(event) === 'rejected',
+    isAuthenticated: ({ event }) => outcomeKind(event) === 'authenticated',
   },
   actions: {
-    startSubmission: assign(({ event }) => ({
-      active: event.method,
-      messages: [],
-      fieldMessages: {},
-      transientPayload: event.payload.transient_payload,
-    })),
-    showRejection: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'rejected' }> }).output;
-      return { values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
-    }),
+    startSubmission: assign(({ event }) => startSubmission(event)),
+    showRejection: assign(({ event }) => rejectionView(event)),
     rememberIdentity: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'authenticated' }> }).output;
+      const outcome = outputOf<'authenticated'>(event);
       return { identityId: outcome.identityId };
     }),
-    rememberSession: assign(({ event }) => ({ sessionId: (event as unknown as { output: { sessionId: string } }).output.sessionId })),
+    rememberSession: assign(({ event }) => sessionIssued(event)),
   },
 }).createMachine({
   id: 'login',
@@ -66,7 +59,7 @@ export const loginMachine = setup({
             id: 'issueSession',
             src: 'issueSession',
             input: ({ context, event }) => {
-              const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'authenticated' }> }).output;
+              const outcome = outputOf<'authenticated'>(event);
               return { flowId: context.flowId, identityId: outcome.identityId, method: outcome.method, aal: outcome.aal };
             },
             onDone: { target: '#login.passed_challenge', actions: 'rememberSession' },

@@ -1,10 +1,9 @@
 import { assign, fromPromise, setup } from 'xstate';
+import { outcomeKind, outputOf, sessionIssued, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
-  type FlowContext, type FlowEvent, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
+  type FlowContext, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
 } from './flow-types.ts';
-
-type DoneOutcome = { output: Outcome };
 
 /**
  * Registration: `choose_method` (profile-first screens are internal), `register` validates the traits and
@@ -17,30 +16,25 @@ export const registrationMachine = setup({
     issueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('issueSession')),
   },
   guards: {
-    isRegistered: ({ event }) => (event as unknown as DoneOutcome).output.kind === 'registered',
-    isNextScreen: ({ event }) => (event as unknown as DoneOutcome).output.kind === 'next_screen',
+    isRegistered: ({ event }) => outcomeKind(event) === 'registered',
+    isNextScreen: ({ event }) => outcomeKind(event) === 'next_screen',
     issuesSession: ({ context }) => context.issueSession,
   },
   actions: {
-    startSubmission: assign(({ event }) => ({
-      active: event.method,
-      messages: [],
-      fieldMessages: {},
-      transientPayload: event.payload.transient_payload,
-    })),
+    startSubmission: assign(({ event }) => startSubmission(event)),
     showRejection: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'rejected' }> }).output;
+      const outcome = outputOf<'rejected'>(event);
       // A rejection returns to the editable form, whatever screen it came from, so the messages can be seen.
       return { screen: undefined, values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
     }),
     showNextScreen: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'next_screen' }> }).output;
+      const outcome = outputOf<'next_screen'>(event);
       return { screen: outcome.screen, values: outcome.values ?? {}, messages: outcome.messages ?? [] };
     }),
     rememberIdentity: assign(({ event }) => ({
-      identityId: (event as unknown as { output: Extract<Outcome, { kind: 'registered' }> }).output.identityId,
+      identityId: outputOf<'registered'>(event).identityId,
     })),
-    rememberSession: assign(({ event }) => ({ sessionId: (event as unknown as { output: { sessionId: string } }).output.sessionId })),
+    rememberSession: assign(({ event }) => sessionIssued(event)),
   },
 }).createMachine({
   id: 'registration',

@@ -1,4 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
+import { outcomeKind, outputOf, rejectionView, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED, type FlowContext, type FlowEvent, type FlowInput, type MethodSubmitEvent, type MethodActorInput, type Outcome,
 } from './flow-types.ts';
@@ -14,21 +15,13 @@ export const settingsMachine = setup({
     applySettings: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('applySettings')),
   },
   guards: {
-    isUpdated: ({ event }) => (event as unknown as { output: Outcome }).output.kind === 'updated',
+    isUpdated: ({ event }) => outcomeKind(event) === 'updated',
   },
   actions: {
-    startSubmission: assign(({ event }) => ({
-      active: event.method,
-      messages: [],
-      fieldMessages: {},
-      transientPayload: event.payload.transient_payload,
-    })),
-    showRejection: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'rejected' }> }).output;
-      return { values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
-    }),
+    startSubmission: assign(({ event }) => startSubmission(event)),
+    showRejection: assign(({ event }) => rejectionView(event)),
     showSuccess: assign(({ event }) => {
-      const outcome = (event as unknown as { output: Extract<Outcome, { kind: 'updated' }> }).output;
+      const outcome = outputOf<'updated'>(event);
       return { values: outcome.values ?? {}, fieldMessages: {}, messages: [UPDATE_SUCCESS] };
     }),
   },

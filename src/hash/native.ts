@@ -38,9 +38,11 @@ export function loadNativeArgon2(): Promise<NativeArgon2 | undefined> {
   );
 }
 
+/**
+ * No native bcrypt: @node-rs/bcrypt's platform packages are not all on the registry, which leaves the lockfile
+ * unusable for `npm ci`, and the bench showed no throughput gain over hash-wasm in the worker pool (bcrypt is
+ * only the imported-hash and `hashers.algorithm: bcrypt` path). bcrypt runs in the pool.
+ */
 export function loadNativeBcrypt(): Promise<NativeBcrypt | undefined> {
-  return probe(
-    async () => (await import('@node-rs/bcrypt')) as unknown as NativeBcrypt,
-    (mod) => mod.hash(new Uint8Array([1]), { salt: new Uint8Array(16), cost: 4, version: '2a' }),
-  );
+  return Promise.resolve(undefined);
 }

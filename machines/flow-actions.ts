@@ -1,0 +1,27 @@
+import type { FlowContext, MethodSubmitEvent, Outcome } from './flow-types.ts';
+
+/** Context updates shared by the flow machines (pure functions; each machine wraps them in `assign`). */
+
+/** The output of an invoked effect's done event, narrowed to one outcome kind. */
+export function outputOf<K extends Outcome['kind']>(event: unknown): Extract<Outcome, { kind: K }> {
+  return (event as { output: Extract<Outcome, { kind: K }> }).output;
+}
+
+export function outcomeKind(event: unknown): Outcome['kind'] {
+  return (event as { output: Outcome }).output.kind;
+}
+
+/** A submit clears the previous answer and remembers which method was used. */
+export function startSubmission(event: MethodSubmitEvent): Partial<FlowContext> {
+  return { active: event.method, messages: [], fieldMessages: {}, transientPayload: event.payload.transient_payload };
+}
+
+/** A rejected submit shows the method's messages next to the values the user sent. */
+export function rejectionView(event: unknown): Partial<FlowContext> {
+  const outcome = outputOf<'rejected'>(event);
+  return { values: outcome.values ?? {}, fieldMessages: outcome.fieldMessages ?? {}, messages: outcome.messages ?? [] };
+}
+
+export function sessionIssued(event: unknown): Partial<FlowContext> {
+  return { sessionId: (event as { output: { sessionId: string } }).output.sessionId };
+}
