@@ -195,6 +195,20 @@ for (const db of testDatabases()) {
       expect(sessions).toBeGreaterThan(0);
     });
 
+    it('answers aal2 login requests with Kratos errors until second factors exist', async () => {
+      const noSession = await failure(server.frontendApi.createNativeLoginFlow({ aal: 'aal2' }));
+      expect(noSession.status).toBe(401);
+      expect(noSession.body.error.id).toBe('session_aal1_required');
+      await server.identityApi.createIdentity({ createIdentityBody: { schema_id: 'default', traits: { email: 'aal@example.com' }, credentials: { password: { config: { password: 'aal passphrase 12345' } } } } });
+      const login = await server.frontendApi.updateLoginFlow({ flow: (await server.frontendApi.createNativeLoginFlow()).id, updateLoginFlowBody: { method: 'password', identifier: 'aal@example.com', password: 'aal passphrase 12345' } });
+      const withSession = await failure(server.frontendApi.createNativeLoginFlow({ aal: 'aal2', xSessionToken: login.session_token }));
+      expect(withSession.status).toBe(400);
+      expect(withSession.body.error.reason).toMatch(/second authentication factor/);
+      const refresh = await server.frontendApi.createNativeLoginFlow({ refresh: true, xSessionToken: login.session_token });
+      expect(refresh.refresh).toBe(true);
+      expect(refresh.ui.messages?.map((m) => m.id)).toEqual([1010003]);
+    });
+
     it('refuses a session already present and browser cookies on API flows', async () => {
       const identity = await server.identityApi.createIdentity({ createIdentityBody: { schema_id: 'default', traits: { email: 'has-session@example.com' }, credentials: { password: { config: { password: 'has session passphrase' } } } } });
       const login = await server.frontendApi.updateLoginFlow({
