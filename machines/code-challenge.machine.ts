@@ -14,7 +14,7 @@ const sentMessage = (output: Outcome): UiMessage[] => (output.kind === 'code_sen
  * get the same answer as known ones; a wrong code stays in `sent_email`; too many wrong codes void the code and
  * return to `choose_method`: the address must be entered again (and the attempt count is not reset).
  */
-export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id: Id, options: { adminIssued: boolean }) {
+export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id: Id) {
   return setup({
   types: {} as { context: FlowContext; events: FlowEvent; input: FlowInput },
   actors: {
@@ -56,7 +56,7 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
           tags: ['awaiting_input'],
           on: {
             'method.submit': { target: 'sending', actions: 'startSubmission' },
-            ...(options.adminIssued ? { 'challenge.issued': { target: `#${id}.sent_email`, actions: 'rememberIssued' } } : {}),
+            'challenge.issued': { target: `#${id}.sent_email`, actions: 'rememberIssued' },
           },
         },
         sending: {

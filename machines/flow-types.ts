@@ -71,8 +71,8 @@ export type Outcome =
   | { kind: 'rejected'; values?: Record<string, unknown>; fieldMessages?: Record<string, UiMessage[]>; messages?: UiMessage[] }
   | { kind: 'next_screen'; screen?: 'credential-selection'; values?: Record<string, unknown>; messages?: UiMessage[] }
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal }
-  | { kind: 'registered'; identityId: string; method: string }
-  | { kind: 'updated'; method: string; values?: Record<string, unknown> }
+  | { kind: 'registered'; identityId: string; method: string; unverifiedAddresses?: string[] }
+  | { kind: 'updated'; method: string; values?: Record<string, unknown>; unverifiedAddresses?: string[] }
   | { kind: 'code_sent'; values?: Record<string, unknown>; messages?: UiMessage[] }
   | { kind: 'challenge_passed'; identityId?: string; sessionId?: string; continueFlowId?: string; messages?: UiMessage[] }
   | { kind: 'exhausted'; messages: UiMessage[] };

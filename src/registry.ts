@@ -26,6 +26,17 @@ import { SecretHmac } from './x/hmac.ts';
 import { parseDuration } from './x/duration.ts';
 import { uiText } from './ui/messages.ts';
 import { createFlowInspector } from '../observability/flow-inspector.ts';
+import { instrumentHasher } from '../observability/hasher-metrics.ts';
+
+/** A recovery/verification flow created with its secret already issued (out of band). */
+export interface IssuedFlowInput {
+  purpose: ChallengeFlowKind;
+  flowType: 'api' | 'browser';
+  address: string;
+  csrfToken?: string;
+  returnTo?: string;
+  expiresAt?: Date;
+}
 
 export interface Urls {
   public: string;
@@ -52,6 +63,8 @@ export interface Registry {
   methodsFor(kind: MachineFlowKind): Method[];
   /** The recovery / verification method in use (`selfservice.flows.<flow>.use`). */
   challengeMethod(kind: ChallengeFlowKind): ChallengeMethod;
+  /** Creates a recovery/verification flow already in `sent_email` (persist only); returns its id. */
+  startIssuedFlow(em: import('@mikro-orm/core').EntityManager, input: IssuedFlowInput): Promise<string>;
   /** `csrf_token_<sha256(public base URL)>`; recomputed when the base URL is learnt at listen time. */
   csrfCookieName: string;
   /** Base URLs with a trailing slash; set from config, or from the bound address when not configured. */
@@ -110,13 +123,13 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     await orm.close(true);
     throw err;
   }
-  const hasher = createPasswordHasher(config.hashers);
+  const metrics = createMetrics({ defaultMetrics: true });
+  const hasher = instrumentHasher(createPasswordHasher(config.hashers), metrics);
   const secrets = config.secrets.pagination ?? config.secrets.default ?? config.secrets.cookie ?? [];
   const urls: Urls = {
     public: configuredBaseUrl(config, 'public') ?? defaultBaseUrl(config, 'public', config.serve.public.port),
     admin: configuredBaseUrl(config, 'admin') ?? defaultBaseUrl(config, 'admin', config.serve.admin.port),
   };
-  const metrics = createMetrics({ defaultMetrics: true });
   let courier: Courier;
   try {
     courier = new Courier(config.courier, { orm, dialect: dsn.dialect, logger, metrics });
@@ -163,8 +176,22 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     metrics.flowsStarted.inc({ flow: 'settings', type: flowType });
     return id;
   };
+  const startIssuedFlow = async (em: import('@mikro-orm/core').EntityManager, input: IssuedFlowInput) => {
+    const now = new Date();
+    const id = crypto.randomUUID();
+    await flows.create(em, {
+      id, kind: input.purpose, type: input.flowType, requestUrl: new URL(`self-service/${input.purpose}/${input.flowType}`, urls.public).toString(),
+      csrfToken: input.csrfToken, returnTo: input.returnTo, issuedAt: now,
+      expiresAt: input.expiresAt ?? new Date(now.getTime() + parseDuration(config.selfservice.flows[input.purpose].lifespan)),
+    }, { flowId: id, flowType: input.flowType }, { inspect: createFlowInspector(metrics, input.purpose, { flowId: id, flowType: input.flowType }) }, {
+      flush: false,
+      events: [{ type: 'challenge.issued', values: { email: input.address } }],
+    });
+    metrics.flowsStarted.inc({ flow: input.purpose, type: input.flowType });
+    return id;
+  };
   const challengeMethods = Object.fromEntries((['recovery', 'verification'] as const).map((kind) => [kind, createChallengeMethod(kind, config.selfservice.flows[kind].use ?? 'code', {
-    config, courier, sessions, startSettingsFlow,
+    config, courier, sessions, startSettingsFlow, startIssuedFlow,
     hmac: new SecretHmac(codeSecret, `idflow-${kind}-code`),
     publicBaseUrl: () => urls.public,
   })])) as Record<ChallengeFlowKind, ChallengeMethod>;
@@ -199,6 +226,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     courier,
     methodsFor,
     challengeMethod: (kind) => challengeMethods[kind],
+    startIssuedFlow,
     csrfCookieName: await csrfCookieName(urls.public),
     urls,
     schemaUrl,

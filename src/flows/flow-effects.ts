@@ -12,11 +12,18 @@ import type { MachineFlowKind } from './flow-machines.ts';
 export interface FlowEffects {
   issued?: IssuedSession;
   fatal?: unknown;
+  /** Verification flows started by this submit (after registration or an address change). */
+  verificationFlows?: Array<{ flowId: string; address: string }>;
 }
 
 export interface FlowEffectsDeps {
   methods: Method[];
   sessions: SessionService;
+  /**
+   * Runs after a method succeeded, inside the same unit of work (persist only): starts verification for new
+   * addresses, enforces `require_verified_address`. May throw to fail the submit.
+   */
+  afterOutcome?: (em: EntityManager, outcome: Outcome, input: SubmitScopeInput) => Promise<Partial<FlowEffects> | void>;
 }
 
 export interface SubmitScopeInput {
@@ -56,7 +63,10 @@ export function createFlowScope(deps: FlowEffectsDeps, input: SubmitScopeInput, 
       em: input.em, flowId: actorInput.flowId, flowType: actorInput.flowType, identity: input.identity,
       schemaId: actorInput.schemaId, screen: actorInput.screen, privileged: input.privileged, sessionId: input.sessionId,
     };
-    return capability.submit(ctx, actorInput.payload);
+    const outcome = await capability.submit(ctx, actorInput.payload);
+    const extra = await deps.afterOutcome?.(input.em, outcome, input);
+    if (extra) Object.assign(effects, extra);
+    return outcome;
   };
 
   const issueSession = async (actorInput: IssueSessionInput) => {

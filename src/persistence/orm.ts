@@ -1,4 +1,4 @@
-import { MikroORM, type Options } from '@mikro-orm/core';
+import { FlushMode, MikroORM, type Options } from '@mikro-orm/core';
 import { Migrator } from '@mikro-orm/migrations';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -30,6 +30,9 @@ export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions =
     },
     debug: options.debug ?? false,
     allowGlobalContext: false,
+    // Never flush behind a query: a request's effects only persist, and the one explicit flush commits the flow
+    // together with everything they persisted (or nothing, when its version check fails).
+    flushMode: FlushMode.COMMIT,
     forceUtcTimezone: true,
     ensureDatabase: false,
     discovery: { warnWhenNoEntities: true },

@@ -101,7 +101,7 @@ function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMach
     openings: { api: { flowId: 'flow', flowType: 'api' } },
     actions: {
       'submit a known address': { submit: { method: 'code', payload: { email: 'user' } }, outputs: { sendCode: sent } },
-      'an administrator issues a code': { event: { type: 'challenge.issued', values: { email: 'user' } }, outputs: {} },
+      'a code is issued out of band': { event: { type: 'challenge.issued', values: { email: 'user' } }, outputs: {} },
       'submit an unknown address': { submit: { method: 'code', payload: { email: 'nobody' } }, outputs: { sendCode: sent } },
       'submit an invalid address': {
         submit: { method: 'code', payload: { email: 'not an e-mail' } },
@@ -126,7 +126,7 @@ function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMach
       },
     },
     availableIn: (state) => (state === 'choose_method'
-      ? ['submit a known address', 'submit an unknown address', 'submit an invalid address', ...(kind === 'recovery' ? ['an administrator issues a code'] : [])]
+      ? ['submit a known address', 'submit an unknown address', 'submit an invalid address', 'a code is issued out of band']
       : state === 'sent_email' ? ['ask for a new code', 'ask for a new code for an invalid address', 'submit a wrong code', 'use up the attempts with wrong codes', 'submit the mailed code'] : []),
   };
 }

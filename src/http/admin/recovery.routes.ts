@@ -4,7 +4,6 @@ import { KratosError, badRequest, notFound } from '../../errors/kratos-error.ts'
 import { assertBody } from '../../x/body-validator.ts';
 import { parseDuration } from '../../x/duration.ts';
 import { em, queryString } from '../middleware/request-context.ts';
-import { createFlowInspector } from '../../../observability/flow-inspector.ts';
 import type { ChallengeKind } from '../../methods/code/code-challenge.method.ts';
 
 interface RecoveryBody {
@@ -40,20 +39,12 @@ export function adminRecoveryRoutes(registry: Registry): Router {
     if (!address) throw badRequest('The identity has no recovery address.');
     const now = new Date();
     const expiresAt = new Date(now.getTime() + lifespanMs);
-    const flowId = crypto.randomUUID();
     const type = kind === 'link' ? 'browser' : body.flow_type ?? 'browser';
     const requested = queryString(req, 'return_to');
     const returnTo = requested ? registry.returnTo.resolve(requested) : undefined;
-    await registry.flows.create(em(res), {
-      id: flowId, kind: 'recovery', type, requestUrl: new URL(`self-service/recovery/${type}`, registry.urls.public).toString(),
-      returnTo, issuedAt: now, expiresAt,
-    }, { flowId, flowType: type }, { inspect: createFlowInspector(registry.metrics, 'recovery', { flowId, flowType: type }) }, {
-      flush: false,
-      events: [{ type: 'challenge.issued', values: { email: address } }],
-    });
+    const flowId = await registry.startIssuedFlow(em(res), { purpose: 'recovery', flowType: type, address, returnTo, expiresAt });
     const secret = await registry.challengeMethod('recovery').issue(em(res), { flowId, identityId: identity.id, address, kind, expiresAt });
     await em(res).flush();
-    registry.metrics.flowsStarted.inc({ flow: 'recovery', type });
     const link = new URL('self-service/recovery', registry.urls.public);
     link.searchParams.set('flow', flowId);
     if (kind === 'link') {

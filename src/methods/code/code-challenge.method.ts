@@ -48,6 +48,11 @@ export interface ChallengeMethod {
   nodes(ctx: ChallengeNodeContext): UiNode[];
   send(ctx: ChallengeContext, payload: Record<string, unknown>): Promise<Outcome>;
   check(ctx: ChallengeContext, payload: Record<string, unknown>): Promise<Outcome>;
+  /**
+   * Starts a flow for a known address with the secret already mailed (verification after registration or an
+   * address change, or `require_verified_address`); persist only. Returns the new flow's id.
+   */
+  startFor(em: EntityManager, input: { identityId: string; address: string; flowType: 'api' | 'browser'; csrfToken?: string }): Promise<string>;
   /** An administrator's out-of-band code or link for an identity (persist only); returns the secret. */
   issue(em: EntityManager, input: { flowId: string; identityId: string; address: string; kind: ChallengeKind; expiresAt: Date }): Promise<string>;
 }
@@ -60,6 +65,8 @@ export interface ChallengeMethodDeps {
   publicBaseUrl: () => string;
   /** Recovery hands over to a privileged settings flow of the recovered identity; returns its id. */
   startSettingsFlow(em: EntityManager, identityId: string, flowType: 'api' | 'browser', csrfToken?: string): Promise<string>;
+  /** Creates a flow of this purpose already in `sent_email` for `address` (persist only); returns its id. */
+  startIssuedFlow(em: EntityManager, input: { purpose: ChallengePurpose; flowType: 'api' | 'browser'; csrfToken?: string; address: string; expiresAt?: Date }): Promise<string>;
   now?: () => Date;
 }
 
@@ -160,6 +167,22 @@ export function createChallengeMethod(purpose: ChallengePurpose, kind: Challenge
         await deps.courier.enqueue(ctx.em, { templateType: templateType(false), recipient: address, data: { to: address } });
       }
       return { kind: 'code_sent', values: { email: address }, messages: [msg(SENT[purpose][kind])] };
+    },
+
+    async startFor(em, input) {
+      const flowId = await deps.startIssuedFlow(em, { purpose, flowType: input.flowType, csrfToken: input.csrfToken, address: input.address });
+      const at = now();
+      const secret = await this.issue(em, { flowId, identityId: input.identityId, address: input.address, kind, expiresAt: new Date(at.getTime() + lifespanMs) });
+      const identity = await loadIdentityRecord(em, input.identityId);
+      const data: Record<string, unknown> = {
+        to: input.address,
+        identity: identity ? { id: identity.id, traits: identity.traits } : undefined,
+        expires_in_minutes: Math.round(lifespanMs / 60000),
+        [`${purpose}_url`]: secretUrl(flowId, secret),
+      };
+      if (kind === 'code') data[`${purpose}_code`] = secret;
+      await deps.courier.enqueue(em, { templateType: templateType(true), recipient: input.address, data });
+      return flowId;
     },
 
     async issue(em, input) {

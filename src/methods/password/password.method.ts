@@ -115,7 +115,8 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
           throw err;
         }
         await persistIdentityRecord(ctx.em, record, true);
-        return { kind: 'registered', identityId: record.id, method: 'password' };
+        const unverifiedAddresses = record.verifiableAddresses.filter((a) => !a.verified && a.via === 'email').map((a) => a.value);
+        return { kind: 'registered', identityId: record.id, method: 'password', unverifiedAddresses };
       },
     },
     settings: {

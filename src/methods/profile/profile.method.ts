@@ -117,7 +117,9 @@ export function createProfileMethod(deps: ProfileMethodDeps): Method {
           throw err;
         }
         await persistIdentityRecord(ctx.em, next, false);
-        return { kind: 'updated', method: 'profile', values: {} };
+        const known = new Set(identity.verifiableAddresses.map((a) => `${a.via}:${a.value}`));
+        const unverifiedAddresses = next.verifiableAddresses.filter((a) => !a.verified && a.via === 'email' && !known.has(`${a.via}:${a.value}`)).map((a) => a.value);
+        return { kind: 'updated', method: 'profile', values: {}, unverifiedAddresses };
       },
     },
   };

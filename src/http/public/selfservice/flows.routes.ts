@@ -1,10 +1,11 @@
 import { Router, type Request, type Response } from 'express';
 import type { EntityManager } from '@mikro-orm/core';
 import type { FlowRow } from '../../../../entities/index.ts';
-import type { FlowEvent, FlowInput, UiMessage } from '../../../../machines/flow-types.ts';
+import type { FlowEvent, FlowInput, Outcome, UiMessage } from '../../../../machines/flow-types.ts';
 import type { Registry } from '../../../registry.ts';
 import { KratosError } from '../../../errors/kratos-error.ts';
-import { createFlowScope } from '../../../flows/flow-effects.ts';
+import { createFlowScope, type FlowEffects } from '../../../flows/flow-effects.ts';
+import { afterHooks } from '../../../flows/hooks.ts';
 import { projectFlow } from '../../../flows/flow-json.ts';
 import type { SettledFlow } from '../../../flows/flow-runtime.ts';
 import type { MachineFlowKind } from '../../../flows/flow-machines.ts';
@@ -47,6 +48,14 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     const perMethod = method ? (after?.[method] as { default_browser_return_url?: string } | undefined)?.default_browser_return_url : undefined;
     return perMethod ?? (after?.default_browser_return_url as string | undefined) ?? config.selfservice.default_browser_return_url;
   };
+  const verificationUiUrl = (flowId: string) => {
+    const url = new URL(config.selfservice.flows.verification.ui_url ?? new URL('verification', config.selfservice.default_browser_return_url).toString());
+    url.searchParams.set('flow', flowId);
+    return url.toString();
+  };
+  /** `show_verification_ui` items for the verification flows a submit started. */
+  const verificationContinueWith = (started: FlowEffects['verificationFlows']) =>
+    (started ?? []).map((v) => ({ action: 'show_verification_ui', flow: { id: v.flowId, verifiable_address: v.address, url: verificationUiUrl(v.flowId) } }));
   const lifespanMs = (kind: MachineFlowKind) => parseDuration(config.selfservice.flows[kind]?.lifespan ?? '1h');
   const identityJson = (record: IdentityRecord) => toIdentityJson(record, { schemaUrl: registry.schemaUrl, admin: false, credentials: false });
   const inspector = (kind: MachineFlowKind, row: { id: string; type: string; state?: string }) =>
@@ -210,6 +219,35 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     });
   }
 
+  /**
+   * Kratos's after-hooks that belong to the verification flow: the implicit verification mail after registration
+   * and after an address change in settings, and `require_verified_address` on login.
+   */
+  const afterOutcome = (req: Request, row: FlowRow) => async (em: EntityManager, outcome: Outcome): Promise<Partial<FlowEffects> | void> => {
+    const verificationOn = config.selfservice.flows.verification.enabled === true;
+    const start = async (identityId: string, addresses: string[]) => {
+      const started: Array<{ flowId: string; address: string }> = [];
+      for (const address of addresses) {
+        const flowId = await registry.challengeMethod('verification').startFor(em, {
+          identityId, address, flowType: row.type, csrfToken: row.type === 'browser' ? readCsrfCookie(registry, req) : undefined,
+        });
+        started.push({ flowId, address });
+      }
+      return started;
+    };
+    if ((outcome.kind === 'registered' || outcome.kind === 'updated') && verificationOn && outcome.unverifiedAddresses?.length) {
+      const identityId = outcome.kind === 'registered' ? outcome.identityId : row.identityId!;
+      return { verificationFlows: await start(identityId, outcome.unverifiedAddresses) };
+    }
+    if (outcome.kind === 'authenticated' && afterHooks(config, 'login', outcome.method).includes('require_verified_address')) {
+      const identity = await loadIdentityRecord(em, outcome.identityId);
+      if (identity && !identity.verifiableAddresses.some((a) => a.verified)) {
+        const address = identity.verifiableAddresses.find((a) => a.via === 'email')?.value;
+        throw new VerifiedAddressRequired(identity.id, address);
+      }
+    }
+  };
+
   async function submit(req: Request, res: Response, em: EntityManager, kind: MachineFlowKind, row: FlowRow, body: Record<string, unknown>, json: boolean): Promise<void> {
     const htmlBrowser = row.type === 'browser' && !json;
     if (row.type === 'browser') assertCsrf(registry, req, body);
@@ -281,7 +319,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
           // Settings methods work on the owner's identity as loaded through this attempt's EntityManager.
           const identity = kind === 'settings' ? (await loadIdentityRecord(attemptEm, freshRow.identityId!)) ?? undefined : undefined;
           if (kind === 'settings' && !identity) throw new KratosError(401, 'session_inactive', { reason: 'The session identity no longer exists.' });
-          const built = createFlowScope({ methods: registry.methodsFor(kind), sessions: registry.sessions }, {
+          const built = createFlowScope({ methods: registry.methodsFor(kind), sessions: registry.sessions, afterOutcome: afterOutcome(req, freshRow) }, {
             kind, em: attemptEm, device: deviceOf(req), identity, sessionId: owner?.session.id,
             privileged: owner ? Date.now() - owner.session.authenticatedAt.getTime() <= privilegedMaxAge : undefined,
           }, inspector(kind, freshRow));
@@ -290,6 +328,19 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
         },
       ));
     } catch (err) {
+      if (err instanceof VerifiedAddressRequired) {
+        const fork = requestEm(res).fork();
+        const started = err.address
+          ? await registry.challengeMethod('verification').startFor(fork, { identityId: err.identityId, address: err.address, flowType: row.type, csrfToken: row.type === 'browser' ? readCsrfCookie(registry, req) : undefined })
+          : undefined;
+        await fork.flush();
+        const url = started ? verificationUiUrl(started) : undefined;
+        if (htmlBrowser && url) return redirect(res, url);
+        throw new KratosError(403, 'session_verified_address_required', {
+          reason: 'Your account\'s email or phone address are not verified yet. Please check your email or phone inbox or re-request verification.',
+          details: started ? { continue_with: [{ action: 'show_verification_ui', flow: { id: started, verifiable_address: err.address, url } }] } : undefined,
+        });
+      }
       if (err instanceof RefreshRequired) {
         const login = new URL('self-service/login/browser', registry.urls.public);
         login.searchParams.set('refresh', 'true');
@@ -311,7 +362,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
 
   async function respond(
     req: Request, res: Response, kind: MachineFlowKind, settled: SettledFlow,
-    effects: { issued?: { session: { id: string; expiresAt: Date }; token: string } },
+    effects: Pick<FlowEffects, 'issued' | 'verificationFlows'>,
     json: boolean, previous: RequestSession | undefined,
   ): Promise<void> {
     const { row } = settled;
@@ -338,14 +389,20 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     }
     const returnTo = row.returnTo ?? afterUrl(kind, settled.context.active);
 
+    const verification = verificationContinueWith(effects.verificationFlows);
+    const showVerification = kind === 'registration' && afterHooks(config, 'registration', settled.context.active ?? 'password').includes('show_verification_ui');
+
     if (kind === 'settings') {
       if (htmlBrowser) return redirect(res, uiUrlFor('settings', row.id));
       const identity = (await loadIdentityRecord(em, row.identityId!)) ?? undefined;
-      const continueWith = row.type === 'browser' ? [{ action: 'redirect_browser_to', redirect_browser_to: row.returnTo ?? uiUrlFor('settings', row.id) }] : undefined;
-      res.status(200).json(project(settled, req, res, identity, { continueWith }));
+      const continueWith = [
+        ...verification,
+        ...(row.type === 'browser' ? [{ action: 'redirect_browser_to', redirect_browser_to: row.returnTo ?? uiUrlFor('settings', row.id) }] : []),
+      ];
+      res.status(200).json(project(settled, req, res, identity, { continueWith: continueWith.length > 0 ? continueWith : undefined }));
       return;
     }
-    if (htmlBrowser) return redirect(res, returnTo);
+    if (htmlBrowser) return redirect(res, showVerification && verification.length > 0 ? verification[0].flow.url : returnTo);
 
     const sessionJson = async () => {
       if (!issued) return undefined;
@@ -366,6 +423,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     }
     const identity = await loadIdentityRecord(em, settled.context.identityId!);
     const session = await sessionJson();
+    if (showVerification) continueWith.unshift(...verification);
     if (row.type === 'api' && issued) continueWith.unshift({ action: 'set_ory_session_token', ory_session_token: issued.token });
     res.status(200).json({
       identity: identity ? identityJson(identity) : undefined,
@@ -378,11 +436,17 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
   return router;
 }
 
+/** `require_verified_address`: the identity authenticated but has no verified address. */
+export class VerifiedAddressRequired extends Error {
+  readonly identityId: string;
+  readonly address?: string;
+  constructor(identityId: string, address?: string) {
+    super('session_verified_address_required');
+    this.identityId = identityId;
+    this.address = address;
+  }
+}
+
 export function registrationIssuesSession(registry: Registry): boolean {
-  const after = registry.config.selfservice.flows.registration.after as Record<string, { hooks?: Array<{ hook: string }> } | unknown> | undefined;
-  const hooks = (value: unknown) => ((value as { hooks?: Array<{ hook: string }> } | undefined)?.hooks ?? []);
-  const methodHooks = hooks(after?.password);
-  const flowHooks = hooks(after);
-  const list = methodHooks.length > 0 ? methodHooks : flowHooks;
-  return list.some((h) => h.hook === 'session');
+  return afterHooks(registry.config, 'registration', 'password').includes('session');
 }
