@@ -1,4 +1,4 @@
-import { trace } from '@opentelemetry/api';
+import { context, trace } from '@opentelemetry/api';
 import type { InspectionEvent } from 'xstate';
 import type { Metrics } from './metrics.ts';
 
@@ -23,10 +23,15 @@ export interface TransitionRecord {
   event: string;
 }
 
+/** The tracer transition spans are created with (the global provider's; a no-op one unless tracing is on). */
+export const TRACER_NAME = 'idflow.flows';
+
 /**
  * The one inspection hook every flow actor runs with: each snapshot change of the root machine is counted in
- * `idflow_flow_transitions_total{flow,from,to,event}` and recorded on the active OpenTelemetry span. Event
- * payloads (which carry passwords) are never looked at beyond their type.
+ * `idflow_flow_transitions_total{flow,from,to,event}`, recorded as an event on the active OpenTelemetry span,
+ * and traced as a span of its own (`flow.transition <flow>`, child of the active span — the request span when the
+ * HTTP instrumentation runs) with attributes flow id, flow type, from, to and event type. Event payloads (which
+ * carry passwords) are never looked at beyond their type.
  */
 export function createFlowInspector(
   metrics: Pick<Metrics, 'flowTransitions'>,
@@ -47,11 +52,13 @@ export function createFlowInspector(
     if (from === to && eventType === 'xstate.init') return;
     metrics.flowTransitions.inc({ flow, from, to, event: eventType });
     const record: TransitionRecord = { flow, flowId: attrs.flowId, flowType: attrs.flowType, from, to, event: eventType };
-    trace.getActiveSpan()?.addEvent('flow.transition', {
+    const attributes = {
       'idflow.flow': flow, 'idflow.flow.from': from, 'idflow.flow.to': to, 'idflow.flow.event': eventType,
       ...(attrs.flowId ? { 'idflow.flow.id': attrs.flowId } : {}),
       ...(attrs.flowType ? { 'idflow.flow.type': attrs.flowType } : {}),
-    });
+    };
+    trace.getActiveSpan()?.addEvent('flow.transition', attributes);
+    trace.getTracer(TRACER_NAME).startSpan(`flow.transition ${flow}`, { attributes }, context.active()).end();
     listener?.(record);
   };
 }

@@ -1,3 +1,5 @@
+import { trace } from '@opentelemetry/api';
+
 /**
  * Structured logs (JSON by default, or text). Values under keys that may carry secrets are redacted before
  * anything is written, so no password, token, code, cookie or secret reaches a log line.
@@ -52,7 +54,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const base = options.base ?? {};
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[level] < min) return;
-    const record = { time: new Date().toISOString(), level, msg, ...(redact({ ...base, ...fields }) as object) };
+    // Inside a traced request, the line carries its trace and span id (only when tracing is on: no-op spans are invalid).
+    const span = trace.getActiveSpan()?.spanContext();
+    const ids = span && span.traceId !== '00000000000000000000000000000000' ? { trace_id: span.traceId, span_id: span.spanId } : {};
+    const record = { time: new Date().toISOString(), level, msg, ...ids, ...(redact({ ...base, ...fields }) as object) };
     if (format === 'json') {
       write(JSON.stringify(record));
     } else {

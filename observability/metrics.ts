@@ -11,6 +11,8 @@ export interface Metrics {
   flowsCompleted: Counter<'flow' | 'type'>;
   flowsFailed: Counter<'flow' | 'type'>;
   flowsExpired: Counter<'flow' | 'type'>;
+  /** HTTP request duration by method, route template (`unmatched` when no route matched) and status code. */
+  httpRequestSeconds: Histogram<'method' | 'route' | 'status_code'>;
   passwordHashSeconds: Histogram<'operation'>;
   sessionChecks: Counter<'result'>;
   /** Courier messages by status, counted in the database at scrape time (through `courierQueueDepth`). */
@@ -38,6 +40,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     flowsCompleted: new Counter({ name: 'idflow_flows_completed_total', help: 'Flows that reached their final state.', labelNames: ['flow', 'type'], registers: [registry] }),
     flowsFailed: new Counter({ name: 'idflow_flows_failed_total', help: 'Submits that failed with an error.', labelNames: ['flow', 'type'], registers: [registry] }),
     flowsExpired: new Counter({ name: 'idflow_flows_expired_total', help: 'Submits of expired flows.', labelNames: ['flow', 'type'], registers: [registry] }),
+    httpRequestSeconds: new Histogram({
+      name: 'idflow_http_request_duration_seconds',
+      help: 'HTTP request duration, by method, route template and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     passwordHashSeconds: new Histogram({
       name: 'idflow_password_hash_duration_seconds',
       help: 'Time to hash or verify a password.',

@@ -11,6 +11,9 @@
  * (idflow, default 24 h). Kratos abandons on the count alone while polling every second, so its defaults give
  * up after ~6 s of SMTP outage; here an outage shorter than min_age never abandons mail (about 36 attempts over the
  * first day with the defaults), and `min_age: 0s` restores the count-only rule.
+ *
+ * Long backoffs don't delay mail after an outage: while the server is away the sender probes it every 15
+ * pull_waits, and once it answers (or any delivery succeeds) every queued message is made due at once.
  */
 export interface RetryPolicy {
   initialMs: number;

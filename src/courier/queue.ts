@@ -76,13 +76,14 @@ export class CourierQueue {
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
-  /** Extends the leases `worker` still holds on `ids`. */
-  async renew(worker: string, ids: string[], leaseUntil: Date): Promise<void> {
-    if (ids.length === 0) return;
-    await this.#execute(
-      `UPDATE courier_messages SET lease_until = ? WHERE leased_by = ? AND status = 'processing' AND id IN (${ids.map(() => '?').join(', ')})`,
+  /** Extends the leases `worker` still holds on `ids`; returns the ids it still held. */
+  async renew(worker: string, ids: string[], leaseUntil: Date): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#execute<{ id: string }>(
+      `UPDATE courier_messages SET lease_until = ? WHERE leased_by = ? AND status = 'processing' AND id IN (${ids.map(() => '?').join(', ')}) RETURNING id`,
       [leaseUntil, worker, ...ids],
     );
+    return rows.map((r) => String(r.id));
   }
 
   /** Returns claimed-but-unattempted messages to the queue, due now, without counting the attempt. */
@@ -126,6 +127,16 @@ export class CourierQueue {
       });
       return updated > 0;
     });
+  }
+
+  /** Makes every queued message due now (after an outage ended); returns how many. */
+  async expedite(now: Date): Promise<number> {
+    const result = await this.#orm.em.getConnection().execute(
+      `UPDATE courier_messages SET next_attempt_at = ? WHERE status = 'queued' AND next_attempt_at > ?`,
+      [now, now],
+      'run',
+    );
+    return Number((result as { affectedRows?: number }).affectedRows ?? 0);
   }
 
   /** Messages per status (for the queue-depth gauge). */

@@ -28,5 +28,5 @@ export class Redactor {
 /** Replaces an address with a placeholder (for log lines, which never carry recipients). */
 export function scrubAddress(text: string, address: string): string {
   if (!address) return text;
-  return text.split(address).join('[recipient]').split(address.toLowerCase()).join('[recipient]');
+  return text.replace(new RegExp(address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi'), '[recipient]');
 }

@@ -25,14 +25,22 @@ export interface SenderOptions {
   random?: () => number;
 }
 
-type Outcome = { ok: true } | { ok: false; error: string; permanent: boolean };
+type Outcome = { ok: true } | { ok: false; error: string; permanent: boolean; outage: boolean };
+
+/** While the server is away, it is probed every this many pull_wait intervals (15 s with the default 1 s). */
+const PROBE_EVERY_PULLS = 15;
 
 /**
  * The dispatcher: claims due messages (leased, atomically), sends each through the transport, records a dispatch
  * per attempt, and reschedules failures with backoff until the retry budget is spent (then `abandoned`).
  *
  * `start()` polls every pull_wait (and at once after `wake()`); `stop()` stops claiming, lets running sends finish,
- * and returns the messages it claimed but did not attempt to the queue. A sender that dies instead keeps nothing:
+ * and returns the messages it claimed but did not attempt to the queue.
+ *
+ * Outages: a failure that says the server is away (no answer, 421, 502-504) puts the sender in "outage" mode, in
+ * which it probes the server (SMTP: connect, TLS, AUTH, no mail) every 15 pull_waits; the first probe or delivery
+ * that succeeds makes every queued message due at once, so mail flows within seconds of the server's return
+ * instead of at each message's next backoff (which grows to an hour). A sender that dies instead keeps nothing:
  * its leases run out and any sender reclaims the messages.
  */
 export class CourierSender {
@@ -44,14 +52,19 @@ export class CourierSender {
   readonly #held = new Set<string>();
   /** Being sent right now. */
   readonly #inflight = new Set<string>();
+  /** When each claimed message's lease ends, as far as this sender knows (claim, then renewals). */
+  readonly #leaseEnds = new Map<string, number>();
   #running = false;
   #stopping = false;
   #killed = false;
+  #stopped = false;
   #loop?: Promise<void>;
   #heartbeat?: NodeJS.Timeout;
   #wakeup?: () => void;
   #wakeRequested = false;
   #pollFailures = 0;
+  #outage = false;
+  #lastProbe = 0;
 
   constructor(options: SenderOptions) {
     this.#o = options;
@@ -65,7 +78,7 @@ export class CourierSender {
   }
 
   start(): void {
-    if (this.#running || this.#killed) return;
+    if (this.#running || this.#killed || this.#stopped) return;
     this.#running = true;
     this.#stopping = false;
     const every = Math.max(50, Math.floor(this.#o.leaseMs / 3));
@@ -85,7 +98,8 @@ export class CourierSender {
    * and closes the transport. Sends still running after the timeout keep their lease (it runs out on its own).
    */
   async stop(timeoutMs = 30_000): Promise<void> {
-    if (this.#killed) return;
+    if (this.#killed || this.#stopped) return;
+    this.#stopped = true;
     const wasRunning = this.#running || this.#loop !== undefined;
     this.#running = false;
     this.#stopping = true;
@@ -123,8 +137,12 @@ export class CourierSender {
   /** Claims up to `limit` due messages (leased to this sender) without sending them. */
   async claim(limit: number): Promise<ClaimedMessage[]> {
     const now = this.#now();
-    const batch = await this.#o.queue.claim(this.workerId, limit, now, new Date(now.getTime() + this.#o.leaseMs));
-    for (const message of batch) this.#held.add(message.id);
+    const leaseUntil = new Date(now.getTime() + this.#o.leaseMs);
+    const batch = await this.#o.queue.claim(this.workerId, limit, now, leaseUntil);
+    for (const message of batch) {
+      this.#held.add(message.id);
+      this.#leaseEnds.set(message.id, leaseUntil.getTime());
+    }
     return batch;
   }
 
@@ -142,6 +160,7 @@ export class CourierSender {
       }
       if (!this.#running) break;
       if (claimed >= this.#o.pullCount && this.#pollFailures === 0) continue;
+      if (await this.#probe()) continue;
       await this.#pause(this.#o.pullWaitMs);
     }
   }
@@ -176,6 +195,13 @@ export class CourierSender {
 
   async #deliver(message: ClaimedMessage): Promise<void> {
     this.#held.delete(message.id);
+    // A lease that ran out (renewals failed) may already be another sender's: leave the message to it.
+    const leaseEnd = this.#leaseEnds.get(message.id) ?? 0;
+    if (this.#now().getTime() > leaseEnd - Math.min(1000, this.#o.leaseMs / 10)) {
+      this.#leaseEnds.delete(message.id);
+      this.#o.logger.warn('courier lease ran out before sending; leaving the message to the queue', { message_id: message.id });
+      return;
+    }
     this.#inflight.add(message.id);
     try {
       let outcome: Outcome;
@@ -192,13 +218,21 @@ export class CourierSender {
         outcome = { ok: true };
       } catch (err) {
         const permanent = err instanceof DeliveryError && err.permanent;
+        const outage = err instanceof DeliveryError && err.outage;
         const text = err instanceof DeliveryError ? err.message : this.#o.transport.redactor.redact((err as Error)?.message ?? String(err));
-        outcome = { ok: false, error: text, permanent };
+        outcome = { ok: false, error: text, permanent, outage };
       }
       if (this.#killed) return;
       await this.#settle(message, outcome);
+      if (!outcome.ok && outcome.outage && !this.#outage) {
+        this.#outage = true;
+        this.#lastProbe = this.#now().getTime();
+      } else if (outcome.ok && this.#outage) {
+        await this.#recovered('a delivery succeeded');
+      }
     } finally {
       this.#inflight.delete(message.id);
+      this.#leaseEnds.delete(message.id);
     }
   }
 
@@ -244,12 +278,41 @@ export class CourierSender {
     }
   }
 
+  /** In outage mode, probes the server now and then; true when it is back (queued messages were made due). */
+  async #probe(): Promise<boolean> {
+    const probe = this.#o.transport.probe;
+    if (!this.#outage || !probe) return false;
+    const now = this.#now().getTime();
+    if (now - this.#lastProbe < this.#o.pullWaitMs * PROBE_EVERY_PULLS) return false;
+    this.#lastProbe = now;
+    try {
+      await probe.call(this.#o.transport);
+    } catch {
+      return false;
+    }
+    await this.#recovered('the server answers again');
+    return true;
+  }
+
+  async #recovered(why: string): Promise<void> {
+    this.#outage = false;
+    try {
+      const due = await this.#o.queue.expedite(this.#now());
+      this.#o.logger.info('courier delivery is back; queued messages are due now', { reason: why, messages: due });
+    } catch (err) {
+      this.#o.logger.warn('courier could not reschedule queued messages', { reason: (err as Error).message });
+    }
+    this.wake();
+  }
+
   async #renew(): Promise<void> {
     if (!this.#running && !this.#stopping) return;
     const ids = [...this.#held, ...this.#inflight];
     if (ids.length === 0) return;
     try {
-      await this.#o.queue.renew(this.workerId, ids, new Date(this.#now().getTime() + this.#o.leaseMs));
+      const until = new Date(this.#now().getTime() + this.#o.leaseMs);
+      const renewed = await this.#o.queue.renew(this.workerId, ids, until);
+      for (const id of renewed) if (this.#leaseEnds.has(id)) this.#leaseEnds.set(id, until.getTime());
     } catch (err) {
       this.#o.logger.warn('courier could not renew its leases', { reason: (err as Error).message, messages: ids.length });
     }
@@ -261,6 +324,7 @@ export class CourierSender {
     try {
       const released = await this.#o.queue.release(this.workerId, ids, this.#now());
       this.#held.clear();
+      for (const id of ids) this.#leaseEnds.delete(id);
       this.#o.logger.info('courier returned unsent messages to the queue', { messages: released });
     } catch (err) {
       this.#o.logger.warn('courier could not return its messages to the queue; their leases will run out', { reason: (err as Error).message });

@@ -154,10 +154,11 @@ function stringify(value: unknown): string {
   return JSON.stringify(value);
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;', '`': '&#96;', '=': '&#61;' };
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&#34;', "'": '&#39;' };
 
+/** Escapes for HTML text and quoted attribute values (as Go's html/template does for these characters). */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`=]/g, (c) => HTML_ESCAPES[c]);
+  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
 }
 
 function renderNodes(nodes: Node[], data: Record<string, unknown>, escape: 'html' | 'none'): string {

@@ -102,19 +102,23 @@ function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMach
     actions: {
       'submit a known address': { submit: { method: 'code', payload: { email: 'user' } }, outputs: { sendCode: sent } },
       'a code is issued out of band': { event: { type: 'challenge.issued', values: { email: 'user' } }, outputs: {} },
-      'submit an unknown address': { submit: { method: 'code', payload: { email: 'nobody' } }, outputs: { sendCode: sent } },
+      'submit an unknown address': { submit: { method: 'code', payload: { email: 'nobody' } }, outputs: { sendCode: { ...sent, values: { email: 'nobody' } } } },
       'submit an invalid address': {
         submit: { method: 'code', payload: { email: 'not an e-mail' } },
         outputs: { sendCode: { kind: 'rejected', fieldMessages: { email: [text(4000004)] } } },
       },
-      'ask for a new code': { submit: { method: 'code', payload: { email: 'user' } }, outputs: { sendCode: sent } },
+      // The resend button carries the address the flow already knows.
+      'ask for a new code': {
+        submit: { method: 'code', payload: { email: 'user' } },
+        outputs: (context) => ({ sendCode: { ...sent, values: { email: (context.values as { email?: string }).email ?? 'user' } } }),
+      },
       'ask for a new code for an invalid address': {
         submit: { method: 'code', payload: { email: 'not an e-mail' } },
-        outputs: { sendCode: { kind: 'rejected', fieldMessages: { email: [text(4000004)] } } },
+        outputs: (context) => ({ sendCode: { kind: 'rejected', values: context.values, fieldMessages: { email: [text(4000004)] } } }),
       },
       'submit a wrong code': {
         submit: { method: 'code', payload: { code: '000000' } },
-        outputs: { checkCode: { kind: 'rejected', values: { email: 'user' }, messages: [text(INVALID[kind])] } },
+        outputs: (context) => ({ checkCode: { kind: 'rejected', values: context.values, messages: [text(INVALID[kind])] } }),
       },
       'use up the attempts with wrong codes': {
         submit: { method: 'code', payload: { code: '000000' } },
@@ -125,9 +129,14 @@ function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMach
         outputs: { checkCode: { kind: 'challenge_passed', identityId: 'identity', sessionId: 'session', continueFlowId: 'settings', messages: kind === 'verification' ? [{ ...text(1080002), type: 'success' }] : [] } },
       },
     },
-    availableIn: (state) => (state === 'choose_method'
+    stateKey: (context) => ((context.values as { email?: string } | undefined)?.email === 'nobody' ? 'unknown address' : 'known address'),
+    // No mail with a code reaches an unknown address, so a client can't submit one for it.
+    availableIn: (state, context) => (state === 'choose_method'
       ? ['submit a known address', 'submit an unknown address', 'submit an invalid address', 'a code is issued out of band']
-      : state === 'sent_email' ? ['ask for a new code', 'ask for a new code for an invalid address', 'submit a wrong code', 'use up the attempts with wrong codes', 'submit the mailed code'] : []),
+      : state === 'sent_email'
+        ? ['ask for a new code', 'ask for a new code for an invalid address', 'submit a wrong code', 'use up the attempts with wrong codes',
+          ...((context.values as { email?: string } | undefined)?.email === 'nobody' ? [] : ['submit the mailed code'])]
+        : []),
   };
 }
 

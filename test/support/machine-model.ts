@@ -18,8 +18,8 @@ export interface ClientAction {
   submit?: { method: string; payload: Record<string, unknown> };
   /** Any other event the action sends instead of `method.submit`. */
   event?: AnyEventObject;
-  /** Output of each invoked effect for this action, by invoke id. */
-  outputs: Record<string, unknown>;
+  /** Output of each invoked effect for this action, by invoke id (or computed from the flow's context). */
+  outputs: Record<string, unknown> | ((context: Record<string, unknown>) => Record<string, unknown>);
 }
 
 export interface MachineModelSpec {
@@ -29,7 +29,9 @@ export interface MachineModelSpec {
   /** Initial flow inputs a client can get (e.g. server configs with and without the session hook). */
   openings: Record<string, FlowInput>;
   /** Which actions a client can take in a given top-level state. */
-  availableIn: (state: string) => string[];
+  availableIn: (state: string, context: Record<string, unknown>) => string[];
+  /** Context a model's available actions depend on, so the traversal tells such states apart. */
+  stateKey?: (context: Record<string, unknown>) => unknown;
 }
 
 export interface ModelState {
@@ -138,14 +140,15 @@ export class Coverage {
 /** Steps one client action through the real machine; returns the settled snapshot. */
 export function stepAction(spec: MachineModelSpec, snapshot: AnyMachineSnapshot, actionName: string, coverage?: Coverage): AnyMachineSnapshot {
   const action = spec.actions[actionName];
+  const outputs = typeof action.outputs === 'function' ? action.outputs(snapshot.context) : action.outputs;
   const apply = (s: AnyMachineSnapshot, e: AnyEventObject) => (coverage ? coverage.step(s, e) : (transition(spec.machine, s as never, e as never)[0] as AnyMachineSnapshot));
   let current = apply(snapshot, action.event ?? { type: 'method.submit', ...action.submit });
   for (let guard = 0; guard < 10 && current.status === 'active' && !current.hasTag('awaiting_input'); guard++) {
     const leaf = spec.machine.getStateNodeById(`${spec.machine.id}.${statePath(current.value)}`);
     const invoke = leaf.invoke[0];
     if (!invoke) throw new Error(`state ${statePath(current.value)} neither awaits input nor invokes an effect`);
-    if (!(invoke.id in action.outputs)) throw new Error(`action ${actionName} gives no output for effect ${invoke.id}`);
-    current = apply(current, { type: `xstate.done.actor.${invoke.id}`, output: action.outputs[invoke.id] });
+    if (!(invoke.id in outputs)) throw new Error(`action ${actionName} gives no output for effect ${invoke.id}`);
+    current = apply(current, { type: `xstate.done.actor.${invoke.id}`, output: outputs[invoke.id] });
   }
   return current;
 }
@@ -165,35 +168,44 @@ export function userModel(spec: MachineModelSpec) {
       return { opened: opening, snapshot: openFlow(spec, opening) };
     }
     if (!state.snapshot || state.snapshot.status !== 'active' || !state.snapshot.hasTag('awaiting_input')) return state;
-    if (!spec.availableIn(topState(state.snapshot)).includes(event.type)) return state;
+    if (!spec.availableIn(topState(state.snapshot), state.snapshot.context).includes(event.type)) return state;
     return { ...state, snapshot: stepAction(spec, state.snapshot, event.type) };
   }, {});
   const events = (state: { context: ModelState }): ModelEvent[] => {
     if (!state.context.snapshot) return Object.keys(spec.openings).map((o) => ({ type: `open:${o}` }));
     const snap = state.context.snapshot;
     if (snap.status !== 'active') return [];
-    return spec.availableIn(topState(snap)).map((type) => ({ type }));
+    return spec.availableIn(topState(snap), snap.context).map((type) => ({ type }));
   };
   // The last client action is part of the state, so actions that loop back to the same machine state (a resend,
   // a second wrong code) still appear as steps of the generated paths.
   const serializeState = (state: { context: ModelState }, event?: ModelEvent) => {
     const snap = state.context.snapshot;
     if (!snap) return 'unopened';
-    const ctx = snap.context as { screen?: string; messages?: Array<{ id: number }>; fieldMessages?: Record<string, Array<{ id: number }>> };
+    const ctx = snap.context as { screen?: string; values?: unknown; messages?: Array<{ id: number }>; fieldMessages?: Record<string, Array<{ id: number }>> };
     const fields = Object.entries(ctx.fieldMessages ?? {}).map(([name, list]) => [name, list.map((m) => m.id)]);
-    return JSON.stringify([state.context.opened, statePath(snap.value), snap.status, ctx.screen ?? null, (ctx.messages ?? []).map((m) => m.id), fields, event?.type ?? null]);
+    return JSON.stringify([state.context.opened, statePath(snap.value), snap.status, ctx.screen ?? null, (ctx.messages ?? []).map((m) => m.id), fields, spec.stateKey?.(snap.context) ?? null, event?.type ?? null]);
   };
   return new TestModel(logic as never, { events: events as never, serializeState: serializeState as never });
 }
 
-/** Generated paths (shortest and simple, deduplicated) with their client events. */
+function eventsOf(path: TestPath<never, ModelEvent>): string[] {
+  return path.steps.map((s) => (s.event as ModelEvent).type).filter((t) => t !== 'xstate.init');
+}
+
+/** Generated paths (shortest to every model state, deduplicated) with their client events. */
 export function generatePaths(spec: MachineModelSpec): Array<{ description: string; events: string[] }> {
   const model = userModel(spec);
-  const paths = [...model.getShortestPaths(), ...model.getSimplePaths()] as Array<TestPath<never, ModelEvent>>;
+  // Shortest paths to every model state first; simple paths (which grow exponentially with a model's loops)
+  // only when those leave a transition uncovered, e.g. one that is only taken after another state.
+  let paths = model.getShortestPaths() as Array<TestPath<never, ModelEvent>>;
+  if (!measureCoverage(spec, paths.map((p) => ({ events: eventsOf(p) }))).report().complete) {
+    paths = [...paths, ...(model.getSimplePaths() as Array<TestPath<never, ModelEvent>>)];
+  }
   const seen = new Set<string>();
   const out: Array<{ description: string; events: string[] }> = [];
   for (const path of paths) {
-    const events = path.steps.map((s) => (s.event as ModelEvent).type).filter((t) => t !== 'xstate.init');
+    const events = eventsOf(path);
     const key = events.join(' → ');
     if (events.length === 0 || seen.has(key)) continue;
     seen.add(key);

@@ -69,11 +69,11 @@ export function createHttpTransport(config: CourierConfig, options: { timeoutMs?
         });
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new DeliveryError(redactor.redact(`HTTP request failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`));
+        throw new DeliveryError(redactor.redact(`HTTP request failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`), { outage: true });
       }
       const text = await response.text().catch(() => '');
       if (response.status < 200 || response.status >= 300) {
-        throw new DeliveryError(redactor.redact(`HTTP ${response.status}${text ? ': ' + text.slice(0, 500) : ''}`));
+        throw new DeliveryError(redactor.redact(`HTTP ${response.status}${text ? ': ' + text.slice(0, 500) : ''}`), { outage: [502, 503, 504].includes(response.status) });
       }
     },
     async close() {},

@@ -123,8 +123,16 @@ export function createSmtpTransport(config: CourierConfig, options: SmtpTranspor
       } catch (err) {
         const e = err as { code?: string; responseCode?: number; command?: string; message?: string };
         const permanent = e.code === 'EENVELOPE' && typeof e.responseCode === 'number' && e.responseCode >= 500 && /RCPT/i.test(e.command ?? '');
+        const outage = e.responseCode === undefined || e.responseCode === 421;
         const text = `${e.code ? e.code + ': ' : ''}${e.message ?? String(err)}`;
-        throw new DeliveryError(redactor.redact(text).slice(0, 2000), { permanent });
+        throw new DeliveryError(redactor.redact(text).slice(0, 2000), { permanent, outage });
+      }
+    },
+    async probe() {
+      try {
+        await transporter.verify();
+      } catch (err) {
+        throw new DeliveryError(redactor.redact((err as Error).message ?? String(err)), { outage: true });
       }
     },
     async close() {

@@ -10,6 +10,8 @@ import { identitiesRoutes } from './identities.routes.ts';
 import { adminSessionsRoutes } from './sessions.routes.ts';
 import { adminRecoveryRoutes } from './recovery.routes.ts';
 import { courierRoutes } from './courier.routes.ts';
+import { httpMetrics } from '../middleware/http-metrics.ts';
+import { metricsRoutes } from './metrics.routes.ts';
 
 const UNPREFIXED = /^\/(health|version|metrics)(\/|$)/;
 
@@ -17,6 +19,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(httpMetrics(registry.metrics));
   // Kratos's admin server answers both /admin/... and the legacy unprefixed paths.
   app.use((req, _res, next) => {
     if (!req.url.startsWith('/admin/') && req.url !== '/admin' && !UNPREFIXED.test(req.url)) req.url = '/admin' + req.url;
@@ -29,6 +32,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
   });
   app.use(health);
   app.use('/admin', health);
+  app.use(metricsRoutes(registry.metrics.registry));
   app.use(bodyParsers(registry.config.serve.admin.request_body_limit ?? '5MB'));
   app.use(forkEntityManager(registry.orm));
   app.use('/admin', schemasRoutes(registry.schemas));

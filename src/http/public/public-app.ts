@@ -10,6 +10,7 @@ import { challengeFlowRoutes } from './selfservice/challenge.routes.ts';
 import { sessionsRoutes } from './sessions.routes.ts';
 import { logoutRoutes } from './logout.routes.ts';
 import { selfServiceErrorsRoutes } from './errors.routes.ts';
+import { httpMetrics } from '../middleware/http-metrics.ts';
 
 export interface AppState {
   accepting: boolean;
@@ -19,6 +20,7 @@ export function createPublicApp(registry: Registry, state: AppState): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  app.use(httpMetrics(registry.metrics));
   app.use(healthRoutes({
     pingDatabase: () => pingDatabase(registry),
     isAcceptingTraffic: () => state.accepting,

@@ -125,7 +125,7 @@ export function createChallengeMethod(purpose: ChallengePurpose, kind: Challenge
         return [
           withMessages(inputNode(group, 'code', 'text', { required: true, pattern: '[0-9]+', maxlength: 6, autocomplete: 'one-time-code', label: uiText(CODE_LABEL[purpose]) }), 'code'),
           submitNode(group, 'method', kind, uiText(1070005)),
-          submitNode(group, 'email', address ?? '', uiText(1070008)),
+          withMessages(submitNode(group, 'email', address ?? '', uiText(1070008)), 'email'),
         ];
       }
       return [
@@ -135,11 +135,13 @@ export function createChallengeMethod(purpose: ChallengePurpose, kind: Challenge
     },
 
     async send(ctx: ChallengeContext, payload: Record<string, unknown>): Promise<Outcome> {
+      // A refused resend keeps the address the flow already mailed (the resend button carries it).
+      const keep = typeof ctx.values.email === 'string' ? ctx.values : undefined;
       const problems = payloadProblems('methods/code/send.json', payload);
-      if (problems.length > 0) return { kind: 'rejected', ...problemsToMessages(problems, payload) };
+      if (problems.length > 0) return { kind: 'rejected', values: keep, ...problemsToMessages(problems, payload) };
       const address = normalizeIdentifier(String(payload.email), 'email');
       if (!isStrictEmail(address)) {
-        return { kind: 'rejected', values: { email: String(payload.email) }, fieldMessages: { email: [msg(4000004, { format: 'email', value: String(payload.email) })] } };
+        return { kind: 'rejected', values: keep ?? { email: String(payload.email) }, fieldMessages: { email: [msg(4000004, { format: 'email', value: String(payload.email) })] } };
       }
       const at = now();
       // A new code voids the flow's earlier ones; their failed attempts still count for the address.

@@ -1,0 +1,37 @@
+import { CourierDispatch, CourierMessage, type CourierMessageRow } from '../../../entities/index.ts';
+import type { MessageDraft } from '../../../src/courier/courier.ts';
+import type { TestServer } from '../../support/server.ts';
+
+/** Enqueues in a fresh unit of work and flushes it, as a flow would. */
+export async function enqueue(server: TestServer, draft: MessageDraft): Promise<CourierMessageRow> {
+  const em = server.registry.orm.em.fork();
+  const row = server.registry.courier.enqueue(em, draft);
+  await em.flush();
+  return row;
+}
+
+export async function messageRow(server: TestServer, id: string): Promise<CourierMessageRow> {
+  return server.registry.orm.em.fork().findOneOrFail(CourierMessage, { id });
+}
+
+export async function dispatchesOf(server: TestServer, id: string) {
+  return server.registry.orm.em.fork().find(CourierDispatch, { message: id }, { orderBy: { createdAt: 'asc' } });
+}
+
+export async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** Waits until the message has the given status. */
+export function untilStatus(server: TestServer, id: string, status: string, timeoutMs?: number): Promise<CourierMessageRow> {
+  return until(() => messageRow(server, id), (row) => row.status === status, timeoutMs, `message ${id} to be ${status}`);
+}
+
+/** Fast worker settings for tests. */
+export const FAST_WORKER = { pull_wait: '50ms', lease: '2s', retry: { initial_backoff: '100ms', max_backoff: '400ms', min_age: '0s' } };

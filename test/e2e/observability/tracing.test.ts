@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { spawnCli } from '../../support/cli.ts';
+import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
+
+/**
+ * The real program (`dist/src/main.js serve`) with `TRACING_PROVIDER=otel` exports its spans over OTLP/HTTP to a
+ * receiver on loopback named by the standard `OTEL_EXPORTER_OTLP_ENDPOINT`.
+ */
+const COURIER_URL_SECRET = `url-secret-${randomBytes(8).toString('hex')}`;
+
+describe('OpenTelemetry tracing of a running server', () => {
+  const receiver = new OtlpReceiver();
+  let child: ChildProcess;
+  let cwd: string;
+  let stderr = '';
+  let publicUrl = '';
+
+  beforeAll(async () => {
+    const endpoint = await receiver.listen();
+    cwd = mkdtempSync(join(tmpdir(), 'idflow-otel-'));
+    child = spawnCli(['serve', '--dev'], {
+      cwd,
+      env: {
+        SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', LOG_LEVEL: 'trace', LOG_FORMAT: 'json',
+        SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED: 'false',
+        TRACING_PROVIDER: 'otel', TRACING_SERVICE_NAME: 'idflow-e2e',
+        OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        // The HTTP courier posts to the same loopback receiver; its URL carries a secret query parameter.
+        SELFSERVICE_FLOWS_RECOVERY_ENABLED: 'true',
+        COURIER_DELIVERY_STRATEGY: 'http', COURIER_HTTP_REQUEST_CONFIG_URL: `${endpoint}/courier?token=${COURIER_URL_SECRET}`,
+        COURIER_WORKER_PULL_WAIT: '50ms',
+      },
+    });
+    publicUrl = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 30_000);
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+        const match = /"msg":"public API listening","address":"([^"]+)"/.exec(stderr);
+        if (match && stderr.includes('admin API listening')) {
+          clearTimeout(timer);
+          resolve(match[1]);
+        }
+      });
+      child.on('exit', () => reject(new Error(`server exited: ${stderr}`)));
+    });
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await receiver.close();
+    if (cwd) rmSync(cwd, { recursive: true, force: true });
+  });
+
+  const traceparent = () => {
+    const traceId = randomBytes(16).toString('hex');
+    const parentId = randomBytes(8).toString('hex');
+    return { traceId, parentId, header: `00-${traceId}-${parentId}-01` };
+  };
+
+  async function call(path: string, init: RequestInit & { headers?: Record<string, string> } = {}) {
+    const res = await fetch(publicUrl + path, { ...init, headers: { Accept: 'application/json', 'Content-Type': 'application/json', ...init.headers } });
+    return { res, body: await res.json() as Record<string, unknown> };
+  }
+
+  /** Walks up from `span` through the received spans of its trace; the ids on the way. */
+  function ancestors(span: ReceivedSpan, spans: ReceivedSpan[]): ReceivedSpan[] {
+    const byId = new Map(spans.filter((s) => s.traceId === span.traceId).map((s) => [s.spanId, s]));
+    const chain: ReceivedSpan[] = [];
+    for (let cur = byId.get(span.parentSpanId); cur; cur = byId.get(cur.parentSpanId)) chain.push(cur);
+    return chain;
+  }
+
+  it('exports HTTP, Express and one span per flow transition, in the trace of the incoming traceparent', async () => {
+    const registration = await call('/self-service/registration/api');
+    expect(registration.res.status).toBe(200);
+    const tp = traceparent();
+    const submitted = await call(`/self-service/registration?flow=${registration.body.id}`, {
+      method: 'POST', headers: { traceparent: tp.header },
+      body: JSON.stringify({ method: 'password', traits: { email: 'traced@example.com' }, password: 'traced passphrase 4411' }),
+    });
+    expect(submitted.res.status).toBe(200);
+
+    const spans = await receiver.waitFor((all) => all.filter((s) => s.traceId === tp.traceId && s.name.startsWith('flow.transition')).length >= 3
+      && all.some((s) => s.traceId === tp.traceId && s.kind === 2));
+    expect(spans.every((s) => s.service === 'idflow-e2e')).toBe(true);
+    const inTrace = spans.filter((s) => s.traceId === tp.traceId);
+    // The incoming request's server span continues the caller's trace.
+    const serverSpan = inTrace.find((s) => s.kind === 2 && s.parentSpanId === tp.parentId);
+    expect(serverSpan, `spans: ${inTrace.map((s) => `${s.name}(${s.kind})`).join(', ')}`).toBeDefined();
+    expect(serverSpan!.scope).toBe('@opentelemetry/instrumentation-http');
+    expect(JSON.stringify(serverSpan!.attributes)).toContain('/self-service/registration');
+    // Express spans for the middleware and the route.
+    expect(inTrace.some((s) => s.scope === '@opentelemetry/instrumentation-express')).toBe(true);
+    // Database spans (through knex) in the same request.
+    const dbSpans = inTrace.filter((s) => s.scope === '@opentelemetry/instrumentation-knex');
+    expect(dbSpans.length, `spans: ${inTrace.map((s) => `${s.name}(${s.scope})`).join(', ')}`).toBeGreaterThan(0);
+    expect(JSON.stringify(dbSpans.map((s) => s.attributes))).not.toContain('traced passphrase 4411');
+
+    const transitions = inTrace.filter((s) => s.name === 'flow.transition registration');
+    expect(transitions.map((s) => [s.attributes['idflow.flow.from'], s.attributes['idflow.flow.to'], s.attributes['idflow.flow.event']])).toEqual(expect.arrayContaining([
+      ['choose_method.awaiting_input', 'choose_method.registering', 'method.submit'],
+      ['choose_method.registering', 'choose_method.issuing_session', 'xstate.done.actor.register'],
+      ['choose_method.issuing_session', 'passed_challenge', 'xstate.done.actor.issueSession'],
+    ]));
+    for (const t of transitions) {
+      expect(t.attributes).toMatchObject({ 'idflow.flow': 'registration', 'idflow.flow.id': registration.body.id, 'idflow.flow.type': 'api' });
+      // A child of the request: its ancestors lead to the HTTP server span.
+      expect(ancestors(t, spans).map((s) => s.spanId)).toContain(serverSpan!.spanId);
+    }
+  });
+
+  it('never exports or logs a password, session token, CSRF token or cookie', async () => {
+    const email = `secret-${randomBytes(4).toString('hex')}@example.com`;
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    const browserPassword = `pw-${randomBytes(12).toString('hex')}`;
+
+    // Native registration and login: the session token, then whoami with it.
+    const registration = await call('/self-service/registration/api');
+    expect((await call(`/self-service/registration?flow=${registration.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'password', traits: { email }, password }) })).res.status).toBe(200);
+    const login = await call('/self-service/login/api');
+    const wrong = await call(`/self-service/login?flow=${login.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'password', identifier: email, password: password + '-wrong' }) });
+    expect(wrong.res.status).toBe(400);
+    const loggedIn = await call(`/self-service/login?flow=${login.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'password', identifier: email, password }) });
+    expect(loggedIn.res.status).toBe(200);
+    const sessionToken = loggedIn.body.session_token as string;
+    expect(sessionToken).toBeTruthy();
+    expect((await call('/sessions/whoami', { headers: { 'X-Session-Token': sessionToken } })).res.status).toBe(200);
+    expect((await call('/sessions/whoami', { headers: { Authorization: `Bearer ${sessionToken}` } })).res.status).toBe(200);
+
+    // Browser registration (JSON): the CSRF token in the body and its cookie, then the session cookie.
+    const cookies = new Map<string, string>();
+    const keep = (res: Response) => {
+      for (const header of res.headers.getSetCookie()) {
+        const [pair] = header.split(';');
+        const eq = pair.indexOf('=');
+        cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+      }
+    };
+    const cookieHeader = () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const browserFlow = await call('/self-service/registration/browser');
+    expect(browserFlow.res.status).toBe(200);
+    keep(browserFlow.res);
+    const nodes = (browserFlow.body.ui as { nodes: Array<{ attributes: { name?: string; value?: unknown } }> }).nodes;
+    const csrfToken = String(nodes.find((n) => n.attributes.name === 'csrf_token')?.attributes.value ?? '');
+    expect(csrfToken.length).toBeGreaterThan(10);
+    const browserEmail = `browser-${randomBytes(4).toString('hex')}@example.com`;
+    const browserSubmit = await call(`/self-service/registration?flow=${browserFlow.body.id}`, {
+      method: 'POST', headers: { cookie: cookieHeader() },
+      body: JSON.stringify({ method: 'password', csrf_token: csrfToken, traits: { email: browserEmail }, password: browserPassword }),
+    });
+    expect(browserSubmit.res.status).toBe(200);
+    keep(browserSubmit.res);
+    const cookieValues = [...cookies.values()].filter((v) => v.length >= 16);
+    expect(cookieValues.length).toBeGreaterThanOrEqual(2); // the CSRF cookie and the session cookie
+    expect((await call('/sessions/whoami', { headers: { cookie: cookieHeader() } })).res.status).toBe(200);
+
+    // Wait for the last request's spans, then search everything exported and logged.
+    await receiver.waitFor((all) => all.some((s) => s.kind === 2 && JSON.stringify(s.attributes).includes('/sessions/whoami'))
+      && all.filter((s) => s.name === 'flow.transition registration' && s.attributes['idflow.flow.id'] === browserFlow.body.id).length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const exported = receiver.bodies.join('\n');
+    expect(exported.length).toBeGreaterThan(1000);
+    // Database spans are exported, with their statements stripped of values (MikroORM inlines them).
+    expect(exported).toContain('db.query.text');
+    expect(exported).not.toContain(email);
+    expect(exported).not.toContain(browserEmail);
+    const secrets = { password, browserPassword, sessionToken, csrfToken, ...Object.fromEntries(cookieValues.map((v, i) => [`cookie${i}`, v])) };
+    for (const [name, secret] of Object.entries(secrets)) {
+      expect(exported.includes(secret), `${name} in exported spans`).toBe(false);
+      expect(exported.includes(encodeURIComponent(secret)), `${name} (URL-encoded) in exported spans`).toBe(false);
+      expect(stderr.includes(secret), `${name} in the log`).toBe(false);
+    }
+    // The log is JSON lines, and it did log these requests' work.
+    const lines = stderr.split('\n').filter(Boolean);
+    expect(lines.every((line) => { try { JSON.parse(line); return true; } catch { return false; } })).toBe(true);
+  });
+
+  it('traces the HTTP courier\'s requests (with traceparent) without the message, its code or the URL secret', async () => {
+    const email = `courier-${randomBytes(4).toString('hex')}@example.com`;
+    const registration = await call('/self-service/registration/api');
+    expect((await call(`/self-service/registration?flow=${registration.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'password', traits: { email }, password: `pw-${randomBytes(12).toString('hex')}` }) })).res.status).toBe(200);
+    const recovery = await call('/self-service/recovery/api');
+    expect(recovery.res.status).toBe(200);
+    const sent = await call(`/self-service/recovery?flow=${recovery.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'code', email }) });
+    expect(sent.res.status).toBe(200);
+
+    const isRecovery = (r: { url: string; body: string }) => r.url.startsWith('/courier') && r.body.includes(email) && r.body.includes('"recovery_code_valid"');
+    await receiver.waitFor(() => receiver.requests.some(isRecovery));
+    const delivery = receiver.requests.find(isRecovery)!;
+    const header = String(delivery.headers.traceparent ?? '');
+    expect(header).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+    const [, traceId, spanId] = header.split('-');
+    const spans = await receiver.waitFor((all) => all.some((s) => s.spanId === spanId));
+    const client = spans.find((s) => s.spanId === spanId)!;
+    expect(client.traceId).toBe(traceId);
+    expect(client.kind).toBe(3); // CLIENT
+    expect(client.scope).toBe('@opentelemetry/instrumentation-undici');
+
+    const code = String((JSON.parse(delivery.body) as { recovery_code?: unknown }).recovery_code ?? '');
+    expect(code).toMatch(/^\d{6,}$/);
+    // The code goes back through the recovery flow, then everything exported and logged is searched for it.
+    const submitted = await call(`/self-service/recovery?flow=${recovery.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'code', code }) });
+    expect(submitted.res.status).toBeLessThan(500);
+    await receiver.waitFor((all) => all.filter((s) => s.name === 'flow.transition recovery' && s.attributes['idflow.flow.id'] === recovery.body.id).length >= 3);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const exported = receiver.bodies.join('\n');
+    expect(exported).not.toContain(COURIER_URL_SECRET);
+    expect(exported).not.toContain(`"${code}"`);
+    const at = exported.indexOf(email);
+    expect(at, exported.slice(Math.max(0, at - 600), at + 200)).toBe(-1);
+    expect(stderr).not.toContain(COURIER_URL_SECRET);
+    expect(stderr).not.toContain(`"${code}"`);
+  });
+});
