@@ -26,6 +26,7 @@ import { SecretHmac } from './x/hmac.ts';
 import { parseDuration } from './x/duration.ts';
 import { uiText } from './ui/messages.ts';
 import { createFlowInspector } from '../observability/flow-inspector.ts';
+import { createStatelyInspector } from '../observability/stately-inspector.ts';
 import { instrumentHasher } from '../observability/hasher-metrics.ts';
 
 /** A recovery/verification flow created with its secret already issued (out of band). */
@@ -77,6 +78,8 @@ export interface RegistryOptions {
   logger: Logger;
   /** `auto` applies pending migrations (embedded default, `memory`); `require` refuses a non-migrated database. */
   migrations: 'auto' | 'require';
+  /** Stream every flow actor to the Stately inspector at this WebSocket URL (`serve --inspect`). */
+  inspectUrl?: string;
 }
 
 export function configuredBaseUrl(config: Config, which: 'public' | 'admin'): string | undefined {
@@ -161,7 +164,9 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     if (kind === 'registration') return enabled([profile, password]);
     return enabled([methods.profile.enabled ? profile : undefined, password]);
   };
-  const flows = new FlowRuntime(orm, FLOW_MACHINES);
+  const stately = options.inspectUrl ? createStatelyInspector(options.inspectUrl) : undefined;
+  if (stately) logger.warn('streaming flow machines to the Stately inspector (development only)', { url: options.inspectUrl });
+  const flows = new FlowRuntime(orm, FLOW_MACHINES, stately ? [stately.inspect] : []);
   const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
   const startSettingsFlow = async (em: import('@mikro-orm/core').EntityManager, identityId: string, flowType: 'api' | 'browser', csrfToken?: string) => {
     const now = new Date();
@@ -231,6 +236,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     urls,
     schemaUrl,
     async close() {
+      stately?.stop();
       await courier.stop();
       await hasher.close();
       await orm.close(true);

@@ -7,11 +7,12 @@ import { parse, helpText, type CommandSpec } from './args.ts';
 export const serveSpec: CommandSpec = {
   name: 'serve',
   summary: 'Run the public (4433) and admin (4434) APIs.',
-  usage: 'idflow serve [--config FILE] [--dev]',
+  usage: 'idflow serve [--config FILE] [--dev] [--inspect URL]',
   options: {
     config: { type: 'string', short: 'c' },
     dev: { type: 'boolean', default: false },
     'watch-courier': { type: 'boolean' },
+    inspect: { type: 'string' },
   },
   help: `
 Options:
@@ -21,6 +22,9 @@ Options:
                       Without --dev, secrets.cookie (or secrets.default) and secrets.cipher are required.
       --watch-courier accepted for Kratos compatibility: serve always runs the courier's sender
                       (\`idflow courier watch\` runs more senders on their own; they share the queue safely)
+      --inspect URL   stream every flow machine to the Stately inspector's WebSocket at URL (e.g.
+                      ws://localhost:8080 from @statelyai/inspect/server); submit payloads are left out.
+                      Development only.
   -h, --help          show this help
 
 Every configuration key can be overridden by an environment variable: the key path upper-cased with dots as
@@ -37,7 +41,7 @@ export async function serveCommand(argv: string[], env: Record<string, string | 
   const { config, warnings } = loadConfig({ file, env, dev: args.values.dev === true });
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   for (const warning of warnings) logger.warn(warning);
-  const registry = await createRegistry(config, { logger, migrations: file ? 'require' : 'auto' });
+  const registry = await createRegistry(config, { logger, migrations: file ? 'require' : 'auto', inspectUrl: args.values.inspect as string | undefined });
   const server = await startServer(registry);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

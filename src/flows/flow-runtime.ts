@@ -63,10 +63,21 @@ function isSettled(snapshot: { status: string; hasTag(tag: string): boolean }): 
 export class FlowRuntime {
   readonly #orm: Orm;
   readonly #machines: Record<string, AnyStateMachine>;
+  readonly #observers: Array<(event: InspectionEvent) => void>;
 
-  constructor(orm: Orm, machines: Record<string, AnyStateMachine>) {
+  /** `observers` see every actor's inspection events besides each scope's own hook (e.g. the Stately inspector). */
+  constructor(orm: Orm, machines: Record<string, AnyStateMachine>, observers: Array<(event: InspectionEvent) => void> = []) {
     this.#orm = orm;
     this.#machines = machines;
+    this.#observers = observers;
+  }
+
+  #inspect(own: FlowScope['inspect']): ((event: InspectionEvent) => void) | undefined {
+    const all = [...(own ? [own] : []), ...this.#observers];
+    if (all.length === 0) return undefined;
+    return (event) => {
+      for (const observe of all) observe(event);
+    };
   }
 
   machine(kind: FlowKind): AnyStateMachine {
@@ -83,7 +94,7 @@ export class FlowRuntime {
     em: EntityManager, init: FlowRowInit, input: FlowInput, scope: Pick<FlowScope, 'inspect'>,
     options: { flush?: boolean; events?: FlowEvent[] } = {},
   ): Promise<SettledFlow> {
-    const actor = createActor(this.machine(init.kind), { input, inspect: scope.inspect });
+    const actor = createActor(this.machine(init.kind), { input, inspect: this.#inspect(scope.inspect) });
     actor.start();
     for (const event of options.events ?? []) actor.send(event);
     const snapshot = actor.getSnapshot();
@@ -143,7 +154,7 @@ export class FlowRuntime {
 
   async #advance(em: EntityManager, row: FlowRow, event: FlowEvent, scope: FlowScope): Promise<SettledFlow> {
     const machine = this.machine(row.kind).provide({ actors: scope.actors } as never);
-    const actor = createActor(machine, { snapshot: row.snapshot as Snapshot<unknown>, inspect: scope.inspect });
+    const actor = createActor(machine, { snapshot: row.snapshot as Snapshot<unknown>, inspect: this.#inspect(scope.inspect) });
     actor.start();
     try {
       actor.send(event);

@@ -36,7 +36,7 @@ export const TEST_SECRETS = {
 };
 
 /** Starts the real servers on 127.0.0.1 with ephemeral ports against `dsn`, with an optional config overlay. */
-export async function startTestServer(dsn: string, overlay: Overlay = {}): Promise<TestServer> {
+export async function startTestServer(dsn: string, overlay: Overlay = {}, options: { inspectUrl?: string } = {}): Promise<TestServer> {
   const base: Overlay = {
     dsn,
     serve: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
@@ -46,7 +46,7 @@ export async function startTestServer(dsn: string, overlay: Overlay = {}): Promi
   const { config } = loadConfig({ env: {}, dev: true, overrides: deepMerge(base, overlay) });
   const logs: string[] = [];
   const logger = createLogger({ level: config.log.level, format: 'json', write: (line) => logs.push(line) });
-  const registry = await createRegistry(config, { logger, migrations: 'auto' });
+  const registry = await createRegistry(config, { logger, migrations: 'auto', inspectUrl: options.inspectUrl });
   const server = await startServer(registry);
   return {
     registry,
