@@ -27,7 +27,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const kratos = fromBodyParser(err) ?? toKratosError(err);
     if (kratos.status >= 500) {
-      logger.error('request failed', { method: req.method, route: req.route?.path, err: describe(err) });
+      logger.error('request failed', { request_id: res.locals.requestId, method: req.method, route: req.route?.path, err: describe(err) });
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(kratos.headers ?? {})) res.setHeader(name, value);

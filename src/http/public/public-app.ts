@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Registry } from '../../registry.ts';
 import { bodyParsers } from '../middleware/body.ts';
+import { requestId } from '../middleware/request-id.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
 import { forkEntityManager } from '../middleware/request-context.ts';
 import { healthRoutes } from '../health.routes.ts';
@@ -19,6 +20,7 @@ export interface AppState {
 export function createPublicApp(registry: Registry, state: AppState): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(requestId);
   app.set('trust proxy', false);
   app.use(httpMetrics(registry.metrics));
   app.use(healthRoutes({

@@ -15,6 +15,16 @@ describe('readiness', () => {
       expect(adm.status).toBe(503);
       expect((await adm.json()).errors.database).toMatch(/database is not reachable/);
       expect((await fetch(`${server.publicUrl}/health/alive`)).status).toBe(200);
+
+      // A failing request answers a bare 500 and logs its details under the request id it echoes.
+      const failed = await fetch(`${server.adminUrl}/admin/identities`, { headers: { 'x-request-id': 'req-42' } });
+      expect(failed.status).toBe(500);
+      expect(failed.headers.get('x-request-id')).toBe('req-42');
+      expect(JSON.stringify(await failed.json())).not.toMatch(/sqlite|knex|stack/i);
+      const line = server.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'request failed');
+      expect(line).toMatchObject({ level: 'error', request_id: 'req-42', method: 'GET' });
+      const generated = await fetch(`${server.publicUrl}/health/alive`);
+      expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
       await server.close();
     }
