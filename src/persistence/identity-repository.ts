@@ -4,16 +4,17 @@ import {
 } from '../../entities/index.ts';
 import type { CredentialType, IdentityRecord } from '../identity/identity.ts';
 
-/** Loads identities with credentials and addresses: four queries however many identities. */
+/**
+ * Loads identities with credentials and addresses: five queries however many identities. They run one after
+ * another: inside a transaction they share one connection, which must not run two queries at once.
+ */
 export async function loadIdentityRecords(em: EntityManager, ids: string[]): Promise<IdentityRecord[]> {
   if (ids.length === 0) return [];
-  const [rows, creds, idents, vas, ras] = await Promise.all([
-    em.find(Identity, { id: { $in: ids } }),
-    em.find(IdentityCredential, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc' } }),
-    em.find(CredentialIdentifier, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', identifier: 'asc' } }),
-    em.find(VerifiableAddress, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', value: 'asc' } }),
-    em.find(RecoveryAddress, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', value: 'asc' } }),
-  ]);
+  const rows = await em.find(Identity, { id: { $in: ids } });
+  const creds = await em.find(IdentityCredential, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc' } });
+  const idents = await em.find(CredentialIdentifier, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', identifier: 'asc' } });
+  const vas = await em.find(VerifiableAddress, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', value: 'asc' } });
+  const ras = await em.find(RecoveryAddress, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', value: 'asc' } });
   const byId = new Map(rows.map((row) => [row.id, row]));
   return ids.flatMap((id) => {
     const row = byId.get(id);
@@ -76,14 +77,11 @@ export async function persistIdentityRecord(em: EntityManager, next: IdentityRec
     });
   }
 
-  const [creds, idents, vas, ras] = isNew
-    ? [[], [], [], []]
-    : await Promise.all([
-      em.find(IdentityCredential, { identity: next.id }),
-      em.find(CredentialIdentifier, { identity: next.id }),
-      em.find(VerifiableAddress, { identity: next.id }),
-      em.find(RecoveryAddress, { identity: next.id }),
-    ]);
+  // Sequential: inside a transaction these share one connection.
+  const creds = isNew ? [] : await em.find(IdentityCredential, { identity: next.id });
+  const idents = isNew ? [] : await em.find(CredentialIdentifier, { identity: next.id });
+  const vas = isNew ? [] : await em.find(VerifiableAddress, { identity: next.id });
+  const ras = isNew ? [] : await em.find(RecoveryAddress, { identity: next.id });
 
   const wantedCreds = new Map(next.credentials.map((c) => [c.type, c]));
   for (const row of creds) {
@@ -160,7 +158,8 @@ export async function findAddressOwners(
     $or: addresses.map((a) => ({ via: a.via as 'email' | 'sms', value: a.value })),
     ...(exceptIdentityId ? { identity: { $ne: exceptIdentityId } } : {}),
   };
-  const [vas, ras] = await Promise.all([em.find(VerifiableAddress, filter), em.find(RecoveryAddress, filter)]);
+  const vas = await em.find(VerifiableAddress, filter);
+  const ras = await em.find(RecoveryAddress, filter);
   return [...vas.map((a) => a.identity), ...ras.map((a) => a.identity)];
 }
 
