@@ -1,5 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { outcomeKind, outputOf, rejectionView, startSubmission } from './flow-actions.ts';
+import { methodInput, outcomeKind, outputOf, rejectionView, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
   type FlowContext, type FlowEvent, type FlowInput, type MethodActorInput, type MethodSubmitEvent, type Outcome, type UiMessage,
@@ -63,7 +63,7 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
           invoke: {
             id: 'sendCode',
             src: 'sendCode',
-            input: ({ context, event }) => ({ flowId: context.flowId, flowType: context.flowType, method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload }),
+            input: ({ context, event }) => methodInput(context, event),
             onDone: [
               { guard: 'isSent', target: `#${id}.sent_email`, actions: 'showSent' },
               { target: 'awaiting_input', actions: 'showRejection' },
@@ -88,7 +88,7 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
           invoke: {
             id: 'sendCode',
             src: 'sendCode',
-            input: ({ context, event }) => ({ flowId: context.flowId, flowType: context.flowType, method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload }),
+            input: ({ context, event }) => methodInput(context, event),
             onDone: [
               { guard: 'isSent', target: 'awaiting_input', actions: 'showSent' },
               { target: 'awaiting_input', actions: 'showRejection' },
@@ -99,7 +99,7 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
           invoke: {
             id: 'checkCode',
             src: 'checkCode',
-            input: ({ context, event }) => ({ flowId: context.flowId, flowType: context.flowType, method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload }),
+            input: ({ context, event }) => methodInput(context, event),
             onDone: [
               { guard: 'isPassed', target: `#${id}.passed_challenge`, actions: 'showPassed' },
               { guard: 'isExhausted', target: `#${id}.choose_method`, actions: 'showExhausted' },

@@ -1,4 +1,4 @@
-import type { FlowContext, MethodSubmitEvent, Outcome } from './flow-types.ts';
+import type { FlowContext, MethodActorInput, MethodSubmitEvent, Outcome } from './flow-types.ts';
 
 /** Context updates shared by the flow machines (pure functions; each machine wraps them in `assign`). */
 
@@ -24,4 +24,13 @@ export function rejectionView(event: unknown): Partial<FlowContext> {
 
 export function sessionIssued(event: unknown): Partial<FlowContext> {
   return { sessionId: (event as { output: { sessionId: string } }).output.sessionId };
+}
+
+/** What a method effect is invoked with: the flow's identity and the submit (secrets included, never stored). */
+export function methodInput(context: FlowContext, event: unknown): MethodActorInput {
+  const submit = event as MethodSubmitEvent;
+  return {
+    flowId: context.flowId, flowType: context.flowType, identityId: context.identityId, schemaId: context.schemaId,
+    screen: context.screen, method: submit.method, payload: submit.payload,
+  };
 }

@@ -1,5 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
+import { methodInput, outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
   type FlowContext, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
@@ -44,10 +44,7 @@ export const loginMachine = setup({
           invoke: {
             id: 'authenticate',
             src: 'authenticate',
-            input: ({ context, event }) => ({
-              flowId: context.flowId, flowType: context.flowType, identityId: context.identityId,
-              method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload,
-            }),
+            input: ({ context, event }) => methodInput(context, event),
             onDone: [
               { guard: 'isAuthenticated', target: 'issuing_session', actions: 'rememberIdentity' },
               { target: 'awaiting_input', actions: 'showRejection' },

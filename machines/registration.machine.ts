@@ -1,5 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { outcomeKind, outputOf, sessionIssued, startSubmission } from './flow-actions.ts';
+import { methodInput, outcomeKind, outputOf, sessionIssued, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
   type FlowContext, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
@@ -52,10 +52,7 @@ export const registrationMachine = setup({
           invoke: {
             id: 'register',
             src: 'register',
-            input: ({ context, event }) => ({
-              flowId: context.flowId, flowType: context.flowType, schemaId: context.schemaId, screen: context.screen,
-              method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload,
-            }),
+            input: ({ context, event }) => methodInput(context, event),
             onDone: [
               { guard: 'isRegistered', target: 'registered', actions: 'rememberIdentity' },
               { guard: 'isNextScreen', target: 'awaiting_input', actions: 'showNextScreen' },

@@ -1,5 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { outcomeKind, outputOf, rejectionView, startSubmission } from './flow-actions.ts';
+import { methodInput, outcomeKind, outputOf, rejectionView, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED, type FlowContext, type FlowEvent, type FlowInput, type MethodSubmitEvent, type MethodActorInput, type Outcome,
 } from './flow-types.ts';
@@ -41,10 +41,7 @@ export const settingsMachine = setup({
           invoke: {
             id: 'applySettings',
             src: 'applySettings',
-            input: ({ context, event }) => ({
-              flowId: context.flowId, flowType: context.flowType, identityId: context.identityId,
-              method: (event as MethodSubmitEvent).method, payload: (event as MethodSubmitEvent).payload,
-            }),
+            input: ({ context, event }) => methodInput(context, event),
             onDone: [
               { guard: 'isUpdated', target: '#settings.success', actions: 'showSuccess' },
               { target: 'awaiting_input', actions: 'showRejection' },
