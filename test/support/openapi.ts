@@ -1,5 +1,5 @@
 /**
- * Validates idflow JSON bodies against Kratos's OpenAPI 3.0.3 document (`/work/shared/reference/kratos-openapi.json`).
+ * Validates idflow JSON bodies against Kratos's OpenAPI 3.0.3 document (`../shared/reference/kratos-openapi.json`, beside the repository).
  *
  * OpenAPI 3.0 schemas are not JSON Schema, so they are rewritten for ajv:
  * - `nullable: true` -> `"null"` added to `type` (and to `enum` when present); without `type` the schema becomes
