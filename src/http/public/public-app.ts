@@ -8,7 +8,7 @@ import { healthRoutes } from '../health.routes.ts';
 import { schemasRoutes } from './schemas.routes.ts';
 import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
 import { challengeFlowRoutes } from './selfservice/challenge.routes.ts';
-import { sessionsRoutes } from './sessions.routes.ts';
+import { sessionsRoutes, whoamiRoutes } from './sessions.routes.ts';
 import { logoutRoutes } from './logout.routes.ts';
 import { selfServiceErrorsRoutes } from './errors.routes.ts';
 import { httpMetrics } from '../middleware/http-metrics.ts';
@@ -28,6 +28,7 @@ export function createPublicApp(registry: Registry, state: AppState): Express {
     isAcceptingTraffic: () => state.accepting,
     showDetails: false,
   }));
+  app.use(whoamiRoutes(registry));
   app.use(bodyParsers(registry.config.serve.public.request_body_limit ?? '1MB'));
   app.use(forkEntityManager(registry.orm));
   app.use(schemasRoutes(registry.schemas));

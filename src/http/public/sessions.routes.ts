@@ -11,11 +11,14 @@ import { currentSession, setSessionCookie, type RequestSession } from './selfser
 const noSession = () => new KratosError(401, undefined, { reason: 'No valid session credentials found in the request.' });
 const inactive = () => new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
 
-export function sessionsRoutes(registry: Registry): Router {
+/**
+ * whoami is the hottest path of any deployment: one indexed lookup, no credentials loaded. It is mounted ahead
+ * of body parsing and the per-request EntityManager, which it doesn't use.
+ */
+export function whoamiRoutes(registry: Registry): Router {
   const router = Router();
   const json = (s: RequestSession['session']) => toSessionJson(s, { includeIdentity: true, schemaUrl: registry.schemaUrl });
 
-  // The hottest path of any deployment: one indexed lookup, no credentials loaded.
   router.all('/sessions/whoami', async (req: Request, res: Response) => {
     if (req.method === 'OPTIONS') {
       res.status(204).end();
@@ -33,6 +36,11 @@ export function sessionsRoutes(registry: Registry): Router {
     }
     res.json(json(current.session));
   });
+  return router;
+}
+
+export function sessionsRoutes(registry: Registry): Router {
+  const router = Router();
 
   router.get('/sessions', async (req: Request, res: Response) => {
     const current = await currentSession(registry, req);
