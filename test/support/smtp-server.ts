@@ -181,3 +181,6 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
     close: shutdown,
   };
 }
+
+/** Courier worker settings for tests: fast polling, short leases and back-off. */
+export const FAST_WORKER = { pull_wait: '50ms', lease: '2s', retry: { initial_backoff: '100ms', max_backoff: '400ms', min_age: '0s' } };

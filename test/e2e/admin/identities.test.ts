@@ -1,19 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResponseError, type Identity } from '@ory/client-fetch';
+import type { Identity } from '@ory/client-fetch';
 import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse, expectSchema } from '../../support/openapi.ts';
 import { Identity as IdentityEntity } from '../../../entities/index.ts';
-
-async function errorOf(promise: Promise<unknown>): Promise<{ status: number; body: any }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ResponseError) return { status: err.response.status, body: await err.response.json() };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
+import { failure as errorOf } from '../../support/sdk.ts';
 
 for (const db of testDatabases()) {
   describe(`admin identity API (${db.name})`, () => {

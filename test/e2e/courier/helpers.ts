@@ -34,4 +34,4 @@ export function untilStatus(server: TestServer, id: string, status: string, time
 }
 
 /** Fast worker settings for tests. */
-export const FAST_WORKER = { pull_wait: '50ms', lease: '2s', retry: { initial_backoff: '100ms', max_backoff: '400ms', min_age: '0s' } };
+export { FAST_WORKER } from '../../support/smtp-server.ts';

@@ -1,21 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResponseError } from '@ory/client-fetch';
 import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { Flow as FlowEntity, Identity as IdentityEntity, Session as SessionEntity } from '../../../entities/index.ts';
+import { failure } from '../../support/sdk.ts';
 
 type Json = any;
-
-async function failure(promise: Promise<unknown>): Promise<{ status: number; body: Json }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ResponseError) return { status: err.response.status, body: await err.response.json() };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function node(flow: Json, name: string): Json {
   return flow.ui.nodes.find((n: Json) => n.attributes.name === name);

@@ -9,7 +9,7 @@ import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { FLOW_MODELS } from '../../support/flow-models.ts';
-import { startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
+import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
 
 type Json = any;
@@ -32,7 +32,6 @@ const OPERATION: Record<FlowKind, string> = {
   login: 'updateLoginFlow', registration: 'updateRegistrationFlow', settings: 'updateSettingsFlow',
   recovery: 'updateRecoveryFlow', verification: 'updateVerificationFlow',
 };
-const FAST_WORKER = { pull_wait: '50ms', lease: '2s', retry: { initial_backoff: '100ms', max_backoff: '400ms', min_age: '0s' } };
 
 for (const db of testDatabases()) {
   describe(`model-based paths over HTTP (${db.name})`, () => {

@@ -15,6 +15,7 @@ import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { SUPPORTED_HASH_FORMATS } from '../../../src/hash/index.ts';
 import { Identity as IdentityEntity } from '../../../entities/index.ts';
+import { failure } from '../../support/sdk.ts';
 
 type Json = any;
 
@@ -107,16 +108,6 @@ describe('fixtures', () => {
     expect(ALL.every((f) => prefixOf(f.encoded) !== undefined)).toBe(true);
   });
 });
-
-async function failure(promise: Promise<unknown>): Promise<{ status: number; body: Json }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ResponseError) return { status: err.response.status, body: await err.response.json() };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 for (const db of testDatabases()) {
   describe(`imported password hashes (${db.name})`, () => {

@@ -12,21 +12,12 @@ import { testDatabases, type TestDatabase } from '../../support/databases.ts';
 import { startTestServer, type Overlay, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { closedPortHost, rangeHandler, sha1Upper, startRangeServer, type RangeServer } from '../../unit/methods/password/range-server.ts';
+import { failure } from '../../support/sdk.ts';
 
 type Json = any;
 
 const BREACHED = 'correct horse battery staple';
 const BREACH_COUNT = 4213;
-
-async function failure(promise: Promise<unknown>): Promise<{ status: number; body: Json }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ResponseError) return { status: err.response.status, body: await err.response.json() };
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function node(flow: Json, name: string): Json {
   return flow.ui.nodes.find((n: Json) => n.attributes.name === name);

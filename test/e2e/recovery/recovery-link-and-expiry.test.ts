@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
+import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { CookieJar } from '../../support/cookie-jar.ts';
 
 type Json = any;
-const FAST_WORKER = { pull_wait: '50ms', lease: '2s', retry: { initial_backoff: '100ms', max_backoff: '400ms', min_age: '0s' } };
 
 describe('recovery by link, and expired codes', () => {
   let smtp: TestSmtpServer;

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
+import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { CookieJar } from '../../support/cookie-jar.ts';
 
 type Json = any;
-const FAST_WORKER = { pull_wait: '50ms', lease: '2s', retry: { initial_backoff: '100ms', max_backoff: '400ms', min_age: '0s' } };
 
 for (const db of testDatabases()) {
   describe(`recovery and verification over a real SMTP server (${db.name})`, () => {

@@ -1,6 +1,6 @@
+export { failure } from '../../support/sdk.ts';
 /** Shared steps for the session e2e tests: identities, native and browser logins, raw whoami calls. */
 import { expect } from 'vitest';
-import { ResponseError } from '@ory/client-fetch';
 import { CookieJar } from '../../support/cookie-jar.ts';
 import type { TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
@@ -9,20 +9,6 @@ export type Json = any;
 
 export const SESSION_COOKIE = 'ory_kratos_session';
 export const TOKEN_SHAPE = /^ory_st_[A-Za-z0-9]{48}$/;
-
-/** The status and parsed body of a failed SDK call. */
-export async function failure(promise: Promise<unknown>): Promise<{ status: number; body: Json }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof ResponseError) {
-      const text = await err.response.text();
-      return { status: err.response.status, body: text === '' ? undefined : JSON.parse(text) };
-    }
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 export async function createIdentity(server: TestServer, email: string, password: string): Promise<string> {
   const created = await server.identityApi.createIdentity({
