@@ -239,6 +239,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
       stately?.stop();
       await courier.stop();
       await hasher.close();
+      sessions.close();
       await orm.close(true);
     },
   };

@@ -100,6 +100,11 @@ export class SessionService {
     return this.#lookup;
   }
 
+  /** Closes the whoami reader (before the ORM closes); lookups after this fail. */
+  close(): void {
+    this.#lookup?.close();
+  }
+
   /** Creates a session row (persist only; the caller flushes). */
   async issue(em: EntityManager, input: IssueSessionInput): Promise<IssuedSession> {
     if (input.methods.length === 0) throw new TypeError('a session needs at least one authentication method');

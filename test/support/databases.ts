@@ -1,7 +1,10 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openOrm } from '../../src/persistence/orm.ts';
 
 export interface TestDatabase {
-  name: 'sqlite' | 'postgresql';
+  name: 'sqlite' | 'sqlite-file' | 'postgresql';
   /** Creates a fresh, empty database and returns its DSN; `drop()` removes it. */
   create(): Promise<{ dsn: string; drop(): Promise<void> }>;
 }
@@ -10,6 +13,18 @@ const sqlite: TestDatabase = {
   name: 'sqlite',
   async create() {
     return { dsn: 'memory', drop: async () => {} };
+  },
+};
+
+/**
+ * A SQLite database FILE (WAL) in a throwaway directory: what `npm start` and production SQLite run on. The suites
+ * use `memory` for speed; code whose behaviour differs for files (the whoami reader) is tested on this as well.
+ */
+export const sqliteFile: TestDatabase = {
+  name: 'sqlite-file',
+  async create() {
+    const dir = await mkdtemp(join(tmpdir(), 'idflow-test-'));
+    return { dsn: `sqlite://${join(dir, 'db.sqlite')}?_fk=true`, drop: () => rm(dir, { recursive: true, force: true }) };
   },
 };
 

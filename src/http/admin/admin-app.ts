@@ -19,6 +19,7 @@ const UNPREFIXED = /^\/(health|version|metrics)(\/|$)/;
 export function createAdminApp(registry: Registry, state: AppState): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.disable('etag'); // Kratos sends no ETags, and hashing every body costs the hot paths
   app.use(requestId);
   app.set('trust proxy', false);
   app.use(httpMetrics(registry.metrics));

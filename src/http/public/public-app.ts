@@ -20,15 +20,16 @@ export interface AppState {
 export function createPublicApp(registry: Registry, state: AppState): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.disable('etag'); // Kratos sends no ETags, and hashing every body costs the hot paths
   app.use(requestId);
   app.set('trust proxy', false);
   app.use(httpMetrics(registry.metrics));
+  app.use(whoamiRoutes(registry)); // the hottest route first: no other router's layers to walk
   app.use(healthRoutes({
     pingDatabase: () => pingDatabase(registry),
     isAcceptingTraffic: () => state.accepting,
     showDetails: false,
   }));
-  app.use(whoamiRoutes(registry));
   app.use(bodyParsers(registry.config.serve.public.request_body_limit ?? '1MB'));
   app.use(forkEntityManager(registry.orm));
   app.use(schemasRoutes(registry.schemas));

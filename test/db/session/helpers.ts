@@ -52,6 +52,7 @@ export async function openHarness(db: TestDatabase, overrides: Partial<SessionCo
     service,
     em: () => orm.em.fork(),
     async close() {
+      service.close();
       await orm.close(true);
       await created.drop();
     },

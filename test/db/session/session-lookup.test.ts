@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSessionLookup, parseDbDate } from '../../../src/session/session-lookup.ts';
+import { createSessionLookup, parseDbDate, SessionRowMemo } from '../../../src/session/session-lookup.ts';
+import { Identity, VerifiableAddress } from '../../../entities/index.ts';
 import type { IssuedSession } from '../../../src/session/session-service.ts';
-import { testDatabases } from '../../support/databases.ts';
+import Database from 'better-sqlite3';
+import { sqliteFile, testDatabases } from '../../support/databases.ts';
 import { createIdentity, openHarness, schemaUrl, sessionConfig, type Harness } from './helpers.ts';
 import { openOrm } from '../../../src/persistence/orm.ts';
 import { migrateUp } from '../../../src/persistence/migrate.ts';
@@ -26,6 +28,10 @@ async function countDriverCalls(h: Harness, fn: () => Promise<unknown>): Promise
   const client = knexClient(h);
   const conn = await client.acquireConnection();
   const targets: Array<[object, string[], string]> = [];
+  // The whoami reader on SQLite files: better-sqlite3's Statement prototype (shared by every connection).
+  const scratch = new Database(':memory:');
+  targets.push([Object.getPrototypeOf(scratch.prepare('select 1')), ['get', 'all', 'run', 'iterate'], 'reader']);
+  scratch.close();
   if (client.dialect === 'sqlite3') {
     const db = conn as unknown as { prepare(sql: string, cb: (err: Error | null) => void): { finalize(cb: () => void): void } };
     const probe = await new Promise<{ finalize(cb: () => void): void }>((resolve, reject) => {
@@ -65,7 +71,7 @@ async function countDriverCalls(h: Harness, fn: () => Promise<unknown>): Promise
 const executions = (counts: Record<string, number>) =>
   Object.entries(counts).filter(([k]) => !k.endsWith('.prepare')).reduce((n, [, v]) => n + v, 0);
 
-for (const db of testDatabases()) {
+for (const db of [...testDatabases(), sqliteFile]) {
   describe(`session lookup (${db.name})`, () => {
     let h: Harness;
     beforeAll(async () => {
@@ -92,7 +98,8 @@ for (const db of testDatabases()) {
         found = await h.service.findByToken(token);
       });
       expect(found).not.toBeNull();
-      expect(warm).toEqual(db.name === 'sqlite' ? { 'statement.all': 1 } : { 'pg.query': 1 });
+      const expected = { sqlite: { 'statement.all': 1 }, 'sqlite-file': { 'reader.get': 1 }, postgresql: { 'pg.query': 1 } };
+      expect(warm).toEqual(expected[db.name]);
       // a miss is one statement too
       const miss = await countDriverCalls(h, () => h.service.findByToken('ory_st_' + 'Z'.repeat(48)));
       expect(miss).toEqual(warm);
@@ -101,6 +108,7 @@ for (const db of testDatabases()) {
       // separate lookup instances share the per-connection statement
       const viaOther = await countDriverCalls(h, () => fresh.findByTokenHash('0'.repeat(64)));
       expect(viaOther).toEqual(warm);
+      fresh.close();
       // positive control: the counter does see ORM traffic
       const orm = await countDriverCalls(h, () => h.service.listForIdentity(h.em(), identity.id, { limit: 10 }));
       expect(executions(orm)).toBeGreaterThanOrEqual(1);
@@ -125,6 +133,31 @@ for (const db of testDatabases()) {
       expect(await h.service.findByToken(issued[0].token)).toBeNull();
     });
 
+    it('a repeated lookup of an unchanged row returns the same frozen session; any change maps afresh', async () => {
+      const identity = await createIdentity(h.orm);
+      const em = h.em();
+      const { token } = await h.service.issue(em, { identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
+      await em.flush();
+      const first = await h.service.findByToken(token);
+      const again = await h.service.findByToken(token);
+      expect(again).toBe(first);
+      expect(Object.isFrozen(first)).toBe(true);
+      expect(Object.isFrozen(first!.identity.traits)).toBe(true);
+      expect(Object.isFrozen(first!.identity.verifiableAddresses[0])).toBe(true);
+
+      await h.em().nativeUpdate(Identity, { id: identity.id }, { traits: { ...identity.traits, name: { first: 'Grace', last: 'Hopper' } } });
+      const renamed = await h.service.findByToken(token);
+      expect(renamed).not.toBe(first);
+      expect(renamed!.identity.traits).toMatchObject({ name: { first: 'Grace' } });
+
+      const address = identity.verifiableAddresses.find((a) => !a.verified)!;
+      await h.em().nativeUpdate(VerifiableAddress, { id: address.id }, { verified: true, status: 'completed' });
+      const verified = await h.service.findByToken(token);
+      expect(verified).not.toBe(renamed);
+      expect(verified!.identity.verifiableAddresses.find((a) => a.id === address.id)).toMatchObject({ verified: true, status: 'completed' });
+      expect(await h.service.findByToken(token)).toBe(verified);
+    });
+
     it('parses every datetime shape the drivers return', () => {
       const ms = Date.UTC(2026, 0, 2, 3, 4, 5, 678);
       expect(parseDbDate(ms).getTime()).toBe(ms);
@@ -142,7 +175,7 @@ for (const db of testDatabases()) {
   });
 }
 
-for (const db of testDatabases()) {
+for (const db of [...testDatabases(), sqliteFile]) {
   describe(`session lookup before migrations (${db.name})`, () => {
     it('rejects (never hangs) while the statement cannot be prepared, and recovers once the schema exists', async () => {
       const created = await db.create();
@@ -154,6 +187,7 @@ for (const db of testDatabases()) {
         await expect(service.findByToken(token)).rejects.toThrow(/sessions|relation|table/i);
         await migrateUp(orm);
         expect(await service.findByToken(token)).toBeNull();
+        service.close();
       } finally {
         await orm.close(true);
         await created.drop();
@@ -177,5 +211,104 @@ describe('session lookup (sqlite): closing the ORM finalizes the prepared statem
     }
     const error = await new Promise<Error | null>((resolve) => raw!.all('select 1', [], (err) => resolve(err)));
     expect(error?.message).toMatch(/SQLITE_MISUSE|closed/i);
+  });
+});
+
+describe('session lookup (sqlite-file): the read-only whoami reader', () => {
+  it('answers a SQLITE_BUSY through the pool instead of failing or busy-waiting', async () => {
+    const h = await openHarness(sqliteFile);
+    const scratch = new Database(':memory:');
+    const proto = Object.getPrototypeOf(scratch.prepare('select 1')) as { get: Fn };
+    scratch.close();
+    const originalGet = proto.get;
+    try {
+      const identity = await createIdentity(h.orm);
+      const em = h.em();
+      const { token, session } = await h.service.issue(em, { identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
+      await em.flush();
+      expect((await h.service.findByToken(token))?.id).toBe(session.id); // the reader is open and warm
+      let busy = 0;
+      proto.get = function () {
+        busy++;
+        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      };
+      let viaPool: { id: string } | null = null;
+      const counts = await countDriverCalls(h, async () => {
+        viaPool = await h.service.findByToken(token);
+      });
+      expect(busy).toBe(1);
+      expect(viaPool!.id).toBe(session.id);
+      expect(counts['statement.all']).toBe(1); // node-sqlite3, through the ORM's pool
+      // any other error is the caller's to see
+      proto.get = () => {
+        throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+      };
+      await expect(h.service.findByToken(token)).rejects.toThrow('disk I/O error');
+    } finally {
+      proto.get = originalGet;
+      await h.close();
+    }
+  });
+
+  it('is read-only and closes with the service', async () => {
+    const h = await openHarness(sqliteFile);
+    const { session } = await (async () => {
+      const identity = await createIdentity(h.orm);
+      const em = h.em();
+      const issued = await h.service.issue(em, { identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
+      await em.flush();
+      return issued;
+    })();
+    const scratch = new Database(':memory:');
+    const dbProto = Object.getPrototypeOf(scratch) as { prepare: Fn };
+    scratch.close();
+    const originalPrepare = dbProto.prepare;
+    let reader: { readonly: boolean; open: boolean } | undefined;
+    dbProto.prepare = function (this: { readonly: boolean; open: boolean }, ...args: unknown[]) {
+      reader = this;
+      return originalPrepare.apply(this, args);
+    };
+    try {
+      expect(await h.service.findByToken('ory_st_' + 'b'.repeat(48))).toBeNull();
+    } finally {
+      dbProto.prepare = originalPrepare;
+    }
+    expect(reader?.readonly).toBe(true);
+    expect(reader?.open).toBe(true);
+    expect(session.id).toBeTruthy();
+    await h.close();
+    expect(reader?.open).toBe(false);
+    await expect(h.service.findByToken('ory_st_' + 'b'.repeat(48))).rejects.toThrow(/closed/);
+  });
+});
+
+describe('SessionRowMemo', () => {
+  const names = ['id', 'identity_id', 'active', 'aal', 'authentication_methods', 'devices', 'authenticated_at', 'issued_at', 'expires_at',
+    'created_at', 'updated_at', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id',
+    'organization_id', 'identity_created_at', 'identity_updated_at', 'verifiable_addresses', 'recovery_addresses', 'credential_types'];
+  const values = (traits: unknown) => ['s1', 'i1', 1, 'aal1', '[]', '[]', 1, 1, 2, 1, 1, 'default', 'active', null, traits,
+    null, null, null, null, 1, 1, '[]', '[]', '["password"]'];
+
+  it('compares every column, parsed JSON (PostgreSQL) by content', () => {
+    const memo = new SessionRowMemo();
+    const a = memo.map('h1', values('{"email":"a@example.com"}'), names);
+    expect(memo.map('h1', values('{"email":"a@example.com"}'), names)).toBe(a);
+    expect(memo.map('h1', values('{"email":"b@example.com"}'), names)).not.toBe(a);
+    const parsed = memo.map('h2', values({ email: 'a@example.com' }), names);
+    expect(memo.map('h2', values({ email: 'a@example.com' }), names)).toBe(parsed);
+    expect(memo.map('h2', values({ email: 'c@example.com' }), names).identity.traits).toEqual({ email: 'c@example.com' });
+    const changed = values('{"email":"b@example.com"}');
+    changed[2] = 0; // revoked
+    expect(memo.map('h1', changed, names).active).toBe(false);
+  });
+
+  it('keeps at most its bound, dropping the least recently used', () => {
+    const memo = new SessionRowMemo(2);
+    const one = memo.map('one', values('{}'), names);
+    const two = memo.map('two', values('{}'), names);
+    expect(memo.map('one', values('{}'), names)).toBe(one); // one is now the most recent
+    memo.map('three', values('{}'), names); // evicts two
+    expect(memo.map('one', values('{}'), names)).toBe(one);
+    expect(memo.map('two', values('{}'), names)).not.toBe(two);
   });
 });

@@ -3,7 +3,7 @@ import { Identity } from '../../../entities/index.ts';
 import { sha256Hex } from '../../../src/x/random.ts';
 import { computeAal } from '../../../src/session/session.ts';
 import { SessionService, TOKEN_RANDOM_LENGTH, type IssuedSession } from '../../../src/session/session-service.ts';
-import { testDatabases } from '../../support/databases.ts';
+import { sqliteFile, testDatabases } from '../../support/databases.ts';
 import { expectSchema } from '../../support/openapi.ts';
 import { createIdentity, HOUR, openHarness, schemaUrl, sessionConfig, type Harness } from './helpers.ts';
 
@@ -24,7 +24,7 @@ describe('computeAal', () => {
   });
 });
 
-for (const db of testDatabases()) {
+for (const db of [...testDatabases(), sqliteFile]) {
   describe(`SessionService (${db.name})`, () => {
     let h: Harness;
     beforeAll(async () => {

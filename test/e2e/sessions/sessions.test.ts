@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testDatabases, type TestDatabase } from '../../support/databases.ts';
+import { sqliteFile, testDatabases, type TestDatabase } from '../../support/databases.ts';
 import { startTestServer, type Overlay, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { Session as SessionEntity } from '../../../entities/index.ts';
@@ -39,7 +39,7 @@ function useServer(db: TestDatabase, overlay: Overlay): () => TestServer {
 /** Every row of every table, as one string (to prove a secret is stored nowhere). */
 async function dumpDatabase(server: TestServer, db: TestDatabase): Promise<string> {
   const conn = server.registry.orm.em.getConnection();
-  const tables = db.name === 'sqlite'
+  const tables = db.name !== 'postgresql'
     ? await conn.execute<Array<{ name: string }>>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
     : await conn.execute<Array<{ name: string }>>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()`);
   let out = '';
@@ -50,7 +50,7 @@ async function dumpDatabase(server: TestServer, db: TestDatabase): Promise<strin
 const setExpiresAt = (server: TestServer, id: string, expiresAt: Date) =>
   server.registry.orm.em.fork().nativeUpdate(SessionEntity, { id }, { expiresAt });
 
-for (const db of testDatabases()) {
+for (const db of [...testDatabases(), sqliteFile]) {
   describe(`sessions (${db.name})`, () => {
     const server = useServer(db, { session: { lifespan: '2h' } });
     const publicFetch = (path: string, init: RequestInit = {}) =>

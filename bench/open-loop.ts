@@ -1,0 +1,61 @@
+/**
+ * An open-loop load generator: requests are due at evenly spaced instants (`rate` per second) over up to
+ * `connections` keep-alive sockets, whatever the server's pace, and each latency is measured from the instant the
+ * request was DUE, not from when a free socket let it go (so a stalled server cannot hide its stall: no coordinated
+ * omission). autocannon's `overallRate` releases each second's quota in a burst, which measures its own burst, not
+ * the server; this measures the server at a steady offered load.
+ */
+import { Agent, request } from 'node:http';
+
+export interface OpenLoopResult {
+  sent: number;
+  failed: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export async function openLoop(url: string, options: { rate: number; seconds: number; connections: number; headers?: Record<string, string> }): Promise<OpenLoopResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const target = new URL(url);
+  const latencies: number[] = [];
+  let failed = 0;
+  let inFlight = 0;
+  const total = Math.round(options.rate * options.seconds);
+  const interval = 1000 / options.rate;
+  const start = performance.now();
+  let issued = 0;
+
+  const fire = (due: number) => {
+    inFlight++;
+    const req = request({ agent, host: target.hostname, port: target.port, path: target.pathname + target.search, headers: options.headers }, (res) => {
+      res.resume();
+      res.on('end', () => {
+        latencies.push(performance.now() - due);
+        if (res.statusCode !== 200) failed++;
+        inFlight--;
+      });
+    });
+    req.on('error', () => {
+      failed++;
+      inFlight--;
+    });
+    req.end();
+  };
+
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (issued < total && start + issued * interval <= now) fire(start + issued++ * interval);
+      if (issued < total) setTimeout(tick, 1); // ~1 ms steps: a busy loop would take the core the servers need
+      else resolve();
+    };
+    tick();
+  });
+  while (inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  agent.destroy();
+
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { sent: issued, failed, p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1] ?? NaN };
+}
