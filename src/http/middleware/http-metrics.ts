@@ -15,31 +15,24 @@ export function routeTemplate(req: Request, base: string): string {
   return joined.length > 1 && joined.endsWith('/') ? joined.slice(0, -1) : joined || '/';
 }
 
-/** Observes every request in `idflow_http_request_duration_seconds{method,route,status_code}`. Mount first. */
+/**
+ * Observes every request in `idflow_http_request_duration_seconds{method,route,status_code}`. Mount first.
+ * One listener per request: a ServerResponse emits 'close' both when it completed and when the connection went away.
+ * The route is read then: a route handler that answered leaves `req.route` and `req.baseUrl` in place (routers restore
+ * them only when a handler passes control on, as error handling does, which then labels the route as matched last).
+ */
 export function httpMetrics(metrics: Pick<Metrics, 'httpRequestSeconds'>, options: { base?: string } = {}): RequestHandler {
   const base = options.base ?? '';
+  const histogram = metrics.httpRequestSeconds;
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
-    let route: string | undefined;
-    // The route is known while the handler runs; capture it when the response starts, before routers unwind.
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: typeof res, ...args: unknown[]) {
-      route ??= routeTemplate(req, base);
-      return (writeHead as (...a: unknown[]) => typeof res).apply(this, args);
-    } as typeof res.writeHead;
-    let observed = false;
-    const observe = () => {
-      if (observed) return;
-      observed = true;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      metrics.httpRequestSeconds.observe({
+    const started = performance.now();
+    res.on('close', () => {
+      histogram.observe({
         method: METHODS.has(req.method) ? req.method : 'OTHER',
-        route: route ?? routeTemplate(req, base),
+        route: routeTemplate(req, base),
         status_code: String(res.statusCode),
-      }, seconds);
-    };
-    res.once('finish', observe);
-    res.once('close', observe);
+      }, (performance.now() - started) / 1000);
+    });
     next();
   };
 }
