@@ -22,6 +22,11 @@ export const CourierMessage = defineEntity({
     /** The values the message was rendered from (Kratos's `template_data`); the HTTP delivery strategy sends them. */
     templateData: p.json<Record<string, unknown>>().nullable(),
     channel: p.string().length(32).nullable(),
+    /**
+     * W3C trace context (`traceparent`, `tracestate`) of the request that enqueued the message, so its delivery,
+     * minutes later and maybe in another process, continues that trace. Null when tracing is off.
+     */
+    traceContext: p.json<Record<string, string>>().nullable(),
     sendCount: p.integer().default(0),
     nextAttemptAt: p.datetime(),
     leaseUntil: p.datetime().nullable(),

@@ -13,6 +13,7 @@ import { TEMPLATE_SPECS, TEMPLATE_TYPES, TemplateSet, type TemplateData, type Te
 import { createHttpTransport } from './transports/http.ts';
 import { createSmtpTransport } from './transports/smtp.ts';
 import type { Transport } from './transports/transport.ts';
+import { captureTraceContext } from './trace-context.ts';
 
 /** A message to send: rendered from `templateType` with `data` when it is enqueued. */
 export interface MessageDraft {
@@ -113,6 +114,7 @@ export class Courier {
       templateType: type,
       templateData: data,
       channel: 'email',
+      traceContext: captureTraceContext(),
       sendCount: 0,
       nextAttemptAt: now,
       leaseUntil: null,

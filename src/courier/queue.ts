@@ -17,6 +17,8 @@ export interface ClaimedMessage {
   htmlBody: string | null;
   templateType: string;
   templateData: Record<string, unknown> | null;
+  /** W3C trace context of the request that enqueued it (see the entity). */
+  traceContext: Record<string, string> | null;
   sendCount: number;
   createdAt: Date;
 }
@@ -58,7 +60,7 @@ export class CourierQueue {
     const rows = await this.#execute(
       `UPDATE courier_messages SET status = 'processing', lease_until = ?, leased_by = ?, send_count = send_count + 1, updated_at = ?
        WHERE id IN (SELECT id FROM courier_messages WHERE ${DUE} ORDER BY created_at, id LIMIT ?${lock}) AND ${DUE}
-       RETURNING id, recipient, subject, body, html_body, template_type, template_data, send_count, created_at`,
+       RETURNING id, recipient, subject, body, html_body, template_type, template_data, trace_context, send_count, created_at`,
       [leaseUntil, worker, now, now, now, limit, now, now],
     );
     return rows
@@ -70,6 +72,7 @@ export class CourierQueue {
         htmlBody: (r.html_body as string | null) ?? null,
         templateType: String(r.template_type),
         templateData: toJson(r.template_data),
+        traceContext: toJson(r.trace_context) as Record<string, string> | null,
         sendCount: Number(r.send_count),
         createdAt: toDate(r.created_at),
       }))

@@ -5,6 +5,7 @@ import { backoffDelay, shouldAbandon, type RetryPolicy } from './backoff.ts';
 import type { ClaimedMessage, CourierQueue } from './queue.ts';
 import { scrubAddress } from './redact.ts';
 import { DeliveryError, type Transport } from './transports/transport.ts';
+import { withDeliverySpan } from './trace-context.ts';
 
 export interface SenderOptions {
   queue: CourierQueue;
@@ -206,7 +207,13 @@ export class CourierSender {
     try {
       let outcome: Outcome;
       try {
-        await this.#o.transport.send({
+        const attributes = {
+          'idflow.courier.message_id': message.id,
+          'idflow.courier.template_type': message.templateType,
+          'idflow.courier.transport': this.#o.transport.name,
+          'idflow.courier.send_count': message.sendCount,
+        };
+        await withDeliverySpan(message.traceContext, attributes, () => this.#o.transport.send({
           id: message.id,
           recipient: message.recipient,
           subject: message.subject,
@@ -214,7 +221,7 @@ export class CourierSender {
           html: message.htmlBody,
           templateType: message.templateType,
           templateData: message.templateData,
-        });
+        }));
         outcome = { ok: true };
       } catch (err) {
         const permanent = err instanceof DeliveryError && err.permanent;

@@ -1,6 +1,8 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261124215256_initial } from './Migration20261124215256_initial.ts';
+import { Migration20261125003115_courier_trace_context } from './Migration20261125003115_courier_trace_context.ts';
 
 export const postgresqlMigrations: MigrationObject[] = [
   { name: 'Migration20261124215256_initial', class: Migration20261124215256_initial },
+  { name: 'Migration20261125003115_courier_trace_context', class: Migration20261125003115_courier_trace_context },
 ];

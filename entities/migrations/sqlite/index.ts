@@ -1,6 +1,8 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261124215255_initial } from './Migration20261124215255_initial.ts';
+import { Migration20261125003114_courier_trace_context } from './Migration20261125003114_courier_trace_context.ts';
 
 export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261124215255_initial', class: Migration20261124215255_initial },
+  { name: 'Migration20261125003114_courier_trace_context', class: Migration20261125003114_courier_trace_context },
 ];

@@ -185,13 +185,14 @@ describe('OpenTelemetry tracing of a running server', () => {
     expect(lines.every((line) => { try { JSON.parse(line); return true; } catch { return false; } })).toBe(true);
   });
 
-  it('traces the HTTP courier\'s requests (with traceparent) without the message, its code or the URL secret', async () => {
+  it('continues the enqueuing request\'s trace in the HTTP courier\'s request (traceparent), without the message, its code or the URL secret', async () => {
     const email = `courier-${randomBytes(4).toString('hex')}@example.com`;
     const registration = await call('/self-service/registration/api');
     expect((await call(`/self-service/registration?flow=${registration.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'password', traits: { email }, password: `pw-${randomBytes(12).toString('hex')}` }) })).res.status).toBe(200);
     const recovery = await call('/self-service/recovery/api');
     expect(recovery.res.status).toBe(200);
-    const sent = await call(`/self-service/recovery?flow=${recovery.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'code', email }) });
+    const tp = traceparent();
+    const sent = await call(`/self-service/recovery?flow=${recovery.body.id}`, { method: 'POST', headers: { traceparent: tp.header }, body: JSON.stringify({ method: 'code', email }) });
     expect(sent.res.status).toBe(200);
 
     const isRecovery = (r: { url: string; body: string }) => r.url.startsWith('/courier') && r.body.includes(email) && r.body.includes('"recovery_code_valid"');
@@ -205,6 +206,15 @@ describe('OpenTelemetry tracing of a running server', () => {
     expect(client.traceId).toBe(traceId);
     expect(client.kind).toBe(3); // CLIENT
     expect(client.scope).toBe('@opentelemetry/instrumentation-undici');
+    // The delivery continues the trace of the request that queued the message (sent later, by the courier's loop):
+    // client span -> courier.deliver -> ... -> the recovery submit's server span -> the caller's span.
+    expect(traceId).toBe(tp.traceId);
+    const serverSpan = await receiver.waitFor((all) => all.some((s) => s.traceId === tp.traceId && s.kind === 2 && s.parentSpanId === tp.parentId))
+      .then((all) => all.find((s) => s.traceId === tp.traceId && s.kind === 2 && s.parentSpanId === tp.parentId)!);
+    const chain = ancestors(client, await receiver.waitFor((all) => all.some((s) => s.name === 'courier.deliver' && s.traceId === tp.traceId)));
+    expect(chain[0]?.name, chain.map((s) => s.name).join(' <- ')).toBe('courier.deliver');
+    expect(chain[0].attributes).toMatchObject({ 'idflow.courier.template_type': 'recovery_code_valid', 'idflow.courier.transport': 'http' });
+    expect(chain.map((s) => s.spanId)).toContain(serverSpan.spanId);
 
     const code = String((JSON.parse(delivery.body) as { recovery_code?: unknown }).recovery_code ?? '');
     expect(code).toMatch(/^\d{6,}$/);
