@@ -32,7 +32,7 @@ describe('OpenTelemetry tracing of a running server', () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
         OTEL_BSP_SCHEDULE_DELAY: '100',
         // The HTTP courier posts to the same loopback receiver; its URL carries a secret query parameter.
-        SELFSERVICE_FLOWS_RECOVERY_ENABLED: 'true',
+        SELFSERVICE_FLOWS_RECOVERY_ENABLED: 'true', SELFSERVICE_FLOWS_VERIFICATION_ENABLED: 'true',
         COURIER_DELIVERY_STRATEGY: 'http', COURIER_HTTP_REQUEST_CONFIG_URL: `${endpoint}/courier?token=${COURIER_URL_SECRET}`,
         COURIER_WORKER_PULL_WAIT: '50ms',
       },
@@ -183,6 +183,91 @@ describe('OpenTelemetry tracing of a running server', () => {
     // The log is JSON lines, and it did log these requests' work.
     const lines = stderr.split('\n').filter(Boolean);
     expect(lines.every((line) => { try { JSON.parse(line); return true; } catch { return false; } })).toBe(true);
+  });
+
+  it('never exports or logs the secrets of settings, verification and logout', async () => {
+    const hex = () => randomBytes(12).toString('hex');
+    const email = `later-${hex()}@example.com`;
+    const password = `pw-${hex()}`;
+    const newPassword = `pw-${hex()}`;
+    const newName = `name-${hex()}`;
+    const post = (path: string, body: unknown, headers: Record<string, string> = {}) => call(path, { method: 'POST', headers, body: JSON.stringify(body) });
+
+    // Native registration, then settings: a password change and a profile change with the session token.
+    const registration = await call('/self-service/registration/api');
+    const registered = await post(`/self-service/registration?flow=${registration.body.id}`, { method: 'password', traits: { email }, password });
+    expect(registered.res.status).toBe(200);
+    const sessionToken = registered.body.session_token as string;
+    const settings = await call('/self-service/settings/api', { headers: { 'X-Session-Token': sessionToken } });
+    expect(settings.res.status).toBe(200);
+    const changed = await post(`/self-service/settings?flow=${settings.body.id}`, { method: 'password', password: newPassword }, { 'X-Session-Token': sessionToken });
+    expect(changed.res.status, JSON.stringify(changed.body)).toBe(200);
+    const profile = await post(`/self-service/settings?flow=${settings.body.id}`, { method: 'profile', traits: { email, name: newName } }, { 'X-Session-Token': sessionToken });
+    expect(profile.res.status, JSON.stringify(profile.body)).toBeLessThan(500);
+
+    // Verification by code: the code arrives through the HTTP courier and goes back through the flow.
+    // (Registration already mailed a code for a flow of its own: wait for that one, then take the next.)
+    const isVerification = (r: { url: string; body: string }) => r.url.startsWith('/courier') && r.body.includes(email) && r.body.includes('"verification_code_valid"');
+    const mailed = () => receiver.requests.filter(isVerification);
+    await receiver.waitFor(() => mailed().length >= 1);
+    const verification = await call('/self-service/verification/api');
+    expect((await post(`/self-service/verification?flow=${verification.body.id}`, { method: 'code', email })).res.status).toBe(200);
+    await receiver.waitFor(() => mailed().length >= 2);
+    const code = String((JSON.parse(mailed()[1].body) as { verification_code?: unknown }).verification_code ?? '');
+    expect(code).toMatch(/^\d{6,}$/);
+    const verified = await post(`/self-service/verification?flow=${verification.body.id}`, { method: 'code', code });
+    expect(verified.body.state, JSON.stringify(verified.body)).toBe('passed_challenge');
+
+    // Logout: the native session by its token, a browser session by its logout token (which travels in a URL).
+    const apiLogout = await fetch(`${publicUrl}/self-service/logout/api`, {
+      method: 'DELETE', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify({ session_token: sessionToken }),
+    });
+    expect(apiLogout.status).toBe(204);
+    const jar = new Map<string, string>();
+    const keep = (res: Response) => {
+      for (const header of res.headers.getSetCookie()) {
+        const [pair] = header.split(';');
+        const eq = pair.indexOf('=');
+        jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+      }
+    };
+    const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const browserLogin = await call('/self-service/login/browser');
+    keep(browserLogin.res);
+    const csrfToken = String((browserLogin.body.ui as { nodes: Array<{ attributes: { name?: string; value?: unknown } }> }).nodes
+      .find((n) => n.attributes.name === 'csrf_token')?.attributes.value ?? '');
+    const loggedIn = await post(`/self-service/login?flow=${browserLogin.body.id}`, { method: 'password', csrf_token: csrfToken, identifier: email, password: newPassword }, { cookie: cookie() });
+    expect(loggedIn.res.status, JSON.stringify(loggedIn.body)).toBe(200);
+    keep(loggedIn.res);
+    const cookieValues = [...jar.values()].filter((v) => v.length >= 16);
+    expect(cookieValues.length).toBeGreaterThanOrEqual(2);
+    const logout = await call('/self-service/logout/browser', { headers: { cookie: cookie() } });
+    expect(logout.res.status).toBe(200);
+    const logoutToken = String(logout.body.logout_token);
+    expect(logoutToken.length).toBeGreaterThan(16);
+    const loggedOut = await fetch(String(logout.body.logout_url), { headers: { cookie: cookie(), Accept: 'application/json' }, redirect: 'manual' });
+    expect(loggedOut.status).toBe(204);
+    expect((await call('/sessions/whoami', { headers: { cookie: cookie() } })).res.status).toBe(401);
+
+    await receiver.waitFor((all) => all.some((s) => s.kind === 2 && JSON.stringify(s.attributes).includes('/self-service/logout'))
+      && all.filter((s) => s.name === 'flow.transition verification' && s.attributes['idflow.flow.id'] === verification.body.id).length >= 3
+      && all.some((s) => s.name === 'flow.transition settings' && s.attributes['idflow.flow.id'] === settings.body.id));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const exported = receiver.bodies.join('\n');
+    // The logout URL's token was redacted, not dropped: the request is there.
+    // The requests that carried the logout token (in the URL) and the session token (in the body) were exported.
+    const logoutMentions = [...exported.matchAll(/self-service\/logout[^"\\]*/g)].map((m) => m[0]);
+    expect(new Set(logoutMentions)).toEqual(new Set(['self-service/logout/browser', 'self-service/logout/api', 'self-service/logout']));
+    expect(exported).not.toContain(email);
+    expect(exported).not.toContain(newName);
+    const secrets = { password, newPassword, sessionToken, csrfToken, logoutToken, ...Object.fromEntries(cookieValues.map((v, i) => [`cookie${i}`, v])) };
+    for (const [name, secret] of Object.entries(secrets)) {
+      expect(exported.includes(secret), `${name} in exported spans`).toBe(false);
+      expect(exported.includes(encodeURIComponent(secret)), `${name} (URL-encoded) in exported spans`).toBe(false);
+      expect(stderr.includes(secret), `${name} in the log`).toBe(false);
+    }
+    expect(exported).not.toContain(`"${code}"`);
+    expect(stderr).not.toContain(`"${code}"`);
   });
 
   it('continues the enqueuing request\'s trace in the HTTP courier\'s request (traceparent), without the message, its code or the URL secret', async () => {
