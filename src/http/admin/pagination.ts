@@ -1,6 +1,8 @@
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { badRequest } from '../../errors/kratos-error.ts';
 import { queryString } from '../middleware/request-context.ts';
+
+import type { PageTokenSealer } from '../../x/page-token.ts';
 
 export function parsePageSize(req: Request, fallback: number, max: number): number {
   const raw = queryString(req, 'page_size') ?? queryString(req, 'per_page');
@@ -25,4 +27,24 @@ export function paginationLinks(base: URL, req: Request, pageSize: number, nextT
   const links = [`<${make()}>; rel="first"`];
   if (nextToken) links.push(`<${make(nextToken)}>; rel="next"`);
   return links.join(',');
+}
+
+/**
+ * One keyset page by ascending id: opens `page_token` (sealed for `context`, so a token works only for the list it
+ * came from), loads one row more than the page to know whether a next page exists, and sets the `Link` header.
+ */
+export async function keysetPage<T extends { id: string }>(
+  req: Request,
+  res: Response,
+  options: { tokens: PageTokenSealer; context: string; base: URL; fallback: number; max: number },
+  load: (page: { afterId?: string; limit: number }) => Promise<T[]>,
+): Promise<T[]> {
+  const pageSize = parsePageSize(req, options.fallback, options.max);
+  const token = queryString(req, 'page_token');
+  const afterId = token ? (await options.tokens.open<{ after: string }>(options.context, token)).after : undefined;
+  const rows = await load({ afterId, limit: pageSize + 1 });
+  const page = rows.slice(0, pageSize);
+  const next = rows.length > pageSize ? await options.tokens.seal(options.context, { after: page[page.length - 1].id }) : undefined;
+  res.setHeader('Link', paginationLinks(options.base, req, pageSize, next));
+  return page;
 }

@@ -4,7 +4,7 @@ import { KratosError, badRequest } from '../../errors/kratos-error.ts';
 import { toSessionJson, type SessionView } from '../../session/index.ts';
 import { isUuid } from '../../identity/identity-service.ts';
 import { em, queryList, queryString } from '../middleware/request-context.ts';
-import { paginationLinks, parsePageSize } from './pagination.ts';
+import { keysetPage } from './pagination.ts';
 
 const notFound = () => new KratosError(404, undefined, { reason: 'The session could not be found.' });
 
@@ -32,15 +32,10 @@ export function adminSessionsRoutes(registry: Registry): Router {
   }
 
   router.get('/admin/sessions', async (req: Request, res: Response) => {
-    const pageSize = parsePageSize(req, 250, 1000);
     const active = activeFilter(req);
-    const context = `sessions:${active ?? ''}`;
-    const token = queryString(req, 'page_token');
-    const afterId = token ? (await registry.pageTokens.open<{ after: string }>(context, token)).after : undefined;
-    const rows = await registry.sessions.listAll(em(res), { active, limit: pageSize + 1, afterId });
-    const page = rows.slice(0, pageSize);
-    const next = rows.length > pageSize ? await registry.pageTokens.seal(context, { after: page[page.length - 1].id }) : undefined;
-    res.setHeader('Link', paginationLinks(new URL('admin/sessions', registry.urls.admin), req, pageSize, next));
+    const page = await keysetPage(req, res, {
+      tokens: registry.pageTokens, context: `sessions:${active ?? ''}`, base: new URL('admin/sessions', registry.urls.admin), fallback: 250, max: 1000,
+    }, ({ afterId, limit }) => registry.sessions.listAll(em(res), { active, limit, afterId }));
     res.json(await render(res, page, expand(req).includes('identity')));
   });
 
@@ -68,15 +63,11 @@ export function adminSessionsRoutes(registry: Registry): Router {
     if (!(await registry.identities.exists(em(res), identityId))) {
       throw new KratosError(404, undefined, { reason: 'The identity could not be found.' });
     }
-    const pageSize = parsePageSize(req, 250, 1000);
     const active = activeFilter(req);
-    const context = `identity-sessions:${identityId}:${active ?? ''}`;
-    const token = queryString(req, 'page_token');
-    const afterId = token ? (await registry.pageTokens.open<{ after: string }>(context, token)).after : undefined;
-    const rows = await registry.sessions.listForIdentity(em(res), identityId, { active, limit: pageSize + 1, afterId });
-    const page = rows.slice(0, pageSize);
-    const next = rows.length > pageSize ? await registry.pageTokens.seal(context, { after: page[page.length - 1].id }) : undefined;
-    res.setHeader('Link', paginationLinks(new URL(`admin/identities/${identityId}/sessions`, registry.urls.admin), req, pageSize, next));
+    const page = await keysetPage(req, res, {
+      tokens: registry.pageTokens, context: `identity-sessions:${identityId}:${active ?? ''}`,
+      base: new URL(`admin/identities/${identityId}/sessions`, registry.urls.admin), fallback: 250, max: 1000,
+    }, ({ afterId, limit }) => registry.sessions.listForIdentity(em(res), identityId, { active, limit, afterId }));
     // Kratos lists an identity's sessions with ExpandEverything: the identity is always included.
     res.json(await render(res, page, true));
   });

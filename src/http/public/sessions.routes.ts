@@ -4,7 +4,7 @@ import { KratosError } from '../../errors/kratos-error.ts';
 import { toSessionJson } from '../../session/index.ts';
 import { isUuid } from '../../identity/identity-service.ts';
 import { em } from '../middleware/request-context.ts';
-import { parsePageSize } from '../admin/pagination.ts';
+import { keysetPage } from '../admin/pagination.ts';
 import { currentSession, setSessionCookie, type RequestSession } from './selfservice/http-context.ts';
 
 /** whoami without credentials: Kratos answers 401 with no error id (ory/kratos#4129). */
@@ -59,10 +59,11 @@ export function sessionsRoutes(registry: Registry): Router {
   router.get('/sessions', async (req: Request, res: Response) => {
     const current = await currentSession(registry, req);
     if (!current) throw inactive();
-    const limit = parsePageSize(req, 250, 1000);
-    const others = await registry.sessions.listForIdentity(em(res), current.session.identityId, {
-      active: true, limit, exceptSessionId: current.session.id,
-    });
+    const identityId = current.session.identityId;
+    // Page tokens are sealed for this identity's list: another caller's token opens nothing here.
+    const others = await keysetPage(req, res, {
+      tokens: registry.pageTokens, context: `my-sessions:${identityId}`, base: new URL('sessions', registry.urls.public), fallback: 250, max: 1000,
+    }, ({ afterId, limit }) => registry.sessions.listForIdentity(em(res), identityId, { active: true, limit, afterId, exceptSessionId: current.session.id }));
     // Kratos lists them with ExpandEverything: each carries the (caller's own) identity, without credentials.
     const identity = current.session.identity;
     res.json(others.map((s) => toSessionJson({ ...s, identity }, { includeIdentity: true, schemaUrl: registry.schemaUrl })));

@@ -76,12 +76,12 @@ export async function expectWhoamiOk(server: TestServer, token: string): Promise
 }
 
 /** Follows `rel="next"` Link headers from `firstPath` on `base`, validating every page. */
-export async function walkPages(base: string, firstPath: string, operationId: string): Promise<{ pages: Json[][]; links: string[] }> {
+export async function walkPages(base: string, firstPath: string, operationId: string, headers: Record<string, string> = {}): Promise<{ pages: Json[][]; links: string[] }> {
   const pages: Json[][] = [];
   const links: string[] = [];
   let url: string | undefined = `${base}${firstPath}`;
   while (url) {
-    const res: Response = await fetch(url);
+    const res: Response = await fetch(url, { headers });
     const body = await res.json();
     expect(res.status, JSON.stringify(body)).toBe(200);
     expectResponse(operationId, 200, body);

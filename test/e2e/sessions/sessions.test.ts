@@ -257,6 +257,20 @@ for (const db of [...testDatabases(), sqliteFile]) {
       const sdkList = await server().frontendApi.listMySessionsRaw({ xSessionToken: s1.token });
       expect((await sdkList.raw.json()).map((s: Json) => s.id).sort()).toEqual([s2.session.id, s3.session.id].sort());
 
+      // Keyset pages with Link headers on the public URL; a page token works only for the identity it was issued to.
+      const paged = await walkPages(server().publicUrl, '/sessions?page_size=1', 'listMySessions', { 'X-Session-Token': s1.token });
+      expect(paged.pages.map((p) => p.length)).toEqual([1, 1]);
+      expect(paged.pages.flat().map((s: Json) => s.id).sort()).toEqual([s2.session.id, s3.session.id].sort());
+      expect(paged.links[0]).toContain(`<${server().publicUrl}/sessions?page_size=1>; rel="first"`);
+      expect(paged.links.at(-1)).not.toContain('rel="next"');
+      const token = nextPageToken(paged.links[0])!;
+      const otherAddress = email('mine-other');
+      await createIdentity(server(), otherAddress, PASSWORD);
+      const other = await nativeLogin(server(), otherAddress, PASSWORD);
+      const foreign = await publicFetch(`/sessions?page_token=${encodeURIComponent(token)}`, { headers: { 'X-Session-Token': other.token } });
+      expect(foreign.status).toBe(400);
+      expectResponse('listMySessions', 400, await foreign.json());
+
       const anonymous = await publicFetch('/sessions');
       expect(anonymous.status).toBe(401);
       expectResponse('listMySessions', 401, await anonymous.json());
