@@ -28,6 +28,7 @@ import { uiText } from './ui/messages.ts';
 import { createFlowInspector } from '../observability/flow-inspector.ts';
 import { createStatelyInspector } from '../observability/stately-inspector.ts';
 import { instrumentHasher } from '../observability/hasher-metrics.ts';
+import { WebHooks } from './hooks/web-hooks.ts';
 
 /** A recovery/verification flow created with its secret already issued (out of band). */
 export interface IssuedFlowInput {
@@ -60,6 +61,8 @@ export interface Registry {
   returnTo: ReturnToValidator;
   /** Message queue: `enqueue` inside a unit of work; the sender runs inside `serve` (started by startServer). */
   courier: Courier;
+  /** `web_hook` after-hooks of the self-service flows. */
+  webHooks: WebHooks;
   /** Enabled methods that can handle a submit of this flow kind. */
   methodsFor(kind: MachineFlowKind): Method[];
   /** The recovery / verification method in use (`selfservice.flows.<flow>.use`). */
@@ -114,6 +117,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const { logger } = options;
   const dsn = parseDsn(config.dsn);
   const schemas = await loadIdentitySchemas(config.identity.schemas, config.identity.default_schema_id);
+  const webHooks = new WebHooks(config, { logger });
   const orm = await openOrm(dsn);
   try {
     if (options.migrations === 'auto' || (dsn.dialect === 'sqlite' && dsn.memory)) {
@@ -229,6 +233,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     metrics,
     returnTo: returnToValidator(config, urls.public),
     courier,
+    webHooks,
     methodsFor,
     challengeMethod: (kind) => challengeMethods[kind],
     startIssuedFlow,

@@ -1,6 +1,7 @@
 import type { CourierConfig } from '../../../config/types.ts';
 import { Redactor } from '../redact.ts';
 import { DeliveryError, type OutgoingMessage, type Transport } from './transport.ts';
+import { requestAuth, secretHeaderValues } from '../../x/request-auth.ts';
 
 /** Kratos's default `courier.http.request_config.body` (a jsonnet file): the only body idflow produces. */
 export const KRATOS_DEFAULT_HTTP_BODY = 'base64://ZnVuY3Rpb24oY3R4KSB7CiAgcmVjaXBpZW50OiBjdHgucmVjaXBpZW50LAogIHRlbXBsYXRlX3R5cGU6IGN0eC50ZW1wbGF0ZV90eXBlLAogIHRvOiBpZiAidGVtcGxhdGVfZGF0YSIgaW4gY3R4ICYmICJ0byIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS50byBlbHNlIG51bGwsCiAgcmVjb3ZlcnlfY29kZTogaWYgInRlbXBsYXRlX2RhdGEiIGluIGN0eCAmJiAicmVjb3ZlcnlfY29kZSIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS5yZWNvdmVyeV9jb2RlIGVsc2UgbnVsbCwKICByZWNvdmVyeV91cmw6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInJlY292ZXJ5X3VybCIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS5yZWNvdmVyeV91cmwgZWxzZSBudWxsLAogIHZlcmlmaWNhdGlvbl91cmw6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInZlcmlmaWNhdGlvbl91cmwiIGluIGN0eC50ZW1wbGF0ZV9kYXRhIHRoZW4gY3R4LnRlbXBsYXRlX2RhdGEudmVyaWZpY2F0aW9uX3VybCBlbHNlIG51bGwsCiAgdmVyaWZpY2F0aW9uX2NvZGU6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInZlcmlmaWNhdGlvbl9jb2RlIiBpbiBjdHgudGVtcGxhdGVfZGF0YSB0aGVuIGN0eC50ZW1wbGF0ZV9kYXRhLnZlcmlmaWNhdGlvbl9jb2RlIGVsc2UgbnVsbCwKICBzdWJqZWN0OiBjdHguc3ViamVjdCwKICBib2R5OiBjdHguYm9keQp9Cg==';
@@ -37,21 +38,14 @@ export function createHttpTransport(config: CourierConfig, options: { timeoutMs?
   }
   const url = new URL(request.url);
   const method = (request.method ?? 'POST').toUpperCase();
-  const headers: Record<string, string> = { ...(request.headers ?? {}), 'content-type': 'application/json' };
-  const secrets: Array<string | undefined> = [url.password ? decodeURIComponent(url.password) : undefined];
-  const auth = request.auth;
-  if (auth?.type === 'basic_auth') {
-    const basic = Buffer.from(`${auth.config.user ?? ''}:${auth.config.password ?? ''}`).toString('base64');
-    headers.authorization = `Basic ${basic}`;
-    secrets.push(auth.config.password, basic);
-  } else if (auth?.type === 'api_key') {
-    const { name, value, in: where } = auth.config;
-    if (!name || !value) throw new HttpConfigError('courier.http.request_config.auth: api_key needs config.name and config.value');
-    if (where === 'cookie') headers.cookie = `${name}=${value}`;
-    else headers[name] = value;
-    secrets.push(value);
+  let auth: ReturnType<typeof requestAuth>;
+  try {
+    auth = requestAuth(request.auth, 'courier.http.request_config.auth');
+  } catch (err) {
+    throw new HttpConfigError((err as Error).message);
   }
-  for (const [name, value] of Object.entries(request.headers ?? {})) if (/auth|key|token|secret|cookie/i.test(name)) secrets.push(value);
+  const headers: Record<string, string> = { ...(request.headers ?? {}), ...auth.headers, 'content-type': 'application/json' };
+  const secrets: Array<string | undefined> = [url.password ? decodeURIComponent(url.password) : undefined, ...auth.secrets, ...secretHeaderValues(request.headers)];
   const redactor = new Redactor(secrets);
   const timeoutMs = options.timeoutMs ?? 30_000;
   return {

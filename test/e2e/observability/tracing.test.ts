@@ -35,6 +35,10 @@ describe('OpenTelemetry tracing of a running server', () => {
         SELFSERVICE_FLOWS_RECOVERY_ENABLED: 'true', SELFSERVICE_FLOWS_VERIFICATION_ENABLED: 'true',
         COURIER_DELIVERY_STRATEGY: 'http', COURIER_HTTP_REQUEST_CONFIG_URL: `${endpoint}/courier?token=${COURIER_URL_SECRET}`,
         COURIER_WORKER_PULL_WAIT: '50ms',
+        // A web hook after login posts to the receiver too.
+        SELFSERVICE_FLOWS_LOGIN_AFTER_HOOKS: JSON.stringify([{ hook: 'web_hook', config: {
+          url: `${endpoint}/hook/login`, method: 'POST', body: `base64://${Buffer.from('function(ctx) { identity_id: ctx.identity.id }').toString('base64')}`,
+        } }]),
       },
     });
     publicUrl = await new Promise<string>((resolve, reject) => {
@@ -117,6 +121,30 @@ describe('OpenTelemetry tracing of a running server', () => {
       // A child of the request: its ancestors lead to the HTTP server span.
       expect(ancestors(t, spans).map((s) => s.spanId)).toContain(serverSpan!.spanId);
     }
+  });
+
+  it('carries the request\'s trace into the web hook request (traceparent of a client span under the request)', async () => {
+    const email = `hooked-${randomBytes(4).toString('hex')}@example.com`;
+    const password = `pw-${randomBytes(12).toString('hex')}`;
+    const registration = await call('/self-service/registration/api');
+    expect((await call(`/self-service/registration?flow=${registration.body.id}`, { method: 'POST', body: JSON.stringify({ method: 'password', traits: { email }, password }) })).res.status).toBe(200);
+    const login = await call('/self-service/login/api');
+    const tp = traceparent();
+    const loggedIn = await call(`/self-service/login?flow=${login.body.id}`, { method: 'POST', headers: { traceparent: tp.header }, body: JSON.stringify({ method: 'password', identifier: email, password }) });
+    expect(loggedIn.res.status).toBe(200);
+    const identityId = (loggedIn.body.session as { identity: { id: string } }).identity.id;
+
+    const hook = receiver.requests.find((r) => r.url === '/hook/login' && r.body.includes(identityId));
+    expect(hook, 'the hook was called before the login answered').toBeDefined();
+    expect(JSON.parse(hook!.body)).toEqual({ identity_id: identityId });
+    const [, traceId, spanId] = String(hook!.headers.traceparent ?? '').split('-');
+    expect(traceId).toBe(tp.traceId);
+    const spans = await receiver.waitFor((all) => all.some((s) => s.spanId === spanId) && all.some((s) => s.traceId === tp.traceId && s.kind === 2));
+    const client = spans.find((s) => s.spanId === spanId)!;
+    expect(client.kind).toBe(3); // CLIENT, from the instrumented fetch
+    const serverSpan = spans.find((s) => s.traceId === tp.traceId && s.kind === 2 && s.parentSpanId === tp.parentId)!;
+    expect(ancestors(client, spans).map((s) => s.spanId)).toContain(serverSpan.spanId);
+    expect(receiver.bodies.join('\n')).not.toContain(password);
   });
 
   it('never exports or logs a password, session token, CSRF token or cookie', async () => {

@@ -15,6 +15,7 @@ import { parseDuration } from '../../../x/duration.ts';
 import { maskCsrfToken } from '../../../x/csrf-token.ts';
 import { unflatten } from '../../../x/form-body.ts';
 import { em as requestEm, queryString } from '../../middleware/request-context.ts';
+import { runAfterWebHooks } from './web-hook-context.ts';
 import {
   assertCsrf, assertNativeRequest, csrfViolation, currentSession, ensureCsrfToken, publicRequestUrl, readCsrfCookie,
   redirect, setSessionCookie, wantsJson,
@@ -182,6 +183,11 @@ export function challengeFlowRoutes(registry: Registry): Router {
   async function respond(req: Request, res: Response, kind: ChallengeFlowKind, settled: SettledFlow, issued: IssuedSession | undefined, json: boolean, htmlBrowser: boolean, viaLink: boolean) {
     const { row } = settled;
     if (settled.done) registry.metrics.flowsCompleted.inc({ flow: kind, type: row.type });
+    if (settled.state === 'passed_challenge') {
+      await runAfterWebHooks(registry, req, requestEm(res).fork(), kind, settled.context.active, {
+        flow: () => project(settled, req, res), identityId: settled.context.identityId, issued,
+      });
+    }
     if (kind === 'recovery' && settled.state === 'passed_challenge' && settled.context.continueFlowId) {
       const settingsUrl = uiUrlFor('settings', settled.context.continueFlowId);
       if (row.type === 'browser' && issued) setSessionCookie(registry, res, issued.token, issued.session.expiresAt);

@@ -20,6 +20,7 @@ import { maskCsrfToken } from '../../../x/csrf-token.ts';
 import { unflatten } from '../../../x/form-body.ts';
 import { toSessionJson } from '../../../session/index.ts';
 import { em as requestEm, queryString } from '../../middleware/request-context.ts';
+import { runAfterWebHooks } from './web-hook-context.ts';
 import {
   assertCsrf, assertNativeRequest, csrfViolation, currentSession, deviceOf, ensureCsrfToken, forwardToErrorUi,
   publicRequestUrl, readCsrfCookie, redirect, setSessionCookie, wantsJson, type RequestSession,
@@ -379,6 +380,9 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     }
 
     const issued = effects.issued;
+    await runAfterWebHooks(registry, req, em, kind, settled.context.active, {
+      flow: (identity) => project(settled, req, res, kind === 'settings' ? identity : undefined), identityId: settled.context.identityId ?? row.identityId, issued,
+    });
     if (issued && previous && previous.session.identityId) {
       // Re-authentication replaces the old session: a token planted before login never survives it.
       await registry.sessions.revokeByToken(em, previous.token);

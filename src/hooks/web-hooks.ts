@@ -1,0 +1,243 @@
+/**
+ * Kratos's `web_hook` after-hooks: once a flow succeeded (its changes are committed), each configured hook sends
+ * one HTTP request built from the flow's context. The request runs in the incoming request's trace context, so the
+ * instrumented fetch carries `traceparent` to the receiver.
+ *
+ * - Body: the hook's jsonnet template (`file://` or `base64://`) called with `ctx` as a top-level argument, as
+ *   Kratos does (`function(ctx) { ... }`); `ctx` = {flow, identity, session?, request_headers (allow-listed),
+ *   request_method, request_url, request_cookies}. Without a template the request has no body.
+ * - `response.ignore: true`: sent in the background; failures are logged, the flow is not affected.
+ *   Otherwise the answer is awaited: a status >= 400 or no answer fails the request with Kratos's 502 (504 on
+ *   timeout). The flow's changes stay committed, as they do in Kratos for hooks that run after persisting.
+ * - Not supported yet, refused at start-up rather than silently skipped: `response.parse` / `can_interrupt`
+ *   (hooks that modify or veto a flow before it is saved), `before` web hooks, and templates fetched over HTTP.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Config, HookConfig } from '../../config/types.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { KratosError } from '../errors/kratos-error.ts';
+import { Redactor } from '../courier/redact.ts';
+import { requestAuth, secretHeaderValues, type RequestAuthConfig } from '../x/request-auth.ts';
+
+export type HookFlow = 'login' | 'registration' | 'settings' | 'recovery' | 'verification';
+const HOOK_FLOWS: HookFlow[] = ['login', 'registration', 'settings', 'recovery', 'verification'];
+
+export interface WebHookConfig {
+  id?: string;
+  url: string;
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+  auth?: RequestAuthConfig;
+  response?: { ignore?: boolean; parse?: boolean };
+  can_interrupt?: boolean;
+  emit_analytics_event?: boolean;
+}
+
+export class WebHookConfigError extends Error {}
+
+/** What a hook's template sees as `ctx` (Kratos's names). */
+export interface WebHookContext {
+  flow: unknown;
+  identity?: unknown;
+  session?: unknown;
+  request_headers: Record<string, string[]>;
+  request_method: string;
+  request_url: string;
+  request_cookies: Record<string, string>;
+}
+
+/** The incoming request, as much of it as a hook may see. */
+export interface IncomingRequestInfo {
+  method: string;
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+/** Request headers a template may read (never Authorization, Cookie or X-Session-Token). */
+const FORWARDED_HEADERS = [
+  'Accept', 'Accept-Encoding', 'Accept-Language', 'Content-Length', 'Content-Type', 'Origin', 'Priority', 'Referer',
+  'Sec-Ch-Ua', 'Sec-Ch-Ua-Mobile', 'Sec-Ch-Ua-Platform', 'Sec-Fetch-Dest', 'Sec-Fetch-Mode', 'Sec-Fetch-Site', 'Sec-Fetch-User',
+  'True-Client-Ip', 'User-Agent', 'X-Forwarded-For', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Real-Ip', 'Cf-Ipcountry',
+];
+
+export function requestContext(request: IncomingRequestInfo): Pick<WebHookContext, 'request_headers' | 'request_method' | 'request_url' | 'request_cookies'> {
+  const headers: Record<string, string[]> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = request.headers[name.toLowerCase()];
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value : [value];
+  }
+  const cookies: Record<string, string> = {};
+  const cookieHeader = request.headers.cookie;
+  for (const part of (Array.isArray(cookieHeader) ? cookieHeader.join('; ') : cookieHeader ?? '').split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) cookies[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return { request_headers: headers, request_method: request.method, request_url: request.url, request_cookies: cookies };
+}
+
+interface PreparedHook {
+  name: string;
+  url: URL;
+  method: string;
+  headers: Record<string, string>;
+  template?: string;
+  ignore: boolean;
+  redactor: Redactor;
+}
+
+/** The part of @hanazuki/node-jsonnet (libjsonnet, evaluated off the event loop) used here; it ships no ESM types. */
+interface JsonnetVm {
+  tlaCode(key: string, code: string): JsonnetVm;
+  evaluateSnippet(snippet: string, filename?: string): Promise<string>;
+}
+interface JsonnetModule {
+  Jsonnet: new () => JsonnetVm;
+}
+const JSONNET_MODULE = '@hanazuki/node-jsonnet';
+
+export interface WebHooksOptions {
+  logger: Logger;
+  /** Per request (Kratos: about 30 s). */
+  timeoutMs?: number;
+  /** Where `file://./relative` templates are resolved (the working directory by default). */
+  baseDir?: string;
+}
+
+export class WebHooks {
+  readonly #after = new Map<string, PreparedHook[]>();
+  readonly #logger: Logger;
+  readonly #timeoutMs: number;
+  #jsonnet: Promise<JsonnetModule> | undefined;
+
+  /** Validates every configured web hook and loads its template; throws WebHookConfigError on what idflow can't honour. */
+  constructor(config: Config, options: WebHooksOptions) {
+    this.#logger = options.logger;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    const baseDir = options.baseDir ?? process.cwd();
+    for (const flow of HOOK_FLOWS) {
+      const block = config.selfservice.flows[flow] as { before?: { hooks?: HookConfig[] }; after?: Record<string, unknown> } | undefined;
+      if (block?.before?.hooks?.some((h) => h.hook === 'web_hook')) {
+        throw new WebHookConfigError(`selfservice.flows.${flow}.before.hooks: web_hook before hooks are not supported by idflow yet`);
+      }
+      const after = block?.after ?? {};
+      const lists: Array<[string, HookConfig[] | undefined]> = [['*', (after as { hooks?: HookConfig[] }).hooks]];
+      for (const [key, value] of Object.entries(after)) {
+        if (key !== 'hooks' && value && typeof value === 'object' && 'hooks' in value) lists.push([key, (value as { hooks?: HookConfig[] }).hooks]);
+      }
+      for (const [method, hooks] of lists) {
+        const where = `selfservice.flows.${flow}.after${method === '*' ? '' : `.${method}`}.hooks`;
+        const prepared = (hooks ?? []).flatMap((hook, index) => (hook.hook === 'web_hook' ? [prepare(hook.config as unknown as WebHookConfig, `${where}[${index}]`, baseDir)] : []));
+        this.#after.set(`${flow}:${method}`, prepared);
+      }
+    }
+  }
+
+  /** The web hooks to run after `flow` succeeded with `method` (a method's list replaces the flow's, as in Kratos). */
+  #hooksFor(flow: HookFlow, method: string | undefined): PreparedHook[] {
+    return (method !== undefined ? this.#after.get(`${flow}:${method}`) : undefined) ?? this.#after.get(`${flow}:*`) ?? [];
+  }
+
+  has(flow: HookFlow, method: string | undefined): boolean {
+    return this.#hooksFor(flow, method).length > 0;
+  }
+
+  /** Runs the flow's after web hooks in order; a failing blocking hook throws Kratos's 502/504 error. */
+  async runAfter(flow: HookFlow, method: string | undefined, ctx: WebHookContext): Promise<void> {
+    for (const hook of this.#hooksFor(flow, method)) {
+      if (hook.ignore) {
+        void this.#call(hook, ctx).catch((err: unknown) => {
+          this.#logger.warn('web hook failed (response ignored)', { hook: hook.name, flow, reason: hook.redactor.redact((err as Error).message) });
+        });
+        continue;
+      }
+      try {
+        await this.#call(hook, ctx);
+      } catch (err) {
+        const reason = hook.redactor.redact((err as Error).message);
+        this.#logger.warn('web hook failed', { hook: hook.name, flow, reason });
+        const timedOut = (err as Error).name === 'TimeoutError';
+        throw new KratosError(timedOut ? 504 : 502, undefined, {
+          reason: timedOut ? 'A web hook did not answer in time.' : 'A web hook failed.',
+        });
+      }
+    }
+  }
+
+  async #call(hook: PreparedHook, ctx: WebHookContext): Promise<void> {
+    const body = hook.template !== undefined && !['GET', 'HEAD', 'DELETE'].includes(hook.method) ? await this.#render(hook, ctx) : undefined;
+    let response: Response;
+    try {
+      response = await fetch(hook.url, {
+        method: hook.method,
+        headers: body !== undefined ? { ...hook.headers, 'content-type': 'application/json' } : hook.headers,
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (err) {
+      if ((err as Error).name === 'TimeoutError') throw err;
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new Error(`request failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    await response.body?.cancel().catch(() => {}); // the answer's content is not used (no response.parse)
+    if (response.status >= 400) throw new Error(`answered HTTP ${response.status}`);
+  }
+
+  async #render(hook: PreparedHook, ctx: WebHookContext): Promise<string> {
+    this.#jsonnet ??= import(JSONNET_MODULE) as Promise<JsonnetModule>;
+    const { Jsonnet } = await this.#jsonnet;
+    try {
+      const output = await new Jsonnet().tlaCode('ctx', JSON.stringify(ctx)).evaluateSnippet(hook.template!, `${hook.name}.jsonnet`);
+      return JSON.stringify(JSON.parse(output));
+    } catch (err) {
+      // The template's error may quote ctx values: keep only its first line's location, never the data.
+      throw new Error(`the body template failed: ${String((err as Error).message).split('\n')[0].slice(0, 200)}`);
+    }
+  }
+}
+
+function prepare(config: WebHookConfig | undefined, where: string, baseDir: string): PreparedHook {
+  if (!config?.url || !config.method) throw new WebHookConfigError(`${where}: a web_hook needs config.url and config.method`);
+  if (config.response?.parse || config.can_interrupt) {
+    throw new WebHookConfigError(`${where}: response.parse / can_interrupt (hooks that change or stop a flow before it is saved) are not supported by idflow yet`);
+  }
+  let url: URL;
+  try {
+    url = new URL(config.url);
+  } catch {
+    throw new WebHookConfigError(`${where}: config.url is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new WebHookConfigError(`${where}: config.url must be http:// or https://`);
+  let auth: ReturnType<typeof requestAuth>;
+  try {
+    auth = requestAuth(config.auth, `${where}.config.auth`);
+  } catch (err) {
+    throw new WebHookConfigError((err as Error).message);
+  }
+  const secrets = [url.password ? decodeURIComponent(url.password) : undefined, ...auth.secrets, ...secretHeaderValues(config.headers)];
+  for (const [key, value] of url.searchParams) if (/token|key|secret|sig|password/i.test(key)) secrets.push(value);
+  return {
+    name: config.id ?? where,
+    url,
+    method: config.method.toUpperCase(),
+    headers: { ...(config.headers ?? {}), ...auth.headers },
+    template: config.body ? loadTemplate(config.body, `${where}.config.body`, baseDir) : undefined,
+    ignore: config.response?.ignore === true,
+    redactor: new Redactor(secrets),
+  };
+}
+
+function loadTemplate(uri: string, where: string, baseDir: string): string {
+  if (uri.startsWith('base64://')) return Buffer.from(uri.slice('base64://'.length), 'base64').toString('utf8');
+  if (uri.startsWith('file://')) {
+    const path = uri.slice('file://'.length);
+    try {
+      return readFileSync(resolve(baseDir, path), 'utf8');
+    } catch (err) {
+      throw new WebHookConfigError(`${where}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  throw new WebHookConfigError(`${where}: use a file:// or base64:// template (templates fetched over HTTP are not supported by idflow)`);
+}

@@ -1,0 +1,35 @@
+import type { EntityManager } from '@mikro-orm/core';
+import type { Request } from 'express';
+import type { Registry } from '../../../registry.ts';
+import type { HookFlow } from '../../../hooks/web-hooks.ts';
+import { requestContext } from '../../../hooks/web-hooks.ts';
+import { loadIdentityRecord } from '../../../persistence/identity-repository.ts';
+import { toIdentityJson } from '../../../identity/identity-json.ts';
+import { toSessionJson } from '../../../session/index.ts';
+import type { IssuedSession } from '../../../session/session-service.ts';
+import type { IdentityRecord } from '../../../identity/identity.ts';
+
+/**
+ * Runs the flow's `web_hook` after-hooks (nothing to do, and nothing loaded, when none is configured) with Kratos's
+ * ctx: the flow as its client sees it, the identity (no credentials), the new session (no token), the request.
+ */
+export async function runAfterWebHooks(
+  registry: Registry,
+  req: Request,
+  em: EntityManager,
+  kind: HookFlow,
+  method: string | undefined,
+  input: { flow: (identity: IdentityRecord | undefined) => unknown; identityId?: string | null; issued?: IssuedSession },
+): Promise<void> {
+  if (!registry.webHooks.has(kind, method)) return;
+  const identity = input.identityId ? await loadIdentityRecord(em, input.identityId) : null;
+  const session = input.issued && identity
+    ? toSessionJson({ ...input.issued.session, identity }, { includeIdentity: true, schemaUrl: registry.schemaUrl })
+    : undefined;
+  await registry.webHooks.runAfter(kind, method, {
+    flow: input.flow(identity ?? undefined),
+    ...(identity ? { identity: toIdentityJson(identity, { schemaUrl: registry.schemaUrl, admin: false, credentials: false }) } : {}),
+    ...(session ? { session } : {}),
+    ...requestContext({ method: req.method, url: new URL(req.originalUrl, registry.urls.public).toString(), headers: req.headers }),
+  });
+}
