@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { spawnCli } from '../../support/cli.ts';
+import { CookieJar } from '../../support/cookie-jar.ts';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
 
 /**
@@ -166,15 +167,9 @@ describe('OpenTelemetry tracing of a running server', () => {
     expect((await call('/sessions/whoami', { headers: { Authorization: `Bearer ${sessionToken}` } })).res.status).toBe(200);
 
     // Browser registration (JSON): the CSRF token in the body and its cookie, then the session cookie.
-    const cookies = new Map<string, string>();
-    const keep = (res: Response) => {
-      for (const header of res.headers.getSetCookie()) {
-        const [pair] = header.split(';');
-        const eq = pair.indexOf('=');
-        cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-      }
-    };
-    const cookieHeader = () => [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const cookies = new CookieJar();
+    const keep = (res: Response) => cookies.store(res);
+    const cookieHeader = () => cookies.header();
     const browserFlow = await call('/self-service/registration/browser');
     expect(browserFlow.res.status).toBe(200);
     keep(browserFlow.res);
@@ -188,7 +183,7 @@ describe('OpenTelemetry tracing of a running server', () => {
     });
     expect(browserSubmit.res.status).toBe(200);
     keep(browserSubmit.res);
-    const cookieValues = [...cookies.values()].filter((v) => v.length >= 16);
+    const cookieValues = cookies.names().map((n) => cookies.get(n)!).filter((v) => v.length >= 16);
     expect(cookieValues.length).toBeGreaterThanOrEqual(2); // the CSRF cookie and the session cookie
     expect((await call('/sessions/whoami', { headers: { cookie: cookieHeader() } })).res.status).toBe(200);
 
@@ -251,15 +246,9 @@ describe('OpenTelemetry tracing of a running server', () => {
       method: 'DELETE', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify({ session_token: sessionToken }),
     });
     expect(apiLogout.status).toBe(204);
-    const jar = new Map<string, string>();
-    const keep = (res: Response) => {
-      for (const header of res.headers.getSetCookie()) {
-        const [pair] = header.split(';');
-        const eq = pair.indexOf('=');
-        jar.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-      }
-    };
-    const cookie = () => [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
+    const jar = new CookieJar();
+    const keep = (res: Response) => jar.store(res);
+    const cookie = () => jar.header();
     const browserLogin = await call('/self-service/login/browser');
     keep(browserLogin.res);
     const csrfToken = String((browserLogin.body.ui as { nodes: Array<{ attributes: { name?: string; value?: unknown } }> }).nodes
@@ -267,7 +256,7 @@ describe('OpenTelemetry tracing of a running server', () => {
     const loggedIn = await post(`/self-service/login?flow=${browserLogin.body.id}`, { method: 'password', csrf_token: csrfToken, identifier: email, password: newPassword }, { cookie: cookie() });
     expect(loggedIn.res.status, JSON.stringify(loggedIn.body)).toBe(200);
     keep(loggedIn.res);
-    const cookieValues = [...jar.values()].filter((v) => v.length >= 16);
+    const cookieValues = jar.names().map((n) => jar.get(n)!).filter((v) => v.length >= 16);
     expect(cookieValues.length).toBeGreaterThanOrEqual(2);
     const logout = await call('/self-service/logout/browser', { headers: { cookie: cookie() } });
     expect(logout.res.status).toBe(200);
