@@ -184,6 +184,10 @@ export interface Config {
   courier: CourierConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warning' | 'warn' | 'error' | 'fatal' | 'panic'; format: 'json' | 'text'; leak_sensitive_values?: boolean };
   security: { account_enumeration: { mitigate: boolean } };
+  clients: {
+    http: { disallow_private_ip_ranges: boolean; private_ip_exception_urls: string[] };
+    web_hook: { header_allowlist: string[] };
+  };
   tracing?: { provider?: string; service_name?: string };
   feature_flags: Record<string, boolean>;
 }

@@ -1,7 +1,8 @@
 /**
  * Kratos's `web_hook` after-hooks: once a flow succeeded (its changes are committed), each configured hook sends
  * one HTTP request built from the flow's context. The request runs in the incoming request's trace context, so the
- * instrumented fetch carries `traceparent` to the receiver.
+ * instrumented HTTP client carries `traceparent` to the receiver. `clients.http.disallow_private_ip_ranges` is
+ * enforced on the address connected to (src/x/outbound-guard.ts).
  *
  * - Body: the hook's jsonnet template (`file://` or `base64://`) called with `ctx` as a top-level argument, as
  *   Kratos does (`function(ctx) { ... }`); `ctx` = {flow, identity, session?, request_headers (allow-listed),
@@ -13,12 +14,15 @@
  *   (hooks that modify or veto a flow before it is saved), `before` web hooks, and templates fetched over HTTP.
  */
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { resolve } from 'node:path';
 import type { Config, HookConfig } from '../../config/types.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { KratosError } from '../errors/kratos-error.ts';
 import { Redactor } from '../courier/redact.ts';
 import { requestAuth, secretHeaderValues, type RequestAuthConfig } from '../x/request-auth.ts';
+import { createOutboundGuard, type OutboundGuard } from '../x/outbound-guard.ts';
 
 export type HookFlow = 'login' | 'registration' | 'settings' | 'recovery' | 'verification';
 const HOOK_FLOWS: HookFlow[] = ['login', 'registration', 'settings', 'recovery', 'verification'];
@@ -55,16 +59,13 @@ export interface IncomingRequestInfo {
   headers: Record<string, string | string[] | undefined>;
 }
 
-/** Request headers a template may read (never Authorization, Cookie or X-Session-Token). */
-const FORWARDED_HEADERS = [
-  'Accept', 'Accept-Encoding', 'Accept-Language', 'Content-Length', 'Content-Type', 'Origin', 'Priority', 'Referer',
-  'Sec-Ch-Ua', 'Sec-Ch-Ua-Mobile', 'Sec-Ch-Ua-Platform', 'Sec-Fetch-Dest', 'Sec-Fetch-Mode', 'Sec-Fetch-Site', 'Sec-Fetch-User',
-  'True-Client-Ip', 'User-Agent', 'X-Forwarded-For', 'X-Forwarded-Host', 'X-Forwarded-Proto', 'X-Real-Ip', 'Cf-Ipcountry',
-];
-
-export function requestContext(request: IncomingRequestInfo): Pick<WebHookContext, 'request_headers' | 'request_method' | 'request_url' | 'request_cookies'> {
+/**
+ * The request part of ctx. Only the headers of `clients.web_hook.header_allowlist` (Kratos's list by default, in
+ * canonical form; never Authorization, Cookie or X-Session-Token unless an operator lists them) are forwarded.
+ */
+export function requestContext(request: IncomingRequestInfo, headerAllowlist: readonly string[]): Pick<WebHookContext, 'request_headers' | 'request_method' | 'request_url' | 'request_cookies'> {
   const headers: Record<string, string[]> = {};
-  for (const name of FORWARDED_HEADERS) {
+  for (const name of headerAllowlist) {
     const value = request.headers[name.toLowerCase()];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value : [value];
   }
@@ -109,12 +110,17 @@ export class WebHooks {
   readonly #after = new Map<string, PreparedHook[]>();
   readonly #logger: Logger;
   readonly #timeoutMs: number;
+  readonly #guard: OutboundGuard;
+  /** `clients.web_hook.header_allowlist`: the request headers a template may read. */
+  readonly headerAllowlist: readonly string[];
   #jsonnet: Promise<JsonnetModule> | undefined;
 
   /** Validates every configured web hook and loads its template; throws WebHookConfigError on what idflow can't honour. */
   constructor(config: Config, options: WebHooksOptions) {
     this.#logger = options.logger;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#guard = createOutboundGuard(config.clients.http);
+    this.headerAllowlist = config.clients.web_hook.header_allowlist;
     const baseDir = options.baseDir ?? process.cwd();
     for (const flow of HOOK_FLOWS) {
       const block = config.selfservice.flows[flow] as { before?: { hooks?: HookConfig[] }; after?: Record<string, unknown> } | undefined;
@@ -167,22 +173,33 @@ export class WebHooks {
 
   async #call(hook: PreparedHook, ctx: WebHookContext): Promise<void> {
     const body = hook.template !== undefined && !['GET', 'HEAD', 'DELETE'].includes(hook.method) ? await this.#render(hook, ctx) : undefined;
-    let response: Response;
-    try {
-      response = await fetch(hook.url, {
-        method: hook.method,
-        headers: body !== undefined ? { ...hook.headers, 'content-type': 'application/json' } : hook.headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#timeoutMs),
+    const status = await this.#send(hook, body);
+    if (status >= 400) throw new Error(`answered HTTP ${status}`);
+  }
+
+  /**
+   * node:http rather than fetch: only a socket-level `lookup` can refuse a private address at connect time (the
+   * private-IP guard); the HTTP instrumentation traces it and adds `traceparent` as it does for fetch.
+   */
+  #send(hook: PreparedHook, body: string | undefined): Promise<number> {
+    this.#guard.assertUrl(hook.url);
+    const headers: Record<string, string | number> = { ...hook.headers };
+    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    // Looked up on the module objects at call time: that is where the HTTP instrumentation patches `request`.
+    const send = hook.url.protocol === 'https:' ? https.request : http.request;
+    return new Promise<number>((resolve, reject) => {
+      const req = send(hook.url, { method: hook.method, headers, lookup: this.#guard.lookupFor(hook.url) }, (res) => {
+        res.resume(); // the answer's content is not used (no response.parse)
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
       });
-    } catch (err) {
-      if ((err as Error).name === 'TimeoutError') throw err;
-      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-      throw new Error(`request failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
-    }
-    await response.body?.cancel().catch(() => {}); // the answer's content is not used (no response.parse)
-    if (response.status >= 400) throw new Error(`answered HTTP ${response.status}`);
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { name: 'TimeoutError' })), this.#timeoutMs);
+      req.on('close', () => clearTimeout(timer));
+      req.on('error', (err: NodeJS.ErrnoException) => {
+        reject(err.name === 'TimeoutError' || err.name === 'PrivateAddressError' ? err : new Error(`request failed: ${err.code ?? err.message}`));
+      });
+      req.end(body);
+    });
   }
 
   async #render(hook: PreparedHook, ctx: WebHookContext): Promise<string> {

@@ -231,3 +231,58 @@ describe('web_hook configuration idflow cannot honour is refused at start-up', (
     expect(() => new WebHooks(configWith({ login: { after: { hooks: [hook({ response: { ignore: true } })] } } }), { logger })).not.toThrow();
   });
 });
+
+describe('web hooks under clients.http.disallow_private_ip_ranges', () => {
+  const receiver = new HookReceiver();
+  let server: TestServer;
+  let drop: () => Promise<void>;
+
+  beforeAll(async () => {
+    const base = await receiver.listen();
+    const port = new URL(base).port;
+    const created = await testDatabases()[0].create();
+    drop = created.drop;
+    const hook = (url: string) => ({ hook: 'web_hook', config: { url, method: 'POST', body: template('function(ctx) { id: ctx.identity.id }') } });
+    server = await startTestServer(created.dsn, {
+      clients: { http: { disallow_private_ip_ranges: true, private_ip_exception_urls: [`${base}/exempt`] } },
+      selfservice: {
+        methods: { password: { config: { haveibeenpwned_enabled: false } } },
+        flows: {
+          registration: { after: { password: { hooks: [hook(`${base}/exempt`), { hook: 'session' }] } } },
+          login: { after: { hooks: [hook(`http://localhost:${port}/by-name`)] } },
+          settings: { after: { hooks: [hook(`${base}/by-address`)] } },
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await server?.close();
+    await drop?.();
+    await receiver.close();
+  });
+
+  it('calls an exempt URL, and refuses a private address given literally or through a name, without connecting', async () => {
+    const send = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${server.publicUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...headers }, body: JSON.stringify(body) });
+    const flow = async (kind: string, headers: Record<string, string> = {}) => (await fetch(`${server.publicUrl}/self-service/${kind}/api`, { headers: { accept: 'application/json', ...headers } })).json();
+    const email = `guarded-${Date.now()}@example.com`;
+
+    const registration = await flow('registration');
+    const registered = await send(`/self-service/registration?flow=${registration.id}`, { method: 'password', traits: { email }, password: PASSWORD });
+    const body = await registered.json();
+    expect(registered.status, JSON.stringify(body)).toBe(200);
+    expect(receiver.at('/exempt')).toHaveLength(1);
+
+    const login = await flow('login');
+    const refusedByName = await send(`/self-service/login?flow=${login.id}`, { method: 'password', identifier: email, password: PASSWORD });
+    expect(refusedByName.status).toBe(502);
+
+    const settings = await flow('settings', { 'x-session-token': body.session_token });
+    const refusedLiteral = await send(`/self-service/settings?flow=${settings.id}`, { method: 'password', password: 'a guarded new passphrase 77' }, { 'x-session-token': body.session_token });
+    expect(refusedLiteral.status).toBe(502);
+
+    expect(receiver.received.map((r) => r.path)).toEqual(['/exempt']);
+    expect(server.logs.filter((l) => l.includes('private IP range')).length).toBe(2);
+  });
+});

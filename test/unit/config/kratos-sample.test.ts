@@ -166,7 +166,6 @@ const UNSUPPORTED = [
   'session.whoami.tokenizer',
   'oauth2_provider',
   'database',
-  'clients',
   'organizations',
   'preview',
   'feature_flags.password_profile_registration_node_group',
@@ -195,6 +194,7 @@ describe('a real-world kratos.yml', () => {
       expect(config.selfservice.flows.registration.after?.hooks?.[0].config).toMatchObject({ url: 'https://example.com/after-registration', emit_analytics_event: true });
       expect(config.selfservice.methods.totp).toEqual({ enabled: true, config: { issuer: 'Kratos' } });
       expect(config.selfservice.methods.code.config).toEqual({ lifespan: '1h', max_submissions: 5 });
+      expect(config.clients.http).toEqual({ disallow_private_ip_ranges: true, private_ip_exception_urls: [] });
       expect(config.hashers.algorithm).toBe('bcrypt');
       expect(config.hashers.bcrypt.cost).toBe(8); // allowed with --dev
       expect(config.log).toEqual({ level: 'debug', format: 'text', leak_sensitive_values: true });

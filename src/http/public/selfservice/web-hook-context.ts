@@ -30,6 +30,6 @@ export async function runAfterWebHooks(
     flow: input.flow(identity ?? undefined),
     ...(identity ? { identity: toIdentityJson(identity, { schemaUrl: registry.schemaUrl, admin: false, credentials: false }) } : {}),
     ...(session ? { session } : {}),
-    ...requestContext({ method: req.method, url: new URL(req.originalUrl, registry.urls.public).toString(), headers: req.headers }),
+    ...requestContext({ method: req.method, url: new URL(req.originalUrl, registry.urls.public).toString(), headers: req.headers }, registry.webHooks.headerAllowlist),
   });
 }
