@@ -13,6 +13,7 @@ export interface Metrics {
   flowsExpired: Counter<'flow' | 'type'>;
   /** HTTP request duration by method, route template (`unmatched` when no route matched) and status code. */
   httpRequestSeconds: Histogram<'method' | 'route' | 'status_code'>;
+  webHookRequests: Counter<'flow' | 'result'>;
   passwordHashSeconds: Histogram<'operation'>;
   sessionChecks: Counter<'result'>;
   /** Courier messages by status, counted in the database at scrape time (through `courierQueueDepth`). */
@@ -45,6 +46,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'HTTP request duration, by method, route template and status code.',
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    webHookRequests: new Counter({
+      name: 'idflow_web_hook_requests_total',
+      help: 'Web hook requests, by flow and result (ok, failed: answered >= 400 or unreachable, timeout, refused: private address, template: body template failed).',
+      labelNames: ['flow', 'result'],
       registers: [registry],
     }),
     passwordHashSeconds: new Histogram({

@@ -117,7 +117,8 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const { logger } = options;
   const dsn = parseDsn(config.dsn);
   const schemas = await loadIdentitySchemas(config.identity.schemas, config.identity.default_schema_id);
-  const webHooks = new WebHooks(config, { logger });
+  const metrics = createMetrics({ defaultMetrics: true });
+  const webHooks = new WebHooks(config, { logger, metrics });
   const orm = await openOrm(dsn);
   try {
     if (options.migrations === 'auto' || (dsn.dialect === 'sqlite' && dsn.memory)) {
@@ -130,7 +131,6 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     await orm.close(true);
     throw err;
   }
-  const metrics = createMetrics({ defaultMetrics: true });
   const hasher = instrumentHasher(createPasswordHasher(config.hashers), metrics);
   const secrets = config.secrets.pagination ?? config.secrets.default ?? config.secrets.cookie ?? [];
   const urls: Urls = {

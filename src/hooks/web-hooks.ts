@@ -19,6 +19,7 @@ import https from 'node:https';
 import { resolve } from 'node:path';
 import type { Config, HookConfig } from '../../config/types.ts';
 import type { Logger } from '../../observability/logger.ts';
+import type { Metrics } from '../../observability/metrics.ts';
 import { KratosError } from '../errors/kratos-error.ts';
 import { Redactor } from '../courier/redact.ts';
 import { requestAuth, secretHeaderValues, type RequestAuthConfig } from '../x/request-auth.ts';
@@ -100,6 +101,7 @@ const JSONNET_MODULE = '@hanazuki/node-jsonnet';
 
 export interface WebHooksOptions {
   logger: Logger;
+  metrics?: Pick<Metrics, 'webHookRequests'>;
   /** Per request (Kratos: about 30 s). */
   timeoutMs?: number;
   /** Where `file://./relative` templates are resolved (the working directory by default). */
@@ -109,6 +111,7 @@ export interface WebHooksOptions {
 export class WebHooks {
   readonly #after = new Map<string, PreparedHook[]>();
   readonly #logger: Logger;
+  readonly #metrics: WebHooksOptions['metrics'];
   readonly #timeoutMs: number;
   readonly #guard: OutboundGuard;
   /** `clients.web_hook.header_allowlist`: the request headers a template may read. */
@@ -118,6 +121,7 @@ export class WebHooks {
   /** Validates every configured web hook and loads its template; throws WebHookConfigError on what idflow can't honour. */
   constructor(config: Config, options: WebHooksOptions) {
     this.#logger = options.logger;
+    this.#metrics = options.metrics;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#guard = createOutboundGuard(config.clients.http);
     this.headerAllowlist = config.clients.web_hook.header_allowlist;
@@ -153,13 +157,13 @@ export class WebHooks {
   async runAfter(flow: HookFlow, method: string | undefined, ctx: WebHookContext): Promise<void> {
     for (const hook of this.#hooksFor(flow, method)) {
       if (hook.ignore) {
-        void this.#call(hook, ctx).catch((err: unknown) => {
+        void this.#call(hook, flow, ctx).catch((err: unknown) => {
           this.#logger.warn('web hook failed (response ignored)', { hook: hook.name, flow, reason: hook.redactor.redact((err as Error).message) });
         });
         continue;
       }
       try {
-        await this.#call(hook, ctx);
+        await this.#call(hook, flow, ctx);
       } catch (err) {
         const reason = hook.redactor.redact((err as Error).message);
         this.#logger.warn('web hook failed', { hook: hook.name, flow, reason });
@@ -171,10 +175,26 @@ export class WebHooks {
     }
   }
 
-  async #call(hook: PreparedHook, ctx: WebHookContext): Promise<void> {
-    const body = hook.template !== undefined && !['GET', 'HEAD', 'DELETE'].includes(hook.method) ? await this.#render(hook, ctx) : undefined;
-    const status = await this.#send(hook, body);
-    if (status >= 400) throw new Error(`answered HTTP ${status}`);
+  async #call(hook: PreparedHook, flow: HookFlow, ctx: WebHookContext): Promise<void> {
+    let result = 'ok';
+    try {
+      let body: string | undefined;
+      if (hook.template !== undefined && !['GET', 'HEAD', 'DELETE'].includes(hook.method)) {
+        result = 'template';
+        body = await this.#render(hook, ctx);
+      }
+      result = 'failed';
+      const status = await this.#send(hook, body);
+      if (status >= 400) throw new Error(`answered HTTP ${status}`);
+      result = 'ok';
+    } catch (err) {
+      const name = (err as Error).name;
+      if (name === 'TimeoutError') result = 'timeout';
+      else if (name === 'PrivateAddressError') result = 'refused';
+      throw err;
+    } finally {
+      this.#metrics?.webHookRequests.inc({ flow, result });
+    }
   }
 
   /**

@@ -284,5 +284,8 @@ describe('web hooks under clients.http.disallow_private_ip_ranges', () => {
 
     expect(receiver.received.map((r) => r.path)).toEqual(['/exempt']);
     expect(server.logs.filter((l) => l.includes('private IP range')).length).toBe(2);
+    const counted = (await server.registry.metrics.webHookRequests.get()).values.map((v) => [v.labels.flow, v.labels.result, v.value]);
+    expect(counted).toEqual(expect.arrayContaining([['registration', 'ok', 1], ['login', 'refused', 1], ['settings', 'refused', 1]]));
+    expect(counted).toHaveLength(3);
   });
 });
