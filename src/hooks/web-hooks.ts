@@ -1,5 +1,5 @@
 /**
- * Kratos's `web_hook` after-hooks: once a flow succeeded (its changes are committed), each configured hook sends
+ * Kratos's `web_hook` hooks. After-hooks: once a flow succeeded (its changes are committed), each configured hook sends
  * one HTTP request built from the flow's context. The request runs in the incoming request's trace context, so the
  * instrumented HTTP client carries `traceparent` to the receiver. `clients.http.disallow_private_ip_ranges` is
  * enforced on the address connected to (src/x/outbound-guard.ts).
@@ -10,8 +10,9 @@
  * - `response.ignore: true`: sent in the background; failures are logged, the flow is not affected.
  *   Otherwise the answer is awaited: a status >= 400 or no answer fails the request with Kratos's 502 (504 on
  *   timeout). The flow's changes stay committed, as they do in Kratos for hooks that run after persisting.
+ * - `before` hooks run when a flow is created, before it is stored: ctx without identity; a failure means no flow.
  * - Not supported yet, refused at start-up rather than silently skipped: `response.parse` / `can_interrupt`
- *   (hooks that modify or veto a flow before it is saved), `before` web hooks, and templates fetched over HTTP.
+ *   (hooks that modify or veto a flow before it is saved) and templates fetched over HTTP.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -110,6 +111,7 @@ export interface WebHooksOptions {
 
 export class WebHooks {
   readonly #after = new Map<string, PreparedHook[]>();
+  readonly #before = new Map<HookFlow, PreparedHook[]>();
   readonly #logger: Logger;
   readonly #metrics: WebHooksOptions['metrics'];
   readonly #timeoutMs: number;
@@ -128,9 +130,8 @@ export class WebHooks {
     const baseDir = options.baseDir ?? process.cwd();
     for (const flow of HOOK_FLOWS) {
       const block = config.selfservice.flows[flow] as { before?: { hooks?: HookConfig[] }; after?: Record<string, unknown> } | undefined;
-      if (block?.before?.hooks?.some((h) => h.hook === 'web_hook')) {
-        throw new WebHookConfigError(`selfservice.flows.${flow}.before.hooks: web_hook before hooks are not supported by idflow yet`);
-      }
+      this.#before.set(flow, (block?.before?.hooks ?? []).flatMap((hook, index) =>
+        (hook.hook === 'web_hook' ? [prepare(hook.config as unknown as WebHookConfig, `selfservice.flows.${flow}.before.hooks[${index}]`, baseDir)] : [])));
       const after = block?.after ?? {};
       const lists: Array<[string, HookConfig[] | undefined]> = [['*', (after as { hooks?: HookConfig[] }).hooks]];
       for (const [key, value] of Object.entries(after)) {
@@ -153,9 +154,22 @@ export class WebHooks {
     return this.#hooksFor(flow, method).length > 0;
   }
 
+  hasBefore(flow: HookFlow): boolean {
+    return (this.#before.get(flow)?.length ?? 0) > 0;
+  }
+
   /** Runs the flow's after web hooks in order; a failing blocking hook throws Kratos's 502/504 error. */
-  async runAfter(flow: HookFlow, method: string | undefined, ctx: WebHookContext): Promise<void> {
-    for (const hook of this.#hooksFor(flow, method)) {
+  runAfter(flow: HookFlow, method: string | undefined, ctx: WebHookContext): Promise<void> {
+    return this.#run(this.#hooksFor(flow, method), flow, ctx);
+  }
+
+  /** Runs the web hooks of a new flow before it is stored (ctx without identity); a failure means no flow. */
+  runBefore(flow: HookFlow, ctx: WebHookContext): Promise<void> {
+    return this.#run(this.#before.get(flow) ?? [], flow, ctx);
+  }
+
+  async #run(hooks: PreparedHook[], flow: HookFlow, ctx: WebHookContext): Promise<void> {
+    for (const hook of hooks) {
       if (hook.ignore) {
         void this.#call(hook, flow, ctx).catch((err: unknown) => {
           this.#logger.warn('web hook failed (response ignored)', { hook: hook.name, flow, reason: hook.redactor.redact((err as Error).message) });

@@ -12,6 +12,7 @@ import { expectResponse } from '../../support/openapi.ts';
 import { loadConfig } from '../../../config/load-config.ts';
 import { WebHookConfigError, WebHooks } from '../../../src/hooks/web-hooks.ts';
 import { createLogger } from '../../../observability/logger.ts';
+import { Flow as FlowEntity } from '../../../entities/index.ts';
 
 type Json = any;
 
@@ -108,6 +109,7 @@ for (const db of testDatabases()) {
           methods: { password: { config: { haveibeenpwned_enabled: false } } },
           flows: {
             registration: {
+              before: { hooks: [{ hook: 'web_hook', config: { url: `${base}/before-registration`, method: 'POST', body: template('function(ctx) { flow_id: ctx.flow.id, flow_type: ctx.flow.type, has_identity: std.objectHas(ctx, "identity") }') } }] },
               after: {
                 password: {
                   hooks: [
@@ -124,6 +126,10 @@ for (const db of testDatabases()) {
                   { hook: 'web_hook', config: { url: `${base}/logged-in`, method: 'GET', auth: { type: 'basic_auth', config: { user: 'hooks', password: 'basic-secret-77' } } } },
                 ],
               },
+            },
+            recovery: {
+              enabled: true,
+              before: { hooks: [{ hook: 'web_hook', config: { url: `${base}/status/500`, method: 'GET' } }] },
             },
             settings: {
               after: {
@@ -166,6 +172,23 @@ for (const db of testDatabases()) {
       expect(call.body).not.toContain(registered.session_token);
       // The secret of the hook's auth never reaches the log.
       expect(server.logs.join('\n')).not.toContain('hook-key-secret-4411');
+    });
+
+    it('runs before-hooks on a new flow before storing it; a failing one leaves no flow', async () => {
+      const before = receiver.at('/before-registration').length;
+      const res = await get('/self-service/registration/api');
+      const flow = await res.json();
+      expect(res.status).toBe(200);
+      const calls = await receiver.waitFor('/before-registration', before + 1);
+      expect(JSON.parse(calls.at(-1)!.body)).toEqual({ flow_id: flow.id, flow_type: 'api', has_identity: false });
+
+      const recoveryFlows = () => server.registry.orm.em.fork().count(FlowEntity, { kind: 'recovery' });
+      const stored = await recoveryFlows();
+      const refused = await get('/self-service/recovery/api');
+      const error = await refused.json();
+      expect(refused.status, JSON.stringify(error)).toBe(502);
+      expect(error.error).toMatchObject({ code: 502, reason: 'A web hook failed.' });
+      expect(await recoveryFlows()).toBe(stored);
     });
 
     it('awaits a blocking hook and ignores the answer of one with response.ignore', async () => {
@@ -216,11 +239,10 @@ describe('web_hook configuration idflow cannot honour is refused at start-up', (
   const configWith = (flows: Json) => loadConfig({ env: {}, dev: true, overrides: { selfservice: { flows } } }).config;
   const hook = (extra: Json = {}) => ({ hook: 'web_hook', config: { url: 'http://127.0.0.1:9/hook', method: 'POST', ...extra } });
 
-  it('response.parse, can_interrupt, before hooks, HTTP templates and unreadable files', () => {
+  it('response.parse, can_interrupt, HTTP templates and unreadable files', () => {
     const cases: Array<[Json, RegExp]> = [
       [{ registration: { after: { password: { hooks: [hook({ response: { parse: true } })] } } } }, /registration\.after\.password\.hooks\[0\]: response\.parse/],
       [{ login: { after: { hooks: [hook({ can_interrupt: true })] } } }, /login\.after\.hooks\[0\]: response\.parse \/ can_interrupt/],
-      [{ registration: { before: { hooks: [hook()] } } }, /registration\.before\.hooks: web_hook before hooks are not supported/],
       [{ login: { after: { hooks: [hook({ body: 'https://example.com/body.jsonnet' })] } } }, /use a file:\/\/ or base64:\/\/ template/],
       [{ login: { after: { hooks: [hook({ body: 'file:///nonexistent/body.jsonnet' })] } } }, /cannot read \/nonexistent\/body\.jsonnet: ENOENT/],
     ];

@@ -15,7 +15,7 @@ import { parseDuration } from '../../../x/duration.ts';
 import { maskCsrfToken } from '../../../x/csrf-token.ts';
 import { unflatten } from '../../../x/form-body.ts';
 import { em as requestEm, queryString } from '../../middleware/request-context.ts';
-import { runAfterWebHooks } from './web-hook-context.ts';
+import { runAfterWebHooks, runBeforeWebHooks } from './web-hook-context.ts';
 import {
   assertCsrf, assertNativeRequest, csrfViolation, currentSession, ensureCsrfToken, publicRequestUrl, readCsrfCookie,
   redirect, setSessionCookie, wantsJson,
@@ -56,11 +56,17 @@ export function challengeFlowRoutes(registry: Registry): Router {
   async function createFlow(em: EntityManager, req: Request, res: Response, kind: ChallengeFlowKind, type: 'api' | 'browser', options: { returnTo?: string; messages?: UiMessage[]; requestUrl?: string }) {
     const now = new Date();
     const id = crypto.randomUUID();
+    const hooked = registry.webHooks.hasBefore(kind);
     const settled = await registry.flows.create(em, {
       id, kind, type, requestUrl: options.requestUrl ?? publicRequestUrl(registry, req), returnTo: options.returnTo,
       csrfToken: type === 'browser' ? ensureCsrfToken(registry, req, res) : undefined,
       issuedAt: now, expiresAt: new Date(now.getTime() + lifespanMs(kind)),
-    }, { flowId: id, flowType: type, messages: options.messages }, { inspect: inspector(kind, { id, type }) });
+    }, { flowId: id, flowType: type, messages: options.messages }, { inspect: inspector(kind, { id, type }) }, { flush: !hooked });
+    if (hooked) {
+      // Before-hooks see the new flow before it is stored: a failing hook leaves no flow behind.
+      await runBeforeWebHooks(registry, req, kind, () => project(settled, req, res));
+      await em.flush();
+    }
     registry.metrics.flowsStarted.inc({ flow: kind, type });
     return settled;
   }

@@ -20,7 +20,7 @@ import { maskCsrfToken } from '../../../x/csrf-token.ts';
 import { unflatten } from '../../../x/form-body.ts';
 import { toSessionJson } from '../../../session/index.ts';
 import { em as requestEm, queryString } from '../../middleware/request-context.ts';
-import { runAfterWebHooks } from './web-hook-context.ts';
+import { runAfterWebHooks, runBeforeWebHooks } from './web-hook-context.ts';
 import {
   assertCsrf, assertNativeRequest, csrfViolation, currentSession, deviceOf, ensureCsrfToken, forwardToErrorUi,
   publicRequestUrl, readCsrfCookie, redirect, setSessionCookie, wantsJson, type RequestSession,
@@ -99,10 +99,17 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
       issueSession: kind === 'registration' && registrationIssuesSession(registry),
     };
     const csrfToken = type === 'browser' ? ensureCsrfToken(registry, req, res) : undefined;
+    const hooked = registry.webHooks.hasBefore(kind);
     const settled = await registry.flows.create(em, {
       id, kind, type, requestUrl: options.requestUrl ?? publicRequestUrl(registry, req), returnTo: options.returnTo,
       csrfToken, identityId: options.identityId, issuedAt: now, expiresAt: new Date(now.getTime() + lifespanMs(kind)),
-    }, input, { inspect: inspector(kind, { id, type }) });
+    }, input, { inspect: inspector(kind, { id, type }) }, { flush: !hooked });
+    if (hooked) {
+      // Kratos runs before-hooks on the new flow before storing it: a failing hook leaves no flow behind.
+      const identity = kind === 'settings' && options.identityId ? (await loadIdentityRecord(em, options.identityId)) ?? undefined : undefined;
+      await runBeforeWebHooks(registry, req, kind, () => project(settled, req, res, identity));
+      await em.flush();
+    }
     registry.metrics.flowsStarted.inc({ flow: kind, type });
     return settled;
   }

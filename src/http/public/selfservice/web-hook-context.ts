@@ -33,3 +33,11 @@ export async function runAfterWebHooks(
     ...requestContext({ method: req.method, url: new URL(req.originalUrl, registry.urls.public).toString(), headers: req.headers }, registry.webHooks.headerAllowlist),
   });
 }
+
+/** Runs the `web_hook` before-hooks of a flow being created, with ctx {flow, request...}. */
+export async function runBeforeWebHooks(registry: Registry, req: Request, kind: HookFlow, flow: () => unknown): Promise<void> {
+  await registry.webHooks.runBefore(kind, {
+    flow: flow(),
+    ...requestContext({ method: req.method, url: new URL(req.originalUrl, registry.urls.public).toString(), headers: req.headers }, registry.webHooks.headerAllowlist),
+  });
+}
