@@ -128,19 +128,18 @@ export class WebHooks {
     this.#guard = createOutboundGuard(config.clients.http);
     this.headerAllowlist = config.clients.web_hook.header_allowlist;
     const baseDir = options.baseDir ?? process.cwd();
+    const webHooksIn = (hooks: HookConfig[] | undefined, where: string) => (hooks ?? []).flatMap((hook, index) =>
+      (hook.hook === 'web_hook' ? [prepare(hook.config as unknown as WebHookConfig, `${where}[${index}]`, baseDir)] : []));
     for (const flow of HOOK_FLOWS) {
       const block = config.selfservice.flows[flow] as { before?: { hooks?: HookConfig[] }; after?: Record<string, unknown> } | undefined;
-      this.#before.set(flow, (block?.before?.hooks ?? []).flatMap((hook, index) =>
-        (hook.hook === 'web_hook' ? [prepare(hook.config as unknown as WebHookConfig, `selfservice.flows.${flow}.before.hooks[${index}]`, baseDir)] : [])));
+      this.#before.set(flow, webHooksIn(block?.before?.hooks, `selfservice.flows.${flow}.before.hooks`));
       const after = block?.after ?? {};
-      const lists: Array<[string, HookConfig[] | undefined]> = [['*', (after as { hooks?: HookConfig[] }).hooks]];
-      for (const [key, value] of Object.entries(after)) {
-        if (key !== 'hooks' && value && typeof value === 'object' && 'hooks' in value) lists.push([key, (value as { hooks?: HookConfig[] }).hooks]);
-      }
-      for (const [method, hooks] of lists) {
-        const where = `selfservice.flows.${flow}.after${method === '*' ? '' : `.${method}`}.hooks`;
-        const prepared = (hooks ?? []).flatMap((hook, index) => (hook.hook === 'web_hook' ? [prepare(hook.config as unknown as WebHookConfig, `${where}[${index}]`, baseDir)] : []));
-        this.#after.set(`${flow}:${method}`, prepared);
+      this.#after.set(`${flow}:*`, webHooksIn((after as { hooks?: HookConfig[] }).hooks, `selfservice.flows.${flow}.after.hooks`));
+      for (const [method, value] of Object.entries(after)) {
+        // A method's own list, even one without web hooks, replaces the flow's list for that method.
+        if (method !== 'hooks' && value && typeof value === 'object' && (value as { hooks?: unknown }).hooks !== undefined) {
+          this.#after.set(`${flow}:${method}`, webHooksIn((value as { hooks?: HookConfig[] }).hooks, `selfservice.flows.${flow}.after.${method}.hooks`));
+        }
       }
     }
   }
