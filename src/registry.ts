@@ -139,7 +139,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   };
   let courier: Courier;
   try {
-    courier = new Courier(config.courier, { orm, dialect: dsn.dialect, logger, metrics });
+    courier = new Courier(config.courier, { orm, dialect: dsn.dialect, logger, metrics, clientsHttp: config.clients.http });
   } catch (err) {
     await orm.close(true);
     throw err;

@@ -53,7 +53,7 @@ export async function courierCommand(argv: string[], env: Record<string, string 
   try {
     if (file) await assertMigrated(orm, redactDsn(config.dsn));
     else await migrateUp(orm);
-    courier = new Courier(config.courier, { orm, dialect: dsn.dialect, logger, metrics });
+    courier = new Courier(config.courier, { orm, dialect: dsn.dialect, logger, metrics, clientsHttp: config.clients.http });
     if (!courier.sender) throw new UsageError('no delivery is configured: set courier.smtp.connection_uri (or courier.delivery_strategy: http)');
   } catch (err) {
     await orm.close(true);

@@ -14,6 +14,7 @@ import { createHttpTransport } from './transports/http.ts';
 import { createSmtpTransport } from './transports/smtp.ts';
 import type { Transport } from './transports/transport.ts';
 import { captureTraceContext } from './trace-context.ts';
+import { createOutboundGuard } from '../x/outbound-guard.ts';
 
 /** A message to send: rendered from `templateType` with `data` when it is enqueued. */
 export interface MessageDraft {
@@ -32,6 +33,8 @@ export interface CourierDeps {
   now?: () => Date;
   /** Directory relative template paths resolve against (default: the working directory). */
   cwd?: string;
+  /** `clients.http`: the private-IP guard of the HTTP delivery strategy (off when absent). */
+  clientsHttp?: { disallow_private_ip_ranges?: boolean; private_ip_exception_urls?: string[] };
 }
 
 /** The retry policy and worker settings from `courier.*`. */
@@ -72,7 +75,7 @@ export class Courier {
     const settings = workerSettings(config);
     let transport = deps.transport;
     if (!transport) {
-      if (config.delivery_strategy === 'http') transport = createHttpTransport(config);
+      if (config.delivery_strategy === 'http') transport = createHttpTransport(config, { guard: createOutboundGuard(deps.clientsHttp ?? {}) });
       else if (config.smtp.connection_uri) transport = createSmtpTransport(config);
       else this.#unavailable = 'courier.smtp.connection_uri is not set';
     }

@@ -15,8 +15,6 @@
  *   (hooks that modify or veto a flow before it is saved) and templates fetched over HTTP.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
 import { resolve } from 'node:path';
 import type { Config, HookConfig } from '../../config/types.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -25,6 +23,7 @@ import { KratosError } from '../errors/kratos-error.ts';
 import { Redactor } from '../courier/redact.ts';
 import { requestAuth, secretHeaderValues, type RequestAuthConfig } from '../x/request-auth.ts';
 import { createOutboundGuard, type OutboundGuard } from '../x/outbound-guard.ts';
+import { sendRequest } from '../x/outbound-request.ts';
 
 export type HookFlow = 'login' | 'registration' | 'settings' | 'recovery' | 'verification';
 const HOOK_FLOWS: HookFlow[] = ['login', 'registration', 'settings', 'recovery', 'verification'];
@@ -197,7 +196,7 @@ export class WebHooks {
         body = await this.#render(hook, ctx);
       }
       result = 'failed';
-      const status = await this.#send(hook, body);
+      const { status } = await this.#send(hook, body);
       if (status >= 400) throw new Error(`answered HTTP ${status}`);
       result = 'ok';
     } catch (err) {
@@ -210,29 +209,12 @@ export class WebHooks {
     }
   }
 
-  /**
-   * node:http rather than fetch: only a socket-level `lookup` can refuse a private address at connect time (the
-   * private-IP guard); the HTTP instrumentation traces it and adds `traceparent` as it does for fetch.
-   */
-  #send(hook: PreparedHook, body: string | undefined): Promise<number> {
-    this.#guard.assertUrl(hook.url);
-    const headers: Record<string, string | number> = { ...hook.headers };
-    if (body !== undefined) Object.assign(headers, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    // Looked up on the module objects at call time: that is where the HTTP instrumentation patches `request`.
-    const send = hook.url.protocol === 'https:' ? https.request : http.request;
-    return new Promise<number>((resolve, reject) => {
-      const req = send(hook.url, { method: hook.method, headers, lookup: this.#guard.lookupFor(hook.url) }, (res) => {
-        res.resume(); // the answer's content is not used (no response.parse)
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
+  #send(hook: PreparedHook, body: string | undefined) {
+    const headers = body !== undefined ? { ...hook.headers, 'content-type': 'application/json' } : hook.headers;
+    return sendRequest(hook.url, { method: hook.method, headers, body, timeoutMs: this.#timeoutMs, guard: this.#guard })
+      .catch((err: NodeJS.ErrnoException) => {
+        throw err.name === 'TimeoutError' || err.name === 'PrivateAddressError' ? err : new Error(`request failed: ${err.code ?? err.message}`);
       });
-      const timer = setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${this.#timeoutMs} ms`), { name: 'TimeoutError' })), this.#timeoutMs);
-      req.on('close', () => clearTimeout(timer));
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        reject(err.name === 'TimeoutError' || err.name === 'PrivateAddressError' ? err : new Error(`request failed: ${err.code ?? err.message}`));
-      });
-      req.end(body);
-    });
   }
 
   async #render(hook: PreparedHook, ctx: WebHookContext): Promise<string> {

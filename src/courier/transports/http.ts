@@ -2,6 +2,8 @@ import type { CourierConfig } from '../../../config/types.ts';
 import { Redactor } from '../redact.ts';
 import { DeliveryError, type OutgoingMessage, type Transport } from './transport.ts';
 import { requestAuth, secretHeaderValues } from '../../x/request-auth.ts';
+import { createOutboundGuard, type OutboundGuard } from '../../x/outbound-guard.ts';
+import { sendRequest, type OutboundResponse } from '../../x/outbound-request.ts';
 
 /** Kratos's default `courier.http.request_config.body` (a jsonnet file): the only body idflow produces. */
 export const KRATOS_DEFAULT_HTTP_BODY = 'base64://ZnVuY3Rpb24oY3R4KSB7CiAgcmVjaXBpZW50OiBjdHgucmVjaXBpZW50LAogIHRlbXBsYXRlX3R5cGU6IGN0eC50ZW1wbGF0ZV90eXBlLAogIHRvOiBpZiAidGVtcGxhdGVfZGF0YSIgaW4gY3R4ICYmICJ0byIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS50byBlbHNlIG51bGwsCiAgcmVjb3ZlcnlfY29kZTogaWYgInRlbXBsYXRlX2RhdGEiIGluIGN0eCAmJiAicmVjb3ZlcnlfY29kZSIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS5yZWNvdmVyeV9jb2RlIGVsc2UgbnVsbCwKICByZWNvdmVyeV91cmw6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInJlY292ZXJ5X3VybCIgaW4gY3R4LnRlbXBsYXRlX2RhdGEgdGhlbiBjdHgudGVtcGxhdGVfZGF0YS5yZWNvdmVyeV91cmwgZWxzZSBudWxsLAogIHZlcmlmaWNhdGlvbl91cmw6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInZlcmlmaWNhdGlvbl91cmwiIGluIGN0eC50ZW1wbGF0ZV9kYXRhIHRoZW4gY3R4LnRlbXBsYXRlX2RhdGEudmVyaWZpY2F0aW9uX3VybCBlbHNlIG51bGwsCiAgdmVyaWZpY2F0aW9uX2NvZGU6IGlmICJ0ZW1wbGF0ZV9kYXRhIiBpbiBjdHggJiYgInZlcmlmaWNhdGlvbl9jb2RlIiBpbiBjdHgudGVtcGxhdGVfZGF0YSB0aGVuIGN0eC50ZW1wbGF0ZV9kYXRhLnZlcmlmaWNhdGlvbl9jb2RlIGVsc2UgbnVsbCwKICBzdWJqZWN0OiBjdHguc3ViamVjdCwKICBib2R5OiBjdHguYm9keQp9Cg==';
@@ -28,9 +30,9 @@ export function httpPayload(message: OutgoingMessage): Record<string, unknown> {
 /**
  * `courier.delivery_strategy: http`: each message is one request to `courier.http.request_config.url`
  * (method, headers, `auth` api_key/basic_auth as for web hooks). A 2xx answer is a delivery; anything else fails
- * the attempt. A custom jsonnet `body` is not supported (idflow has no jsonnet): it is refused at start-up.
+ * the attempt. `clients.http.disallow_private_ip_ranges` applies as it does to web hooks. A custom jsonnet `body` is not supported (idflow has no jsonnet): it is refused at start-up.
  */
-export function createHttpTransport(config: CourierConfig, options: { timeoutMs?: number } = {}): Transport {
+export function createHttpTransport(config: CourierConfig, options: { timeoutMs?: number; guard?: OutboundGuard } = {}): Transport {
   const request = config.http?.request_config;
   if (!request?.url) throw new HttpConfigError('courier.http.request_config.url is not set: messages cannot be sent');
   if (request.body && request.body !== KRATOS_DEFAULT_HTTP_BODY) {
@@ -48,26 +50,27 @@ export function createHttpTransport(config: CourierConfig, options: { timeoutMs?
   const secrets: Array<string | undefined> = [url.password ? decodeURIComponent(url.password) : undefined, ...auth.secrets, ...secretHeaderValues(request.headers)];
   const redactor = new Redactor(secrets);
   const timeoutMs = options.timeoutMs ?? 30_000;
+  const guard = options.guard ?? createOutboundGuard({});
   return {
     name: 'http',
     redactor,
     async send(message) {
-      let response: Response;
+      let response: OutboundResponse;
       try {
-        response = await fetch(url, {
+        response = await sendRequest(url, {
           method,
           headers,
           body: method === 'GET' || method === 'HEAD' ? undefined : JSON.stringify(httpPayload(message)),
-          redirect: 'manual',
-          signal: AbortSignal.timeout(timeoutMs),
+          timeoutMs,
+          guard,
+          maxBodyBytes: 500,
         });
       } catch (err) {
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        throw new DeliveryError(redactor.redact(`HTTP request failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`), { outage: true });
+        const failure = err as NodeJS.ErrnoException;
+        throw new DeliveryError(redactor.redact(`HTTP request failed: ${failure.code ?? failure.message}`), { outage: failure.name !== 'PrivateAddressError' });
       }
-      const text = await response.text().catch(() => '');
       if (response.status < 200 || response.status >= 300) {
-        throw new DeliveryError(redactor.redact(`HTTP ${response.status}${text ? ': ' + text.slice(0, 500) : ''}`), { outage: [502, 503, 504].includes(response.status) });
+        throw new DeliveryError(redactor.redact(`HTTP ${response.status}${response.text ? ': ' + response.text : ''}`), { outage: [502, 503, 504].includes(response.status) });
       }
     },
     async close() {},

@@ -307,7 +307,7 @@ describe('OpenTelemetry tracing of a running server', () => {
     const client = spans.find((s) => s.spanId === spanId)!;
     expect(client.traceId).toBe(traceId);
     expect(client.kind).toBe(3); // CLIENT
-    expect(client.scope).toBe('@opentelemetry/instrumentation-undici');
+    expect(client.scope).toBe('@opentelemetry/instrumentation-http');
     // The delivery continues the trace of the request that queued the message (sent later, by the courier's loop):
     // client span -> courier.deliver -> ... -> the recovery submit's server span -> the caller's span.
     expect(traceId).toBe(tp.traceId);
