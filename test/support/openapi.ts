@@ -1,5 +1,5 @@
 /**
- * Validates idflow JSON bodies against Kratos's OpenAPI 3.0.3 document (`../shared/reference/kratos-openapi.json`, beside the repository).
+ * Validates idflow JSON bodies against Kratos's OpenAPI 3.0.3 document (`../shared/reference/kratos-openapi.json`, vendored in test/fixtures/reference).
  *
  * OpenAPI 3.0 schemas are not JSON Schema, so they are rewritten for ajv:
  * - `nullable: true` -> `"null"` added to `type` (and to `enum` when present); without `type` the schema becomes
@@ -20,10 +20,11 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { referenceUrl } from './reference.ts';
 
 const addFormats = addFormatsModule.default;
 
-export const OPENAPI_URL = new URL('../../../shared/reference/kratos-openapi.json', import.meta.url);
+export const OPENAPI_URL = referenceUrl('kratos-openapi.json');
 const SCHEMA_ID_BASE = 'https://idflow.invalid/kratos-openapi/components/schemas/';
 const OPENAPI_ONLY_KEYWORDS = new Set(['discriminator', 'example', 'xml', 'externalDocs', 'readOnly', 'writeOnly']);
 

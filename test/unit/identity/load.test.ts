@@ -6,10 +6,12 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIdentitySchemas } from '../../../src/identity/schema/index.ts';
 import { b64, schemaDoc } from './helpers.ts';
+import { referenceUrl } from '../../support/reference.ts';
+import { fileURLToPath } from 'node:url';
 
 const root = resolve(import.meta.dirname, '../../..');
 const defaultPath = join(root, 'schemas/default.schema.json');
-const examplePath = resolve(root, '../shared/reference/identity.schema.example.json');
+const examplePath = fileURLToPath(referenceUrl('identity.schema.example.json'));
 const defaultText = readFileSync(defaultPath, 'utf8');
 
 function urlSafeB64(text: string): string {

@@ -4,11 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { IdentitySchema } from '../../../src/identity/schema/index.ts';
 import { traitNodes } from '../../../src/ui/trait-nodes.ts';
 import type { UiInputNode } from '../../../src/ui/node.ts';
+import { fileURLToPath } from 'node:url';
+import { referenceUrl } from '../../support/reference.ts';
 
 const root = resolve(import.meta.dirname, '../../..');
 const load = (path: string, id: string) => new IdentitySchema({ id, url: `file://${path}`, raw: JSON.parse(readFileSync(path, 'utf8')) });
 const defaultSchema = load(resolve(root, 'schemas/default.schema.json'), 'default');
-const exampleSchema = load(resolve(root, '../shared/reference/identity.schema.example.json'), 'example');
+const exampleSchema = load(fileURLToPath(referenceUrl('identity.schema.example.json')), 'example');
 
 const label = (title: string, name: string) => ({ id: 1070002, text: title, type: 'info', context: { title, name } });
 
