@@ -21,7 +21,7 @@ import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { KratosError } from '../errors/kratos-error.ts';
 import { Redactor } from '../courier/redact.ts';
-import { requestAuth, secretHeaderValues, type RequestAuthConfig } from '../x/request-auth.ts';
+import { outboundSecrets, requestAuth, type RequestAuthConfig } from '../x/request-auth.ts';
 import { createOutboundGuard, type OutboundGuard } from '../x/outbound-guard.ts';
 import { sendRequest } from '../x/outbound-request.ts';
 
@@ -248,8 +248,6 @@ function prepare(config: WebHookConfig | undefined, where: string, baseDir: stri
   } catch (err) {
     throw new WebHookConfigError((err as Error).message);
   }
-  const secrets = [url.password ? decodeURIComponent(url.password) : undefined, ...auth.secrets, ...secretHeaderValues(config.headers)];
-  for (const [key, value] of url.searchParams) if (/token|key|secret|sig|password/i.test(key)) secrets.push(value);
   return {
     name: config.id ?? where,
     url,
@@ -257,7 +255,7 @@ function prepare(config: WebHookConfig | undefined, where: string, baseDir: stri
     headers: { ...(config.headers ?? {}), ...auth.headers },
     template: config.body ? loadTemplate(config.body, `${where}.config.body`, baseDir) : undefined,
     ignore: config.response?.ignore === true,
-    redactor: new Redactor(secrets),
+    redactor: new Redactor(outboundSecrets(url, auth.secrets, config.headers)),
   };
 }
 

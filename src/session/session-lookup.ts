@@ -119,12 +119,13 @@ function knexClientOf(orm: MikroORM): KnexClientLike {
 /** Builds the lookup for the ORM's dialect. Cheap; create it once per ORM and close it before the ORM. */
 export function createSessionLookup(orm: MikroORM): SessionLookup {
   const client = knexClientOf(orm);
+  const memo = new SessionRowMemo();
   if (client.dialect === 'sqlite3') {
-    const pooled = new SqliteSessionLookup(client);
+    const pooled = new PooledSessionLookup('sqlite', client, memo, sqliteRow);
     const file = String(orm.config.get('dbName') ?? '');
-    return file && !isMemoryDatabase(file) ? new SqliteFileSessionLookup(file, pooled) : pooled;
+    return file && !isMemoryDatabase(file) ? new SqliteFileSessionLookup(file, pooled, memo) : pooled;
   }
-  if (client.dialect === 'postgresql') return new PgSessionLookup(client);
+  if (client.dialect === 'postgresql') return new PooledSessionLookup('postgresql', client, memo, pgRow);
   throw new Error(`session lookup: unsupported knex dialect "${client.dialect}"`);
 }
 
@@ -181,45 +182,61 @@ function runAll(statement: SqliteStatementLike, params: unknown[]): Promise<Reco
 
 const isMemoryDatabase = (file: string) => file === ':memory:' || file.startsWith('file::memory:') || /[?&]mode=memory\b/.test(file);
 
-class SqliteSessionLookup implements SessionLookup {
-  readonly dialect = 'sqlite' as const;
+/** Runs the dialect's statement on a raw pool connection; the joined row, or undefined. */
+type RowReader = (connection: unknown, tokenHash: string) => Promise<Record<string, unknown> | undefined>;
+
+/** Reads the row on a connection borrowed from the ORM's pool: SQLite `:memory:` and PostgreSQL. */
+class PooledSessionLookup implements SessionLookup {
+  readonly dialect: LookupDialect;
   readonly #client: KnexClientLike;
-  readonly #memo = new SessionRowMemo();
-  /** Shared with the file reader, which falls back to this lookup. */
-  get memo(): SessionRowMemo {
-    return this.#memo;
+  readonly #memo: SessionRowMemo;
+  readonly #row: RowReader;
+
+  constructor(dialect: LookupDialect, client: KnexClientLike, memo: SessionRowMemo, row: RowReader) {
+    this.dialect = dialect;
+    this.#client = client;
+    this.#memo = memo;
+    this.#row = row;
   }
 
-  constructor(client: KnexClientLike) {
-    this.#client = client;
+  async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
+    const connection = await this.#client.acquireConnection();
+    try {
+      const row = await this.#row(connection, tokenHash);
+      return row ? this.#memo.mapObject(tokenHash, row) : undefined;
+    } finally {
+      await this.#client.releaseConnection(connection);
+    }
   }
 
   close(): void {}
-
-  async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
-    const db = (await this.#client.acquireConnection()) as SqliteDatabaseLike;
-    try {
-      const rows = await runAll(await sqliteStatementFor(db), [tokenHash]);
-      return rows[0] ? this.#memo.mapObject(tokenHash, rows[0]) : undefined;
-    } finally {
-      await this.#client.releaseConnection(db);
-    }
-  }
 }
+
+const sqliteRow: RowReader = async (connection, tokenHash) => {
+  const rows = await runAll(await sqliteStatementFor(connection as SqliteDatabaseLike), [tokenHash]);
+  return rows[0];
+};
+
+const pgRow: RowReader = async (connection, tokenHash) => {
+  const result = await (connection as PgClientLike).query({ name: PG_STATEMENT_NAME, text: PG_SESSION_BY_TOKEN_SQL, values: [tokenHash] });
+  return result.rows[0];
+};
 
 /** See the module comment: a synchronous read-only reader on the database file, the pool when it reports busy. */
 class SqliteFileSessionLookup implements SessionLookup {
   readonly dialect = 'sqlite' as const;
   readonly #file: string;
-  readonly #pooled: SqliteSessionLookup;
+  readonly #pooled: SessionLookup;
+  readonly #memo: SessionRowMemo;
   #statement: BetterSqliteStatement | undefined;
   #columns: string[] = [];
   #db: BetterSqliteDatabase | undefined;
   #closed = false;
 
-  constructor(file: string, pooled: SqliteSessionLookup) {
+  constructor(file: string, pooled: SessionLookup, memo: SessionRowMemo) {
     this.#file = file;
     this.#pooled = pooled;
+    this.#memo = memo;
   }
 
   async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
@@ -232,7 +249,7 @@ class SqliteFileSessionLookup implements SessionLookup {
       if ((err as { code?: unknown }).code === 'SQLITE_BUSY') return this.#pooled.findByTokenHash(tokenHash);
       throw err;
     }
-    return values ? this.#pooled.memo.map(tokenHash, values, this.#columns) : undefined;
+    return values ? this.#memo.map(tokenHash, values, this.#columns) : undefined;
   }
 
   async #prepare(): Promise<BetterSqliteStatement> {
@@ -262,27 +279,6 @@ class SqliteFileSessionLookup implements SessionLookup {
   }
 }
 
-class PgSessionLookup implements SessionLookup {
-  readonly dialect = 'postgresql' as const;
-  readonly #client: KnexClientLike;
-  readonly #memo = new SessionRowMemo();
-
-  constructor(client: KnexClientLike) {
-    this.#client = client;
-  }
-
-  close(): void {}
-
-  async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
-    const connection = (await this.#client.acquireConnection()) as PgClientLike;
-    try {
-      const result = await connection.query({ name: PG_STATEMENT_NAME, text: PG_SESSION_BY_TOKEN_SQL, values: [tokenHash] });
-      return result.rows[0] ? this.#memo.mapObject(tokenHash, result.rows[0]) : undefined;
-    } finally {
-      await this.#client.releaseConnection(connection);
-    }
-  }
-}
 
 /**
  * whoami is polled: the same session is looked up again and again with nothing changed. The mapping from a raw row

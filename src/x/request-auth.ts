@@ -23,7 +23,14 @@ export function requestAuth(auth: RequestAuthConfig | undefined, where: string):
   throw new RequestAuthError(`${where}: unknown auth type ${JSON.stringify((auth as { type?: unknown }).type)}`);
 }
 
-/** Header values that look like credentials (their names mention auth, key, token, secret or cookie). */
-export function secretHeaderValues(headers: Record<string, string> | undefined): string[] {
-  return Object.entries(headers ?? {}).filter(([name]) => /auth|key|token|secret|cookie/i.test(name)).map(([, value]) => value);
+/**
+ * Everything secret about an outgoing request, for its redactor: the URL's password and credential-like query
+ * values, the auth block's secrets, and header values whose names mention auth, key, token, secret or cookie.
+ */
+export function outboundSecrets(url: URL, authSecrets: string[], headers: Record<string, string> | undefined): string[] {
+  const secrets = [...authSecrets];
+  if (url.password) secrets.push(decodeURIComponent(url.password));
+  for (const [key, value] of url.searchParams) if (/token|key|secret|sig|password/i.test(key)) secrets.push(value);
+  for (const [name, value] of Object.entries(headers ?? {})) if (/auth|key|token|secret|cookie/i.test(name)) secrets.push(value);
+  return secrets;
 }

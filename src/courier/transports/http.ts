@@ -1,7 +1,7 @@
 import type { CourierConfig } from '../../../config/types.ts';
 import { Redactor } from '../redact.ts';
 import { DeliveryError, type OutgoingMessage, type Transport } from './transport.ts';
-import { requestAuth, secretHeaderValues } from '../../x/request-auth.ts';
+import { outboundSecrets, requestAuth } from '../../x/request-auth.ts';
 import { createOutboundGuard, type OutboundGuard } from '../../x/outbound-guard.ts';
 import { sendRequest, type OutboundResponse } from '../../x/outbound-request.ts';
 
@@ -30,7 +30,8 @@ export function httpPayload(message: OutgoingMessage): Record<string, unknown> {
 /**
  * `courier.delivery_strategy: http`: each message is one request to `courier.http.request_config.url`
  * (method, headers, `auth` api_key/basic_auth as for web hooks). A 2xx answer is a delivery; anything else fails
- * the attempt. `clients.http.disallow_private_ip_ranges` applies as it does to web hooks. A custom jsonnet `body` is not supported (idflow has no jsonnet): it is refused at start-up.
+ * the attempt. `clients.http.disallow_private_ip_ranges` applies as it does to web hooks. A custom jsonnet `body`
+ * is refused at start-up: the courier sends Kratos's default payload only (web hooks do render jsonnet).
  */
 export function createHttpTransport(config: CourierConfig, options: { timeoutMs?: number; guard?: OutboundGuard } = {}): Transport {
   const request = config.http?.request_config;
@@ -47,8 +48,7 @@ export function createHttpTransport(config: CourierConfig, options: { timeoutMs?
     throw new HttpConfigError((err as Error).message);
   }
   const headers: Record<string, string> = { ...(request.headers ?? {}), ...auth.headers, 'content-type': 'application/json' };
-  const secrets: Array<string | undefined> = [url.password ? decodeURIComponent(url.password) : undefined, ...auth.secrets, ...secretHeaderValues(request.headers)];
-  const redactor = new Redactor(secrets);
+  const redactor = new Redactor(outboundSecrets(url, auth.secrets, request.headers));
   const timeoutMs = options.timeoutMs ?? 30_000;
   const guard = options.guard ?? createOutboundGuard({});
   return {

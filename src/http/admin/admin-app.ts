@@ -1,7 +1,7 @@
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import type { Registry } from '../../registry.ts';
+import { createBaseApp } from '../base-app.ts';
 import { bodyParsers } from '../middleware/body.ts';
-import { requestId } from '../middleware/request-id.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
 import { forkEntityManager } from '../middleware/request-context.ts';
 import { healthRoutes } from '../health.routes.ts';
@@ -11,18 +11,12 @@ import { identitiesRoutes } from './identities.routes.ts';
 import { adminSessionsRoutes } from './sessions.routes.ts';
 import { adminRecoveryRoutes } from './recovery.routes.ts';
 import { courierRoutes } from './courier.routes.ts';
-import { httpMetrics } from '../middleware/http-metrics.ts';
 import { metricsRoutes } from './metrics.routes.ts';
 
 const UNPREFIXED = /^\/(health|version|metrics)(\/|$)/;
 
 export function createAdminApp(registry: Registry, state: AppState): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag'); // Kratos sends no ETags, and hashing every body costs the hot paths
-  app.use(requestId);
-  app.set('trust proxy', false);
-  app.use(httpMetrics(registry.metrics));
+  const app = createBaseApp(registry.metrics);
   // Kratos's admin server answers both /admin/... and the legacy unprefixed paths.
   app.use((req, _res, next) => {
     if (!req.url.startsWith('/admin/') && req.url !== '/admin' && !UNPREFIXED.test(req.url)) req.url = '/admin' + req.url;

@@ -1,7 +1,7 @@
-import express, { type Express } from 'express';
+import type { Express } from 'express';
 import type { Registry } from '../../registry.ts';
+import { createBaseApp } from '../base-app.ts';
 import { bodyParsers } from '../middleware/body.ts';
-import { requestId } from '../middleware/request-id.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
 import { forkEntityManager } from '../middleware/request-context.ts';
 import { healthRoutes } from '../health.routes.ts';
@@ -11,19 +11,13 @@ import { challengeFlowRoutes } from './selfservice/challenge.routes.ts';
 import { sessionsRoutes, whoamiRoutes } from './sessions.routes.ts';
 import { logoutRoutes } from './logout.routes.ts';
 import { selfServiceErrorsRoutes } from './errors.routes.ts';
-import { httpMetrics } from '../middleware/http-metrics.ts';
 
 export interface AppState {
   accepting: boolean;
 }
 
 export function createPublicApp(registry: Registry, state: AppState): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.disable('etag'); // Kratos sends no ETags, and hashing every body costs the hot paths
-  app.use(requestId);
-  app.set('trust proxy', false);
-  app.use(httpMetrics(registry.metrics));
+  const app = createBaseApp(registry.metrics);
   app.use(whoamiRoutes(registry)); // the hottest route first: no other router's layers to walk
   app.use(healthRoutes({
     pingDatabase: () => pingDatabase(registry),

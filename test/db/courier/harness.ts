@@ -13,6 +13,9 @@ import { migrateUp } from '../../../src/persistence/migrate.ts';
 import { parseDsn } from '../../../src/persistence/dsn.ts';
 import { deepMerge, TEST_SECRETS, type Overlay } from '../../support/server.ts';
 import type { TestDatabase } from '../../support/databases.ts';
+import { until } from '../../support/until.ts';
+
+export { until };
 
 export interface CourierHarness {
   dsn: string;
@@ -90,12 +93,3 @@ export async function openCourierHarness(db: TestDatabase, base: Overlay = {}): 
   };
 }
 
-export async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -1,6 +1,9 @@
 import { CourierDispatch, CourierMessage, type CourierMessageRow } from '../../../entities/index.ts';
 import type { MessageDraft } from '../../../src/courier/courier.ts';
 import type { TestServer } from '../../support/server.ts';
+import { until } from '../../support/until.ts';
+
+export { until };
 
 /** Enqueues in a fresh unit of work and flushes it, as a flow would. */
 export async function enqueue(server: TestServer, draft: MessageDraft): Promise<CourierMessageRow> {
@@ -18,15 +21,6 @@ export async function dispatchesOf(server: TestServer, id: string) {
   return server.registry.orm.em.fork().find(CourierDispatch, { message: id }, { orderBy: { createdAt: 'asc' } });
 }
 
-export async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 /** Waits until the message has the given status. */
 export function untilStatus(server: TestServer, id: string, status: string, timeoutMs?: number): Promise<CourierMessageRow> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type Overlay, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
+import { until } from '../../support/until.ts';
 import { loadConfig } from '../../../config/load-config.ts';
 import { WebHookConfigError, WebHooks } from '../../../src/hooks/web-hooks.ts';
 import { createLogger } from '../../../observability/logger.ts';
@@ -46,13 +47,8 @@ class HookReceiver {
     return this.received.filter((r) => r.path === path);
   }
 
-  async waitFor(path: string, count = 1): Promise<Received[]> {
-    const deadline = Date.now() + 5000;
-    while (this.at(path).length < count) {
-      if (Date.now() > deadline) throw new Error(`no request to ${path}; got ${this.received.map((r) => r.path).join(', ')}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    return this.at(path);
+  waitFor(path: string, count = 1): Promise<Received[]> {
+    return until(async () => this.at(path), (calls) => calls.length >= count, 5000, `${count} request(s) to ${path}`);
   }
 
   close(): Promise<void> {

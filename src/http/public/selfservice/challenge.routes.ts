@@ -16,6 +16,7 @@ import { maskCsrfToken } from '../../../x/csrf-token.ts';
 import { unflatten } from '../../../x/form-body.ts';
 import { em as requestEm, queryString } from '../../middleware/request-context.ts';
 import { runAfterWebHooks, runBeforeWebHooks } from './web-hook-context.ts';
+import { loadIdentityRecord } from '../../../persistence/identity-repository.ts';
 import {
   assertCsrf, assertNativeRequest, csrfViolation, currentSession, ensureCsrfToken, publicRequestUrl, readCsrfCookie,
   redirect, setSessionCookie, wantsJson,
@@ -190,8 +191,11 @@ export function challengeFlowRoutes(registry: Registry): Router {
     const { row } = settled;
     if (settled.done) registry.metrics.flowsCompleted.inc({ flow: kind, type: row.type });
     if (settled.state === 'passed_challenge') {
-      await runAfterWebHooks(registry, req, requestEm(res).fork(), kind, settled.context.active, {
-        flow: () => project(settled, req, res), identityId: settled.context.identityId, issued,
+      const em = requestEm(res).fork();
+      const identityId = settled.context.identityId;
+      await runAfterWebHooks(registry, req, kind, settled.context.active, {
+        flow: () => project(settled, req, res), issued,
+        identity: async () => (identityId ? (await loadIdentityRecord(em, identityId)) ?? undefined : undefined),
       });
     }
     if (kind === 'recovery' && settled.state === 'passed_challenge' && settled.context.continueFlowId) {

@@ -89,7 +89,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
 
   async function createFlow(
     em: EntityManager, req: Request, res: Response, kind: MachineFlowKind, type: FlowType,
-    options: { returnTo?: string; identityId?: string; refresh?: boolean; messages?: UiMessage[]; requestUrl?: string },
+    options: { returnTo?: string; identityId?: string; identity?: IdentityRecord; refresh?: boolean; messages?: UiMessage[]; requestUrl?: string },
   ): Promise<SettledFlow> {
     const now = new Date();
     const id = crypto.randomUUID();
@@ -106,7 +106,8 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     }, input, { inspect: inspector(kind, { id, type }) }, { flush: !hooked });
     if (hooked) {
       // Kratos runs before-hooks on the new flow before storing it: a failing hook leaves no flow behind.
-      const identity = kind === 'settings' && options.identityId ? (await loadIdentityRecord(em, options.identityId)) ?? undefined : undefined;
+      const identity = kind !== 'settings' ? undefined
+        : options.identity ?? (options.identityId ? (await loadIdentityRecord(em, options.identityId)) ?? undefined : undefined);
       await runBeforeWebHooks(registry, req, kind, () => project(settled, req, res, identity));
       await em.flush();
     }
@@ -168,7 +169,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
           if (!identity) throw new KratosError(401, 'session_inactive', { reason: 'The session identity no longer exists.' });
         }
         const settled = await createFlow(em, req, res, kind, type, {
-          returnTo, refresh, identityId: identity?.id,
+          returnTo, refresh, identityId: identity?.id, identity,
           messages: kind === 'login' && refresh ? [msg(1010003)] : undefined,
         });
         if (type === 'browser' && !wantsJson(req)) return redirect(res, uiUrlFor(kind, settled.row.id));
@@ -387,8 +388,11 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     }
 
     const issued = effects.issued;
-    await runAfterWebHooks(registry, req, em, kind, settled.context.active, {
-      flow: (identity) => project(settled, req, res, kind === 'settings' ? identity : undefined), identityId: settled.context.identityId ?? row.identityId, issued,
+    // The flow's identity, loaded at most once for the web hooks and the answer.
+    let loaded: Promise<IdentityRecord | undefined> | undefined;
+    const flowIdentity = () => (loaded ??= loadIdentityRecord(em, (settled.context.identityId ?? row.identityId)!).then((r) => r ?? undefined));
+    await runAfterWebHooks(registry, req, kind, settled.context.active, {
+      flow: (identity) => project(settled, req, res, kind === 'settings' ? identity : undefined), identity: flowIdentity, issued,
     });
     if (issued && previous && previous.session.identityId) {
       // Re-authentication replaces the old session: a token planted before login never survives it.
@@ -405,7 +409,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
 
     if (kind === 'settings') {
       if (htmlBrowser) return redirect(res, uiUrlFor('settings', row.id));
-      const identity = (await loadIdentityRecord(em, row.identityId!)) ?? undefined;
+      const identity = await flowIdentity();
       const continueWith = [
         ...verification,
         ...(row.type === 'browser' ? [{ action: 'redirect_browser_to', redirect_browser_to: row.returnTo ?? uiUrlFor('settings', row.id) }] : []),
@@ -432,7 +436,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
       });
       return;
     }
-    const identity = await loadIdentityRecord(em, settled.context.identityId!);
+    const identity = await flowIdentity();
     const session = await sessionJson();
     if (showVerification) continueWith.unshift(...verification);
     if (row.type === 'api' && issued) continueWith.unshift({ action: 'set_ory_session_token', ory_session_token: issued.token });

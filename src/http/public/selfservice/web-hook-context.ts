@@ -1,9 +1,7 @@
-import type { EntityManager } from '@mikro-orm/core';
 import type { Request } from 'express';
 import type { Registry } from '../../../registry.ts';
 import type { HookFlow } from '../../../hooks/web-hooks.ts';
 import { requestContext } from '../../../hooks/web-hooks.ts';
-import { loadIdentityRecord } from '../../../persistence/identity-repository.ts';
 import { toIdentityJson } from '../../../identity/identity-json.ts';
 import { toSessionJson } from '../../../session/index.ts';
 import type { IssuedSession } from '../../../session/session-service.ts';
@@ -16,28 +14,27 @@ import type { IdentityRecord } from '../../../identity/identity.ts';
 export async function runAfterWebHooks(
   registry: Registry,
   req: Request,
-  em: EntityManager,
   kind: HookFlow,
   method: string | undefined,
-  input: { flow: (identity: IdentityRecord | undefined) => unknown; identityId?: string | null; issued?: IssuedSession },
+  input: { flow: (identity: IdentityRecord | undefined) => unknown; identity: () => Promise<IdentityRecord | undefined>; issued?: IssuedSession },
 ): Promise<void> {
   if (!registry.webHooks.has(kind, method)) return;
-  const identity = input.identityId ? await loadIdentityRecord(em, input.identityId) : null;
+  const identity = await input.identity();
   const session = input.issued && identity
     ? toSessionJson({ ...input.issued.session, identity }, { includeIdentity: true, schemaUrl: registry.schemaUrl })
     : undefined;
   await registry.webHooks.runAfter(kind, method, {
-    flow: input.flow(identity ?? undefined),
+    flow: input.flow(identity),
     ...(identity ? { identity: toIdentityJson(identity, { schemaUrl: registry.schemaUrl, admin: false, credentials: false }) } : {}),
     ...(session ? { session } : {}),
-    ...requestContext({ method: req.method, url: new URL(req.originalUrl, registry.urls.public).toString(), headers: req.headers }, registry.webHooks.headerAllowlist),
+    ...requestPart(registry, req),
   });
 }
 
 /** Runs the `web_hook` before-hooks of a flow being created, with ctx {flow, request...}. */
 export async function runBeforeWebHooks(registry: Registry, req: Request, kind: HookFlow, flow: () => unknown): Promise<void> {
-  await registry.webHooks.runBefore(kind, {
-    flow: flow(),
-    ...requestContext({ method: req.method, url: new URL(req.originalUrl, registry.urls.public).toString(), headers: req.headers }, registry.webHooks.headerAllowlist),
-  });
+  await registry.webHooks.runBefore(kind, { flow: flow(), ...requestPart(registry, req) });
 }
+
+const requestPart = (registry: Registry, req: Request) =>
+  requestContext({ method: req.method, url: new URL(req.originalUrl, registry.urls.public).toString(), headers: req.headers }, registry.webHooks.headerAllowlist);
