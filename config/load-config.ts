@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import schemaJson from './config.schema.json' with { type: 'json' };
 import { BUILT_IN_CONFIG_NAME, defaultConfig } from './default-config.ts';
 import type { Config } from './types.ts';
+import { checkUnsupported } from './unsupported.ts';
 
 /**
  * Loading idflow's configuration, Kratos style:
@@ -452,6 +453,8 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     }
   }
 
+  const explicitRegistrationStyle = getAt(data, ['selfservice', 'flows', 'registration', 'style']);
+
   // Schema validation (also fills in defaults).
   if (!validate(data)) {
     for (const error of validate.errors ?? []) {
@@ -474,6 +477,12 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   throwIfProblems(problems);
 
   const config = data as unknown as Config;
+  applyDeprecatedKeys(config, warnings, explicitRegistrationStyle, (segments) => sources.of(segments));
+
+  // Switches idflow does not implement: refused (security or behaviour) or ignored with a warning (config/unsupported.ts).
+  const unsupported = checkUnsupported(config, (segments) => sources.of(segments));
+  problems.push(...unsupported.problems);
+  warnings.push(...unsupported.warnings);
 
   // Checks the schema can't express.
   const schemaIds = config.identity.schemas.map((s) => s.id);
@@ -509,6 +518,27 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   }
 
   return { config, warnings };
+}
+
+/**
+ * Kratos's deprecated keys, mapped onto their successors with a warning. `enable_legacy_one_step: true` means
+ * `style: unified` and wins over `style` (Kratos driver/config/config.go `SelfServiceFlowRegistrationTwoSteps`);
+ * `false` leaves `style` (default `profile_first`) as it is. The key is removed: code reads `style` only.
+ */
+function applyDeprecatedKeys(config: Config, warnings: string[], explicitStyle: unknown, sourceOf: (segments: Path) => Source): void {
+  const registration = config.selfservice.flows.registration as Config['selfservice']['flows']['registration'] & { enable_legacy_one_step?: boolean };
+  const oneStep = registration.enable_legacy_one_step;
+  if (oneStep === undefined) return;
+  delete registration.enable_legacy_one_step;
+  const where = sourceOf(['selfservice', 'flows', 'registration', 'enable_legacy_one_step']).phrase;
+  const key = 'selfservice.flows.registration.enable_legacy_one_step';
+  if (oneStep) {
+    const overridden = explicitStyle === 'profile_first' ? ' (it wins over style profile_first, as in Kratos)' : '';
+    registration.style = 'unified';
+    warnings.push(`config key '${key}' ${where} is deprecated: use selfservice.flows.registration.style; using style unified${overridden}`);
+  } else {
+    warnings.push(`config key '${key}' ${where} is deprecated: use selfservice.flows.registration.style; using style ${registration.style}`);
+  }
 }
 
 function throwIfProblems(problems: string[]): void {

@@ -82,8 +82,12 @@ export interface SelfserviceConfig {
   allowed_return_urls: string[];
   flows: {
     error: { ui_url?: string };
-    login: FlowConfig & { style?: 'unified' | 'identifier_first' };
-    registration: FlowConfig & { enabled: boolean; style?: 'profile_first' | 'unified'; login_hints?: boolean };
+    login: FlowConfig & { style: 'unified' | 'identifier_first' };
+    /**
+     * `style`: `profile_first` (default: traits first, then credentials) or `unified` (one screen). Kratos's deprecated
+     * `enable_legacy_one_step` is mapped onto it while loading (`true` = `unified`) and then removed.
+     */
+    registration: FlowConfig & { enabled: boolean; style: 'profile_first' | 'unified'; login_hints: boolean };
     settings: FlowConfig & { privileged_session_max_age: string; required_aal: 'aal1' | 'highest_available' };
     recovery: FlowConfig & { enabled: boolean; use: 'code' | 'link'; notify_unknown_recipients: boolean };
     verification: FlowConfig & { enabled: boolean; use: 'code' | 'link'; notify_unknown_recipients: boolean };

@@ -19,6 +19,8 @@ export const Flow = defineEntity({
     csrfToken: p.string().length(64).nullable(),
     identityId: p.uuid().nullable().index(),
     snapshot: p.json<unknown>(),
+    /** Per-method internal state (challenges, pending changes), sealed with the cipher secret; never projected. */
+    internal: p.text().nullable(),
     issuedAt: p.datetime(),
     expiresAt: p.datetime(),
     createdAt: p.datetime(),

@@ -1,18 +1,19 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { methodInput, outcomeKind, outputOf, rejectionView, startSubmission } from './flow-actions.ts';
+import { methodInput, outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
-  type FlowContext, type FlowEvent, type FlowInput, type MethodActorInput, type MethodSubmitEvent, type Outcome, type UiMessage,
+  type FlowContext, type FlowEvent, type FlowInput, type IssueSessionInput, type MethodActorInput, type MethodSubmitEvent,
+  type Outcome, type SessionIssued, type UiMessage,
 } from './flow-types.ts';
 
 const sentMessage = (output: Outcome): UiMessage[] => (output.kind === 'code_sent' ? output.messages ?? [] : []);
 
 /**
- * Recovery and verification share one shape (Kratos states): `choose_method` → a code or link is sent (`sent_email`) → the right code passes the
- * challenge (`passed_challenge`) — recovery then logs the user in and hands over to a settings flow, verification
- * marks the address verified. Unknown addresses
- * get the same answer as known ones; a wrong code stays in `sent_email`; too many wrong codes void the code and
- * return to `choose_method`: the address must be entered again (and the attempt count is not reset).
+ * Recovery and verification share one shape (Kratos states): `choose_method` → a code or link is sent
+ * (`sent_email`) → the right code passes the challenge (`passed_challenge`). Recovery then issues a session (and the
+ * settings flow the user continues in); verification marks the address verified. Unknown addresses get the same
+ * answer as known ones; a wrong code stays in `sent_email`; too many wrong codes void the code and return to
+ * `choose_method`: the address must be entered again (and the attempt count is not reset).
  */
 export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id: Id) {
   return setup({
@@ -20,6 +21,7 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
   actors: {
     sendCode: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('sendCode')),
     checkCode: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('checkCode')),
+    issueSession: fromPromise<SessionIssued, IssueSessionInput>(NOT_PROVIDED('issueSession')),
   },
   guards: {
     isSent: ({ event }) => outcomeKind(event) === 'code_sent',
@@ -40,8 +42,9 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
     }),
     showPassed: assign(({ event }) => {
       const outcome = outputOf<'challenge_passed'>(event);
-      return { identityId: outcome.identityId, sessionId: outcome.sessionId, continueFlowId: outcome.continueFlowId, fieldMessages: {}, messages: outcome.messages ?? [] };
+      return { identityId: outcome.identityId, fieldMessages: {}, messages: outcome.messages ?? [] };
     }),
+    rememberSession: assign(({ event }) => sessionIssued(event)),
     showExhausted: assign(({ event }) => ({ fieldMessages: {}, messages: outputOf<'exhausted'>(event).messages })),
   },
 }).createMachine({
@@ -101,12 +104,23 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
             src: 'checkCode',
             input: ({ context, event }) => methodInput(context, event),
             onDone: [
-              { guard: 'isPassed', target: `#${id}.passed_challenge`, actions: 'showPassed' },
+              // Recovery logs the user in before it is done; verification is done at once.
+              { guard: 'isPassed', target: id === 'recovery' ? 'issuing_session' : `#${id}.passed_challenge`, actions: 'showPassed' },
               { guard: 'isExhausted', target: `#${id}.choose_method`, actions: 'showExhausted' },
               { target: 'awaiting_input', actions: 'showRejection' },
             ],
           },
         },
+        ...(id === 'recovery' ? { issuing_session: {
+          invoke: {
+            id: 'issueSession',
+            src: 'issueSession',
+            input: ({ context }) => ({
+              flowId: context.flowId, identityId: context.identityId!, method: `${context.active === 'link' ? 'link' : 'code'}_recovery`, aal: 'aal1' as const,
+            }),
+            onDone: { target: `#${id}.passed_challenge`, actions: 'rememberSession' },
+          },
+        } } : {}),
       },
     },
     passed_challenge: { type: 'final', tags: ['completed'] },

@@ -1,4 +1,4 @@
-import type { FlowContext, MethodActorInput, MethodSubmitEvent, Outcome } from './flow-types.ts';
+import type { FlowContext, MethodActorInput, MethodSubmitEvent, Outcome, SessionIssued } from './flow-types.ts';
 
 /** Context updates shared by the flow machines (pure functions; each machine wraps them in `assign`). */
 
@@ -23,7 +23,8 @@ export function rejectionView(event: unknown): Partial<FlowContext> {
 }
 
 export function sessionIssued(event: unknown): Partial<FlowContext> {
-  return { sessionId: (event as { output: { sessionId: string } }).output.sessionId };
+  const output = (event as { output: SessionIssued }).output;
+  return output.continueFlowId ? { sessionId: output.sessionId, continueFlowId: output.continueFlowId } : { sessionId: output.sessionId };
 }
 
 /** What a method effect is invoked with: the flow's identity and the submit (secrets included, never stored). */

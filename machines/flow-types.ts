@@ -71,11 +71,13 @@ export type Outcome =
   | { kind: 'rejected'; values?: Record<string, unknown>; fieldMessages?: Record<string, UiMessage[]>; messages?: UiMessage[] }
   | { kind: 'next_screen'; screen?: 'credential-selection'; values?: Record<string, unknown>; messages?: UiMessage[] }
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal }
-  | { kind: 'registered'; identityId: string; method: string; unverifiedAddresses?: string[] }
-  | { kind: 'updated'; method: string; values?: Record<string, unknown>; unverifiedAddresses?: string[] }
+  | { kind: 'registered'; identityId: string; method: string }
+  | { kind: 'updated'; method: string; values?: Record<string, unknown>; messages?: UiMessage[] }
   | { kind: 'code_sent'; values?: Record<string, unknown>; messages?: UiMessage[] }
-  | { kind: 'challenge_passed'; identityId?: string; sessionId?: string; continueFlowId?: string; messages?: UiMessage[] }
-  | { kind: 'exhausted'; messages: UiMessage[] };
+  | { kind: 'challenge_passed'; identityId: string; method: string; messages?: UiMessage[] }
+  | { kind: 'exhausted'; messages: UiMessage[] }
+  /** Settings: the change needs a recent login; the adapter keeps it (outside the snapshot) until then. */
+  | { kind: 'needs_refresh' };
 
 export interface MethodActorInput {
   flowId: string;
@@ -92,6 +94,12 @@ export interface IssueSessionInput {
   identityId: string;
   method: string;
   aal: Aal;
+}
+
+/** What the session effect answers: the session, and (recovery) the settings flow the user continues in. */
+export interface SessionIssued {
+  sessionId: string;
+  continueFlowId?: string;
 }
 
 export function initialContext(input: FlowInput): FlowContext {

@@ -1,13 +1,13 @@
 import { assign, fromPromise, setup } from 'xstate';
 import { methodInput, outcomeKind, outputOf, rejectionView, startSubmission } from './flow-actions.ts';
 import {
-  initialContext, NOT_PROVIDED, type FlowContext, type FlowEvent, type FlowInput, type MethodSubmitEvent, type MethodActorInput, type Outcome,
+  initialContext, NOT_PROVIDED, type FlowContext, type FlowInput, type MethodSubmitEvent, type MethodActorInput, type Outcome,
 } from './flow-types.ts';
-
-const UPDATE_SUCCESS = { id: 1050001, text: 'Your changes have been saved!', type: 'success' as const };
 
 /**
  * Settings: `show_form` → `success`; the flow stays usable after a success, so `success` accepts further submits.
+ * A change that needs a recent login (`needs_refresh`) waits in the form; the adapter keeps it and applies it after
+ * the user re-authenticated.
  */
 export const settingsMachine = setup({
   types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
@@ -16,14 +16,16 @@ export const settingsMachine = setup({
   },
   guards: {
     isUpdated: ({ event }) => outcomeKind(event) === 'updated',
+    needsRefresh: ({ event }) => outcomeKind(event) === 'needs_refresh',
   },
   actions: {
     startSubmission: assign(({ event }) => startSubmission(event)),
     showRejection: assign(({ event }) => rejectionView(event)),
     showSuccess: assign(({ event }) => {
       const outcome = outputOf<'updated'>(event);
-      return { values: outcome.values ?? {}, fieldMessages: {}, messages: [UPDATE_SUCCESS] };
+      return { values: outcome.values ?? {}, fieldMessages: {}, messages: outcome.messages ?? [] };
     }),
+    awaitReauthentication: assign(() => ({ fieldMessages: {}, messages: [] })),
   },
 }).createMachine({
   id: 'settings',
@@ -44,6 +46,7 @@ export const settingsMachine = setup({
             input: ({ context, event }) => methodInput(context, event),
             onDone: [
               { guard: 'isUpdated', target: '#settings.success', actions: 'showSuccess' },
+              { guard: 'needsRefresh', target: 'awaiting_input', actions: 'awaitReauthentication' },
               { target: 'awaiting_input', actions: 'showRejection' },
             ],
           },

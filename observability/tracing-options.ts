@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { peekConfigSection } from '../config/peek.ts';
 
 /**
  * Whether `idflow serve` should start OpenTelemetry, decided BEFORE the rest of the program is imported (the SDK
@@ -20,13 +19,7 @@ function configFileArg(argv: string[]): string | undefined {
 }
 
 function fileTracing(file: string | undefined): { provider?: unknown; service_name?: unknown } {
-  if (!file) return {};
-  try {
-    const doc = parse(readFileSync(file, 'utf8')) as { tracing?: { provider?: unknown; service_name?: unknown } } | null;
-    return doc?.tracing ?? {};
-  } catch {
-    return {}; // serve reports an unreadable config itself
-  }
+  return peekConfigSection(file, 'tracing') ?? {};
 }
 
 /**

@@ -1,44 +1,33 @@
 import type { Config } from '../config/types.ts';
 import type { Logger } from '../observability/logger.ts';
-import { openOrm, type Orm } from './persistence/orm.ts';
-import { assertMigrated, migrateUp } from './persistence/migrate.ts';
-import { parseDsn, redactDsn } from './persistence/dsn.ts';
+import { openStore } from './persistence/open-store.ts';
+import type { Store } from './persistence/store.ts';
 import { createPasswordHasher, type PasswordHasher } from './hash/index.ts';
 import { loadIdentitySchemas, type IdentitySchemaRegistry } from './identity/schema/index.ts';
 import { IdentityService } from './identity/identity-service.ts';
-import { PageTokenSealer } from './x/page-token.ts';
+import { toIdentityJson } from './identity/identity-json.ts';
+import { PageTokenSealer, Sealer } from './x/page-token.ts';
 import { csrfCookieName } from './x/csrf-token.ts';
 import { createReturnToValidator, type ReturnToValidator } from './x/return-to.ts';
+import { systemClock, type Clock } from './x/clock.ts';
+import { SecretHmac } from './x/hmac.ts';
+import { parseDuration } from './x/duration.ts';
 import { SessionService } from './session/index.ts';
 import { FlowRuntime } from './flows/flow-runtime.ts';
-import { FLOW_MACHINES, type MachineFlowKind } from './flows/flow-machines.ts';
-import type { FlowJsonDeps } from './flows/flow-json.ts';
+import { FLOW_MACHINES } from './flows/flow-machines.ts';
+import { FlowService } from './flows/flow-service.ts';
+import { FlowUrls } from './flows/flow-urls.ts';
+import { InternalSealer } from './flows/flow-internal.ts';
 import type { Method } from './methods/method.ts';
 import { createPasswordMethod } from './methods/password/password.method.ts';
 import { createPasswordPolicy } from './methods/password/policy.ts';
 import { createProfileMethod } from './methods/profile/profile.method.ts';
+import { createChallengeIssuer, createChallengeMethod, type ChallengeMethodDeps } from './methods/code/challenge.method.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
-import { toIdentityJson } from './identity/identity-json.ts';
 import { Courier } from './courier/courier.ts';
-import { createChallengeMethod, type ChallengeMethod } from './methods/code/code-challenge.method.ts';
-import type { ChallengeFlowKind } from './flows/flow-machines.ts';
-import { SecretHmac } from './x/hmac.ts';
-import { parseDuration } from './x/duration.ts';
-import { uiText } from './ui/messages.ts';
-import { createFlowInspector } from '../observability/flow-inspector.ts';
 import { createStatelyInspector } from '../observability/stately-inspector.ts';
 import { instrumentHasher } from '../observability/hasher-metrics.ts';
 import { WebHooks } from './hooks/web-hooks.ts';
-
-/** A recovery/verification flow created with its secret already issued (out of band). */
-export interface IssuedFlowInput {
-  purpose: ChallengeFlowKind;
-  flowType: 'api' | 'browser';
-  address: string;
-  csrfToken?: string;
-  returnTo?: string;
-  expiresAt?: Date;
-}
 
 export interface Urls {
   public: string;
@@ -49,26 +38,21 @@ export interface Urls {
 export interface Registry {
   config: Config;
   logger: Logger;
-  orm: Orm;
+  clock: Clock;
+  store: Store;
   hasher: PasswordHasher;
   schemas: IdentitySchemaRegistry;
   identities: IdentityService;
   pageTokens: PageTokenSealer;
   sessions: SessionService;
-  flows: FlowRuntime;
-  flowJson: FlowJsonDeps;
+  /** Every self-service flow: create, read, submit (transport-neutral). */
+  flowService: FlowService;
   metrics: Metrics;
   returnTo: ReturnToValidator;
-  /** Message queue: `enqueue` inside a unit of work; the sender runs inside `serve` (started by startServer). */
+  /** Message queue: `enqueue` inside a transaction; the sender runs inside `serve` (started by startServer). */
   courier: Courier;
-  /** `web_hook` after-hooks of the self-service flows. */
+  /** `web_hook` hooks of the self-service flows. */
   webHooks: WebHooks;
-  /** Enabled methods that can handle a submit of this flow kind. */
-  methodsFor(kind: MachineFlowKind): Method[];
-  /** The recovery / verification method in use (`selfservice.flows.<flow>.use`). */
-  challengeMethod(kind: ChallengeFlowKind): ChallengeMethod;
-  /** Creates a recovery/verification flow already in `sent_email` (persist only); returns its id. */
-  startIssuedFlow(em: import('@mikro-orm/core').EntityManager, input: IssuedFlowInput): Promise<string>;
   /** `csrf_token_<sha256(public base URL)>`; recomputed when the base URL is learnt at listen time. */
   csrfCookieName: string;
   /** Base URLs with a trailing slash; set from config, or from the bound address when not configured. */
@@ -83,6 +67,8 @@ export interface RegistryOptions {
   migrations: 'auto' | 'require';
   /** Stream every flow actor to the Stately inspector at this WebSocket URL (`serve --inspect`). */
   inspectUrl?: string;
+  /** Where "now" comes from (tests pass a controllable clock). */
+  clock?: Clock;
 }
 
 export function configuredBaseUrl(config: Config, which: 'public' | 'admin'): string | undefined {
@@ -115,22 +101,12 @@ export async function applyBaseUrls(registry: Registry, urls: Urls): Promise<voi
 
 export async function createRegistry(config: Config, options: RegistryOptions): Promise<Registry> {
   const { logger } = options;
-  const dsn = parseDsn(config.dsn);
+  const clock = options.clock ?? systemClock;
   const schemas = await loadIdentitySchemas(config.identity.schemas, config.identity.default_schema_id);
   const metrics = createMetrics({ defaultMetrics: true });
   const webHooks = new WebHooks(config, { logger, metrics });
-  const orm = await openOrm(dsn);
-  try {
-    if (options.migrations === 'auto' || (dsn.dialect === 'sqlite' && dsn.memory)) {
-      const applied = await migrateUp(orm);
-      if (applied.length > 0) logger.info('applied database migrations', { migrations: applied });
-    } else {
-      await assertMigrated(orm, redactDsn(config.dsn));
-    }
-  } catch (err) {
-    await orm.close(true);
-    throw err;
-  }
+  const { store, applied } = await openStore(config.dsn, { migrations: options.migrations });
+  if (applied.length > 0) logger.info('applied database migrations', { migrations: applied });
   const hasher = instrumentHasher(createPasswordHasher(config.hashers), metrics);
   const secrets = config.secrets.pagination ?? config.secrets.default ?? config.secrets.cookie ?? [];
   const urls: Urls = {
@@ -139,104 +115,32 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   };
   let courier: Courier;
   try {
-    courier = new Courier(config.courier, { orm, dialect: dsn.dialect, logger, metrics, clientsHttp: config.clients.http });
+    courier = new Courier(config.courier, { queue: store.courier, clock, logger, metrics, clientsHttp: config.clients.http });
   } catch (err) {
-    await orm.close(true);
+    await store.close();
     throw err;
   }
-  const identities = new IdentityService({ schemas, hasher });
+  const identities = new IdentityService({ store, schemas, hasher, clock });
   const schemaUrl = (schemaId: string) => schemas.schemaUrl(urls.public, schemaId);
-  const sessions = new SessionService({ orm, config, schemaUrl });
-  const passwordConfig = config.selfservice.methods.password.config!;
-  const policy = createPasswordPolicy(passwordConfig, {
-    maxLengthBytes: config.hashers.algorithm === 'bcrypt' ? 72 : undefined,
-    onHibpError: (err, { failOpen }) => logger.warn('breached-password check failed', { reason: err.message, fail_open: failOpen }),
-  });
-  const methods = config.selfservice.methods;
-  const password = methods.password.enabled
-    ? createPasswordMethod({
-      config, hasher, policy, schemas, identities,
-      revokeOtherSessions: async (em, identityId, exceptSessionId) => {
-        await sessions.revokeAllForIdentity(em, identityId, { exceptSessionId });
-      },
-    })
-    : undefined;
-  const profile = createProfileMethod({ schemas, identities });
-  const enabled = (list: Array<Method | undefined>) => list.filter((m): m is Method => m !== undefined);
-  const methodsFor = (kind: MachineFlowKind): Method[] => {
-    if (kind === 'login') return enabled([password]);
-    if (kind === 'registration') return enabled([profile, password]);
-    return enabled([methods.profile.enabled ? profile : undefined, password]);
-  };
+  const sessions = new SessionService({ store, config, schemaUrl, clock });
+  const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl });
   const stately = options.inspectUrl ? createStatelyInspector(options.inspectUrl) : undefined;
   if (stately) logger.warn('streaming flow machines to the Stately inspector (development only)', { url: options.inspectUrl });
-  const flows = new FlowRuntime(orm, FLOW_MACHINES, stately ? [stately.inspect] : []);
-  const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
-  const startSettingsFlow = async (em: import('@mikro-orm/core').EntityManager, identityId: string, flowType: 'api' | 'browser', csrfToken?: string) => {
-    const now = new Date();
-    const id = crypto.randomUUID();
-    const privilegedUntil = new Date(now.getTime() + parseDuration(config.selfservice.flows.settings.privileged_session_max_age));
-    const recovered = uiText(1060001, { privileged_session_expires_at: privilegedUntil.toISOString(), privileged_session_expires_at_unix: Math.floor(privilegedUntil.getTime() / 1000) });
-    await flows.create(em, {
-      id, kind: 'settings', type: flowType, requestUrl: new URL(`self-service/settings/${flowType}`, urls.public).toString(),
-      csrfToken, identityId, issuedAt: now, expiresAt: new Date(now.getTime() + parseDuration(config.selfservice.flows.settings.lifespan)),
-    }, { flowId: id, flowType, identityId, messages: [{ id: recovered.id, text: recovered.text, type: 'success', context: recovered.context }] },
-    { inspect: createFlowInspector(metrics, 'settings', { flowId: id, flowType }) }, { flush: false });
-    metrics.flowsStarted.inc({ flow: 'settings', type: flowType });
-    return id;
-  };
-  const startIssuedFlow = async (em: import('@mikro-orm/core').EntityManager, input: IssuedFlowInput) => {
-    const now = new Date();
-    const id = crypto.randomUUID();
-    await flows.create(em, {
-      id, kind: input.purpose, type: input.flowType, requestUrl: new URL(`self-service/${input.purpose}/${input.flowType}`, urls.public).toString(),
-      csrfToken: input.csrfToken, returnTo: input.returnTo, issuedAt: now,
-      expiresAt: input.expiresAt ?? new Date(now.getTime() + parseDuration(config.selfservice.flows[input.purpose].lifespan)),
-    }, { flowId: id, flowType: input.flowType }, { inspect: createFlowInspector(metrics, input.purpose, { flowId: id, flowType: input.flowType }) }, {
-      flush: false,
-      events: [{ type: 'challenge.issued', values: { email: input.address } }],
-    });
-    metrics.flowsStarted.inc({ flow: input.purpose, type: input.flowType });
-    return id;
-  };
-  const challengeMethods = Object.fromEntries((['recovery', 'verification'] as const).map((kind) => [kind, createChallengeMethod(kind, config.selfservice.flows[kind].use ?? 'code', {
-    config, courier, sessions, startSettingsFlow, startIssuedFlow,
-    hmac: new SecretHmac(codeSecret, `idflow-${kind}-code`),
-    publicBaseUrl: () => urls.public,
-  })])) as Record<ChallengeFlowKind, ChallengeMethod>;
-  const registrationStyle = config.selfservice.flows.registration.style ?? 'profile_first';
-  const flowJson: FlowJsonDeps = {
-    publicBaseUrl: () => urls.public,
-    challengeNodes: (kind, state, context, continueUrl) => challengeMethods[kind].nodes({ state, values: context.values, fieldMessages: context.fieldMessages, continueUrl }),
-    identityJson: (record) => toIdentityJson(record, { schemaUrl, admin: false, credentials: false }),
-    methodsFor: (kind, context) => {
-      if (kind !== 'registration') return methodsFor(kind as MachineFlowKind);
-      if (registrationStyle === 'unified') {
-        const traitsOnly: Method = { id: 'profile', registration: { nodes: (ctx) => profile.registration!.nodes({ ...ctx, screen: 'unified' }), submit: profile.registration!.submit } };
-        return enabled([traitsOnly, password]);
-      }
-      // After a password submit the password field stays visible so its messages can be shown.
-      return context.screen === 'credential-selection' || context.active === 'password' ? enabled([profile, password]) : [profile];
-    },
-  };
   const registry: Registry = {
     config,
     logger,
-    orm,
+    clock,
+    store,
     hasher,
     schemas,
     identities,
     pageTokens: new PageTokenSealer(secrets),
     sessions,
-    flows,
-    flowJson,
+    flowService: undefined as unknown as FlowService,
     metrics,
     returnTo: returnToValidator(config, urls.public),
     courier,
     webHooks,
-    methodsFor,
-    challengeMethod: (kind) => challengeMethods[kind],
-    startIssuedFlow,
     csrfCookieName: await csrfCookieName(urls.public),
     urls,
     schemaUrl,
@@ -244,9 +148,98 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
       stately?.stop();
       await courier.stop();
       await hasher.close();
-      sessions.close();
-      await orm.close(true);
+      await store.close();
     },
   };
+  registry.flowService = new FlowService({
+    config, store, clock, metrics, schemas, identities, sessions, courier, webHooks, schemaUrl,
+    runtime: new FlowRuntime(FLOW_MACHINES, stately ? [stately.inspect] : []),
+    methods: methods.all,
+    challengeIssuer: methods.issuer,
+    urls: new FlowUrls(config, () => urls.public),
+    returnTo: () => registry.returnTo,
+    internal: new InternalSealer(new Sealer(config.secrets.cipher ?? [], 'idflow-flow-internal')),
+  });
   return registry;
+}
+
+/**
+ * The methods of this configuration, in display order (Kratos: profile, password, ..., code/link). Each is built from
+ * narrow dependencies: reads from the store, domain services, settings.
+ */
+function buildMethods(config: Config, deps: {
+  store: Store; schemas: IdentitySchemaRegistry; identities: IdentityService; hasher: PasswordHasher; logger: Logger;
+  urls: Urls; schemaUrl: (id: string) => string;
+}) {
+  const { store, identities } = deps;
+  const hasConflicts = (record: Parameters<IdentityService['assertNoConflicts']>[0]) =>
+    identities.assertNoConflicts(record).then(() => false, (err: unknown) => {
+      if ((err as { status?: number }).status === 409) return true;
+      throw err;
+    });
+  const all: Method[] = [];
+  const selfservice = config.selfservice;
+  if (selfservice.methods.profile.enabled !== false) {
+    all.push(createProfileMethod({
+      schemas: deps.schemas,
+      registrationStyle: selfservice.flows.registration.style ?? 'profile_first',
+      identities: { buildReplacement: (current, input, prepared) => identities.buildReplacement(current, input, prepared), hasConflicts },
+    }));
+  }
+  if (selfservice.methods.password.enabled) {
+    const policy = createPasswordPolicy(selfservice.methods.password.config!, {
+      maxLengthBytes: config.hashers.algorithm === 'bcrypt' ? 72 : undefined,
+      onHibpError: (err, { failOpen }) => deps.logger.warn('breached-password check failed', { reason: err.message, fail_open: failOpen }),
+    });
+    all.push(createPasswordMethod({
+      hasher: deps.hasher, policy, schemas: deps.schemas,
+      identities: {
+        findByPasswordIdentifier: (identifier) => store.identities.findByCredentialIdentifier('password', identifier),
+        buildNew: (input, prepared) => identities.buildNew(input, prepared),
+        hasConflicts,
+        duplicateHints: selfservice.flows.registration.login_hints === true
+          ? (record) => identities.duplicateAccountHints(record, { codeLogin: false })
+          : undefined,
+      },
+    }));
+  }
+  const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
+  const lifespanOf = (kind: 'code' | 'link') => parseDuration(selfservice.methods[kind].config?.lifespan ?? '1h');
+  const challengeDeps = (kind: 'code' | 'link'): ChallengeMethodDeps => ({
+    settings: {
+      lifespanMs: lifespanOf(kind),
+      maxAttempts: selfservice.methods.code.config?.max_submissions ?? 5,
+      notifyUnknown: { recovery: selfservice.flows.recovery.notify_unknown_recipients === true, verification: selfservice.flows.verification.notify_unknown_recipients === true },
+      linkBase: () => (kind === 'link' ? selfservice.methods.link.config?.base_url : undefined) ?? deps.urls.public,
+    },
+    codes: store.codes,
+    identities: {
+      get: (id) => store.identities.get(id),
+      async findActiveByAddress(purpose, address) {
+        const id = await store.identities.findIdByAddress(purpose === 'recovery' ? 'recovery' : 'verifiable', 'email', address);
+        const identity = id ? await store.identities.get(id) : null;
+        // A disabled identity is treated like an unknown one: no mail that would let it back in.
+        return identity && identity.state === 'active' ? identity : null;
+      },
+    },
+    identityForTemplate: (identity) => toIdentityJson(identity, { schemaUrl: deps.schemaUrl, admin: false, credentials: false }) as unknown as Record<string, unknown>,
+    hmac: { recovery: new SecretHmac(codeSecret, 'idflow-recovery-code'), verification: new SecretHmac(codeSecret, 'idflow-verification-code') },
+  });
+  const issuers = { code: createChallengeIssuer(challengeDeps('code')), link: createChallengeIssuer(challengeDeps('link')) };
+  // Recovery and verification each offer the method they `use`; one object serves both when they agree.
+  const used = new Set([selfservice.flows.recovery.use ?? 'code', selfservice.flows.verification.use ?? 'code']);
+  for (const kind of ['code', 'link'] as const) {
+    if (!used.has(kind)) continue;
+    const method = createChallengeMethod(kind, challengeDeps(kind), issuers[kind]);
+    all.push({
+      ...method,
+      recovery: (selfservice.flows.recovery.use ?? 'code') === kind ? method.recovery : undefined,
+      verification: (selfservice.flows.verification.use ?? 'code') === kind ? method.verification : undefined,
+    });
+  }
+  const issuer = {
+    issue: (input: Parameters<typeof issuers.code.issue>[0]) => issuers[input.kind].issue(input),
+    secretUrl: (...args: Parameters<typeof issuers.code.secretUrl>) => issuers[args[1]].secretUrl(...args),
+  };
+  return { all, issuer };
 }

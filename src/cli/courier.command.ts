@@ -3,9 +3,9 @@ import { loadConfig } from '../../config/load-config.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { createMetrics } from '../../observability/metrics.ts';
 import { Courier } from '../courier/courier.ts';
-import { openOrm } from '../persistence/orm.ts';
-import { assertMigrated, migrateUp } from '../persistence/migrate.ts';
-import { parseDsn, redactDsn } from '../persistence/dsn.ts';
+import { openStore } from '../persistence/open-store.ts';
+import { parseDsn } from '../persistence/dsn.ts';
+import { systemClock } from '../x/clock.ts';
 import { parse, helpText, UsageError, type CommandSpec } from './args.ts';
 
 export const courierSpec: CommandSpec = {
@@ -47,16 +47,14 @@ export async function courierCommand(argv: string[], env: Record<string, string 
   for (const warning of warnings) logger.warn(warning);
   const dsn = parseDsn(config.dsn);
   if (dsn.dialect === 'sqlite' && dsn.memory) throw new UsageError('courier watch needs a shared database; "memory" is private to one process');
-  const orm = await openOrm(dsn);
+  const { store } = await openStore(config.dsn, { migrations: file ? 'require' : 'auto' });
   const metrics = createMetrics({ defaultMetrics: true });
   let courier: Courier;
   try {
-    if (file) await assertMigrated(orm, redactDsn(config.dsn));
-    else await migrateUp(orm);
-    courier = new Courier(config.courier, { orm, dialect: dsn.dialect, logger, metrics, clientsHttp: config.clients.http });
+    courier = new Courier(config.courier, { queue: store.courier, clock: systemClock, logger, metrics, clientsHttp: config.clients.http });
     if (!courier.sender) throw new UsageError('no delivery is configured: set courier.smtp.connection_uri (or courier.delivery_strategy: http)');
   } catch (err) {
-    await orm.close(true);
+    await store.close();
     throw err;
   }
   const metricsServer = metricsPort === undefined ? undefined : createServer((req, res) => {
@@ -94,7 +92,7 @@ export async function courierCommand(argv: string[], env: Record<string, string 
   });
   await courier.stop();
   metricsServer?.close();
-  await orm.close(true);
+  await store.close();
   logger.info('courier stopped');
   return 0;
 }

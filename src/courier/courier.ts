@@ -1,15 +1,13 @@
-import type { EntityManager, EventSubscriber } from '@mikro-orm/core';
 import type { CourierConfig } from '../../config/types.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { CourierMessage, type CourierMessageRow } from '../../entities/index.ts';
-import type { Orm } from '../persistence/orm.ts';
+import type { CourierMessageRecord, CourierRepository, Transaction } from '../persistence/store.ts';
+import type { Clock } from '../x/clock.ts';
 import { parseDuration } from '../x/duration.ts';
 import { retryHorizonMs, type RetryPolicy } from './backoff.ts';
-import { CourierQueue, type Dialect } from './queue.ts';
 import { assertRecipient } from './recipient.ts';
 import { CourierSender } from './sender.ts';
-import { TEMPLATE_SPECS, TEMPLATE_TYPES, TemplateSet, type TemplateData, type TemplateType } from './templates.ts';
+import { TEMPLATE_SPECS, TEMPLATE_TYPES, templateModel, TemplateSet, type TemplateData, type TemplateType } from './templates.ts';
 import { createHttpTransport } from './transports/http.ts';
 import { createSmtpTransport } from './transports/smtp.ts';
 import type { Transport } from './transports/transport.ts';
@@ -24,13 +22,13 @@ export interface MessageDraft {
 }
 
 export interface CourierDeps {
-  orm: Orm;
-  dialect: Dialect;
+  /** The outbox (the store's courier repository, used outside transactions by the sender). */
+  queue: CourierRepository;
   logger: Logger;
   metrics?: Metrics;
   /** Overrides the transport built from config (tests). */
   transport?: Transport;
-  now?: () => Date;
+  clock: Clock;
   /** Directory relative template paths resolve against (default: the working directory). */
   cwd?: string;
   /** `clients.http`: the private-IP guard of the HTTP delivery strategy (off when absent). */
@@ -55,12 +53,12 @@ export function workerSettings(config: CourierConfig): { policy: RetryPolicy; pu
 }
 
 /**
- * The courier: `enqueue` renders a message and adds it to the caller's unit of work (it is written by the caller's
- * flush, in the same transaction as the change that caused it — the outbox pattern); the sender delivers it.
+ * The courier: `enqueue` renders a message and writes it in the caller's transaction, with the change that caused
+ * it (the outbox pattern); the sender delivers it and is woken when that transaction commits.
  */
 export class Courier {
   readonly templates: TemplateSet;
-  readonly queue: CourierQueue;
+  readonly queue: CourierRepository;
   /** Absent when no delivery is configured (no SMTP URI / HTTP URL): messages are queued but not sent. */
   readonly sender?: CourierSender;
   readonly #logger: Logger;
@@ -69,9 +67,9 @@ export class Courier {
 
   constructor(config: CourierConfig, deps: CourierDeps) {
     this.#logger = deps.logger;
-    this.#now = deps.now ?? (() => new Date());
+    this.#now = () => deps.clock.now();
     this.templates = new TemplateSet({ templates: config.templates, overridePath: config.template_override_path, cwd: deps.cwd });
-    this.queue = new CourierQueue(deps.orm, deps.dialect);
+    this.queue = deps.queue;
     const settings = workerSettings(config);
     let transport = deps.transport;
     if (!transport) {
@@ -80,7 +78,7 @@ export class Courier {
       else this.#unavailable = 'courier.smtp.connection_uri is not set';
     }
     if (transport) {
-      this.sender = new CourierSender({ queue: this.queue, transport, logger: deps.logger, metrics: deps.metrics, now: deps.now, ...settings });
+      this.sender = new CourierSender({ queue: this.queue, transport, logger: deps.logger, metrics: deps.metrics, now: this.#now, ...settings });
       const horizon = retryHorizonMs(settings.policy);
       if (horizon < 10 * 60_000) {
         deps.logger.warn('courier gives up on a failing message quickly; an SMTP outage longer than that abandons mail', {
@@ -89,24 +87,23 @@ export class Courier {
       }
     }
     if (deps.metrics) deps.metrics.courierQueueDepth = () => this.queue.countByStatus();
-    this.#subscribe(deps.orm);
   }
 
   /**
-   * Renders `draft` now and persists a queued message in `em` (no flush). Refuses, with a Kratos 400, a recipient
-   * that is not exactly one plain e-mail address (no display name, comment, quotes, list or CR/LF).
+   * Renders `draft` now into a queued message (nothing written). Refuses, with a Kratos 400, a recipient that is not
+   * exactly one plain e-mail address (no display name, comment, quotes, list or CR/LF).
    */
-  enqueue(em: EntityManager, draft: MessageDraft): CourierMessageRow {
+  render(draft: MessageDraft): CourierMessageRecord {
     const recipient = assertRecipient(draft.recipient);
     const type = draft.templateType;
     if (!(TEMPLATE_TYPES as readonly string[]).includes(type)) throw new Error(`courier: unknown template type ${String(type)}`);
-    const data: Record<string, unknown> = { ...(draft.data ?? {}), to: recipient };
+    const data = templateModel(type, { ...(draft.data ?? {}), to: recipient });
     for (const key of TEMPLATE_SPECS[type].required) {
       if (data[key] === undefined || data[key] === null || data[key] === '') throw new Error(`courier: a ${type} message needs ${key}`);
     }
     const rendered = this.templates.render(type, data);
     const now = this.#now();
-    const row = em.create(CourierMessage, {
+    return {
       id: crypto.randomUUID(),
       type: 'email',
       status: 'queued',
@@ -124,9 +121,20 @@ export class Courier {
       leasedBy: null,
       createdAt: now,
       updatedAt: now,
-    });
-    em.persist(row);
-    return row;
+    };
+  }
+
+  /** Renders `draft` and writes it in `tx`; the sender is woken once `tx` commits. */
+  async enqueue(tx: Pick<Transaction, 'courier' | 'afterCommit'>, draft: MessageDraft): Promise<CourierMessageRecord> {
+    const message = this.render(draft);
+    await tx.courier.insert(message);
+    tx.afterCommit(() => this.wake());
+    return message;
+  }
+
+  /** Lets the local sender look for due messages now instead of at its next poll. */
+  wake(): void {
+    setImmediate(() => this.sender?.wake());
   }
 
   /** Starts the sender (no-op when delivery is not configured, with a warning). */
@@ -141,26 +149,5 @@ export class Courier {
   /** Stops the sender: running sends finish, unattempted claims go back to the queue. Idempotent. */
   async stop(timeoutMs?: number): Promise<void> {
     await this.sender?.stop(timeoutMs);
-  }
-
-  /** Wakes the local sender when a flush wrote messages, so they don't wait for the next poll. */
-  #subscribe(orm: Orm): void {
-    let pending = false;
-    const wake = () => setImmediate(() => this.sender?.wake());
-    const subscriber: EventSubscriber = {
-      getSubscribedEntities: () => [CourierMessage],
-      afterCreate: () => {
-        pending = true;
-      },
-      afterFlush: () => {
-        if (pending) wake();
-      },
-      afterTransactionCommit: () => {
-        if (!pending) return;
-        pending = false;
-        wake();
-      },
-    };
-    orm.em.getEventManager().registerSubscriber(subscriber);
   }
 }

@@ -1,6 +1,6 @@
 export { Courier, workerSettings, type CourierDeps, type MessageDraft } from './courier.ts';
 export { CourierSender, type SenderOptions } from './sender.ts';
-export { CourierQueue, type ClaimedMessage } from './queue.ts';
+export type { ClaimedMessage } from '../persistence/store.ts';
 export { TEMPLATE_TYPES, TemplateSet, type TemplateData, type TemplateType, type RenderedMessage } from './templates.ts';
 export { assertRecipient, isValidRecipient, recipientProblem } from './recipient.ts';
 export { backoffDelay, nominalDelay, retryHorizonMs, shouldAbandon, type RetryPolicy } from './backoff.ts';

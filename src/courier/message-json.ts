@@ -1,4 +1,4 @@
-import type { CourierDispatchRow, CourierMessageRow } from '../../entities/index.ts';
+import type { CourierDispatchRecord, CourierMessageRecord } from '../persistence/store.ts';
 
 /** A message as Kratos's admin API shows it (OpenAPI `message`); `body` is the plaintext body. */
 export interface MessageJson {
@@ -16,7 +16,7 @@ export interface MessageJson {
   dispatches: Array<{ id: string; message_id: string; status: 'failed' | 'success'; error?: unknown; created_at: string; updated_at: string }>;
 }
 
-export function toMessageJson(message: CourierMessageRow, dispatches: CourierDispatchRow[]): MessageJson {
+export function toMessageJson(message: CourierMessageRecord, dispatches: CourierDispatchRecord[]): MessageJson {
   return {
     id: message.id,
     recipient: message.recipient,

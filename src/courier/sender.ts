@@ -2,13 +2,13 @@ import { hostname } from 'node:os';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
 import { backoffDelay, shouldAbandon, type RetryPolicy } from './backoff.ts';
-import type { ClaimedMessage, CourierQueue } from './queue.ts';
+import type { ClaimedMessage, CourierRepository } from '../persistence/store.ts';
 import { scrubAddress } from './redact.ts';
 import { DeliveryError, type Transport } from './transports/transport.ts';
 import { withDeliverySpan } from './trace-context.ts';
 
 export interface SenderOptions {
-  queue: CourierQueue;
+  queue: CourierRepository;
   transport: Transport;
   logger: Logger;
   metrics?: Metrics;

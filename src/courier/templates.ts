@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { packageRoot } from '../x/paths.ts';
-import { compileTemplate, TemplateError, type CompiledTemplate } from './template-engine.ts';
+import { compileTemplate, snakeCase, TemplateError, type CompiledTemplate } from './template-engine.ts';
 
 /** Message types idflow sends (Kratos's `template_type`). */
 export const TEMPLATE_TYPES = [
@@ -60,6 +60,20 @@ export const TEMPLATE_SPECS: Record<TemplateType, TypeSpec> = {
   login_code_valid: { group: 'login_code', variant: 'valid', fields: valid(['LoginCode']), required: ['login_code'] },
   registration_code_valid: { group: 'registration_code', variant: 'valid', fields: [...COMMON, 'Traits', 'ExpiresInMinutes', 'RegistrationCode'], required: ['registration_code'] },
 };
+
+/**
+ * `data` reduced to the JSON keys of Kratos's model for `type` (`to`, `recovery_code`, `identity`, ...): what is
+ * stored as the message's template data and sent by the HTTP delivery strategy. Kratos's models have no other keys,
+ * so, for example, a recovery code message carries no `recovery_url` even when the caller built one.
+ */
+export function templateModel(type: TemplateType, data: Record<string, unknown>): Record<string, unknown> {
+  const model: Record<string, unknown> = {};
+  for (const field of TEMPLATE_SPECS[type].fields) {
+    const key = snakeCase(field);
+    if (Object.hasOwn(data, key) && data[key] !== undefined) model[key] = data[key];
+  }
+  return model;
+}
 
 type Part = 'subject' | 'html' | 'plaintext';
 const FILES: Record<Part, string> = { subject: 'email.subject.gotmpl', html: 'email.body.gotmpl', plaintext: 'email.body.plaintext.gotmpl' };

@@ -49,6 +49,13 @@ export interface KratosErrorInit {
   debug?: string;
   cause?: unknown;
   headers?: Record<string, string>;
+  /**
+   * Where an HTML browser is sent instead of the error page (Kratos answers many flow errors with a redirect for
+   * browsers and with this error for JSON clients). Never serialized.
+   */
+  browserLocation?: string;
+  /** The HTTP status when it differs from the body's `error.code` (Kratos's `WriteErrorCode`). */
+  httpStatus?: number;
 }
 
 export class KratosError extends Error {
@@ -59,6 +66,10 @@ export class KratosError extends Error {
   readonly beside?: Record<string, unknown>;
   readonly debug?: string;
   readonly headers?: Record<string, string>;
+  readonly browserLocation?: string;
+  readonly httpStatus?: number;
+  /** The type of the flow the error arose in, when there is one (HTML browsers of browser flows see pages). */
+  flowType?: 'api' | 'browser';
 
   constructor(status: number, id: string | undefined, init: KratosErrorInit = {}) {
     super(init.message ?? DEFAULT_MESSAGE[status] ?? statusText(status), { cause: init.cause });
@@ -70,6 +81,8 @@ export class KratosError extends Error {
     this.beside = init.beside;
     this.debug = init.debug;
     this.headers = init.headers;
+    this.browserLocation = init.browserLocation;
+    this.httpStatus = init.httpStatus;
   }
 
   toJSON(): KratosErrorBody {

@@ -1,94 +1,89 @@
-import type { FlowRow } from '../../entities/index.ts';
 import type { FlowContext } from '../../machines/flow-types.ts';
-import type { IdentityRecord } from '../identity/identity.ts';
 import type { IdentityJson } from '../identity/identity.ts';
-import type { Method, NodeContext } from '../methods/method.ts';
+import type { FlowRecord } from '../persistence/store.ts';
 import { csrfNode, type UiNode, type UiText } from '../ui/node.ts';
 
-export interface FlowJsonDeps {
-  publicBaseUrl: () => string;
-  /** Methods enabled for this flow kind, in display order. */
-  methodsFor: (kind: FlowRow['kind'], context: FlowContext) => Method[];
-  identityJson?: (record: IdentityRecord) => IdentityJson;
-  /** Recovery and verification render their nodes from the challenge method in use. */
-  challengeNodes?: (kind: 'recovery' | 'verification', state: string, context: FlowContext, continueUrl?: string) => UiNode[];
-}
-
-export interface ProjectOptions {
+export interface FlowJsonInput {
+  flow: FlowRecord;
+  state: string;
+  context: FlowContext;
+  /** Every method's nodes for this state (csrf excluded). */
+  nodes: UiNode[];
+  /** `ui.action` (the submit endpoint, or where a finished verification continues). */
+  action: string;
+  /** `ui.method`: POST, or GET for a link that continues elsewhere. */
+  method: 'POST' | 'GET';
   /** A freshly masked CSRF token for browser flows (never stored in the flow). */
   csrfValue?: string;
-  identity?: IdentityRecord;
+  /** Settings: the owner as its client sees it. */
+  identity?: IdentityJson;
   continueWith?: unknown[];
-  /** Set by projectFlow: the top-level state, for challenge nodes. */
-  state?: string;
-  /** Verification: where a passed flow continues (ui.method GET, ui.action this URL). */
-  continueUrl?: string;
 }
 
 const iso = (d: Date) => d.toISOString();
 
 /** Kratos's `active` is one of these; an unknown submitted method name is never echoed. */
-const ACTIVE_METHODS = new Set(['password', 'oidc', 'totp', 'lookup_secret', 'webauthn', 'code', 'passkey', 'profile', 'saml', 'identifier_first']);
+const ACTIVE_METHODS = new Set(['password', 'oidc', 'totp', 'lookup_secret', 'webauthn', 'code', 'link', 'passkey', 'profile', 'saml', 'identifier_first']);
 
-/** Builds the nodes of a flow from its settled context: csrf first, then each enabled method's nodes. */
-export function flowNodes(deps: FlowJsonDeps, row: FlowRow, context: FlowContext, options: ProjectOptions): UiNode[] {
-  const nodeContext: NodeContext = {
-    flowType: row.type, values: context.values, identity: options.identity, schemaId: context.schemaId,
-    screen: context.screen, fieldMessages: context.fieldMessages,
-  };
-  const csrf = csrfNode(row.type === 'browser' ? options.csrfValue : undefined);
-  if ((row.kind === 'recovery' || row.kind === 'verification') && deps.challengeNodes) {
-    return [csrf, ...deps.challengeNodes(row.kind, options.state ?? 'choose_method', context, options.continueUrl)];
+/**
+ * Messages the machine keeps by node name go onto those nodes (those without a node go to `ui.messages`);
+ * default-group inputs (identifier, traits) come before method groups, csrf first, as in Kratos.
+ */
+export function arrangeNodes(nodes: UiNode[], fieldMessages: Record<string, UiText[]>, csrf: UiNode): { nodes: UiNode[]; orphans: UiText[] } {
+  const inputName = (node: UiNode) => (node.attributes.node_type === 'input' ? node.attributes.name : undefined);
+  const isSubmit = (node: UiNode) => node.attributes.node_type === 'input' && node.attributes.type === 'submit';
+  // A name may sit on several nodes (a hidden identifier and a visible one, an address and its resend button): the
+  // messages go to the first field that is not a button, else to the first button of that name.
+  const target = new Map<string, UiNode>();
+  for (const name of Object.keys(fieldMessages)) {
+    const named = nodes.filter((n) => inputName(n) === name);
+    const chosen = named.find((n) => !isSubmit(n)) ?? named[0];
+    if (chosen) target.set(name, chosen);
   }
-  const methods = deps.methodsFor(row.kind, context);
-  const groups = methods.flatMap((method) => {
-    const capability = row.kind === 'login' ? method.login : row.kind === 'registration' ? method.registration : method.settings;
-    return capability ? capability.nodes(nodeContext) : [];
+  const withMessages = nodes.map((node) => {
+    const name = inputName(node);
+    if (!name || target.get(name) !== node || fieldMessages[name].length === 0) return node;
+    return { ...node, messages: [...node.messages, ...fieldMessages[name]] } as UiNode;
   });
-  // Default-group inputs (identifier, traits) come before method groups, as in Kratos.
-  const defaults = groups.filter((n) => n.group === 'default');
-  const rest = groups.filter((n) => n.group !== 'default');
-  return [csrf, ...defaults, ...rest];
+  const orphans = Object.entries(fieldMessages).filter(([name]) => !target.has(name)).flatMap(([, messages]) => messages);
+  const defaults = withMessages.filter((n) => n.group === 'default');
+  const rest = withMessages.filter((n) => n.group !== 'default');
+  return { nodes: [csrf, ...defaults, ...rest], orphans };
 }
 
 /**
- * Kratos's flow JSON as a whitelist projection of the row and the machine context: nothing internal (CSRF
- * token, secrets, owner ids) leaves this function.
+ * Kratos's flow JSON as a whitelist projection of the row and the machine context: nothing internal (CSRF token,
+ * internal state, owner ids) leaves this function.
  */
-export function projectFlow(deps: FlowJsonDeps, row: FlowRow, state: string, context: FlowContext, options: ProjectOptions = {}): Record<string, unknown> {
-  const action = new URL(`self-service/${row.kind}?flow=${row.id}`, deps.publicBaseUrl()).toString();
-  const messages: UiText[] = context.messages;
-  const passedVerification = row.kind === 'verification' && state === 'passed_challenge' && options.continueUrl;
-  const ui: Record<string, unknown> = {
-    action: passedVerification ? options.continueUrl : action,
-    method: passedVerification ? 'GET' : 'POST',
-    nodes: flowNodes(deps, row, context, { ...options, state }),
-  };
+export function projectFlow(input: FlowJsonInput): Record<string, unknown> {
+  const { flow, state, context } = input;
+  const csrf = csrfNode(flow.type === 'browser' ? input.csrfValue : undefined);
+  const arranged = arrangeNodes(input.nodes, context.fieldMessages, csrf);
+  const messages: UiText[] = [...context.messages, ...arranged.orphans];
+  const ui: Record<string, unknown> = { action: input.action, method: input.method, nodes: arranged.nodes };
   if (messages.length > 0) ui.messages = messages;
   const json: Record<string, unknown> = {
-    id: row.id,
-    type: row.type,
-    expires_at: iso(row.expiresAt),
-    issued_at: iso(row.issuedAt),
-    request_url: row.requestUrl,
-    ...(row.returnTo ? { return_to: row.returnTo } : {}),
+    id: flow.id,
+    type: flow.type,
+    expires_at: iso(flow.expiresAt),
+    issued_at: iso(flow.issuedAt),
+    request_url: flow.requestUrl,
+    ...(flow.returnTo ? { return_to: flow.returnTo } : {}),
     ...(context.active && ACTIVE_METHODS.has(context.active) ? { active: context.active } : {}),
     ui,
     state,
     ...(context.transientPayload !== undefined ? { transient_payload: context.transientPayload } : {}),
     organization_id: null,
   };
-  if (row.kind === 'login') {
+  if (flow.kind === 'login') {
     Object.assign(json, {
       refresh: context.refresh,
       requested_aal: context.requestedAal,
-      created_at: iso(row.createdAt),
-      updated_at: iso(row.updatedAt),
+      created_at: iso(flow.createdAt),
+      updated_at: iso(flow.updatedAt),
     });
   }
-  if (row.kind === 'settings' && options.identity && deps.identityJson) {
-    json.identity = deps.identityJson(options.identity);
-  }
-  if ((row.kind === 'settings' || row.kind === 'recovery') && options.continueWith) json.continue_with = options.continueWith;
+  if (flow.kind === 'settings' && input.identity) json.identity = input.identity;
+  if ((flow.kind === 'settings' || flow.kind === 'recovery') && input.continueWith) json.continue_with = input.continueWith;
   return json;
 }

@@ -4,13 +4,10 @@ import { registrationMachine } from '../../machines/registration.machine.ts';
 import { settingsMachine } from '../../machines/settings.machine.ts';
 import { recoveryMachine } from '../../machines/recovery.machine.ts';
 import { verificationMachine } from '../../machines/verification.machine.ts';
-import type { FlowKind } from '../../entities/index.ts';
+import type { FlowKind } from '../persistence/store.ts';
 
-export type MachineFlowKind = Extract<FlowKind, 'login' | 'registration' | 'settings'>;
-
-export type ChallengeFlowKind = Extract<FlowKind, 'recovery' | 'verification'>;
-
-export const FLOW_MACHINES: Record<MachineFlowKind | ChallengeFlowKind, AnyStateMachine> = {
+/** One machine per flow kind; the flow object is its persisted snapshot. */
+export const FLOW_MACHINES: Record<FlowKind, AnyStateMachine> = {
   login: loginMachine,
   registration: registrationMachine,
   settings: settingsMachine,

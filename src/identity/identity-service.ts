@@ -1,10 +1,8 @@
-import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import { KratosError, conflict, notFound, badRequest } from '../errors/kratos-error.ts';
 import type { PasswordHasher } from '../hash/index.ts';
+import { UniqueViolationError, type Repositories, type Store } from '../persistence/store.ts';
+import type { Clock } from '../x/clock.ts';
 import type { IdentitySchemaRegistry, IdentitySchema, ExtractedTraits } from './schema/index.ts';
-import {
-  loadIdentityRecord, persistIdentityRecord, findIdentifierOwners, findAddressOwners, deleteIdentityRow, findIdentityIdByExternalId, identityExists,
-} from '../persistence/identity-repository.ts';
 import type { CredentialType, IdentityRecord, IdentityState } from './identity.ts';
 
 export interface CredentialsImport {
@@ -28,9 +26,10 @@ export interface IdentityInput {
 }
 
 export interface IdentityServiceDeps {
+  store: Pick<Store, 'identities' | 'transaction'>;
   schemas: IdentitySchemaRegistry;
   hasher: PasswordHasher;
-  now?: () => Date;
+  clock: Clock;
 }
 
 /** The message a UI shows next to a field; see schema/validate. */
@@ -56,7 +55,7 @@ export class IdentityService {
   }
 
   #now(): Date {
-    return this.#deps.now?.() ?? new Date();
+    return this.#deps.clock.now();
   }
 
   /** Hashes or validates imported credentials; call before opening the transaction. */
@@ -77,8 +76,11 @@ export class IdentityService {
       }
     }
     if (input?.oidc?.config) prepared.oidc = { providers: input.oidc.config.providers };
-    if (input?.totp?.config) prepared.totp = { totp_url: input.totp.config.totp_url };
-    if (input?.lookup_secret?.config) prepared.lookup_secret = { lookup_secret: input.lookup_secret.config.codes };
+    // A second factor idflow cannot check yet would be stored and silently ignored at login (and whoami would answer
+    // aal1 where Kratos demands aal2): refuse it until the method exists.
+    for (const type of ['totp', 'lookup_secret'] as const) {
+      if (input?.[type] !== undefined) throw badRequest(`Importing ${type} credentials is not supported yet.`);
+    }
     return prepared;
   }
 
@@ -188,66 +190,112 @@ export class IdentityService {
   }
 
   /** Refuses identifiers or addresses another identity owns (409, nothing written). */
-  async assertNoConflicts(em: EntityManager, record: IdentityRecord): Promise<void> {
+  async assertNoConflicts(record: IdentityRecord, repos: Pick<Repositories, 'identities'> = this.#deps.store): Promise<void> {
     const identifiers = record.credentials.flatMap((c) => c.identifiers.map((identifier) => ({ type: c.type, identifier })));
-    const owners = await findIdentifierOwners(em, identifiers, record.id);
+    const owners = await repos.identities.identifierOwners(identifiers, record.id);
     if (owners.length > 0) throw conflict(IDENTITY_CONFLICT_REASON);
-    const addressOwners = await findAddressOwners(em, [...record.verifiableAddresses, ...record.recoveryAddresses], record.id);
+    const addressOwners = await repos.identities.addressOwners([...record.verifiableAddresses, ...record.recoveryAddresses], record.id);
     if (addressOwners.length > 0) throw conflict(IDENTITY_CONFLICT_REASON);
   }
 
-  /** Persists and flushes in its own transaction (or the caller's, when em is already transactional). */
-  async save(em: EntityManager, record: IdentityRecord, isNew: boolean): Promise<void> {
+  /**
+   * Kratos's login hints (`selfservice.flows.registration.login_hints`): for a new identity that clashes with an
+   * existing one, how that account signs in. The clashing identity is found by credential identifier, then verifiable,
+   * then recovery address. Beyond Kratos, only methods that can sign in here are named (no `code` while code login is
+   * off). Undefined when nothing clashes.
+   */
+  async duplicateAccountHints(record: IdentityRecord, options: { codeLogin: boolean }): Promise<DuplicateAccountHints | undefined> {
+    const store = this.#deps.store;
+    let found: { identityId: string; address: string; type: string } | undefined;
+    for (const cred of record.credentials) {
+      for (const identifier of cred.identifiers) {
+        const owner = await store.identities.findByCredentialIdentifier(cred.type, identifier);
+        if (owner && owner.id !== record.id) {
+          found = { identityId: owner.id, address: identifier, type: cred.type };
+          break;
+        }
+      }
+      if (found) break;
+    }
+    for (const [kind, list] of [['verifiable', record.verifiableAddresses], ['recovery', record.recoveryAddresses]] as const) {
+      for (const address of list) {
+        if (found) break;
+        const owner = await store.identities.findIdByAddress(kind, address.via, address.value);
+        if (owner && owner !== record.id) found = { identityId: owner, address: address.value, type: address.via };
+      }
+    }
+    if (!found) return undefined;
+    const existing = await store.identities.get(found.identityId);
+    if (!existing) return undefined;
+    // OIDC identifiers are provider subjects, useless to a person: no hint then.
+    let hint = found.type === 'oidc' ? '' : found.address.trim();
+    const types = new Set<string>();
+    const providers: string[] = [];
+    for (const cred of [...existing.credentials].sort((a, b) => a.type.localeCompare(b.type))) {
+      if (cred.type === 'password') {
+        if (hint === '' && cred.identifiers.length === 1) hint = cred.identifiers[0];
+        if (typeof cred.config.hashed_password === 'string' && cred.config.hashed_password !== '') types.add('password');
+      } else if (cred.type === 'code') {
+        if (options.codeLogin) types.add('code');
+      } else if (cred.type === 'oidc') {
+        types.add('oidc');
+        providers.push(...((cred.config.providers as Array<{ provider: string }> | undefined) ?? []).map((p) => p.provider));
+      }
+    }
+    return { available_credential_types: [...types].sort(), available_oidc_providers: providers, credential_identifier_hint: hint };
+  }
+
+  /** Checks for clashes and writes the identity in one transaction. */
+  async save(record: IdentityRecord, isNew: boolean): Promise<void> {
     try {
-      await em.transactional(async (tx) => {
-        await this.assertNoConflicts(tx, record);
-        await persistIdentityRecord(tx, record, isNew);
-        await tx.flush();
+      await this.#deps.store.transaction(async (tx) => {
+        await this.assertNoConflicts(record, tx);
+        await tx.identities.save(record, isNew);
       });
     } catch (err) {
       // The unique indexes are the arbiter when two writers race past the check above.
-      if (err instanceof UniqueConstraintViolationException) throw conflict(IDENTITY_CONFLICT_REASON, { cause: err });
+      if (err instanceof UniqueViolationError) throw conflict(IDENTITY_CONFLICT_REASON, { cause: err });
       throw err;
     }
   }
 
-  async create(em: EntityManager, input: IdentityInput): Promise<IdentityRecord> {
+  async create(input: IdentityInput): Promise<IdentityRecord> {
     const prepared = await this.prepareCredentials(input.credentials);
     const record = this.buildNew(input, prepared);
-    await this.save(em, record, true);
+    await this.save(record, true);
     return record;
   }
 
-  async get(em: EntityManager, id: string): Promise<IdentityRecord> {
-    const record = isUuid(id) ? await loadIdentityRecord(em, id) : null;
+  async get(id: string): Promise<IdentityRecord> {
+    const record = await this.#deps.store.identities.get(id);
     if (!record) throw notFound();
     return record;
   }
 
-  async exists(em: EntityManager, id: string): Promise<boolean> {
-    return isUuid(id) && (await identityExists(em, id));
+  exists(id: string): Promise<boolean> {
+    return this.#deps.store.identities.exists(id);
   }
 
-  async getByExternalId(em: EntityManager, externalId: string): Promise<IdentityRecord> {
-    const id = await findIdentityIdByExternalId(em, externalId);
-    return this.get(em, id ?? '');
+  async getByExternalId(externalId: string): Promise<IdentityRecord> {
+    const id = await this.#deps.store.identities.findIdByExternalId(externalId);
+    return this.get(id ?? '');
   }
 
-  async replace(em: EntityManager, id: string, input: IdentityInput): Promise<IdentityRecord> {
+  async replace(id: string, input: IdentityInput): Promise<IdentityRecord> {
     const prepared = input.credentials ? await this.prepareCredentials(input.credentials) : undefined;
-    const current = await this.get(em, id);
+    const current = await this.get(id);
     const next = this.buildReplacement(current, input, prepared);
-    await this.save(em, next, false);
+    await this.save(next, false);
     return next;
   }
 
-  async delete(em: EntityManager, id: string): Promise<void> {
-    if (!isUuid(id) || !(await deleteIdentityRow(em, id))) throw notFound();
+  async delete(id: string): Promise<void> {
+    if (!(await this.#deps.store.identities.delete(id))) throw notFound();
   }
 
   /** Removes one credential type; never the last first factor. */
-  async deleteCredential(em: EntityManager, id: string, type: string, identifier?: string): Promise<void> {
-    const current = await this.get(em, id);
+  async deleteCredential(id: string, type: string, identifier?: string): Promise<void> {
+    const current = await this.get(id);
     const allowed = ['password', 'totp', 'lookup_secret', 'webauthn', 'passkey', 'oidc', 'saml'];
     if (!allowed.includes(type)) throw badRequest(`Credential type "${type}" cannot be deleted.`);
     const cred = current.credentials.find((c) => c.type === type);
@@ -271,8 +319,14 @@ export class IdentityService {
     if (hadFirst && !hasFirst && firstFactors.includes(type)) {
       throw badRequest('The last first-factor credential of an identity cannot be removed.');
     }
-    await this.save(em, next, false);
+    await this.save(next, false);
   }
+}
+
+export interface DuplicateAccountHints {
+  available_credential_types: string[];
+  available_oidc_providers: string[];
+  credential_identifier_hint: string;
 }
 
 export interface PreparedCredentials {

@@ -1,68 +1,126 @@
-import type { EntityManager } from '@mikro-orm/core';
-import type { UiMessage, Outcome } from '../../machines/flow-types.ts';
+/**
+ * The method interface, shaped like Kratos's strategies (`selfservice/strategy/*` implement one interface per flow
+ * kind): a method adds its nodes to a flow and interprets a submission into an outcome. It never sees the request
+ * or the response, never writes to the database and never throws to steer the flow — everything it wants written
+ * comes back in the outcome's `changes`, which the flow service commits in the flow's one transaction.
+ *
+ * Adding a method: a folder under src/methods/ whose factory returns a `Method`, registered in src/registry.ts.
+ */
+import type { UiMessage } from '../../machines/flow-types.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
-import type { UiNode } from '../ui/node.ts';
-import { uiText } from '../ui/messages.ts';
-import type { PayloadProblem } from '../x/body-validator.ts';
+import type { MessageDraft } from '../courier/courier.ts';
+import type { SessionView } from '../session/session.ts';
+import type { UiNode, UiNodeGroup } from '../ui/node.ts';
+import type { CodeRecord } from './code/code-record.ts';
 
-export type { Outcome };
+export type FlowKind = 'login' | 'registration' | 'settings' | 'recovery' | 'verification';
+export type FlowType = 'api' | 'browser';
+export type Aal = 'aal1' | 'aal2';
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-/** What a method sees of a submit: never the request itself. */
-export interface MethodSubmitContext {
-  em: EntityManager;
-  flowId: string;
-  flowType: 'api' | 'browser';
-  /** Settings: the identity owning the flow (as loaded at submit time). */
-  identity?: IdentityRecord;
-  schemaId?: string;
+/** What a method sees of the flow it works on (read-only). */
+export interface MethodFlowView {
+  id: string;
+  kind: FlowKind;
+  type: FlowType;
+  /** Top-level machine state (`choose_method`, `sent_email`, `passed_challenge`, `show_form`, `success`). */
+  state: string;
+  /** The method last submitted (Kratos `active`). */
+  active?: string;
+  refresh: boolean;
+  requestedAal: Aal;
+  /** Where the flow continues when it is done (its return_to, or the configured default). */
+  continueTo: string;
+  /** Registration's profile-first screen. */
   screen?: string;
-  /** Settings: whether the session is recent enough for privileged changes. */
-  privileged?: boolean;
-  /** Settings: the session making the change (to keep it when others are revoked). */
-  sessionId?: string;
-}
-
-export interface NodeContext {
-  flowType: 'api' | 'browser';
+  /** Non-secret values echoed into the form (traits, identifier, the address a code went to). */
   values: Record<string, unknown>;
-  identity?: IdentityRecord;
-  schemaId?: string;
-  screen?: string;
+  /** Messages attached to nodes, by node name. */
   fieldMessages: Record<string, UiMessage[]>;
 }
 
-export const msg = (id: number, context?: Record<string, unknown>): UiMessage => {
-  const text = uiText(id, context);
-  return context ? { id: text.id, text: text.text, type: text.type, context } : { id: text.id, text: text.text, type: text.type };
-};
-
-/** Maps JSON-schema payload problems to node messages (required → 4000002, type → 4000026 ...). */
-export function problemsToMessages(problems: PayloadProblem[], payload: Record<string, unknown>): { fieldMessages: Record<string, UiMessage[]>; messages: UiMessage[] } {
-  const fieldMessages: Record<string, UiMessage[]> = {};
-  const messages: UiMessage[] = [];
-  for (const p of problems) {
-    let message: UiMessage;
-    const property = p.field.split('.').pop() ?? p.field;
-    const value = p.field.split('.').reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), payload);
-    if (p.keyword === 'required' || (p.keyword === 'minLength' && value === '')) message = msg(4000002, { property });
-    else if (p.keyword === 'type') message = msg(4000026, { allowed_types: [p.params.type].flat(), actual_type: Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value });
-    else if (p.keyword === 'maxLength') message = msg(4000017, { max_length: p.params.limit, actual_length: typeof value === 'string' ? [...value].length : 0 });
-    else if (p.keyword === 'minLength') message = msg(4000003, { min_length: p.params.limit, actual_length: typeof value === 'string' ? [...value].length : 0 });
-    else message = msg(4000001, { reason: p.message });
-    if (p.field && p.field !== 'method') (fieldMessages[p.field] ??= []).push(message);
-    else messages.push(message);
-  }
-  return { fieldMessages, messages };
+export interface MethodContext {
+  flow: MethodFlowView;
+  /** This method's own internal state in this flow (challenges, pending secrets); never shown to clients. */
+  internal: Json | undefined;
+  /** Settings: the flow's owner. Login with refresh / at aal2: the session's identity. */
+  identity?: IdentityRecord;
+  /** The caller's session, when there is one. */
+  session?: SessionView;
+  /** Settings: the session is recent enough to change credentials and addresses (privileged_session_max_age). */
+  privileged: boolean;
+  now: Date;
 }
 
-export interface LoginCapability {
-  nodes(ctx: NodeContext): UiNode[];
-  submit(ctx: MethodSubmitContext, payload: Record<string, unknown>): Promise<Outcome>;
+export interface NodesResult {
+  nodes: UiNode[];
+  /** New internal state for this method (persisted when the flow is created or a submit settles). */
+  internal?: Json;
+}
+
+/** Writes an outcome asks for; the flow service commits them with the flow in one transaction. */
+export interface Changes {
+  identity?: { record: IdentityRecord; isNew: boolean };
+  codes?: CodeChange[];
+  messages?: MessageDraft[];
+}
+
+export type CodeChange =
+  | { op: 'insert'; code: CodeRecord }
+  | { op: 'update'; id: string; patch: Partial<Pick<CodeRecord, 'failedAttempts' | 'usedAt'>> }
+  /** Marks the flow's unused codes used (a new code voids the earlier ones). */
+  | { op: 'void_flow'; flowId: string };
+
+interface OutcomeBase {
+  changes?: Changes;
+  /** Replaces this method's internal state. */
+  internal?: Json;
+}
+
+/** What a submission amounts to; the flow's machine branches on `kind`. */
+export type Outcome = OutcomeBase & (
+  /** Shown to the user again with these messages (wrong password, invalid trait, unknown code ...). */
+  | { kind: 'rejected'; values?: Record<string, unknown>; fieldMessages?: Record<string, UiMessage[]>; messages?: UiMessage[] }
+  /** Registration's profile-first step moved to another screen. */
+  | { kind: 'next_screen'; screen?: 'credential-selection'; values?: Record<string, unknown>; messages?: UiMessage[] }
+  /** Login: this identity proved this factor. */
+  | { kind: 'authenticated'; identityId: string; method: string; aal: Aal; provider?: string }
+  /** Registration: a new identity (also in `changes.identity`). */
+  | { kind: 'registered'; identityId: string; method: string }
+  /** Settings: the identity changed (in `changes.identity`). */
+  | { kind: 'updated'; method: string; values?: Record<string, unknown> }
+  /** Recovery/verification: a code or link was mailed. */
+  | { kind: 'code_sent'; values?: Record<string, unknown>; messages?: UiMessage[] }
+  /** Recovery/verification: the right code or link. */
+  | { kind: 'challenge_passed'; identityId: string; method: string; messages?: UiMessage[] }
+  /** Too many wrong codes: the flow must start over. */
+  | { kind: 'exhausted'; messages: UiMessage[] }
+  /** Settings: the change needs a recent login; it is kept and applied after re-authentication. */
+  | { kind: 'needs_refresh' }
+);
+
+export interface Capability {
+  /** The method's nodes for this flow in its current state. Deterministic given `ctx.internal`. */
+  nodes(ctx: MethodContext): NodesResult | Promise<NodesResult>;
+  /** Interprets a submission (already decoded; secrets included). Never throws for a user error. */
+  submit(ctx: MethodContext, payload: Record<string, unknown>): Promise<Outcome>;
+  /** The payload's JSON schema, `schemas/<path>`: the body decoder types a form by it (traits merged in). */
+  payloadSchema?: string;
+  /** Whether this method takes submissions whose `method` names another id (recovery by link accepts codes). */
+  accepts?(method: string): boolean;
 }
 
 export interface Method {
-  id: 'password' | 'profile';
-  login?: LoginCapability;
-  registration?: LoginCapability;
-  settings?: LoginCapability;
+  /** Kratos's method id (`password`, `profile`, `code`, `link`, `totp` ...); an open string. */
+  id: string;
+  group: UiNodeGroup;
+  login?: Capability & { aal: Aal };
+  registration?: Capability;
+  settings?: Capability;
+  recovery?: Capability;
+  verification?: Capability;
+}
+
+export function capabilityOf(method: Method, kind: FlowKind): Capability | undefined {
+  return method[kind];
 }

@@ -3,5 +3,4 @@ export * from './session-json.ts';
 export * from './session-service.ts';
 export * from './session-cookie.ts';
 export * from './token-from-request.ts';
-export { createSessionLookup, type SessionLookup } from './session-lookup.ts';
 export { hashToken } from './token-hash.ts';

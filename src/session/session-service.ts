@@ -1,12 +1,10 @@
-import type { EntityManager, FilterQuery, MikroORM } from '@mikro-orm/core';
-import { Session, type SessionRow } from '../../entities/session.entity.ts';
 import type { Config } from '../../config/types.ts';
+import type { Repositories, SessionRecord, Store } from '../persistence/store.ts';
+import type { Clock } from '../x/clock.ts';
 import { parseDuration } from '../x/duration.ts';
 import { randomToken } from '../x/random.ts';
 import { deriveLogoutToken, hashToken } from './token-hash.ts';
 import { KratosError } from '../errors/kratos-error.ts';
-import { loadIdentityRecords } from '../persistence/identity-repository.ts';
-import { createSessionLookup, type SessionLookup } from './session-lookup.ts';
 import { toSessionJson, type SessionJson } from './session-json.ts';
 import {
   computeAal, isSessionActive,
@@ -26,11 +24,11 @@ const MAX_USER_AGENT_LENGTH = 1024;
 const MAX_IP_LENGTH = 64;
 
 export interface SessionServiceDeps {
-  orm: MikroORM;
+  store: Pick<Store, 'sessions' | 'identities' | 'sessionLookup'>;
   config: Pick<Config, 'session'>;
   /** `<public base>/schemas/<base64url(id)>` builder (the registry's `schemaUrl`). */
   schemaUrl: (schemaId: string) => string;
-  now?: () => Date;
+  clock: Clock;
 }
 
 export interface IssueSessionInput {
@@ -41,6 +39,8 @@ export interface IssueSessionInput {
 
 export interface IssuedSession {
   session: SessionView;
+  /** The row to insert (hashes only), in the same transaction as whatever authenticated the user. */
+  record: SessionRecord;
   /** `ory_st_...` (48 CSPRNG alphanumerics): hand it to the client once; only its SHA-256 is stored. */
   token: string;
   /**
@@ -56,6 +56,7 @@ export interface SessionListOptions {
   limit: number;
   /** Keyset pagination: ids strictly greater (ascending id order). */
   afterId?: string;
+  exceptSessionId?: string;
 }
 
 export interface SessionJsonOutputOptions {
@@ -68,20 +69,14 @@ export interface SessionJsonOutputOptions {
  * Issues, finds, lists, extends and revokes sessions. Tokens are compared only by looking up their SHA-256 hash and
  * are never logged or stored.
  *
- * Write semantics:
- * - `issue`, `upgrade`: persist only (no flush): the caller commits together with its flow in one flush.
- * - `revoke`, `revokeAllForIdentity`, `deleteAllForIdentity`, `revokeByToken`, `revokeByLogoutToken`, `extend`:
- *   standalone actions that write immediately with ONE native UPDATE (or DELETE) each (auto-committed, or inside the
- *   caller's `em.transactional`); they never call `em.flush()`, so whatever else the caller has pending in `em` is
- *   left untouched.
- * - Reads (`get`, `listForIdentity`, `listAll`, ...) bypass the identity map, so they always see committed rows.
- * - `findByToken` uses no EntityManager at all (see session-lookup.ts).
+ * `issue` and `upgrade` write nothing: they return the row (or the change) for the caller to write in the same
+ * transaction as the flow that authenticated the user. Every other write is one statement of its own.
+ * `findByToken` is the whoami hot path (see the store's session lookup).
  */
 export class SessionService {
   readonly #deps: SessionServiceDeps;
   readonly #lifespanMs: number;
   readonly #earliestExtendMs: number | undefined;
-  #lookup: SessionLookup | undefined;
 
   constructor(deps: SessionServiceDeps) {
     this.#deps = deps;
@@ -92,21 +87,11 @@ export class SessionService {
   }
 
   #now(): Date {
-    return this.#deps.now?.() ?? new Date();
+    return this.#deps.clock.now();
   }
 
-  get #sessionLookup(): SessionLookup {
-    this.#lookup ??= createSessionLookup(this.#deps.orm);
-    return this.#lookup;
-  }
-
-  /** Closes the whoami reader (before the ORM closes); lookups after this fail. */
-  close(): void {
-    this.#lookup?.close();
-  }
-
-  /** Creates a session row (persist only; the caller flushes). */
-  async issue(em: EntityManager, input: IssueSessionInput): Promise<IssuedSession> {
+  /** A new session (nothing written): insert `record` in the caller's transaction, hand `token` to the client once. */
+  async issue(input: IssueSessionInput): Promise<IssuedSession> {
     if (input.methods.length === 0) throw new TypeError('a session needs at least one authentication method');
     const now = this.#now();
     const token = randomToken(SESSION_TOKEN_PREFIX, TOKEN_RANDOM_LENGTH);
@@ -119,11 +104,11 @@ export class SessionService {
       ...(input.device?.ip ? { ip_address: input.device.ip.slice(0, MAX_IP_LENGTH) } : {}),
       ...(input.device?.userAgent ? { user_agent: input.device.userAgent.slice(0, MAX_USER_AGENT_LENGTH) } : {}),
     };
-    const row = em.create(Session, {
+    const record: SessionRecord = {
       id: crypto.randomUUID(),
       tokenHash,
       logoutTokenHash,
-      identity: input.identityId,
+      identityId: input.identityId,
       active: true,
       aal: computeAal(methods),
       authenticationMethods: methods,
@@ -133,23 +118,18 @@ export class SessionService {
       expiresAt: new Date(now.getTime() + this.#lifespanMs),
       createdAt: now,
       updatedAt: now,
-    });
-    em.persist(row);
-    return { session: viewOf(row), token, logoutToken };
+    };
+    return { session: viewOf(record), record, token, logoutToken };
   }
 
   /**
-   * Appends an authentication method (second factor, refresh), recomputes the AAL and sets authenticated_at = now.
-   * Persist only (the caller flushes). Returns null when the session does not exist.
+   * Appends an authentication method (second factor, refresh) to a session: the new method list, AAL and
+   * authenticated_at, for the caller to write (`repos.sessions.update`) in its transaction.
    */
-  async upgrade(em: EntityManager, sessionId: string, method: AuthenticationMethodInput): Promise<SessionView | null> {
-    const row = await em.findOne(Session, { id: sessionId });
-    if (!row) return null;
+  upgrade(session: SessionView, method: AuthenticationMethodInput): Pick<SessionView, 'authenticationMethods' | 'aal' | 'authenticatedAt'> {
     const now = this.#now();
-    const methods = [...row.authenticationMethods, methodRecord(method, now)];
-    em.assign(row, { authenticationMethods: methods, aal: computeAal(methods), authenticatedAt: now, updatedAt: now });
-    em.persist(row);
-    return viewOf(row);
+    const methods = [...session.authenticationMethods, methodRecord(method, now)];
+    return { authenticationMethods: methods, aal: computeAal(methods), authenticatedAt: now };
   }
 
   /**
@@ -158,7 +138,7 @@ export class SessionService {
    */
   async findByToken(token: string): Promise<ActiveSession | null> {
     if (typeof token !== 'string' || !SESSION_TOKEN_SHAPE.test(token)) return null;
-    const found = await this.#sessionLookup.findByTokenHash(await hashToken(token));
+    const found = await this.#deps.store.sessionLookup.findByTokenHash(await hashToken(token));
     if (!found || !isSessionActive(found, this.#now())) return null;
     return found;
   }
@@ -172,15 +152,14 @@ export class SessionService {
     return isSessionActive(session, this.#now());
   }
 
-  async get(em: EntityManager, id: string): Promise<SessionView | null> {
-    if (!isUuid(id)) return null;
-    const row = await em.findOne(Session, { id }, { disableIdentityMap: true });
+  async get(id: string): Promise<SessionView | null> {
+    const row = await this.#deps.store.sessions.get(id);
     return row ? viewOf(row) : null;
   }
 
   /** Adds each session's identity (one batch load; credentials are loaded but never serialized by toSessionJson). */
-  async attachIdentities(em: EntityManager, sessions: SessionView[]): Promise<SessionWithIdentity[]> {
-    const records = await loadIdentityRecords(em, [...new Set(sessions.map((s) => s.identityId))]);
+  async attachIdentities(sessions: SessionView[]): Promise<SessionWithIdentity[]> {
+    const records = await this.#deps.store.identities.getMany([...new Set(sessions.map((s) => s.identityId))]);
     const byId = new Map(records.map((r) => [r.id, r]));
     return sessions.flatMap((s) => {
       const identity = byId.get(s.identityId);
@@ -189,116 +168,76 @@ export class SessionService {
   }
 
   /** Sessions of one identity, ascending id (keyset). */
-  async listForIdentity(
-    em: EntityManager,
-    identityId: string,
-    options: SessionListOptions & { exceptSessionId?: string },
-  ): Promise<SessionView[]> {
-    if (!isUuid(identityId)) return [];
-    const idFilter: Record<string, string> = {};
-    if (options.afterId) idFilter.$gt = options.afterId;
-    if (options.exceptSessionId) idFilter.$ne = options.exceptSessionId;
-    const where = {
-      identity: identityId,
-      ...(Object.keys(idFilter).length > 0 ? { id: idFilter } : {}),
-      ...this.#activeFilter(options.active),
-    } as FilterQuery<SessionRow>;
-    const rows = await em.find(Session, where, { orderBy: { id: 'asc' }, limit: options.limit, disableIdentityMap: true });
+  async listForIdentity(identityId: string, options: SessionListOptions): Promise<SessionView[]> {
+    const rows = await this.#deps.store.sessions.listForIdentity(identityId, { ...options, now: this.#now() });
     return rows.map(viewOf);
   }
 
   /** All sessions (admin list), ascending id (keyset). */
-  async listAll(em: EntityManager, options: SessionListOptions): Promise<SessionView[]> {
-    const where = {
-      ...(options.afterId ? { id: { $gt: options.afterId } } : {}),
-      ...this.#activeFilter(options.active),
-    } as FilterQuery<SessionRow>;
-    const rows = await em.find(Session, where, { orderBy: { id: 'asc' }, limit: options.limit, disableIdentityMap: true });
+  async listAll(options: SessionListOptions): Promise<SessionView[]> {
+    const rows = await this.#deps.store.sessions.listAll({ ...options, now: this.#now() });
     return rows.map(viewOf);
   }
 
   /**
    * Sets active = false. Returns whether the session existed (and, with `identityId`, belongs to that identity:
-   * self-service callers must pass it so nobody can end someone else's session). Writes immediately.
+   * self-service callers must pass it so nobody can end someone else's session).
    */
-  async revoke(em: EntityManager, id: string, options: { identityId?: string } = {}): Promise<boolean> {
-    if (!isUuid(id)) return false;
-    const where = { id, ...(options.identityId ? { identity: options.identityId } : {}) } as FilterQuery<SessionRow>;
-    const affected = await em.nativeUpdate(Session, where, { active: false, updatedAt: this.#now() });
-    return affected > 0;
+  revoke(id: string, options: { identityId?: string } = {}): Promise<boolean> {
+    return this.#deps.store.sessions.deactivate({ id, identityId: options.identityId }, this.#now());
   }
 
-  /** Ends every active session of an identity except `exceptSessionId`; returns how many were ended. Writes immediately. */
-  async revokeAllForIdentity(em: EntityManager, identityId: string, options: { exceptSessionId?: string } = {}): Promise<number> {
-    if (!isUuid(identityId)) return 0;
-    const where = {
-      identity: identityId,
-      active: true,
-      // A non-uuid id matches no session, so it excepts nothing (and PostgreSQL would reject it as a uuid).
-      ...(options.exceptSessionId && isUuid(options.exceptSessionId) ? { id: { $ne: options.exceptSessionId } } : {}),
-    } as FilterQuery<SessionRow>;
-    return em.nativeUpdate(Session, where, { active: false, updatedAt: this.#now() });
+  /** Ends every active session of an identity except `exceptSessionId`; returns how many were ended. */
+  revokeAllForIdentity(identityId: string, options: { exceptSessionId?: string } = {}, repos: Pick<Repositories, 'sessions'> = this.#deps.store): Promise<number> {
+    return repos.sessions.deactivateAllForIdentity(identityId, this.#now(), options.exceptSessionId);
   }
 
-  /**
-   * Deletes every session row of an identity (Kratos `DELETE /admin/identities/{id}/sessions` removes them
-   * permanently); returns how many were deleted. Writes immediately.
-   */
-  async deleteAllForIdentity(em: EntityManager, identityId: string): Promise<number> {
-    if (!isUuid(identityId)) return 0;
-    return em.nativeDelete(Session, { identity: identityId } as FilterQuery<SessionRow>);
+  /** Deletes every session row of an identity (Kratos `DELETE /admin/identities/{id}/sessions` removes them). */
+  deleteAllForIdentity(identityId: string): Promise<number> {
+    return this.#deps.store.sessions.deleteAllForIdentity(identityId);
   }
 
   /**
    * The session's logout token (for `GET /self-service/logout/browser`): the same value `issue` returned, re-derived
-   * from the stored session-token hash (one primary-key read, no write), so repeated calls yield the same logout URL.
-   * Throws 401 `session_inactive` when the session does not exist.
+   * from the stored session-token hash, so repeated calls yield the same logout URL. 401 when the session is gone.
    */
-  async logoutTokenFor(em: EntityManager, sessionId: string): Promise<string> {
-    const row = isUuid(sessionId)
-      ? await em.findOne(Session, { id: sessionId }, { fields: ['id', 'tokenHash'], disableIdentityMap: true })
-      : null;
+  async logoutTokenFor(sessionId: string): Promise<string> {
+    const row = await this.#deps.store.sessions.get(sessionId);
     if (!row) throw new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
     return deriveLogoutToken(LOGOUT_TOKEN_PREFIX, row.tokenHash, TOKEN_RANDOM_LENGTH);
   }
 
   /**
-   * API logout (`DELETE /self-service/logout/api`): ends the session holding this session token. Returns the session
-   * (as it was before) or null for an unknown token. Writes immediately.
+   * API logout (`DELETE /self-service/logout/api`) and re-authentication: ends the session holding this token.
+   * Returns the session (as it was before) or null for an unknown token.
    */
-  async revokeByToken(em: EntityManager, token: string): Promise<SessionView | null> {
+  async revokeByToken(token: string, repos: Pick<Repositories, 'sessions'> = this.#deps.store): Promise<SessionView | null> {
     if (typeof token !== 'string' || !SESSION_TOKEN_SHAPE.test(token)) return null;
-    return this.#revokeWhere(em, { tokenHash: await hashToken(token) });
+    const row = await repos.sessions.findByTokenHash(await hashToken(token));
+    if (!row) return null;
+    await repos.sessions.deactivate({ id: row.id }, this.#now());
+    return viewOf(row);
   }
 
   /**
    * Browser logout (`GET /self-service/logout?token=`): ends the session holding this logout token. With `sessionId`
-   * (the caller's cookie session) a token of another session is refused (null; Kratos answers 403). Writes immediately.
+   * (the caller's cookie session) a token of another session is refused (null; Kratos answers 403).
    */
-  async revokeByLogoutToken(em: EntityManager, logoutToken: string, options: { sessionId?: string } = {}): Promise<SessionView | null> {
+  async revokeByLogoutToken(logoutToken: string, options: { sessionId?: string } = {}): Promise<SessionView | null> {
     if (typeof logoutToken !== 'string' || !LOGOUT_TOKEN_SHAPE.test(logoutToken)) return null;
-    if (options.sessionId !== undefined && !isUuid(options.sessionId)) return null;
-    return this.#revokeWhere(em, {
-      logoutTokenHash: await hashToken(logoutToken),
-      ...(options.sessionId ? { id: options.sessionId } : {}),
-    });
-  }
-
-  async #revokeWhere(em: EntityManager, where: { tokenHash?: string; logoutTokenHash?: string; id?: string }): Promise<SessionView | null> {
-    const row = await em.findOne(Session, where as FilterQuery<SessionRow>, { disableIdentityMap: true });
-    if (!row) return null;
-    await em.nativeUpdate(Session, { id: row.id }, { active: false, updatedAt: this.#now() });
+    const row = await this.#deps.store.sessions.findByLogoutTokenHash(await hashToken(logoutToken));
+    if (!row || (options.sessionId !== undefined && row.id !== options.sessionId)) return null;
+    await this.#deps.store.sessions.deactivate({ id: row.id }, this.#now());
     return viewOf(row);
   }
 
   /**
    * Kratos `PATCH /admin/sessions/{id}/extend`: expires_at = now + lifespan, but when `earliest_possible_extend` is
    * set only once `now >= expires_at - earliest_possible_extend` (otherwise the session is returned unchanged).
-   * Returns null when the session does not exist. Writes immediately (one UPDATE) when it extends.
+   * Returns null when the session does not exist.
    */
-  async extend(em: EntityManager, id: string): Promise<SessionView | null> {
-    if (!isUuid(id)) return null;
-    const row = await em.findOne(Session, { id }, { disableIdentityMap: true });
+  async extend(id: string): Promise<SessionView | null> {
+    const row = await this.#deps.store.sessions.get(id);
     if (!row) return null;
     const view = viewOf(row);
     const now = this.#now();
@@ -306,16 +245,8 @@ export class SessionService {
       return view;
     }
     const expiresAt = new Date(now.getTime() + this.#lifespanMs);
-    await em.nativeUpdate(Session, { id }, { expiresAt, updatedAt: now });
+    await this.#deps.store.sessions.update(id, { expiresAt }, now);
     return { ...view, expiresAt, updatedAt: now };
-  }
-
-  #activeFilter(active: boolean | undefined): Record<string, unknown> {
-    if (active === undefined) return {};
-    const now = this.#now();
-    return active
-      ? { active: true, expiresAt: { $gt: now } }
-      : { $or: [{ active: false }, { expiresAt: { $lte: now } }] };
   }
 }
 
@@ -328,17 +259,10 @@ function methodRecord(input: AuthenticationMethodInput, now: Date): Authenticati
   };
 }
 
-const UUID_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** PostgreSQL rejects non-uuid text for uuid columns with an error: answer "not found" instead. */
-function isUuid(value: string): boolean {
-  return typeof value === 'string' && UUID_SHAPE.test(value);
-}
-
-function viewOf(row: SessionRow): SessionView {
+function viewOf(row: SessionRecord): SessionView {
   return {
     id: row.id,
-    identityId: row.identity,
+    identityId: row.identityId,
     active: row.active,
     aal: row.aal,
     authenticationMethods: [...row.authenticationMethods],

@@ -1,26 +1,7 @@
-/**
- * SHA-256 hex of session and logout tokens, for storage and lookup.
- *
- * Not `crypto.subtle.digest`: on Node every WebCrypto digest is a libuv threadpool round trip (~120 us measured here,
- * competing with node-sqlite3 for the same 4 threads), which alone halves `whoami` throughput. hash-wasm (already a
- * dependency, plain WebAssembly, runs on Deno too) hashes synchronously in ~4 us once its module is instantiated.
- * The hasher is shared: init/update/digest run without an await in between, so calls cannot interleave.
- */
-import { createSHA256, type IHasher } from 'hash-wasm';
+/** SHA-256 hex of session and logout tokens (what is stored and looked up; never the tokens themselves). */
+import { fastSha256Hex } from '../hash/sha256.ts';
 
-let hasher: IHasher | undefined;
-let loading: Promise<IHasher> | undefined;
-
-/** Lower-case hex SHA-256 of the UTF-8 token (same output as `sha256Hex` in src/x/random.ts). */
-export async function hashToken(token: string): Promise<string> {
-  const h = hasher ?? (hasher = await (loading ??= createSHA256().catch((err: unknown) => {
-    loading = undefined; // retry on the next call
-    throw err;
-  })));
-  h.init();
-  h.update(token);
-  return h.digest('hex');
-}
+export const hashToken = (token: string): Promise<string> => fastSha256Hex(token);
 
 const ALPHANUMERIC = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const LOGOUT_CONTEXT = 'idflow/logout-token/v1';

@@ -5,6 +5,8 @@ import type { IdentitySchema } from '../identity/schema/identity-schema.ts';
 import { isPlainObject, resolveLocalRef } from '../identity/schema/pointer.ts';
 import type { UiInputNode, UiNodeAutocomplete, UiNodeGroup, UiNodeInputOption, UiNodeInputType, UiText } from './node.ts';
 import { inputNode } from './node.ts';
+import { MessageId } from '../text/ids.ts';
+import { message } from '../text/message.ts';
 
 type SchemaNode = Record<string, unknown>;
 
@@ -65,7 +67,7 @@ function isEmpty(value: unknown): boolean {
 
 /** The label Kratos generates from a schema `title` (id 1070002). */
 export function generatedLabel(title: string, name: string): UiText {
-  return { id: 1070002, text: title, type: 'info', context: { title, name } };
+  return message(MessageId.InfoNodeLabelGenerated, { title, name });
 }
 
 /**
@@ -112,4 +114,35 @@ export function traitNodes(schema: IdentitySchema, values?: object, group: UiNod
   const traits = deref(root, schema.traitsSchema);
   if (traits) visit({ ...traits, type: 'object' }, [], true, values, 0);
   return nodes;
+}
+
+const IDENTIFIER_FLAGS: Array<[string, string]> = [
+  ['password', 'identifier'], ['webauthn', 'identifier'], ['passkey', 'display_name'], ['totp', 'account_name'], ['code', 'identifier'],
+];
+
+function isIdentifierField(node: SchemaNode): boolean {
+  const ext = node['ory.sh/kratos'];
+  const credentials = isPlainObject(ext) && isPlainObject(ext.credentials) ? ext.credentials : undefined;
+  if (!credentials) return false;
+  return IDENTIFIER_FLAGS.some(([type, flag]) => isPlainObject(credentials[type]) && (credentials[type] as SchemaNode)[flag] === true);
+}
+
+/**
+ * The login `identifier` label, as Kratos derives it (`login.GetIdentifierLabelFromSchema`): when exactly one trait is
+ * an identifier of any kind and it has a title, that title (1070002); otherwise "ID" (1070004).
+ */
+export function identifierLabel(schema: IdentitySchema, fallback: UiText): UiText {
+  const root = schema.raw;
+  const found: Array<{ name: string; title?: string }> = [];
+  const visit = (node: SchemaNode, path: string[], depth: number): void => {
+    if (isIdentifierField(node)) found.push({ name: ['traits', ...path].join('.'), title: typeof node.title === 'string' ? node.title : undefined });
+    if (depth >= MAX_DEPTH || !isPlainObject(node.properties)) return;
+    for (const [key, sub] of Object.entries(node.properties)) {
+      const child = deref(root, sub);
+      if (child) visit(child, [...path, key], depth + 1);
+    }
+  };
+  const traits = deref(root, schema.traitsSchema);
+  if (traits) visit(traits, [], 0);
+  return found.length === 1 && found[0].title ? generatedLabel(found[0].title, found[0].name) : fallback;
 }

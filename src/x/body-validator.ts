@@ -38,6 +38,18 @@ function refToPath(ref: string): string {
   return ref.replace('https://idflow.dev/schemas/', '').replace(/#.*$/, '');
 }
 
+const rawSchemas = new Map<string, object>();
+
+/** The JSON of schemas/<relativePath> (a method's payload schema, for the body decoder). */
+export function payloadSchemaJson(relativePath: string): object {
+  let schema = rawSchemas.get(relativePath);
+  if (!schema) {
+    schema = JSON.parse(readFileSync(join(packageRoot, 'schemas', relativePath), 'utf8')) as object;
+    rawSchemas.set(relativePath, schema);
+  }
+  return schema;
+}
+
 export function describeAjvError(err: ErrorObject): string {
   const where = err.instancePath || '/';
   if (err.keyword === 'additionalProperties') {

@@ -1,6 +1,8 @@
 /**
  * Turns a form-encoded body with dotted keys (`traits.name.first=...`) into nested objects, as Kratos accepts.
  * `__proto__`-style keys are dropped so a body can't reach object prototypes.
+ * Superseded by decodeBody (./decode-body.ts), which follows Kratos's decoder (repeated keys, empty values,
+ * booleans); this and coerceBySchema stay for the callers that still use them.
  */
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 

@@ -18,22 +18,21 @@ export const invalidPageToken = () =>
   new KratosError(400, undefined, { reason: 'The page token is invalid, do not craft your own page tokens.' });
 
 /**
- * Keyset page tokens sealed with AES-GCM and bound to their endpoint through the additional data, so a
- * forged, tampered or cross-endpoint token is a 400 and never reveals rows (cf. GHSA-hgx2-28f8-6g2r).
- * The first secret seals; all of them open (rotation).
+ * JSON payloads sealed with AES-GCM and bound to a context through the additional data, so a forged, tampered or
+ * cross-context value never opens. The first secret seals; all of them open (rotation).
  */
-export class PageTokenSealer {
+export class Sealer {
   readonly #keys: Promise<CryptoKey[]>;
 
-  constructor(secrets: string[]) {
-    if (secrets.length === 0) throw new Error('page tokens need at least one secret');
+  constructor(secrets: string[], purpose: string) {
+    if (secrets.length === 0) throw new Error(`${purpose} needs at least one secret`);
     this.#keys = Promise.all(secrets.map(async (secret) => {
-      const digest = await crypto.subtle.digest('SHA-256', enc.encode(`idflow-page-token:${secret}`));
+      const digest = await crypto.subtle.digest('SHA-256', enc.encode(`${purpose}:${secret}`));
       return crypto.subtle.importKey('raw', digest, 'AES-GCM', false, ['encrypt', 'decrypt']);
     }));
   }
 
-  async seal(context: string, payload: Record<string, unknown>): Promise<string> {
+  async seal(context: string, payload: unknown): Promise<string> {
     const [key] = await this.#keys;
     const iv = crypto.getRandomValues(new Uint8Array(12));
     const sealed = new Uint8Array(await crypto.subtle.encrypt(
@@ -45,14 +44,15 @@ export class PageTokenSealer {
     return b64url(out);
   }
 
-  async open<T extends Record<string, unknown>>(context: string, token: string): Promise<T> {
+  /** The payload, or undefined when the value was not sealed by one of our secrets for this context. */
+  async open<T>(context: string, value: string): Promise<T | undefined> {
     let raw: Uint8Array;
     try {
-      raw = fromB64url(token);
+      raw = fromB64url(value);
     } catch {
-      throw invalidPageToken();
+      return undefined;
     }
-    if (raw.length < 12 + 16 || token.length > 2048) throw invalidPageToken();
+    if (raw.length < 12 + 16) return undefined;
     for (const key of await this.#keys) {
       try {
         const plain = await crypto.subtle.decrypt(
@@ -63,6 +63,29 @@ export class PageTokenSealer {
         // try the next (older) secret
       }
     }
-    throw invalidPageToken();
+    return undefined;
+  }
+}
+
+/**
+ * Keyset page tokens sealed and bound to their endpoint, so a forged, tampered or cross-endpoint token is a 400 and
+ * never reveals rows (cf. GHSA-hgx2-28f8-6g2r).
+ */
+export class PageTokenSealer {
+  readonly #sealer: Sealer;
+
+  constructor(secrets: string[]) {
+    this.#sealer = new Sealer(secrets, 'idflow-page-token');
+  }
+
+  seal(context: string, payload: Record<string, unknown>): Promise<string> {
+    return this.#sealer.seal(context, payload);
+  }
+
+  async open<T extends Record<string, unknown>>(context: string, token: string): Promise<T> {
+    if (token.length > 2048) throw invalidPageToken();
+    const payload = await this.#sealer.open<T>(context, token);
+    if (!payload || typeof payload !== 'object') throw invalidPageToken();
+    return payload;
   }
 }

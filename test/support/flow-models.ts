@@ -41,7 +41,7 @@ export const registrationModel: MachineModelSpec = {
   actions: {
     'submit profile traits': {
       submit: { method: 'profile', payload: { traits: { email: 'user' } } },
-      outputs: { register: { kind: 'next_screen', screen: 'credential-selection', values: { traits: { email: 'user' } } } },
+      outputs: { register: { kind: 'next_screen', screen: 'credential-selection', values: { traits: { email: 'user' } }, messages: [{ ...text(1040009), type: 'info' }] } },
     },
     'go back to the traits': {
       submit: { method: 'profile', payload: { screen: 'previous', traits: { email: 'user' } } },
@@ -49,7 +49,7 @@ export const registrationModel: MachineModelSpec = {
     },
     'submit invalid traits': {
       submit: { method: 'profile', payload: { traits: { email: 'not an e-mail' } } },
-      outputs: { register: { kind: 'rejected', values: { traits: { email: 'not an e-mail' } }, fieldMessages: { 'traits.email': [text(4000004)] } } },
+      outputs: { register: { kind: 'rejected', values: { traits: { email: 'not an e-mail' } }, fieldMessages: { 'traits.email': [text(4000040)] } } },
     },
     'submit password for a taken e-mail': {
       submit: { method: 'password', payload: { traits: { email: 'taken' }, password: 'secret' } },
@@ -71,27 +71,31 @@ export const settingsModel: MachineModelSpec = {
   actions: {
     'change the name': {
       submit: { method: 'profile', payload: { traits: { email: 'user', name: { first: 'New' } } } },
-      outputs: { applySettings: { kind: 'updated', method: 'profile' } },
+      outputs: { applySettings: { kind: 'updated', method: 'profile', messages: [{ ...text(1050001), type: 'success' }] } },
     },
     'submit invalid traits': {
       submit: { method: 'profile', payload: { traits: { email: 'not an e-mail' } } },
-      outputs: { applySettings: { kind: 'rejected', values: { traits: { email: 'not an e-mail' } }, fieldMessages: { 'traits.email': [text(4000004)] } } },
+      outputs: { applySettings: { kind: 'rejected', values: { traits: { email: 'not an e-mail' } }, fieldMessages: { 'traits.email': [text(4000040)] } } },
     },
     'change the password': {
       submit: { method: 'password', payload: { password: 'new secret' } },
-      outputs: { applySettings: { kind: 'updated', method: 'password' } },
+      outputs: { applySettings: { kind: 'updated', method: 'password', messages: [{ ...text(1050001), type: 'success' }] } },
     },
     'reuse the current password': {
       submit: { method: 'password', payload: { password: 'current secret' } },
       outputs: { applySettings: { kind: 'rejected', fieldMessages: { password: [text(4000039)] } } },
     },
+    // The change waits for a re-authentication (privileged_session_max_age passed).
+    'change the password with an old login': {
+      submit: { method: 'password', payload: { password: 'new secret' } },
+      outputs: { applySettings: { kind: 'needs_refresh' } },
+    },
   },
-  availableIn: () => ['change the name', 'submit invalid traits', 'change the password', 'reuse the current password'],
+  availableIn: () => ['change the name', 'submit invalid traits', 'change the password', 'reuse the current password', 'change the password with an old login'],
 };
 
 const SENT = { recovery: 1060003, verification: 1080003 };
 const INVALID = { recovery: 4060006, verification: 4070006 };
-const FAILURE = { recovery: 4060002, verification: 4070003 };
 
 /** Recovery and verification share one machine shape, so one model describes both. */
 function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMachine): MachineModelSpec {
@@ -105,7 +109,7 @@ function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMach
       'submit an unknown address': { submit: { method: 'code', payload: { email: 'nobody' } }, outputs: { sendCode: { ...sent, values: { email: 'nobody' } } } },
       'submit an invalid address': {
         submit: { method: 'code', payload: { email: 'not an e-mail' } },
-        outputs: { sendCode: { kind: 'rejected', fieldMessages: { email: [text(4000004)] } } },
+        outputs: { sendCode: { kind: 'rejected', fieldMessages: { email: [text(4000040)] } } },
       },
       // The resend button carries the address the flow already knows.
       'ask for a new code': {
@@ -114,19 +118,23 @@ function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMach
       },
       'ask for a new code for an invalid address': {
         submit: { method: 'code', payload: { email: 'not an e-mail' } },
-        outputs: (context) => ({ sendCode: { kind: 'rejected', values: context.values, fieldMessages: { email: [text(4000004)] } } }),
+        outputs: (context) => ({ sendCode: { kind: 'rejected', values: context.values, fieldMessages: { email: [text(4000040)] } } }),
       },
       'submit a wrong code': {
         submit: { method: 'code', payload: { code: '000000' } },
         outputs: (context) => ({ checkCode: { kind: 'rejected', values: context.values, messages: [text(INVALID[kind])] } }),
       },
+      // Kratos counts code submissions on the flow; the one after max_submissions ends it (a new flow takes over).
       'use up the attempts with wrong codes': {
         submit: { method: 'code', payload: { code: '000000' } },
-        outputs: { checkCode: { kind: 'exhausted', messages: [text(FAILURE[kind])] } },
+        outputs: { checkCode: { kind: 'exhausted', messages: [] } },
       },
       'submit the mailed code': {
         submit: { method: 'code', payload: { code: '123456' } },
-        outputs: { checkCode: { kind: 'challenge_passed', identityId: 'identity', sessionId: 'session', continueFlowId: 'settings', messages: kind === 'verification' ? [{ ...text(1080002), type: 'success' }] : [] } },
+        outputs: {
+          checkCode: { kind: 'challenge_passed', identityId: 'identity', method: 'code', messages: kind === 'verification' ? [{ ...text(1080002), type: 'success' }] : [] },
+          issueSession: { sessionId: 'session', continueFlowId: 'settings' },
+        },
       },
     },
     stateKey: (context) => ((context.values as { email?: string } | undefined)?.email === 'nobody' ? 'unknown address' : 'known address'),

@@ -3,11 +3,18 @@ import { loadConfig } from '../../config/load-config.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { createRegistry, type Registry } from '../../src/registry.ts';
 import { startServer } from '../../src/server.ts';
+import type { SqlStore } from '../../src/persistence/sql/sql-store.ts';
+import type { Orm } from '../../src/persistence/orm.ts';
+import { TestClock } from './clock.ts';
 
 export type Overlay = Record<string, unknown>;
 
 export interface TestServer {
   registry: Registry;
+  /** The server's clock: advance it to expire flows, codes and sessions. */
+  clock: TestClock;
+  /** The ORM under the server's store, for tests that look at rows directly. */
+  orm: Orm;
   publicUrl: string;
   adminUrl: string;
   identityApi: IdentityApi;
@@ -46,10 +53,13 @@ export async function startTestServer(dsn: string, overlay: Overlay = {}, option
   const { config } = loadConfig({ env: {}, dev: true, overrides: deepMerge(base, overlay) });
   const logs: string[] = [];
   const logger = createLogger({ level: config.log.level, format: 'json', write: (line) => logs.push(line) });
-  const registry = await createRegistry(config, { logger, migrations: 'auto', inspectUrl: options.inspectUrl });
+  const clock = new TestClock();
+  const registry = await createRegistry(config, { logger, migrations: 'auto', inspectUrl: options.inspectUrl, clock });
   const server = await startServer(registry);
   return {
     registry,
+    clock,
+    orm: (registry.store as SqlStore).orm,
     publicUrl: server.publicUrl,
     adminUrl: server.adminUrl,
     identityApi: new IdentityApi(new Configuration({ basePath: server.adminUrl })),

@@ -3,7 +3,6 @@ import type { Registry } from '../../registry.ts';
 import { createBaseApp } from '../base-app.ts';
 import { bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
-import { forkEntityManager } from '../middleware/request-context.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { pingDatabase, type AppState } from '../public/public-app.ts';
 import { schemasRoutes } from '../public/schemas.routes.ts';
@@ -31,17 +30,17 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
   app.use('/admin', health);
   app.use(metricsRoutes(registry.metrics.registry));
   app.use(bodyParsers(registry.config.serve.admin.request_body_limit ?? '5MB'));
-  app.use(forkEntityManager(registry.orm));
   app.use('/admin', schemasRoutes(registry.schemas));
   app.use(identitiesRoutes({
     identities: registry.identities,
+    repository: registry.store.identities,
     pageTokens: registry.pageTokens,
     schemaUrl: registry.schemaUrl,
     adminBaseUrl: () => registry.urls.admin,
   }));
   app.use(adminSessionsRoutes(registry));
   app.use(adminRecoveryRoutes(registry));
-  app.use(courierRoutes({ pageTokens: registry.pageTokens, adminBaseUrl: () => registry.urls.admin }));
+  app.use(courierRoutes({ pageTokens: registry.pageTokens, messages: registry.store.courier, adminBaseUrl: () => registry.urls.admin }));
   app.use(notFoundHandler);
   app.use(errorHandler(registry.logger));
   return app;

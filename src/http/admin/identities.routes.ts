@@ -6,14 +6,16 @@ import { assertBody } from '../../x/body-validator.ts';
 import type { IdentityService, IdentityInput } from '../../identity/identity-service.ts';
 import { toIdentityJson, type IdentityJsonOptions } from '../../identity/identity-json.ts';
 import { CREDENTIAL_TYPES, type CredentialType, type IdentityRecord } from '../../identity/identity.ts';
-import { loadIdentityRecords, listIdentityIds } from '../../persistence/identity-repository.ts';
+import type { IdentityRepository } from '../../persistence/store.ts';
 import { normalizeIdentifier } from '../../identity/schema/index.ts';
 import type { PageTokenSealer } from '../../x/page-token.ts';
-import { em, queryList, queryString } from '../middleware/request-context.ts';
+import { queryList, queryString } from '../middleware/request-context.ts';
 import { paginationLinks, parsePageSize } from './pagination.ts';
 
 export interface IdentitiesRoutesDeps {
   identities: IdentityService;
+  /** Keyset listing reads the repository directly. */
+  repository: Pick<IdentityRepository, 'listIds' | 'getMany'>;
   pageTokens: PageTokenSealer;
   schemaUrl: (schemaId: string) => string;
   adminBaseUrl: () => string;
@@ -48,14 +50,14 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
     const token = queryString(req, 'page_token');
     const afterId = token ? (await deps.pageTokens.open<{ after: string }>(context, token)).after : undefined;
     const normalized = identifier === undefined ? undefined : normalizeIdentifier(identifier, identifier.includes('@') ? 'email' : 'text');
-    const pageIds = await listIdentityIds(em(res), {
+    const pageIds = await deps.repository.listIds({
       limit: pageSize + 1,
       afterId,
       ids: ids.length > 0 ? ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id)) : undefined,
       credentialsIdentifier: normalized,
     });
     const hasNext = pageIds.length > pageSize;
-    const records = await loadIdentityRecords(em(res), pageIds.slice(0, pageSize));
+    const records = await deps.repository.getMany(pageIds.slice(0, pageSize));
     const include = includeCredential(req);
     const credentials = include.length > 0 ? include : identifier !== undefined ? 'types' : false;
     const next = hasNext ? await deps.pageTokens.seal(context, { after: records[records.length - 1].id }) : undefined;
@@ -65,7 +67,7 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
 
   router.post('/admin/identities', async (req: Request, res: Response) => {
     const body = assertBody<IdentityInput>('admin/create-identity.json', req.body);
-    const record = await deps.identities.create(em(res), body);
+    const record = await deps.identities.create(body);
     res.status(201).setHeader('Location', location(record.id)).json(json(record, 'types'));
   });
 
@@ -80,7 +82,7 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
       const patchId = item.patch_id ?? crypto.randomUUID();
       try {
         const input = assertBody<IdentityInput>('admin/create-identity.json', item.create);
-        const record = await deps.identities.create(em(res).fork(), input);
+        const record = await deps.identities.create(input);
         results.push({ action: 'create', identity: record.id, patch_id: patchId });
       } catch (err) {
         if (!(err instanceof KratosError) || err.status >= 500) throw err;
@@ -91,20 +93,20 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
   });
 
   router.get('/admin/identities/by/external/:externalId', async (req: Request, res: Response) => {
-    const record = await deps.identities.getByExternalId(em(res), String(req.params.externalId));
+    const record = await deps.identities.getByExternalId(String(req.params.externalId));
     const include = includeCredential(req);
     res.json(json(record, include.length > 0 ? include : 'types'));
   });
 
   router.get('/admin/identities/:id', async (req: Request, res: Response) => {
-    const record = await deps.identities.get(em(res), String(req.params.id));
+    const record = await deps.identities.get(String(req.params.id));
     const include = includeCredential(req);
     res.json(json(record, include.length > 0 ? include : 'types'));
   });
 
   router.put('/admin/identities/:id', async (req: Request, res: Response) => {
     const body = assertBody<IdentityInput>('admin/update-identity.json', req.body);
-    const record = await deps.identities.replace(em(res), String(req.params.id), body);
+    const record = await deps.identities.replace(String(req.params.id), body);
     res.json(json(record, 'types'));
   });
 
@@ -116,7 +118,7 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
         throw badRequest(`The path ${op.path} cannot be patched.`);
       }
     }
-    const current = await deps.identities.get(em(res), String(req.params.id));
+    const current = await deps.identities.get(String(req.params.id));
     const doc = json(current, false) as unknown as Record<string, unknown>;
     let patched: Record<string, unknown>;
     try {
@@ -133,17 +135,17 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
       external_id: (patched.external_id as string | undefined) ?? null,
     };
     assertBody('admin/update-identity.json', input);
-    const record = await deps.identities.replace(em(res), current.id, input);
+    const record = await deps.identities.replace(current.id, input);
     res.json(json(record, 'types'));
   });
 
   router.delete('/admin/identities/:id', async (req: Request, res: Response) => {
-    await deps.identities.delete(em(res), String(req.params.id));
+    await deps.identities.delete(String(req.params.id));
     res.status(204).end();
   });
 
   router.delete('/admin/identities/:id/credentials/:type', async (req: Request, res: Response) => {
-    await deps.identities.deleteCredential(em(res), String(req.params.id), String(req.params.type), queryString(req, 'identifier'));
+    await deps.identities.deleteCredential(String(req.params.id), String(req.params.type), queryString(req, 'identifier'));
     res.status(204).end();
   });
 

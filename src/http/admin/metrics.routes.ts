@@ -1,8 +1,8 @@
 import { Router } from 'express';
-import type { Registry as PromRegistry } from 'prom-client';
+import type { Metrics } from '../../../observability/metrics.ts';
 
 /** Kratos's `GET /admin/metrics/prometheus` (also answered unprefixed): the Prometheus text exposition. */
-export function metricsRoutes(registry: PromRegistry): Router {
+export function metricsRoutes(registry: Metrics['registry']): Router {
   const router = Router();
   router.get(['/admin/metrics/prometheus', '/metrics/prometheus'], async (_req, res, next) => {
     try {

@@ -3,8 +3,7 @@ import type { Registry } from '../../registry.ts';
 import { KratosError, badRequest, notFound } from '../../errors/kratos-error.ts';
 import { assertBody } from '../../x/body-validator.ts';
 import { parseDuration } from '../../x/duration.ts';
-import { em, queryString } from '../middleware/request-context.ts';
-import type { ChallengeKind } from '../../methods/code/code-challenge.method.ts';
+import { queryString } from '../middleware/request-context.ts';
 
 interface RecoveryBody {
   identity_id: string;
@@ -20,7 +19,7 @@ interface RecoveryBody {
 export function adminRecoveryRoutes(registry: Registry): Router {
   const router = Router();
 
-  async function issue(req: Request, res: Response, kind: ChallengeKind) {
+  async function issue(req: Request, res: Response, kind: 'code' | 'link') {
     const body = assertBody<RecoveryBody>('admin/create-recovery.json', req.body);
     if (!registry.config.selfservice.flows.recovery.enabled) {
       throw new KratosError(400, 'self_service_flow_disabled', { reason: 'The recovery flow is not enabled.' });
@@ -32,19 +31,16 @@ export function adminRecoveryRoutes(registry: Registry): Router {
       throw badRequest(`expires_in "${body.expires_in}" is not a valid duration (e.g. "15m", "1h").`);
     }
     if (lifespanMs <= 0) throw badRequest('expires_in must be positive.');
-    const identity = await registry.identities.get(em(res), body.identity_id).catch(() => {
+    const identity = await registry.identities.get(body.identity_id).catch(() => {
       throw notFound('The identity could not be found.');
     });
     const address = identity.recoveryAddresses[0]?.value ?? identity.verifiableAddresses[0]?.value;
     if (!address) throw badRequest('The identity has no recovery address.');
-    const now = new Date();
-    const expiresAt = new Date(now.getTime() + lifespanMs);
+    const expiresAt = new Date(registry.clock.now().getTime() + lifespanMs);
     const type = kind === 'link' ? 'browser' : body.flow_type ?? 'browser';
     const requested = queryString(req, 'return_to');
     const returnTo = requested ? registry.returnTo.resolve(requested) : undefined;
-    const flowId = await registry.startIssuedFlow(em(res), { purpose: 'recovery', flowType: type, address, returnTo, expiresAt });
-    const secret = await registry.challengeMethod('recovery').issue(em(res), { flowId, identityId: identity.id, address, kind, expiresAt });
-    await em(res).flush();
+    const { flowId, secret } = await registry.flowService.issueRecovery({ identity, address, kind, flowType: type, returnTo, expiresAt });
     const link = new URL('self-service/recovery', registry.urls.public);
     link.searchParams.set('flow', flowId);
     if (kind === 'link') {

@@ -3,7 +3,7 @@ import type { Registry } from '../../registry.ts';
 import { KratosError, badRequest } from '../../errors/kratos-error.ts';
 import { toSessionJson, type SessionView } from '../../session/index.ts';
 import { isUuid } from '../../identity/identity-service.ts';
-import { em, queryList, queryString } from '../middleware/request-context.ts';
+import { queryList, queryString } from '../middleware/request-context.ts';
 import { keysetPage } from './pagination.ts';
 
 const notFound = () => new KratosError(404, undefined, { reason: 'The session could not be found.' });
@@ -27,7 +27,7 @@ export function adminSessionsRoutes(registry: Registry): Router {
   const expand = (req: Request) => queryList(req, 'expand');
 
   async function render(res: Response, sessions: SessionView[], withIdentity: boolean) {
-    const list = withIdentity ? await registry.sessions.attachIdentities(em(res), sessions) : sessions;
+    const list = withIdentity ? await registry.sessions.attachIdentities(sessions) : sessions;
     return list.map((s) => toSessionJson(s, { includeIdentity: withIdentity, admin: true, schemaUrl: registry.schemaUrl }));
   }
 
@@ -35,24 +35,24 @@ export function adminSessionsRoutes(registry: Registry): Router {
     const active = activeFilter(req);
     const page = await keysetPage(req, res, {
       tokens: registry.pageTokens, context: `sessions:${active ?? ''}`, base: new URL('admin/sessions', registry.urls.admin), fallback: 250, max: 1000,
-    }, ({ afterId, limit }) => registry.sessions.listAll(em(res), { active, limit, afterId }));
+    }, ({ afterId, limit }) => registry.sessions.listAll({ active, limit, afterId }));
     res.json(await render(res, page, expand(req).includes('identity')));
   });
 
   router.get('/admin/sessions/:id', async (req: Request, res: Response) => {
-    const session = await registry.sessions.get(em(res), uuidParam(req, 'session'));
+    const session = await registry.sessions.get(uuidParam(req, 'session'));
     if (!session) throw notFound();
     const [json] = await render(res, [session], expand(req).includes('identity') || expand(req).length === 0);
     res.json(json);
   });
 
   router.delete('/admin/sessions/:id', async (req: Request, res: Response) => {
-    if (!(await registry.sessions.revoke(em(res), uuidParam(req, 'session')))) throw notFound();
+    if (!(await registry.sessions.revoke(uuidParam(req, 'session')))) throw notFound();
     res.status(204).end();
   });
 
   router.patch('/admin/sessions/:id/extend', async (req: Request, res: Response) => {
-    const session = await registry.sessions.extend(em(res), uuidParam(req, 'session'));
+    const session = await registry.sessions.extend(uuidParam(req, 'session'));
     if (!session) throw notFound();
     const [json] = await render(res, [session], true);
     res.json(json);
@@ -60,25 +60,25 @@ export function adminSessionsRoutes(registry: Registry): Router {
 
   router.get('/admin/identities/:id/sessions', async (req: Request, res: Response) => {
     const identityId = uuidParam(req, 'identity');
-    if (!(await registry.identities.exists(em(res), identityId))) {
+    if (!(await registry.identities.exists(identityId))) {
       throw new KratosError(404, undefined, { reason: 'The identity could not be found.' });
     }
     const active = activeFilter(req);
     const page = await keysetPage(req, res, {
       tokens: registry.pageTokens, context: `identity-sessions:${identityId}:${active ?? ''}`,
       base: new URL(`admin/identities/${identityId}/sessions`, registry.urls.admin), fallback: 250, max: 1000,
-    }, ({ afterId, limit }) => registry.sessions.listForIdentity(em(res), identityId, { active, limit, afterId }));
+    }, ({ afterId, limit }) => registry.sessions.listForIdentity(identityId, { active, limit, afterId }));
     // Kratos lists an identity's sessions with ExpandEverything: the identity is always included.
     res.json(await render(res, page, true));
   });
 
   router.delete('/admin/identities/:id/sessions', async (req: Request, res: Response) => {
     const identityId = uuidParam(req, 'identity');
-    if (!(await registry.identities.exists(em(res), identityId))) {
+    if (!(await registry.identities.exists(identityId))) {
       throw new KratosError(404, undefined, { reason: 'The identity could not be found.' });
     }
     // Kratos DeleteSessionsByIdentity: the rows are deleted ("irrecoverably and permanently"), not just deactivated.
-    await registry.sessions.deleteAllForIdentity(em(res), identityId);
+    await registry.sessions.deleteAllForIdentity(identityId);
     res.status(204).end();
   });
 

@@ -31,7 +31,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (res.headersSent) return;
     for (const [name, value] of Object.entries(kratos.headers ?? {})) res.setHeader(name, value);
-    res.status(kratos.status).json(kratos.toJSON());
+    res.status(kratos.httpStatus ?? kratos.status).json(kratos.toJSON());
   };
 }
 

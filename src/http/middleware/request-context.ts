@@ -1,18 +1,4 @@
-import type { EntityManager } from '@mikro-orm/core';
-import type { Request, RequestHandler, Response } from 'express';
-import type { Orm } from '../../persistence/orm.ts';
-
-/** Every request gets its own forked EntityManager: no entity state leaks between requests. */
-export function forkEntityManager(orm: Orm): RequestHandler {
-  return (_req, res, next) => {
-    res.locals.em = orm.em.fork();
-    next();
-  };
-}
-
-export function em(res: Response): EntityManager {
-  return res.locals.em as EntityManager;
-}
+import type { Request } from 'express';
 
 /** Query parameter as a single string (Express may give arrays). */
 export function queryString(req: Request, name: string): string | undefined {

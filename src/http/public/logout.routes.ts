@@ -1,8 +1,8 @@
 import { Router, type Request, type Response } from 'express';
 import type { Registry } from '../../registry.ts';
 import { KratosError } from '../../errors/kratos-error.ts';
-import { em, queryString } from '../middleware/request-context.ts';
-import { clearSessionCookie, currentSession, ensureCsrfToken, forwardToErrorUi, redirect, wantsJson } from './selfservice/http-context.ts';
+import { queryString } from '../middleware/request-context.ts';
+import { clearSessionCookie, currentSession, forwardToErrorUi, redirect, rotateCsrfCookie, wantsJson } from './selfservice/http-context.ts';
 
 /**
  * Browser logout is a two-step, CSRF-safe exchange: `/logout/browser` hands out a URL carrying a logout token
@@ -19,7 +19,7 @@ export function logoutRoutes(registry: Registry): Router {
     }
     const requested = queryString(req, 'return_to');
     const returnTo = requested ? registry.returnTo.resolve(requested) : undefined;
-    const logoutToken = await registry.sessions.logoutTokenFor(em(res), current.session.id);
+    const logoutToken = await registry.sessions.logoutTokenFor(current.session.id);
     const url = new URL('self-service/logout', registry.urls.public);
     url.searchParams.set('token', logoutToken);
     if (returnTo) url.searchParams.set('return_to', returnTo);
@@ -31,7 +31,7 @@ export function logoutRoutes(registry: Registry): Router {
       await logout(req, res);
     } catch (err) {
       // As Kratos's error manager: HTML browsers are sent to the error UI, JSON clients get the error.
-      if (!wantsJson(req) && err instanceof KratosError) return forwardToErrorUi(registry, req, res, em(res).fork(), err);
+      if (!wantsJson(req) && err instanceof KratosError) return forwardToErrorUi(registry, req, res, err);
       throw err;
     }
   });
@@ -45,12 +45,12 @@ export function logoutRoutes(registry: Registry): Router {
     // Only the browser holding the session can end it (Kratos): a leaked logout link alone revokes nothing.
     const current = await currentSession(registry, req);
     if (!current) throw new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
-    const revoked = await registry.sessions.revokeByLogoutToken(em(res), token, { sessionId: current.session.id });
+    const revoked = await registry.sessions.revokeByLogoutToken(token, { sessionId: current.session.id });
     if (!revoked) {
       throw new KratosError(403, 'security_csrf_violation', { reason: 'Unable to log out because the logout token in the URL query does not match the session cookie.' });
     }
     clearSessionCookie(registry, res);
-    ensureCsrfToken(registry, req, res, true);
+    rotateCsrfCookie(registry, res);
     if (wantsJson(req)) {
       res.status(204).end();
       return;
@@ -63,7 +63,7 @@ export function logoutRoutes(registry: Registry): Router {
     if (typeof token !== 'string' || token === '') {
       throw new KratosError(400, undefined, { reason: 'The session_token is missing from the request body.' });
     }
-    const revoked = await registry.sessions.revokeByToken(em(res), token);
+    const revoked = await registry.sessions.revokeByToken(token);
     if (!revoked) throw new KratosError(403, undefined, { reason: 'The provided session token is not valid.' });
     res.status(204).end();
   });

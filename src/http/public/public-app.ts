@@ -3,11 +3,9 @@ import type { Registry } from '../../registry.ts';
 import { createBaseApp } from '../base-app.ts';
 import { bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
-import { forkEntityManager } from '../middleware/request-context.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { schemasRoutes } from './schemas.routes.ts';
 import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
-import { challengeFlowRoutes } from './selfservice/challenge.routes.ts';
 import { sessionsRoutes, whoamiRoutes } from './sessions.routes.ts';
 import { logoutRoutes } from './logout.routes.ts';
 import { selfServiceErrorsRoutes } from './errors.routes.ts';
@@ -25,18 +23,16 @@ export function createPublicApp(registry: Registry, state: AppState): Express {
     showDetails: false,
   }));
   app.use(bodyParsers(registry.config.serve.public.request_body_limit ?? '1MB'));
-  app.use(forkEntityManager(registry.orm));
   app.use(schemasRoutes(registry.schemas));
   app.use(sessionsRoutes(registry));
   app.use(selfServiceFlowRoutes(registry));
-  app.use(challengeFlowRoutes(registry));
   app.use(logoutRoutes(registry));
-  app.use(selfServiceErrorsRoutes());
+  app.use(selfServiceErrorsRoutes({ errors: registry.store.errors, clock: registry.clock }));
   app.use(notFoundHandler);
   app.use(errorHandler(registry.logger));
   return app;
 }
 
-export async function pingDatabase(registry: Registry): Promise<void> {
-  await registry.orm.em.getConnection().execute('select 1');
+export function pingDatabase(registry: Registry): Promise<void> {
+  return registry.store.ping();
 }

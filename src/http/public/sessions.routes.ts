@@ -3,7 +3,6 @@ import type { Registry } from '../../registry.ts';
 import { KratosError } from '../../errors/kratos-error.ts';
 import { toSessionJson } from '../../session/index.ts';
 import { isUuid } from '../../identity/identity-service.ts';
-import { em } from '../middleware/request-context.ts';
 import { keysetPage } from '../admin/pagination.ts';
 import { currentSession, setSessionCookie, type RequestSession } from './selfservice/http-context.ts';
 
@@ -13,7 +12,7 @@ const inactive = () => new KratosError(401, 'session_inactive', { reason: 'No ac
 
 /**
  * whoami is the hottest path of any deployment: one indexed lookup, no credentials loaded. It is mounted ahead
- * of body parsing and the per-request EntityManager, which it doesn't use.
+ * of body parsing, which it doesn't need.
  */
 export function whoamiRoutes(registry: Registry): Router {
   const router = Router();
@@ -63,7 +62,7 @@ export function sessionsRoutes(registry: Registry): Router {
     // Page tokens are sealed for this identity's list: another caller's token opens nothing here.
     const others = await keysetPage(req, res, {
       tokens: registry.pageTokens, context: `my-sessions:${identityId}`, base: new URL('sessions', registry.urls.public), fallback: 250, max: 1000,
-    }, ({ afterId, limit }) => registry.sessions.listForIdentity(em(res), identityId, { active: true, limit, afterId, exceptSessionId: current.session.id }));
+    }, ({ afterId, limit }) => registry.sessions.listForIdentity(identityId, { active: true, limit, afterId, exceptSessionId: current.session.id }));
     // Kratos lists them with ExpandEverything: each carries the (caller's own) identity, without credentials.
     const identity = current.session.identity;
     res.json(others.map((s) => toSessionJson({ ...s, identity }, { includeIdentity: true, schemaUrl: registry.schemaUrl })));
@@ -72,7 +71,7 @@ export function sessionsRoutes(registry: Registry): Router {
   router.delete('/sessions', async (req: Request, res: Response) => {
     const current = await currentSession(registry, req);
     if (!current) throw inactive();
-    const count = await registry.sessions.revokeAllForIdentity(em(res), current.session.identityId, { exceptSessionId: current.session.id });
+    const count = await registry.sessions.revokeAllForIdentity(current.session.identityId, { exceptSessionId: current.session.id });
     res.json({ count });
   });
 
@@ -88,7 +87,7 @@ export function sessionsRoutes(registry: Registry): Router {
       throw new KratosError(400, undefined, { reason: 'You can not revoke the session you are currently using; use the logout flow instead.' });
     }
     // Only the caller's own sessions: another identity's session id is a 404, never revoked.
-    if (!(await registry.sessions.revoke(em(res), id, { identityId: current.session.identityId }))) {
+    if (!(await registry.sessions.revoke(id, { identityId: current.session.identityId }))) {
       throw new KratosError(404, undefined, { reason: 'The session could not be found.' });
     }
     res.status(204).end();

@@ -1,5 +1,6 @@
 /** Maps ajv validation errors to Kratos-style per-field trait errors (message ids from `text/id.go`). */
 import type { ErrorObject } from 'ajv';
+import { MessageId } from '../../text/ids.ts';
 import { messageText } from '../../ui/messages.ts';
 import { joinPointer } from './pointer.ts';
 import type { TraitError } from './types.ts';
@@ -32,7 +33,7 @@ export function traitError(pointer: string, id: number, context: Record<string, 
 }
 
 export function generic(pointer: string, reason: string): TraitError {
-  return traitError(pointer, 4000001, { reason });
+  return traitError(pointer, MessageId.ErrorValidationGeneric, { reason });
 }
 
 /** Maps one ajv error, or returns undefined for errors that only summarise others (`if`). */
@@ -44,39 +45,43 @@ export function mapAjvError(e: ErrorObject): TraitError | undefined {
     case 'dependencies':
     case 'dependentRequired': {
       const property = String(p.missingProperty);
-      return traitError(joinPointer(at, property), 4000002, { property });
+      return traitError(joinPointer(at, property), MessageId.ErrorValidationRequired, { property });
     }
     case 'minLength':
-      return traitError(at, 4000003, { min_length: p.limit, actual_length: codePoints(e.data) });
+      return traitError(at, MessageId.ErrorValidationMinLength, { min_length: p.limit, actual_length: codePoints(e.data) });
     case 'maxLength':
-      return traitError(at, 4000017, { max_length: p.limit, actual_length: codePoints(e.data) });
+      return traitError(at, MessageId.ErrorValidationMaxLength, { max_length: p.limit, actual_length: codePoints(e.data) });
     case 'pattern':
-      return traitError(at, 4000004, { pattern: p.pattern });
+      return traitError(at, MessageId.ErrorValidationInvalidFormat, { pattern: p.pattern });
     case 'format':
-      return traitError(at, 4000004, { format: p.format, value: typeof e.data === 'string' ? e.data : e.data });
+      // Kratos (schema/errors.go): e-mail and phone formats have texts of their own; any other format is a 4000001
+      // with ory/jsonschema's wording.
+      if (p.format === 'email' || p.format === 'idn-email') return traitError(at, MessageId.ErrorValidationEmail, { value: e.data });
+      if (p.format === 'tel') return traitError(at, MessageId.ErrorValidationPhone, { value: e.data });
+      return generic(at, `${JSON.stringify(e.data)} is not valid ${JSON.stringify(p.format)}`);
     case 'type': {
       const allowed = Array.isArray(p.type) ? p.type.map(String) : String(p.type).split(',');
-      return traitError(at, 4000026, { allowed_types: allowed, actual_type: actualType(e.data) });
+      return traitError(at, MessageId.ErrorValidationWrongType, { allowed_types: allowed, actual_type: actualType(e.data) });
     }
     case 'minimum':
-      return traitError(at, 4000018, { minimum: p.limit, actual: e.data });
+      return traitError(at, MessageId.ErrorValidationMinimum, { minimum: p.limit, actual: e.data });
     case 'exclusiveMinimum':
-      return traitError(at, 4000019, { minimum: p.limit, actual: e.data });
+      return traitError(at, MessageId.ErrorValidationExclusiveMinimum, { minimum: p.limit, actual: e.data });
     case 'maximum':
-      return traitError(at, 4000020, { maximum: p.limit, actual: e.data });
+      return traitError(at, MessageId.ErrorValidationMaximum, { maximum: p.limit, actual: e.data });
     case 'exclusiveMaximum':
-      return traitError(at, 4000021, { maximum: p.limit, actual: e.data });
+      return traitError(at, MessageId.ErrorValidationExclusiveMaximum, { maximum: p.limit, actual: e.data });
     case 'multipleOf':
-      return traitError(at, 4000022, { base: p.multipleOf, actual: e.data });
+      return traitError(at, MessageId.ErrorValidationMultipleOf, { base: p.multipleOf, actual: e.data });
     case 'maxItems':
-      return traitError(at, 4000023, { max_items: p.limit, actual_items: Array.isArray(e.data) ? e.data.length : 0 });
+      return traitError(at, MessageId.ErrorValidationMaxItems, { max_items: p.limit, actual_items: Array.isArray(e.data) ? e.data.length : 0 });
     case 'minItems':
-      return traitError(at, 4000024, { min_items: p.limit, actual_items: Array.isArray(e.data) ? e.data.length : 0 });
+      return traitError(at, MessageId.ErrorValidationMinItems, { min_items: p.limit, actual_items: Array.isArray(e.data) ? e.data.length : 0 });
     case 'uniqueItems':
       // ajv reports the two equal indexes as i (later) and j (earlier).
-      return traitError(at, 4000025, { index_a: p.j, index_b: p.i });
+      return traitError(at, MessageId.ErrorValidationUniqueItems, { index_a: p.j, index_b: p.i });
     case 'const':
-      return traitError(at, 4000029, { expected: p.allowedValue });
+      return traitError(at, MessageId.ErrorValidationConst, { expected: p.allowedValue });
     case 'enum': {
       const allowed = Array.isArray(p.allowedValues) ? p.allowedValues : [];
       return generic(at, `value must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`);

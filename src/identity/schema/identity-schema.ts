@@ -2,6 +2,7 @@
 import type { AnySchemaObject } from 'ajv';
 import { compileSchema, type CompiledSchema } from './compile.ts';
 import { mapAjvErrors, traitError, jsonType } from './errors.ts';
+import { MessageId } from '../../text/ids.ts';
 import { extractTraits } from './extension.ts';
 import { checkSchemaDocument, schemaDialect } from './meta.ts';
 import { isPlainObject } from './pointer.ts';
@@ -50,13 +51,13 @@ export class IdentitySchema {
    */
   validateTraits(traits: unknown): TraitError[] {
     if (!isPlainObject(traits)) {
-      return [traitError('/traits', 4000026, { allowed_types: ['object'], actual_type: traits === undefined ? 'null' : jsonTypeName(traits) })];
+      return [traitError('/traits', MessageId.ErrorValidationWrongType, { allowed_types: ['object'], actual_type: traits === undefined ? 'null' : jsonTypeName(traits) })];
     }
     const ok = this.compiled.validate({ traits });
     if (ok) return [];
     const errors = mapAjvErrors(this.compiled.validate.errors);
     // Never report an invalid document as valid, even if every ajv error was a summary.
-    return errors.length > 0 ? errors : [traitError('/traits', 4000001, { reason: 'the traits do not match the identity schema' })];
+    return errors.length > 0 ? errors : [traitError('/traits', MessageId.ErrorValidationGeneric, { reason: 'the traits do not match the identity schema' })];
   }
 
   /** Identifiers and addresses from the `ory.sh/kratos` extension; call with traits that passed validateTraits. */

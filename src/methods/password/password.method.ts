@@ -1,173 +1,42 @@
-import type { EntityManager } from '@mikro-orm/core';
-import { CredentialIdentifier } from '../../../entities/index.ts';
-import type { Config } from '../../../config/types.ts';
 import type { PasswordHasher } from '../../hash/index.ts';
+import type { DuplicateAccountHints, IdentityInput, PreparedCredentials } from '../../identity/identity-service.ts';
+import type { IdentityRecord } from '../../identity/identity.ts';
 import type { IdentitySchemaRegistry } from '../../identity/schema/index.ts';
 import { normalizeIdentifier } from '../../identity/schema/index.ts';
-import type { IdentityService } from '../../identity/identity-service.ts';
-import { loadIdentityRecord } from '../../persistence/identity-repository.ts';
-import { persistIdentityRecord } from '../../persistence/identity-repository.ts';
-import { KratosError } from '../../errors/kratos-error.ts';
+import { MessageId } from '../../text/ids.ts';
+import { message } from '../../text/message.ts';
 import { inputNode, submitNode, type UiNode } from '../../ui/node.ts';
-import { uiText } from '../../ui/messages.ts';
+import { identifierLabel } from '../../ui/trait-nodes.ts';
 import { payloadProblems } from '../../x/body-validator.ts';
-import { coerceBySchema } from '../../x/form-body.ts';
-import type { IdentityRecord } from '../../identity/identity.ts';
-import type { Method, MethodSubmitContext, NodeContext, Outcome } from '../method.ts';
-import { msg, problemsToMessages } from '../method.ts';
+import { duplicateAccountMessage, mergeFieldMessages, problemsToMessages, traitMessages } from '../form-messages.ts';
+import type { Method, MethodContext, Outcome } from '../method.ts';
 import type { PasswordPolicy } from './policy.ts';
-import { traitsRejection, withFieldMessages } from '../profile/profile.method.ts';
 
 export interface PasswordMethodDeps {
-  config: Config;
-  hasher: PasswordHasher;
+  hasher: Pick<PasswordHasher, 'hash' | 'verify' | 'needsRehash'>;
   policy: PasswordPolicy;
   schemas: IdentitySchemaRegistry;
-  identities: IdentityService;
-  /** Ends the identity's other sessions after a password change (persist only). */
-  revokeOtherSessions(em: EntityManager, identityId: string, exceptSessionId?: string): Promise<void>;
-}
-
-function loginIdentifierKind(value: string): 'email' | 'text' {
-  return value.includes('@') ? 'email' : 'text';
-}
-
-/**
- * The password method: login by identifier + password, registration with traits + password, settings
- * password change. It reads and persists through the request's EntityManager; it never flushes.
- */
-export function createPasswordMethod(deps: PasswordMethodDeps): Method {
-  let dummyHash: Promise<string> | undefined;
-  // Verifying against a real hash of the configured algorithm for unknown identifiers keeps the work (and the
-  // time) of a failed login the same whether or not the account exists.
-  const dummy = () => (dummyHash ??= deps.hasher.hash(crypto.randomUUID()));
-
-  const passwordNode = (autocomplete: 'current-password' | 'new-password', fieldMessages: NodeContext['fieldMessages']) =>
-    withFieldMessages(inputNode('password', 'password', 'password', { required: true, autocomplete, label: uiText(1070001) }), fieldMessages);
-
-  async function findPasswordIdentity(em: EntityManager, identifier: string): Promise<IdentityRecord | null> {
-    const normalized = normalizeIdentifier(identifier, loginIdentifierKind(identifier));
-    const row = await em.findOne(CredentialIdentifier, { type: 'password', identifier: normalized });
-    return row ? loadIdentityRecord(em, row.identity) : null;
-  }
-
-  return {
-    id: 'password',
-    login: {
-      nodes(ctx: NodeContext): UiNode[] {
-        const identifier = typeof ctx.values.identifier === 'string' ? ctx.values.identifier : undefined;
-        return [
-          withFieldMessages(inputNode('default', 'identifier', 'text', { required: true, value: identifier, label: uiText(1070004), autocomplete: 'username' }), ctx.fieldMessages),
-          passwordNode('current-password', ctx.fieldMessages),
-          submitNode('password', 'method', 'password', uiText(1010022)),
-        ];
-      },
-      async submit(ctx: MethodSubmitContext, raw: Record<string, unknown>): Promise<Outcome> {
-        const payload: Record<string, unknown> = { ...raw, identifier: raw.identifier ?? raw.password_identifier };
-        const values = typeof payload.identifier === 'string' ? { identifier: payload.identifier } : {};
-        const problems = payloadProblems('methods/password/login.json', payload);
-        if (problems.length > 0) return { kind: 'rejected', values, ...problemsToMessages(problems, payload) };
-        const identifier = String(payload.identifier);
-        const password = String(payload.password);
-        const identity = await findPasswordIdentity(ctx.em, identifier);
-        const credential = identity?.credentials.find((c) => c.type === 'password');
-        const stored = typeof credential?.config.hashed_password === 'string' ? credential.config.hashed_password : undefined;
-        const valid = stored ? await safeVerify(deps.hasher, password, stored) : (await safeVerify(deps.hasher, password, await dummy()), false);
-        if (!identity || !credential || !stored || !valid) {
-          return { kind: 'rejected', values, messages: [msg(4000006)] };
-        }
-        if (identity.state !== 'active') return { kind: 'rejected', values, messages: [msg(4010011)] };
-        if (deps.hasher.needsRehash(stored)) {
-          // Imported or outdated hashes move to the configured algorithm on the first successful login.
-          credential.config = { ...credential.config, hashed_password: await deps.hasher.hash(password) };
-          credential.updatedAt = new Date();
-          await persistIdentityRecord(ctx.em, identity, false);
-        }
-        return { kind: 'authenticated', identityId: identity.id, method: 'password', aal: 'aal1' };
-      },
-    },
-    registration: {
-      nodes(ctx: NodeContext): UiNode[] {
-        return [
-          passwordNode('new-password', ctx.fieldMessages),
-          submitNode('password', 'method', 'password', uiText(1040001)),
-        ];
-      },
-      async submit(ctx: MethodSubmitContext, raw: Record<string, unknown>): Promise<Outcome> {
-        const schema = deps.schemas.require(ctx.schemaId ?? deps.schemas.defaultId);
-        const traits = coerceBySchema(raw.traits, (schema.raw as { properties?: { traits?: unknown } }).properties?.traits) as Record<string, unknown> | undefined;
-        const payload: Record<string, unknown> = { ...raw, traits };
-        const values = { traits: traits ?? {} };
-        const problems = payloadProblems('methods/password/registration.json', payload);
-        if (problems.length > 0) return { kind: 'rejected', values, ...problemsToMessages(problems, payload) };
-        const traitErrors = schema.validateTraits(traits);
-        if (traitErrors.length > 0) return traitsRejection(traitErrors, values);
-        const password = String(payload.password);
-        const identifiers = schema.extract(traits).identifiers.password;
-        const violation = await deps.policy.check(password, identifiers);
-        if (violation) return { kind: 'rejected', values, fieldMessages: { password: [msg(violation.id, violation.context)] } };
-        const hashed = await deps.hasher.hash(password);
-        const record = deps.identities.buildNew({ schema_id: schema.id, traits: traits! }, { password: { hashed_password: hashed } });
-        try {
-          await deps.identities.assertNoConflicts(ctx.em, record);
-        } catch (err) {
-          if (err instanceof KratosError && err.status === 409) return { kind: 'rejected', values, messages: [msg(4000007)] };
-          throw err;
-        }
-        await persistIdentityRecord(ctx.em, record, true);
-        const unverifiedAddresses = record.verifiableAddresses.filter((a) => !a.verified && a.via === 'email').map((a) => a.value);
-        return { kind: 'registered', identityId: record.id, method: 'password', unverifiedAddresses };
-      },
-    },
-    settings: {
-      nodes(ctx: NodeContext): UiNode[] {
-        return [
-          passwordNode('new-password', ctx.fieldMessages),
-          submitNode('password', 'method', 'password', uiText(1070003)),
-        ];
-      },
-      async submit(ctx: MethodSubmitContext, payload: Record<string, unknown>): Promise<Outcome> {
-        const identity = ctx.identity!;
-        const problems = payloadProblems('methods/password/settings.json', payload);
-        if (problems.length > 0) return { kind: 'rejected', ...problemsToMessages(problems, payload) };
-        if (!ctx.privileged) throw refreshRequired();
-        const password = String(payload.password);
-        const schema = deps.schemas.require(identity.schemaId);
-        const identifiers = schema.extract(identity.traits).identifiers.password;
-        const violation = await deps.policy.check(password, identifiers);
-        if (violation) return { kind: 'rejected', fieldMessages: { password: [msg(violation.id, violation.context)] } };
-        const existing = identity.credentials.find((c) => c.type === 'password');
-        const current = typeof existing?.config.hashed_password === 'string' ? existing.config.hashed_password : undefined;
-        if (current && (await safeVerify(deps.hasher, password, current))) {
-          return { kind: 'rejected', fieldMessages: { password: [msg(4000039)] } };
-        }
-        const hashed = await deps.hasher.hash(password);
-        const now = new Date();
-        if (existing) {
-          existing.config = { ...existing.config, hashed_password: hashed };
-          existing.updatedAt = now;
-          existing.identifiers = identifiers;
-        } else {
-          identity.credentials.push({ id: crypto.randomUUID(), type: 'password', identifiers, config: { hashed_password: hashed }, version: 0, createdAt: now, updatedAt: now });
-        }
-        identity.updatedAt = now;
-        try {
-          await deps.identities.assertNoConflicts(ctx.em, identity);
-        } catch (err) {
-          if (err instanceof KratosError && err.status === 409) return { kind: 'rejected', messages: [msg(4000007)] };
-          throw err;
-        }
-        await persistIdentityRecord(ctx.em, identity, false);
-        if (deps.config.session.revoke_other_sessions_on_password_change !== false) {
-          await deps.revokeOtherSessions(ctx.em, identity.id, ctx.sessionId);
-        }
-        return { kind: 'updated', method: 'password' };
-      },
-    },
+  identities: {
+    /** The identity whose password credential has this (normalised) identifier. */
+    findByPasswordIdentifier(identifier: string): Promise<IdentityRecord | null>;
+    buildNew(input: IdentityInput, prepared: PreparedCredentials): IdentityRecord;
+    /** Whether another identity holds one of the record's identifiers or addresses. */
+    hasConflicts(record: IdentityRecord): Promise<boolean>;
+    /** With login hints on: how the clashing account signs in. */
+    duplicateHints?(record: IdentityRecord): Promise<DuplicateAccountHints | undefined>;
   };
 }
 
-async function safeVerify(hasher: PasswordHasher, password: string, encoded: string): Promise<boolean> {
+const LOGIN_SCHEMA = 'methods/password/login.json';
+const REGISTRATION_SCHEMA = 'methods/password/registration.json';
+const SETTINGS_SCHEMA = 'methods/password/settings.json';
+
+const passwordNode = (autocomplete: 'current-password' | 'new-password') =>
+  inputNode('password', 'password', 'password', { required: true, autocomplete, label: message(MessageId.InfoNodeLabelInputPassword) });
+
+const identifierKind = (value: string): 'email' | 'text' => (value.includes('@') ? 'email' : 'text');
+
+async function safeVerify(hasher: PasswordMethodDeps['hasher'], password: string, encoded: string): Promise<boolean> {
   try {
     return await hasher.verify(password, encoded);
   } catch {
@@ -175,7 +44,134 @@ async function safeVerify(hasher: PasswordHasher, password: string, encoded: str
   }
 }
 
-/** Thrown from a settings method when the session is too old for a privileged change. */
-export class RefreshRequired extends Error {}
-export const refreshRequired = () => new RefreshRequired('session_refresh_required');
+const hashedPassword = (identity: IdentityRecord | undefined): string | undefined => {
+  const config = identity?.credentials.find((c) => c.type === 'password')?.config;
+  return typeof config?.hashed_password === 'string' ? config.hashed_password : undefined;
+};
 
+/**
+ * The password method (Kratos `strategy/password`): login by identifier and password, registration with traits and
+ * a password, and changing the password in settings. Hashing happens here, before the flow's transaction.
+ */
+export function createPasswordMethod(deps: PasswordMethodDeps): Method {
+  let dummyHash: Promise<string> | undefined;
+  // Verifying against a real hash of the configured algorithm for unknown identifiers keeps the work (and the
+  // time) of a failed login the same whether or not the account exists.
+  const dummy = () => (dummyHash ??= deps.hasher.hash(crypto.randomUUID()));
+
+  return {
+    id: 'password',
+    group: 'password',
+    login: {
+      aal: 'aal1',
+      payloadSchema: LOGIN_SCHEMA,
+      nodes(ctx: MethodContext) {
+        if (ctx.flow.refresh && ctx.identity) {
+          // Re-authentication: the identity is known, its identifier travels hidden (Kratos
+          // PopulateLoginMethodFirstFactorRefresh); nothing to show when it has no password.
+          const identifier = ctx.identity.credentials.find((c) => c.type === 'password')?.identifiers[0];
+          if (!identifier || !hashedPassword(ctx.identity)) return { nodes: [] };
+          return {
+            nodes: [
+              inputNode('default', 'identifier', 'hidden', { value: identifier }),
+              passwordNode('current-password'),
+              submitNode('password', 'method', 'password', message(MessageId.InfoSelfServiceLogin)),
+            ],
+          };
+        }
+        const identifier = typeof ctx.flow.values.identifier === 'string' ? ctx.flow.values.identifier : undefined;
+        const label = identifierLabel(deps.schemas.require(deps.schemas.defaultId), message(MessageId.InfoNodeLabelID));
+        return {
+          nodes: [
+            inputNode('default', 'identifier', 'text', { required: true, value: identifier, label }),
+            passwordNode('current-password'),
+            submitNode('password', 'method', 'password', message(MessageId.InfoSelfServiceLoginPassword)),
+          ],
+        };
+      },
+      async submit(_ctx, raw): Promise<Outcome> {
+        const payload: Record<string, unknown> = { ...raw, identifier: raw.identifier ?? raw.password_identifier };
+        const values = typeof payload.identifier === 'string' ? { identifier: payload.identifier } : {};
+        const problems = payloadProblems(LOGIN_SCHEMA, payload);
+        if (problems.length > 0) return { kind: 'rejected', values, ...problemsToMessages(problems, payload) };
+        const identifier = String(payload.identifier);
+        const password = String(payload.password);
+        const identity = await deps.identities.findByPasswordIdentifier(normalizeIdentifier(identifier, identifierKind(identifier)));
+        const stored = hashedPassword(identity ?? undefined);
+        const valid = stored ? await safeVerify(deps.hasher, password, stored) : (await safeVerify(deps.hasher, password, await dummy()), false);
+        if (!identity || !stored || !valid) return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationInvalidCredentials)] };
+        if (identity.state !== 'active') return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationIdentityDisabled)] };
+        const outcome: Outcome = { kind: 'authenticated', identityId: identity.id, method: 'password', aal: 'aal1' };
+        if (!deps.hasher.needsRehash(stored)) return outcome;
+        // Imported or outdated hashes move to the configured algorithm on the first successful login.
+        const rehashed = await deps.hasher.hash(password);
+        const record: IdentityRecord = {
+          ...identity,
+          credentials: identity.credentials.map((c) => (c.type === 'password'
+            ? { ...c, config: { ...c.config, hashed_password: rehashed }, updatedAt: _ctx.now }
+            : c)),
+        };
+        return { ...outcome, changes: { identity: { record, isNew: false } } };
+      },
+    },
+    registration: {
+      payloadSchema: REGISTRATION_SCHEMA,
+      nodes() {
+        return { nodes: [passwordNode('new-password'), submitNode('password', 'method', 'password', message(MessageId.InfoSelfServiceRegistration))] };
+      },
+      async submit(_ctx, payload): Promise<Outcome> {
+        const schema = deps.schemas.require(deps.schemas.defaultId);
+        const traits = (payload.traits ?? {}) as Record<string, unknown>;
+        const values = { traits };
+        // Every problem at once: payload shape, traits, then the password policy (Kratos reports them together).
+        const problems = problemsToMessages(payloadProblems(REGISTRATION_SCHEMA, payload), payload);
+        const traitErrors = schema.validateTraits(traits);
+        const fieldMessages = mergeFieldMessages(problems.fieldMessages, traitMessages(traitErrors));
+        if (typeof payload.password === 'string' && payload.password !== '' && traitErrors.length === 0) {
+          const violation = await deps.policy.check(payload.password, schema.extract(traits).identifiers.password);
+          if (violation) (fieldMessages.password ??= []).push(violation);
+        }
+        if (Object.keys(fieldMessages).length > 0 || problems.messages.length > 0) {
+          return { kind: 'rejected', values, fieldMessages, messages: problems.messages };
+        }
+        const hashed = await deps.hasher.hash(String(payload.password));
+        const record = deps.identities.buildNew({ schema_id: schema.id, traits }, { password: { hashed_password: hashed } });
+        if (await deps.identities.hasConflicts(record)) {
+          return { kind: 'rejected', values, messages: [duplicateAccountMessage(await deps.identities.duplicateHints?.(record))] };
+        }
+        return { kind: 'registered', identityId: record.id, method: 'password', changes: { identity: { record, isNew: true } } };
+      },
+    },
+    settings: {
+      payloadSchema: SETTINGS_SCHEMA,
+      nodes() {
+        const nodes: UiNode[] = [passwordNode('new-password'), submitNode('password', 'method', 'password', message(MessageId.InfoNodeLabelSave))];
+        return { nodes };
+      },
+      async submit(ctx, payload): Promise<Outcome> {
+        const identity = ctx.identity!;
+        // Kratos checks the session's age before anything else, and replays the payload after re-authentication.
+        if (!ctx.privileged) return { kind: 'needs_refresh' };
+        const problems = payloadProblems(SETTINGS_SCHEMA, payload);
+        if (problems.length > 0) return { kind: 'rejected', ...problemsToMessages(problems, payload) };
+        const password = String(payload.password);
+        const identifiers = deps.schemas.require(identity.schemaId).extract(identity.traits).identifiers.password;
+        const violation = await deps.policy.check(password, identifiers);
+        if (violation) return { kind: 'rejected', fieldMessages: { password: [violation] } };
+        const current = hashedPassword(identity);
+        if (current && (await safeVerify(deps.hasher, password, current))) {
+          return { kind: 'rejected', fieldMessages: { password: [message(MessageId.ErrorValidationPasswordNewSameAsOld)] } };
+        }
+        const hashed = await deps.hasher.hash(password);
+        const now = ctx.now;
+        const existing = identity.credentials.find((c) => c.type === 'password');
+        const credentials = existing
+          ? identity.credentials.map((c) => (c === existing ? { ...c, config: { ...c.config, hashed_password: hashed }, identifiers, updatedAt: now } : c))
+          : [...identity.credentials, { id: crypto.randomUUID(), type: 'password' as const, identifiers, config: { hashed_password: hashed }, version: 0, createdAt: now, updatedAt: now }];
+        const record: IdentityRecord = { ...identity, credentials, updatedAt: now };
+        if (await deps.identities.hasConflicts(record)) return { kind: 'rejected', messages: [message(MessageId.ErrorValidationDuplicateCredentials)] };
+        return { kind: 'updated', method: 'password', changes: { identity: { record, isNew: false } } };
+      },
+    },
+  };
+}

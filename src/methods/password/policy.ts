@@ -6,16 +6,15 @@
  * The password is never logged, never thrown and never put into a message, error or callback argument.
  */
 import type { PasswordMethodConfig } from '../../../config/types.ts';
+import type { UiMessage } from '../../../machines/flow-types.ts';
+import { MessageId } from '../../text/ids.ts';
+import { message } from '../../text/message.ts';
 import { createHibpClient, HibpError, type HibpClient } from './hibp.ts';
 
 export { HibpError } from './hibp.ts';
 
-/** A Kratos UI message (`type` is always `error`; callers wrap it as they need). */
-export interface PolicyViolation {
-  id: number;
-  text: string;
-  context: Record<string, unknown>;
-}
+/** A Kratos UI message from the catalog (src/text), ready to put on the `password` node. */
+export type PolicyViolation = UiMessage;
 
 export interface PasswordPolicy {
   /** `null` when the password may be used. Never rejects. */
@@ -55,43 +54,31 @@ export const HIBP_UNREACHABLE_REASON = 'the breached-password service could not 
 const encoder = new TextEncoder();
 
 // ---------------------------------------------------------------------------------------------------------------
-// Messages (texts as in Kratos text/message_validation.go)
+// Messages (Kratos text/message_validation.go, through the catalog)
 
 export function passwordPolicyViolationGeneric(reason: string): PolicyViolation {
-  return { id: 4000005, text: `The password can not be used because ${reason}.`, context: { reason } };
+  return message(MessageId.ErrorValidationPasswordPolicyViolationGeneric, { reason });
 }
 
 export function passwordIdentifierTooSimilar(): PolicyViolation {
-  return { id: 4000031, text: 'The password can not be used because it is too similar to the identifier.', context: {} };
+  return message(MessageId.ErrorValidationPasswordIdentifierTooSimilar);
 }
 
 export function passwordMinLength(minLength: number, actualLength: number): PolicyViolation {
-  return {
-    id: 4000032,
-    text: `The password must be at least ${minLength} characters long, but got ${actualLength}.`,
-    context: { min_length: minLength, actual_length: actualLength },
-  };
+  return message(MessageId.ErrorValidationPasswordMinLength, { min_length: minLength, actual_length: actualLength });
 }
 
 export function passwordMaxLength(maxLength: number, actualLength: number): PolicyViolation {
-  return {
-    id: 4000033,
-    text: `The password must be at most ${maxLength} characters long, but got ${actualLength}.`,
-    context: { max_length: maxLength, actual_length: actualLength },
-  };
+  return message(MessageId.ErrorValidationPasswordMaxLength, { max_length: maxLength, actual_length: actualLength });
 }
 
 export function passwordTooManyBreaches(breaches: number): PolicyViolation {
-  return {
-    id: 4000034,
-    text: 'The password has been found in data breaches and must no longer be used.',
-    context: { breaches },
-  };
+  return message(MessageId.ErrorValidationPasswordTooManyBreaches, { breaches });
 }
 
 /** 4000039, for the settings flow (the policy cannot know the current password). */
 export function passwordNewSameAsOld(): PolicyViolation {
-  return { id: 4000039, text: 'The new password must be different from the old password.', context: {} };
+  return message(MessageId.ErrorValidationPasswordNewSameAsOld);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CourierMessage } from '../../../entities/index.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { openCourierHarness, until, type CourierHarness } from './harness.ts';
@@ -21,7 +20,7 @@ for (const db of testDatabases()) {
     });
     afterEach(async () => {
       for (const cleanup of cleanups.splice(0)) await cleanup();
-      await h.orm.em.fork().nativeDelete(CourierMessage, {});
+      await h.clear();
     });
     afterAll(async () => {
       await h?.close();
@@ -156,7 +155,7 @@ for (const db of testDatabases()) {
       await refusing.close();
     });
 
-    it('is woken by an enqueue flush instead of waiting for the next poll', async () => {
+    it('is woken by an enqueue commit instead of waiting for the next poll', async () => {
       const courier = h.courier({ worker: { pull_wait: '30s' } });
       courier.start();
       cleanups.push(() => courier.stop());
@@ -166,13 +165,14 @@ for (const db of testDatabases()) {
     });
 
     it('delivers 200 messages with two senders on separate connections, each exactly once', async () => {
-      const otherOrm = await h.openOrm();
+      const otherStore = await h.openStore();
       const a = h.courier();
-      const b = h.courier({}, { orm: otherOrm });
+      const b = h.courier({}, { store: otherStore });
       const ids: string[] = [];
-      const em = h.orm.em.fork();
-      for (let i = 0; i < 200; i++) ids.push(a.enqueue(em, draft(`bulk${i}@example.com`, String(i).padStart(6, '0'))).id);
-      await em.flush();
+      // one commit for the whole batch
+      await h.store.transaction(async (tx) => {
+        for (let i = 0; i < 200; i++) ids.push((await a.enqueue(tx, draft(`bulk${i}@example.com`, String(i).padStart(6, '0')))).id);
+      });
       const before = smtp.mails.length;
       a.start();
       b.start();
@@ -199,7 +199,7 @@ for (const db of testDatabases()) {
     });
     afterEach(async () => {
       for (const close of closers.splice(0)) await close();
-      await h.orm.em.fork().nativeDelete(CourierMessage, {});
+      await h.clear();
     });
     afterAll(async () => {
       await h?.close();
@@ -291,7 +291,7 @@ for (const db of testDatabases()) {
       expect(last.body).toMatchObject({
         recipient: 'http@example.com', to: 'http@example.com', template_type: 'verification_code_valid',
         verification_code: '246810', verification_url: 'https://idflow.test/v', recovery_code: null,
-        subject: 'Please verify your email address',
+        subject: 'Use code 246810 to verify your account',
       });
       expect(last.body.body).toContain('246810');
       const dispatches = await h.dispatches(row.id);

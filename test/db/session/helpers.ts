@@ -1,10 +1,11 @@
 import type { EntityManager } from '@mikro-orm/core';
-import { openOrm, type Orm } from '../../../src/persistence/orm.ts';
-import { migrateUp } from '../../../src/persistence/migrate.ts';
-import { persistIdentityRecord } from '../../../src/persistence/identity-repository.ts';
+import type { Orm } from '../../../src/persistence/orm.ts';
+import { openStore } from '../../../src/persistence/open-store.ts';
+import type { SqlStore } from '../../../src/persistence/sql/sql-store.ts';
+import type { Store } from '../../../src/persistence/store.ts';
 import type { IdentityRecord } from '../../../src/identity/identity.ts';
 import type { SessionConfig } from '../../../config/types.ts';
-import { SessionService } from '../../../src/session/session-service.ts';
+import { SessionService, type IssueSessionInput, type IssuedSession } from '../../../src/session/session-service.ts';
 import type { TestDatabase } from '../../support/databases.ts';
 
 export const schemaUrl = (id: string) => `https://idflow.test/schemas/${Buffer.from(id).toString('base64url')}`;
@@ -33,27 +34,36 @@ export class Clock {
 }
 
 export interface Harness {
+  store: SqlStore;
+  /** The store's ORM, for tests that inspect or change raw rows. */
   orm: Orm;
   clock: Clock;
   service: SessionService;
+  /** A fresh EntityManager on the store's ORM (raw rows only). */
   em(): EntityManager;
+  /** `service.issue` and the caller's insert of the issued row (what a flow does in its transaction). */
+  issue(input: IssueSessionInput, service?: SessionService): Promise<IssuedSession>;
   close(): Promise<void>;
 }
 
 export async function openHarness(db: TestDatabase, overrides: Partial<SessionConfig> = {}): Promise<Harness> {
   const created = await db.create();
-  const orm = await openOrm(created.dsn);
-  await migrateUp(orm);
+  const { store } = await openStore(created.dsn, { migrations: 'auto' });
   const clock = new Clock();
-  const service = new SessionService({ orm, config: sessionConfig(overrides), schemaUrl, now: clock.now });
+  const service = new SessionService({ store, config: sessionConfig(overrides), schemaUrl, clock });
   return {
-    orm,
+    store,
+    orm: store.orm,
     clock,
     service,
-    em: () => orm.em.fork(),
+    em: () => store.orm.em.fork(),
+    async issue(input, via = service) {
+      const issued = await via.issue(input);
+      await store.sessions.insert(issued.record);
+      return issued;
+    },
     async close() {
-      service.close();
-      await orm.close(true);
+      await store.close();
       await created.drop();
     },
   };
@@ -61,9 +71,9 @@ export async function openHarness(db: TestDatabase, overrides: Partial<SessionCo
 
 let counter = 0;
 
-/** Persists an identity with two verifiable addresses and one recovery address; returns its record. */
+/** Saves an identity with two verifiable addresses and one recovery address; returns its record. */
 export async function createIdentity(
-  orm: Orm,
+  store: Pick<Store, 'identities'>,
   init: { state?: 'active' | 'inactive'; metadataAdmin?: unknown; extraCredentials?: Array<'totp' | 'lookup_secret'> } = {},
 ): Promise<IdentityRecord> {
   const now = new Date();
@@ -94,9 +104,7 @@ export async function createIdentity(
       id: crypto.randomUUID(), type, identifiers: [] as string[], config: { secret: 'never-exposed' }, version: 0, createdAt: now, updatedAt: now,
     }))],
   };
-  const em = orm.em.fork();
-  await persistIdentityRecord(em, record, true);
-  await em.flush();
+  await store.identities.save(record, true);
   return record;
 }
 

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSessionLookup, parseDbDate, SessionRowMemo } from '../../../src/session/session-lookup.ts';
+import { createSessionLookup, parseDbDate, SessionRowMemo } from '../../../src/persistence/sql/session-lookup.ts';
 import { Identity, VerifiableAddress } from '../../../entities/index.ts';
 import type { IssuedSession } from '../../../src/session/session-service.ts';
 import Database from 'better-sqlite3';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
-import { createIdentity, openHarness, schemaUrl, sessionConfig, type Harness } from './helpers.ts';
+import { Clock, createIdentity, openHarness, schemaUrl, sessionConfig, type Harness } from './helpers.ts';
 import { openOrm } from '../../../src/persistence/orm.ts';
 import { migrateUp } from '../../../src/persistence/migrate.ts';
+import { parseDsn } from '../../../src/persistence/dsn.ts';
+import { createSqlStore } from '../../../src/persistence/sql/sql-store.ts';
 import { SessionService } from '../../../src/session/session-service.ts';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -82,10 +84,8 @@ for (const db of [...testDatabases(), sqliteFile]) {
     });
 
     it('findByToken sends exactly one SQL statement to the driver (and no ORM query)', async () => {
-      const identity = await createIdentity(h.orm);
-      const em = h.em();
-      const { token } = await h.service.issue(em, { identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
-      await em.flush();
+      const identity = await createIdentity(h.store);
+      const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
 
       const fresh = createSessionLookup(h.orm);
       // first call on a connection: prepare + one execution
@@ -110,18 +110,16 @@ for (const db of [...testDatabases(), sqliteFile]) {
       expect(viaOther).toEqual(warm);
       fresh.close();
       // positive control: the counter does see ORM traffic
-      const orm = await countDriverCalls(h, () => h.service.listForIdentity(h.em(), identity.id, { limit: 10 }));
+      const orm = await countDriverCalls(h, () => h.service.listForIdentity(identity.id, { limit: 10 }));
       expect(executions(orm)).toBeGreaterThanOrEqual(1);
     });
 
     it('serves concurrent lookups next to ORM writes on the same pool', async () => {
-      const identity = await createIdentity(h.orm);
-      const em = h.em();
+      const identity = await createIdentity(h.store);
       const issued: IssuedSession[] = [];
-      for (let n = 0; n < 10; n++) issued.push(await h.service.issue(em, { identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] }));
-      await em.flush();
-      const writer = h.orm.em.fork().transactional(async (tx) => {
-        await h.service.revoke(tx, issued[0].session.id);
+      for (let n = 0; n < 10; n++) issued.push(await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] }));
+      const writer = h.store.transaction(async (tx) => {
+        await h.service.revokeByToken(issued[0].token, tx);
       });
       const results = await Promise.all([
         ...issued.slice(1).flatMap((i) => [h.service.findByToken(i.token), h.service.findByToken(i.token)]),
@@ -134,10 +132,8 @@ for (const db of [...testDatabases(), sqliteFile]) {
     });
 
     it('a repeated lookup of an unchanged row returns the same frozen session; any change maps afresh', async () => {
-      const identity = await createIdentity(h.orm);
-      const em = h.em();
-      const { token } = await h.service.issue(em, { identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
-      await em.flush();
+      const identity = await createIdentity(h.store);
+      const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
       const first = await h.service.findByToken(token);
       const again = await h.service.findByToken(token);
       expect(again).toBe(first);
@@ -179,17 +175,18 @@ for (const db of [...testDatabases(), sqliteFile]) {
   describe(`session lookup before migrations (${db.name})`, () => {
     it('rejects (never hangs) while the statement cannot be prepared, and recovers once the schema exists', async () => {
       const created = await db.create();
+      // openStore would migrate: build the store on an ORM whose database has no tables yet
       const orm = await openOrm(created.dsn);
+      const store = createSqlStore(orm, parseDsn(created.dsn).dialect);
       try {
-        const service = new SessionService({ orm, config: sessionConfig(), schemaUrl });
+        const service = new SessionService({ store, config: sessionConfig(), schemaUrl, clock: new Clock() });
         const token = 'ory_st_' + 'q'.repeat(48);
         await expect(service.findByToken(token)).rejects.toThrow(/sessions|relation|table/i);
         await expect(service.findByToken(token)).rejects.toThrow(/sessions|relation|table/i);
         await migrateUp(orm);
         expect(await service.findByToken(token)).toBeNull();
-        service.close();
       } finally {
-        await orm.close(true);
+        await store.close();
         await created.drop();
       }
     });
@@ -222,10 +219,8 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
     scratch.close();
     const originalGet = proto.get;
     try {
-      const identity = await createIdentity(h.orm);
-      const em = h.em();
-      const { token, session } = await h.service.issue(em, { identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
-      await em.flush();
+      const identity = await createIdentity(h.store);
+      const { token, session } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
       expect((await h.service.findByToken(token))?.id).toBe(session.id); // the reader is open and warm
       let busy = 0;
       proto.get = function () {
@@ -250,14 +245,11 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
     }
   });
 
-  it('is read-only and closes with the service', async () => {
+  it('is read-only and closes with the store', async () => {
     const h = await openHarness(sqliteFile);
     const { session } = await (async () => {
-      const identity = await createIdentity(h.orm);
-      const em = h.em();
-      const issued = await h.service.issue(em, { identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
-      await em.flush();
-      return issued;
+      const identity = await createIdentity(h.store);
+      return h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
     })();
     const scratch = new Database(':memory:');
     const dbProto = Object.getPrototypeOf(scratch) as { prepare: Fn };
@@ -276,9 +268,14 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
     expect(reader?.readonly).toBe(true);
     expect(reader?.open).toBe(true);
     expect(session.id).toBeTruthy();
-    await h.close();
-    expect(reader?.open).toBe(false);
-    await expect(h.service.findByToken('ory_st_' + 'b'.repeat(48))).rejects.toThrow(/closed/);
+    try {
+      // the database file stays while the store is closed: a lookup now must not open a new reader on it
+      await h.store.close();
+      expect(reader?.open).toBe(false);
+      await expect(h.service.findByToken('ory_st_' + 'b'.repeat(48))).rejects.toThrow(/closed/);
+    } finally {
+      await h.close();
+    }
   });
 });
 

@@ -7,7 +7,7 @@ describe('readiness', () => {
     const server = await startTestServer('memory');
     try {
       expect((await fetch(`${server.publicUrl}/health/ready`)).status).toBe(200);
-      await server.registry.orm.close(true);
+      await server.orm.close(true);
       const pub = await fetch(`${server.publicUrl}/health/ready`);
       expect(pub.status).toBe(503);
       expect(await pub.json()).toEqual({ errors: { database: 'not ready' } });

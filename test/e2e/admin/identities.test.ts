@@ -10,7 +10,7 @@ for (const db of testDatabases()) {
   describe(`admin identity API (${db.name})`, () => {
     let server: TestServer;
     let drop: () => Promise<void>;
-    const countIdentities = () => server.registry.orm.em.fork().count(IdentityEntity, {});
+    const countIdentities = () => server.orm.em.fork().count(IdentityEntity, {});
 
     beforeAll(async () => {
       const created = await db.create();

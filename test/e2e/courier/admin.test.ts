@@ -114,7 +114,7 @@ for (const db of testDatabases()) {
       const body = await res.raw.clone().json();
       expectResponse('getCourierMessage', 200, body);
       expect(body).toMatchObject({
-        id: ids.list0, recipient: 'list@example.com', subject: 'Please verify your email address', type: 'email',
+        id: ids.list0, recipient: 'list@example.com', subject: 'Use code 100000 to verify your account', type: 'email',
         status: 'sent', template_type: 'verification_code_valid', send_count: 1,
       });
       expect(body.body).toContain('100000');

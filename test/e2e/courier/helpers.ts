@@ -5,20 +5,18 @@ import { until } from '../../support/until.ts';
 
 export { until };
 
-/** Enqueues in a fresh unit of work and flushes it, as a flow would. */
+/** Enqueues in a transaction of its own, as a flow would. */
 export async function enqueue(server: TestServer, draft: MessageDraft): Promise<CourierMessageRow> {
-  const em = server.registry.orm.em.fork();
-  const row = server.registry.courier.enqueue(em, draft);
-  await em.flush();
-  return row;
+  const queued = await server.registry.store.transaction((tx) => server.registry.courier.enqueue(tx, draft));
+  return messageRow(server, queued.id);
 }
 
 export async function messageRow(server: TestServer, id: string): Promise<CourierMessageRow> {
-  return server.registry.orm.em.fork().findOneOrFail(CourierMessage, { id });
+  return server.orm.em.fork().findOneOrFail(CourierMessage, { id });
 }
 
 export async function dispatchesOf(server: TestServer, id: string) {
-  return server.registry.orm.em.fork().find(CourierDispatch, { message: id }, { orderBy: { createdAt: 'asc' } });
+  return server.orm.em.fork().find(CourierDispatch, { message: id }, { orderBy: { createdAt: 'asc' } });
 }
 
 

@@ -111,7 +111,7 @@ for (const db of testDatabases()) {
       await first.close();
       // a clean shutdown leaves nothing leased to the stopped sender
       const second = await start();
-      const stored = await second.registry.orm.em.fork().find(CourierMessage, { id: { $in: rows.map((r) => r.id) } });
+      const stored = await second.orm.em.fork().find(CourierMessage, { id: { $in: rows.map((r) => r.id) } });
       expect(stored.filter((r) => r.leasedBy === firstWorker)).toEqual([]);
       await smtp.up();
       await smtp.waitForMails(before + 3, 10_000);

@@ -73,11 +73,14 @@ for (const db of testDatabases()) {
 
     async function enqueueMany(n: number, prefix: string): Promise<string[]> {
       const courier = h.courier({ smtp: { connection_uri: 'smtp://127.0.0.1:1/?disable_starttls=true' } });
-      const em = h.orm.em.fork();
-      const ids = [];
-      for (let i = 0; i < n; i++) ids.push(courier.enqueue(em, { templateType: 'login_code_valid', recipient: `${prefix}${i}@example.com`, data: { login_code: String(i).padStart(6, '0') } }).id);
-      await em.flush();
-      return ids;
+      // One transaction, so the watchers find them all at once (as with a burst of sign-ups).
+      return h.store.transaction(async (tx) => {
+        const ids: string[] = [];
+        for (let i = 0; i < n; i++) {
+          ids.push((await courier.enqueue(tx, { templateType: 'login_code_valid', recipient: `${prefix}${i}@example.com`, data: { login_code: String(i).padStart(6, '0') } })).id);
+        }
+        return ids;
+      });
     }
 
     const sentCount = async (ids: string[]) => h.orm.em.fork().count(CourierMessage, { id: { $in: ids }, status: 'sent' });

@@ -15,7 +15,7 @@ for (const db of testDatabases()) {
   describe(`native self-service flows through the Ory SDK (${db.name})`, () => {
     let server: TestServer;
     let drop: () => Promise<void>;
-    const count = (entity: typeof IdentityEntity | typeof SessionEntity) => server.registry.orm.em.fork().count(entity as never, {});
+    const count = (entity: typeof IdentityEntity | typeof SessionEntity) => server.orm.em.fork().count(entity as never, {});
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${server.publicUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
@@ -158,7 +158,7 @@ for (const db of testDatabases()) {
 
     it('answers a submit of an expired flow with 410 and a fresh flow to use', async () => {
       const flow = await server.frontendApi.createNativeLoginFlow();
-      await server.registry.orm.em.fork().nativeUpdate(FlowEntity, { id: flow.id }, { expiresAt: new Date(Date.now() - 60_000) });
+      await server.orm.em.fork().nativeUpdate(FlowEntity, { id: flow.id }, { expiresAt: new Date(Date.now() - 60_000) });
       const res = await post(`/self-service/login?flow=${flow.id}`, { method: 'password', identifier: 'a@example.com', password: 'whatever it is' });
       expect(res.status).toBe(410);
       const body = await res.json();
@@ -177,7 +177,7 @@ for (const db of testDatabases()) {
       expect(statuses.filter((s) => s === 200)).toHaveLength(1);
       expect(statuses.every((s) => s === 200 || s === 400 || s === 409)).toBe(true);
       expect(await count(IdentityEntity)).toBe(before + 1);
-      const sessions = await server.registry.orm.em.fork().count(SessionEntity, {});
+      const sessions = await server.orm.em.fork().count(SessionEntity, {});
       const owners = await server.identityApi.listIdentities({ credentialsIdentifier: 'parallel@example.com' });
       expect(owners).toHaveLength(1);
       const ownerSessions = await server.identityApi.listIdentitySessions({ id: owners[0].id });

@@ -178,7 +178,7 @@ for (const db of testDatabases()) {
       const calls = await receiver.waitFor('/before-registration', before + 1);
       expect(JSON.parse(calls.at(-1)!.body)).toEqual({ flow_id: flow.id, flow_type: 'api', has_identity: false });
 
-      const recoveryFlows = () => server.registry.orm.em.fork().count(FlowEntity, { kind: 'recovery' });
+      const recoveryFlows = () => server.orm.em.fork().count(FlowEntity, { kind: 'recovery' });
       const stored = await recoveryFlows();
       const refused = await get('/self-service/recovery/api');
       const error = await refused.json();

@@ -3,6 +3,7 @@
  * the HTTP request a Kratos client would send, and the response must show what the real machine, stepped
  * through the same events, predicts (state, ui messages, node messages, success bodies).
  */
+import { parseDuration } from '../../../src/x/duration.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyMachineSnapshot } from 'xstate';
 import { testDatabases } from '../../support/databases.ts';
@@ -53,7 +54,11 @@ for (const db of testDatabases()) {
         ...overlay,
         selfservice: {
           ...overlay.selfservice,
-          flows: { verification: { enabled: true }, registration: { after: { password: { hooks: [{ hook: 'show_verification_ui' }, { hook: 'session' }] } } } },
+          flows: {
+            verification: { enabled: true },
+            registration: { after: { password: { hooks: [{ hook: 'show_verification_ui' }, { hook: 'session' }] } } },
+            settings: { privileged_session_max_age: '5m' },
+          },
         },
       });
       withoutHook = await startTestServer(b.dsn, {
@@ -153,11 +158,13 @@ for (const db of testDatabases()) {
           case 'submit a wrong code':
             return post(run, kind, { method: 'code', code: '000000' === (await lastCode(run)) ? '111111' : '000000' });
           case 'use up the attempts with wrong codes': {
+            // Kratos counts every code submission on the flow; the one after max_submissions (5) starts a new flow.
             let res: Response | undefined;
-            for (let i = 0; i < 5; i++) {
+            for (let i = 0; i < 7; i++) {
               res = await post(run, kind, { method: 'code', code: '000000' === (await lastCode(run)) ? '111111' : '000000' });
-              const state = (await res.clone().json()).state;
-              if (state === 'choose_method') break;
+              const body = await res.clone().json();
+              if (res.status === 410 || body.id !== run.flowId) break;
+              expect(body.ui.messages.map((m: Json) => m.id)).toEqual([kind === 'recovery' ? 4060006 : 4070006]);
             }
             // This address is locked for the code lifespan now: later steps use a fresh known address.
             run.email = `model-${crypto.randomUUID()}@example.com`;
@@ -199,6 +206,18 @@ for (const db of testDatabases()) {
           return post(run, kind, { method: 'password', password: run.password });
         case 'settings:reuse the current password':
           return post(run, kind, { method: 'password', password: run.password });
+        case 'settings:change the password with an old login': {
+          // The login gets older than privileged_session_max_age: the change waits for a re-authentication.
+          run.server.clock.advance(parseDuration(run.server.registry.config.selfservice.flows.settings.privileged_session_max_age) + 60_000);
+          const res = await post(run, kind, { method: 'password', password: `not applied ${run.counter}` });
+          // Re-authenticate (refresh login) so later steps of the path have a privileged session again.
+          const refresh = await fetch(`${run.server.publicUrl}/self-service/login/api?refresh=true`, { headers: { 'x-session-token': run.token! } }).then((r) => r.json());
+          const login = await run.server.frontendApi.updateLoginFlow({
+            flow: refresh.id, xSessionToken: run.token, updateLoginFlowBody: { method: 'password', identifier: run.email, password: run.password },
+          });
+          run.token = login.session_token;
+          return res;
+        }
         default:
           throw new Error(`no HTTP action for ${kind}:${action}`);
       }
@@ -211,8 +230,34 @@ for (const db of testDatabases()) {
     }
 
     /** The HTTP answer must show what the machine predicts. */
-    async function check(kind: FlowKind, res: Response, predicted: AnyMachineSnapshot, run: PathRun, where: string): Promise<void> {
+    async function check(kind: FlowKind, res: Response, predicted: AnyMachineSnapshot, run: PathRun, where: string, action: string): Promise<void> {
       const body = await res.json();
+      if (action === 'use up the attempts with wrong codes') {
+        // The flow is replaced: recovery answers with the new flow, verification with 410 naming it.
+        if (kind === 'verification') {
+          expect(res.status, where).toBe(410);
+          expect(body.error.id, where).toBe('self_service_flow_replaced');
+          run.flowId = body.use_flow_id;
+          const fresh = await fetch(`${run.server.publicUrl}/self-service/verification/flows?id=${run.flowId}`).then((r) => r.json());
+          expect(fresh.ui.messages.map((m: Json) => m.id), where).toEqual([4000001]);
+          return;
+        }
+        expectResponse(OPERATION[kind], res.status, body);
+        expect(res.status, where).toBe(200);
+        expect(body.id, where).not.toBe(run.flowId);
+        expect(body.state, where).toBe('choose_method');
+        expect(body.ui.messages.map((m: Json) => m.id), where).toEqual([4000001]);
+        run.flowId = body.id;
+        return;
+      }
+      if (action === 'change the password with an old login') {
+        expect(res.status, where).toBe(403);
+        expect(body.error.id, where).toBe('session_refresh_required');
+        expect(body.redirect_browser_to, where).toContain('/self-service/login/browser?refresh=true');
+        const stored = await fetch(`${run.server.publicUrl}/self-service/settings/flows?id=${run.flowId}`, { headers: { 'x-session-token': run.token! } }).then((r) => r.json());
+        expect(stored.state, where).toBe(topState(predicted));
+        return;
+      }
       expectResponse(OPERATION[kind], res.status, body);
       const state = topState(predicted);
       const ctx = predicted.context as { messages: Array<{ id: number }>; fieldMessages: Record<string, Array<{ id: number }>>; issueSession: boolean };
@@ -277,7 +322,7 @@ for (const db of testDatabases()) {
               throw new Error(`${where}: ${err.message}`);
             });
             // An out-of-band code is read back with GET (there is no submit): it must show the issued flow.
-            await check(kind, event === 'a code is issued out of band' ? new Response(await res.text(), { status: 200 }) : res, snapshot, run, where);
+            await check(kind, event === 'a code is issued out of band' ? new Response(await res.text(), { status: 200 }) : res, snapshot, run, where, event);
           }
         }
       }, 120_000);

@@ -114,7 +114,7 @@ for (const db of testDatabases()) {
     let server: TestServer;
     let drop: () => Promise<void>;
     let freshArgon2id: RegExp;
-    const countIdentities = () => server.registry.orm.em.fork().count(IdentityEntity, {});
+    const countIdentities = () => server.orm.em.fork().count(IdentityEntity, {});
 
     beforeAll(async () => {
       const created = await db.create();

@@ -38,7 +38,7 @@ function useServer(db: TestDatabase, overlay: Overlay): () => TestServer {
 
 /** Every row of every table, as one string (to prove a secret is stored nowhere). */
 async function dumpDatabase(server: TestServer, db: TestDatabase): Promise<string> {
-  const conn = server.registry.orm.em.getConnection();
+  const conn = server.orm.em.getConnection();
   const tables = db.name !== 'postgresql'
     ? await conn.execute<Array<{ name: string }>>(`SELECT name FROM sqlite_master WHERE type = 'table'`)
     : await conn.execute<Array<{ name: string }>>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()`);
@@ -48,7 +48,7 @@ async function dumpDatabase(server: TestServer, db: TestDatabase): Promise<strin
 }
 
 const setExpiresAt = (server: TestServer, id: string, expiresAt: Date) =>
-  server.registry.orm.em.fork().nativeUpdate(SessionEntity, { id }, { expiresAt });
+  server.orm.em.fork().nativeUpdate(SessionEntity, { id }, { expiresAt });
 
 for (const db of [...testDatabases(), sqliteFile]) {
   describe(`sessions (${db.name})`, () => {
@@ -188,7 +188,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
 
       const logoutToken = (await (await publicFetch('/self-service/logout/browser', { headers: { cookie: browser.jar.header() } })).json()).logout_token as string;
 
-      const rows = (await server().registry.orm.em.getConnection().execute('SELECT * FROM sessions')) as Array<Record<string, unknown>>;
+      const rows = (await server().orm.em.getConnection().execute('SELECT * FROM sessions')) as Array<Record<string, unknown>>;
       const byId = new Map(rows.map((r) => [String(r.id), r]));
       for (const login of logins) {
         const row = byId.get(login.session.id)!;

@@ -1,12 +1,10 @@
 import type { Request, Response } from 'express';
-import type { EntityManager } from '@mikro-orm/core';
-import { SelfServiceError } from '../../../../entities/index.ts';
 import type { Registry } from '../../../registry.ts';
+import type { CallerSession } from '../../../flows/flow-request.ts';
 import { isJsonRequest, prefersJsonForRedirect } from '../../../x/negotiate.ts';
-import { CSRF_COOKIE_MAX_AGE_SECONDS, generateCsrfToken, verifyCsrfToken } from '../../../x/csrf-token.ts';
+import { CSRF_COOKIE_MAX_AGE_SECONDS, generateCsrfToken } from '../../../x/csrf-token.ts';
 import { readCookie, sessionCookieHeader, sessionCookieOptions, clearSessionCookieHeader, sessionTokenFrom } from '../../../session/index.ts';
-import type { ActiveSession } from '../../../session/index.ts';
-import { KratosError } from '../../../errors/kratos-error.ts';
+import type { KratosError } from '../../../errors/kratos-error.ts';
 
 /** Kratos's JSON-client test: Content-Type application/json or Accept negotiation (no Accept = browser). */
 export function wantsJson(req: Request): boolean {
@@ -47,53 +45,28 @@ export function readCsrfCookie(registry: Registry, req: Request): string | undef
   return readCookie(req.headers.cookie, registry.csrfCookieName);
 }
 
-/** The browser's CSRF token, issuing the cookie when the browser has none (or when rotating). */
-export function ensureCsrfToken(registry: Registry, req: Request, res: Response, rotate = false): string {
-  const existing = rotate ? undefined : readCsrfCookie(registry, req);
-  if (existing && /^[A-Za-z0-9+/]{43}=$/.test(existing)) return existing;
+/** `Set-Cookie` value for the CSRF cookie holding `token`. */
+export function csrfCookieHeader(registry: Registry, token: string): string {
+  return `${registry.csrfCookieName}=${token}; ${csrfCookieAttributes(registry)}`;
+}
+
+/** Sets a fresh CSRF cookie (logout rotates it); returns the token. */
+export function rotateCsrfCookie(registry: Registry, res: Response): string {
   const token = generateCsrfToken();
-  appendSetCookie(res, `${registry.csrfCookieName}=${token}; ${csrfCookieAttributes(registry)}`);
+  appendSetCookie(res, csrfCookieHeader(registry, token));
   return token;
 }
 
-export function csrfViolation(): KratosError {
-  return new KratosError(403, 'security_csrf_violation', {
-    reason: 'Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.',
-    message: 'the request was rejected to protect you from Cross-Site-Request-Forgery',
-    details: {
-      docs: 'https://www.ory.sh/kratos/docs/debug/csrf',
-      hint: 'The anti-CSRF cookie was found but the CSRF token was not included in the HTTP request body (csrf_token) nor in the HTTP Header (X-CSRF-Token).',
-      reject_reason: 'The HTTP Cookie Header was set and a CSRF token was sent but they do not match. We recommend deleting all cookies for this domain and retrying the flow.',
-    },
-  });
-}
-
-/** Body `csrf_token` or `X-CSRF-Token` must match the CSRF cookie (constant-time, masked or raw). */
-export function assertCsrf(registry: Registry, req: Request, body: Record<string, unknown>): void {
-  const cookie = readCsrfCookie(registry, req);
-  const submitted = typeof body.csrf_token === 'string' ? body.csrf_token : req.get('x-csrf-token');
-  if (!cookie || !submitted || !verifyCsrfToken(cookie, submitted)) throw csrfViolation();
-}
-
 /**
- * API flows are for native apps: a submission carrying browser state (an Origin header or a cookie other than a
- * CDN's) is refused, so a browser session can't drive a flow that returns tokens.
+ * An Origin header or a cookie other than a CDN's: a browser is talking. API flows are for native apps and refuse
+ * such requests, so a browser session can't drive a flow that returns tokens.
  */
-export function assertNativeRequest(req: Request): void {
+export function hasBrowserMarkers(req: Request): boolean {
   const cookies = (req.headers.cookie ?? '').split(';').map((c) => c.trim().split('=')[0]).filter(Boolean);
-  const foreign = cookies.filter((name) => !/^(__cf|_cf|cf_)/.test(name));
-  if (req.headers.origin || foreign.length > 0) {
-    throw new KratosError(400, undefined, {
-      reason: 'API-based flows must not include cookies or an Origin header; use the browser flow for browsers.',
-    });
-  }
+  return Boolean(req.headers.origin) || cookies.some((name) => !/^(__cf|_cf|cf_)/.test(name));
 }
 
-export interface RequestSession {
-  session: ActiveSession;
-  token: string;
-  source: 'header' | 'cookie' | 'bearer';
-}
+export type RequestSession = CallerSession;
 
 /** The caller's session (X-Session-Token, cookie, or Bearer), or undefined. */
 export async function currentSession(registry: Registry, req: Request): Promise<RequestSession | undefined> {
@@ -131,13 +104,8 @@ export function errorUiUrl(registry: Registry): string {
  * Kratos's `SelfServiceErrorManager().Forward` for HTML browsers: the error is stored and the browser is sent to
  * `flows.error.ui_url?id=<uuid>`, where the error UI reads it back from `/self-service/errors`.
  */
-export async function forwardToErrorUi(registry: Registry, req: Request, res: Response, em: EntityManager, err: KratosError): Promise<void> {
-  const now = new Date();
-  const row = em.create(SelfServiceError, { id: crypto.randomUUID(), error: err.toJSON().error, csrfToken: readCsrfCookie(registry, req) ?? null, createdAt: now, updatedAt: now });
-  await em.flush();
-  const url = new URL(errorUiUrl(registry));
-  url.searchParams.set('id', row.id);
-  redirect(res, url.toString());
+export async function forwardToErrorUi(registry: Registry, req: Request, res: Response, err: KratosError): Promise<void> {
+  redirect(res, await registry.flowService.recordError(err, readCsrfCookie(registry, req)));
 }
 
 /** A 303 (or 302) redirect with no body. */

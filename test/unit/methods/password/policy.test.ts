@@ -57,9 +57,11 @@ describe('longestCommonSubstring', () => {
 
 describe('length', () => {
   it('rejects a short password with 4000032 and Kratos text', async () => {
-    expect(await policy().check('abc', [])).toEqual({
+    expect(await policy().check('abc', [])).toMatchObject({
+      type: 'error',
       id: 4000032,
       text: 'The password must be at least 8 characters long, but got 3.',
+      type: 'error',
       context: { min_length: 8, actual_length: 3 },
     });
     expect(await policy({ min_password_length: 12 }).check('elevenchars', [])).toMatchObject({
@@ -89,9 +91,11 @@ describe('length', () => {
   });
 
   it('rejects more than 1024 code points with 4000033', async () => {
-    expect(await policy().check('a'.repeat(1025), [])).toEqual({
+    expect(await policy().check('a'.repeat(1025), [])).toMatchObject({
+      type: 'error',
       id: 4000033,
       text: 'The password must be at most 1024 characters long, but got 1025.',
+      type: 'error',
       context: { max_length: MAX_PASSWORD_CODE_POINTS, actual_length: 1025 },
     });
     expect(await policy().check('a'.repeat(1024), [])).toBeNull();
@@ -117,7 +121,8 @@ describe('length', () => {
   });
 
   it('with maxLengthBytes (bcrypt 72) also limits UTF-8 bytes', async () => {
-    expect(await policy({}, 72).check('a'.repeat(80), [])).toEqual({
+    expect(await policy({}, 72).check('a'.repeat(80), [])).toMatchObject({
+      type: 'error',
       id: 4000033,
       text: 'The password must be at most 72 characters long, but got 80.',
       context: { max_length: 72, actual_length: 80 },
@@ -151,7 +156,7 @@ describe('identifier similarity', () => {
   const similar = {
     id: 4000031,
     text: 'The password can not be used because it is too similar to the identifier.',
-    context: {},
+    type: 'error',
   };
 
   it('rejects alice123! for alice@example.com', async () => {

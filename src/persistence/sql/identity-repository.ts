@@ -1,14 +1,16 @@
-import type { EntityManager } from '@mikro-orm/core';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/core';
 import {
   Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, RecoveryAddress,
-} from '../../entities/index.ts';
-import type { CredentialType, IdentityRecord } from '../identity/identity.ts';
+} from '../../../entities/index.ts';
+import type { CredentialType, IdentityRecord } from '../../identity/identity.ts';
+import { UniqueViolationError, type IdentityPageQuery, type IdentityRepository } from '../store.ts';
+import type { EmSource } from './em-source.ts';
 
 /**
  * Loads identities with credentials and addresses: five queries however many identities. They run one after
  * another: inside a transaction they share one connection, which must not run two queries at once.
  */
-export async function loadIdentityRecords(em: EntityManager, ids: string[]): Promise<IdentityRecord[]> {
+async function loadIdentityRecords(em: EntityManager, ids: string[]): Promise<IdentityRecord[]> {
   if (ids.length === 0) return [];
   const rows = await em.find(Identity, { id: { $in: ids } });
   const creds = await em.find(IdentityCredential, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc' } });
@@ -52,7 +54,7 @@ export async function loadIdentityRecords(em: EntityManager, ids: string[]): Pro
   });
 }
 
-export async function loadIdentityRecord(em: EntityManager, id: string): Promise<IdentityRecord | null> {
+async function loadIdentityRecord(em: EntityManager, id: string): Promise<IdentityRecord | null> {
   return (await loadIdentityRecords(em, [id]))[0] ?? null;
 }
 
@@ -60,7 +62,7 @@ export async function loadIdentityRecord(em: EntityManager, id: string): Promise
  * Makes the stored rows of one identity equal to `next` (insert or update), keeping row ids of unchanged
  * credentials, identifiers and addresses. Only persists; the caller flushes inside its transaction.
  */
-export async function persistIdentityRecord(em: EntityManager, next: IdentityRecord, isNew: boolean): Promise<void> {
+async function persistIdentityRecord(em: EntityManager, next: IdentityRecord, isNew: boolean): Promise<void> {
   const now = next.updatedAt;
   if (isNew) {
     em.create(Identity, {
@@ -135,20 +137,20 @@ export async function persistIdentityRecord(em: EntityManager, next: IdentityRec
 }
 
 /** Identity ids owning any of the given identifiers (type, identifier), except `exceptIdentityId`. */
-export async function findIdentifierOwners(
+async function findIdentifierOwners(
   em: EntityManager,
   identifiers: Array<{ type: string; identifier: string }>,
   exceptIdentityId?: string,
-): Promise<Array<{ type: string; identifier: string; identityId: string }>> {
+): Promise<string[]> {
   if (identifiers.length === 0) return [];
   const rows = await em.find(CredentialIdentifier, {
     $or: identifiers.map((i) => ({ type: i.type, identifier: i.identifier })),
     ...(exceptIdentityId ? { identity: { $ne: exceptIdentityId } } : {}),
   });
-  return rows.map((r) => ({ type: r.type, identifier: r.identifier, identityId: r.identity }));
+  return rows.map((r) => r.identity);
 }
 
-export async function findAddressOwners(
+async function findAddressOwners(
   em: EntityManager,
   addresses: Array<{ via: string; value: string }>,
   exceptIdentityId?: string,
@@ -163,15 +165,8 @@ export async function findAddressOwners(
   return [...vas.map((a) => a.identity), ...ras.map((a) => a.identity)];
 }
 
-export interface IdentityPageQuery {
-  limit: number;
-  afterId?: string;
-  ids?: string[];
-  credentialsIdentifier?: string;
-}
-
 /** Keyset pagination over identity ids (ascending). */
-export async function listIdentityIds(em: EntityManager, query: IdentityPageQuery): Promise<string[]> {
+async function listIdentityIds(em: EntityManager, query: IdentityPageQuery): Promise<string[]> {
   const where: Record<string, unknown> = {};
   if (query.afterId) where.id = { $gt: query.afterId };
   if (query.ids) where.id = { ...(where.id as object ?? {}), $in: query.ids };
@@ -184,16 +179,88 @@ export async function listIdentityIds(em: EntityManager, query: IdentityPageQuer
   return rows.map((r) => r.id);
 }
 
-export async function deleteIdentityRow(em: EntityManager, id: string): Promise<boolean> {
+async function deleteIdentityRow(em: EntityManager, id: string): Promise<boolean> {
   const deleted = await em.nativeDelete(Identity, { id });
   return deleted > 0;
 }
 
-export async function findIdentityIdByExternalId(em: EntityManager, externalId: string): Promise<string | undefined> {
+async function findIdentityIdByExternalId(em: EntityManager, externalId: string): Promise<string | undefined> {
   const row = await em.findOne(Identity, { externalId }, { fields: ['id'] });
   return row?.id;
 }
 
-export async function identityExists(em: EntityManager, id: string): Promise<boolean> {
+async function identityExists(em: EntityManager, id: string): Promise<boolean> {
   return (await em.count(Identity, { id })) > 0;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** PostgreSQL rejects non-uuid text for uuid columns: such an id simply matches nothing. */
+const isUuid = (id: string) => typeof id === 'string' && UUID.test(id);
+
+/** Identities on MikroORM: a multi-row save runs in its own transaction unless it joins the caller's. */
+export class SqlIdentityRepository implements IdentityRepository {
+  readonly #source: EmSource;
+
+  constructor(source: EmSource) {
+    this.#source = source;
+  }
+
+  async get(id: string): Promise<IdentityRecord | null> {
+    return isUuid(id) ? loadIdentityRecord(this.#source.em(), id) : null;
+  }
+
+  async getMany(ids: string[]): Promise<IdentityRecord[]> {
+    return loadIdentityRecords(this.#source.em(), ids.filter(isUuid));
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return isUuid(id) && identityExists(this.#source.em(), id);
+  }
+
+  async findByCredentialIdentifier(type: string, identifier: string): Promise<IdentityRecord | null> {
+    const em = this.#source.em();
+    const row = await em.findOne(CredentialIdentifier, { type, identifier }, { fields: ['identity'] });
+    return row ? loadIdentityRecord(em, row.identity) : null;
+  }
+
+  findIdByExternalId(externalId: string): Promise<string | undefined> {
+    return findIdentityIdByExternalId(this.#source.em(), externalId);
+  }
+
+  async findIdByAddress(kind: 'verifiable' | 'recovery', via: 'email' | 'sms', value: string): Promise<string | undefined> {
+    const em = this.#source.em();
+    const row = kind === 'recovery'
+      ? await em.findOne(RecoveryAddress, { via, value }, { fields: ['identity'] })
+      : await em.findOne(VerifiableAddress, { via, value }, { fields: ['identity'] });
+    return row?.identity;
+  }
+
+  identifierOwners(identifiers: Array<{ type: string; identifier: string }>, exceptIdentityId?: string): Promise<string[]> {
+    return findIdentifierOwners(this.#source.em(), identifiers, exceptIdentityId);
+  }
+
+  addressOwners(addresses: Array<{ via: string; value: string }>, exceptIdentityId?: string): Promise<string[]> {
+    return findAddressOwners(this.#source.em(), addresses, exceptIdentityId);
+  }
+
+  listIds(query: IdentityPageQuery): Promise<string[]> {
+    return listIdentityIds(this.#source.em(), query);
+  }
+
+  async save(record: IdentityRecord, isNew: boolean): Promise<void> {
+    try {
+      await this.#source.write(async (em) => {
+        await persistIdentityRecord(em, record, isNew);
+        await em.flush();
+      });
+    } catch (err) {
+      // The unique indexes are the arbiter when two writers race past a conflict check.
+      if (err instanceof UniqueConstraintViolationException) throw new UniqueViolationError(err);
+      throw err;
+    }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    return isUuid(id) && this.#source.write((em) => deleteIdentityRow(em, id));
+  }
 }

@@ -27,8 +27,8 @@
  *   MikroORM installs type parsers returning timestamptz as text; json/jsonb come back parsed.
  */
 import type { MikroORM } from '@mikro-orm/core';
-import type { IdentityRecord, IdentityState } from '../identity/identity.ts';
-import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from './session.ts';
+import type { IdentityRecord, IdentityState } from '../../identity/identity.ts';
+import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from '../../session/session.ts';
 
 /** The minimal surface of knex's Client used here. */
 interface KnexClientLike {

@@ -1,5 +1,11 @@
-import type { Orm } from '../persistence/orm.ts';
-import { CourierDispatch, CourierMessage, type CourierStatus } from '../../entities/index.ts';
+import type { FilterQuery } from '@mikro-orm/core';
+import {
+  CourierDispatch, CourierMessage, type CourierDispatchRow, type CourierMessageRow, type CourierStatus,
+} from '../../../entities/index.ts';
+import type {
+  ClaimedMessage, CourierDispatchRecord, CourierMessageQuery, CourierMessageRecord, CourierRepository,
+} from '../store.ts';
+import type { EmSource } from './em-source.ts';
 
 /**
  * The queue's storage operations. Claims are one atomic statement: PostgreSQL locks the chosen rows and skips
@@ -8,22 +14,6 @@ import { CourierDispatch, CourierMessage, type CourierStatus } from '../../entit
  * out is claimable again. Every later write is fenced by (`leased_by`, `send_count`), so a sender that lost its
  * lease never overwrites the outcome of the sender that reclaimed the message.
  */
-
-export interface ClaimedMessage {
-  id: string;
-  recipient: string;
-  subject: string;
-  body: string;
-  htmlBody: string | null;
-  templateType: string;
-  templateData: Record<string, unknown> | null;
-  /** W3C trace context of the request that enqueued it (see the entity). */
-  traceContext: Record<string, string> | null;
-  sendCount: number;
-  createdAt: Date;
-}
-
-export type Dialect = 'sqlite' | 'postgresql';
 
 const toDate = (value: unknown): Date => (value instanceof Date ? value : new Date(typeof value === 'string' && !/^\d+$/.test(value) ? value : Number(value)));
 
@@ -41,17 +31,60 @@ function toJson(value: unknown): Record<string, unknown> | null {
 
 const DUE = `((status = 'queued' AND next_attempt_at <= ?) OR (status = 'processing' AND lease_until < ?))`;
 
-export class CourierQueue {
-  readonly #orm: Orm;
-  readonly #dialect: Dialect;
+const toMessage = (row: CourierMessageRow): CourierMessageRecord => ({
+  id: row.id, type: row.type, status: row.status, recipient: row.recipient, subject: row.subject, body: row.body,
+  htmlBody: row.htmlBody ?? null, templateType: row.templateType, templateData: row.templateData ?? null,
+  channel: row.channel ?? null, traceContext: row.traceContext ?? null, sendCount: row.sendCount,
+  nextAttemptAt: row.nextAttemptAt, leaseUntil: row.leaseUntil ?? null, leasedBy: row.leasedBy ?? null,
+  createdAt: row.createdAt, updatedAt: row.updatedAt,
+});
 
-  constructor(orm: Orm, dialect: Dialect) {
-    this.#orm = orm;
+const toDispatch = (row: CourierDispatchRow): CourierDispatchRecord => ({
+  id: row.id, messageId: row.message as unknown as string, status: row.status, error: row.error ?? null,
+  createdAt: row.createdAt, updatedAt: row.updatedAt,
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class SqlCourierRepository implements CourierRepository {
+  readonly #source: EmSource;
+  readonly #dialect: 'sqlite' | 'postgresql';
+
+  constructor(source: EmSource, dialect: 'sqlite' | 'postgresql') {
+    this.#source = source;
     this.#dialect = dialect;
   }
 
   #execute<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.#orm.em.getConnection().execute(sql, params, 'all') as Promise<T[]>;
+    return this.#source.em().getConnection().execute(sql, params, 'all') as Promise<T[]>;
+  }
+
+  async insert(message: CourierMessageRecord): Promise<void> {
+    await this.#source.em().insert(CourierMessage, { ...message });
+  }
+
+  async get(id: string): Promise<CourierMessageRecord | null> {
+    if (!UUID.test(id)) return null;
+    const row = await this.#source.em().findOne(CourierMessage, { id: id.toLowerCase() }, { disableIdentityMap: true });
+    return row ? toMessage(row) : null;
+  }
+
+  async list(query: CourierMessageQuery): Promise<CourierMessageRecord[]> {
+    const where: FilterQuery<CourierMessageRow> = {};
+    if (query.status) where.status = query.status;
+    if (query.recipient) where.recipient = query.recipient;
+    if (query.before) {
+      const at = query.before.createdAt;
+      where.$or = [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: query.before.id } }];
+    }
+    const rows = await this.#source.em().find(CourierMessage, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit, disableIdentityMap: true });
+    return rows.map(toMessage);
+  }
+
+  async dispatchesOf(messageIds: string[]): Promise<CourierDispatchRecord[]> {
+    if (messageIds.length === 0) return [];
+    const rows = await this.#source.em().find(CourierDispatch, { message: { $in: messageIds } }, { orderBy: { createdAt: 'asc', id: 'asc' }, disableIdentityMap: true });
+    return rows.map(toDispatch);
   }
 
   /** Claims up to `limit` due messages for `worker` until `leaseUntil`. */
@@ -92,7 +125,7 @@ export class CourierQueue {
   /** Returns claimed-but-unattempted messages to the queue, due now, without counting the attempt. */
   async release(worker: string, ids: string[], now: Date): Promise<number> {
     if (ids.length === 0) return 0;
-    const result = await this.#orm.em.getConnection().execute(
+    const result = await this.#source.em().getConnection().execute(
       `UPDATE courier_messages SET status = 'queued', lease_until = NULL, leased_by = NULL, next_attempt_at = ?, updated_at = ?,
          send_count = CASE WHEN send_count > 0 THEN send_count - 1 ELSE 0 END
        WHERE leased_by = ? AND status = 'processing' AND id IN (${ids.map(() => '?').join(', ')})`,
@@ -112,7 +145,7 @@ export class CourierQueue {
     outcome: { status: 'sent' | 'queued' | 'abandoned'; nextAttemptAt?: Date; error?: string },
     now: Date,
   ): Promise<boolean> {
-    return this.#orm.em.fork().transactional(async (em) => {
+    return this.#source.write(async (em) => {
       const changes: Record<string, unknown> = { status: outcome.status as CourierStatus, leaseUntil: null, leasedBy: null, updatedAt: now };
       if (outcome.nextAttemptAt) changes.nextAttemptAt = outcome.nextAttemptAt;
       const updated = await em.nativeUpdate(
@@ -120,7 +153,7 @@ export class CourierQueue {
         { id: message.id, leasedBy: worker, sendCount: message.sendCount, status: 'processing' },
         changes,
       );
-      em.create(CourierDispatch, {
+      await em.insert(CourierDispatch, {
         id: crypto.randomUUID(),
         message: message.id,
         status: outcome.status === 'sent' ? 'success' : 'failed',
@@ -134,7 +167,7 @@ export class CourierQueue {
 
   /** Makes every queued message due now (after an outage ended); returns how many. */
   async expedite(now: Date): Promise<number> {
-    const result = await this.#orm.em.getConnection().execute(
+    const result = await this.#source.em().getConnection().execute(
       `UPDATE courier_messages SET next_attempt_at = ? WHERE status = 'queued' AND next_attempt_at > ?`,
       [now, now],
       'run',

@@ -1,0 +1,23 @@
+/**
+ * Fast SHA-256 hex of short strings (session and logout tokens), for storage and lookup.
+ *
+ * Not `crypto.subtle.digest`: on Node every WebCrypto digest is a libuv threadpool round trip (~120 us measured here,
+ * competing with node-sqlite3 for the same 4 threads), which alone halves `whoami` throughput. hash-wasm (plain
+ * WebAssembly, runs on Deno too) hashes synchronously in ~4 us once its module is instantiated. The hasher is
+ * shared: init/update/digest run without an await in between, so calls cannot interleave.
+ */
+import { createSHA256, type IHasher } from 'hash-wasm';
+
+let hasher: IHasher | undefined;
+let loading: Promise<IHasher> | undefined;
+
+/** Lower-case hex SHA-256 of the UTF-8 text (same output as `sha256Hex` in src/x/random.ts). */
+export async function fastSha256Hex(text: string): Promise<string> {
+  const h = hasher ?? (hasher = await (loading ??= createSHA256().catch((err: unknown) => {
+    loading = undefined; // retry on the next call
+    throw err;
+  })));
+  h.init();
+  h.update(text);
+  return h.digest('hex');
+}

@@ -1,0 +1,39 @@
+import { SelfServiceCode, type SelfServiceCodeRow } from '../../../entities/index.ts';
+import type { CodeRecord, CodeRepository } from '../store.ts';
+import type { EmSource } from './em-source.ts';
+
+const toRecord = (row: SelfServiceCodeRow): CodeRecord => ({
+  id: row.id, flowId: row.flowId, purpose: row.purpose, kind: row.kind, via: row.via, address: row.address,
+  identityId: row.identityId ?? null, secretHmac: row.secretHmac, failedAttempts: row.failedAttempts,
+  expiresAt: row.expiresAt, usedAt: row.usedAt ?? null, createdAt: row.createdAt, updatedAt: row.updatedAt,
+});
+
+export class SqlCodeRepository implements CodeRepository {
+  readonly #source: EmSource;
+
+  constructor(source: EmSource) {
+    this.#source = source;
+  }
+
+  async insert(code: CodeRecord): Promise<void> {
+    await this.#source.em().insert(SelfServiceCode, { ...code });
+  }
+
+  async latestUnused(flowId: string, purpose: CodeRecord['purpose']): Promise<CodeRecord | null> {
+    const row = await this.#source.em().findOne(SelfServiceCode, { flowId, purpose, usedAt: null }, { orderBy: { createdAt: 'desc' }, disableIdentityMap: true });
+    return row ? toRecord(row) : null;
+  }
+
+  async failuresSince(purpose: CodeRecord['purpose'], address: string, since: Date): Promise<number> {
+    const rows = await this.#source.em().find(SelfServiceCode, { purpose, address, createdAt: { $gte: since } }, { fields: ['failedAttempts'], disableIdentityMap: true });
+    return rows.reduce((sum, r) => sum + r.failedAttempts, 0);
+  }
+
+  async update(id: string, patch: Partial<Pick<CodeRecord, 'failedAttempts' | 'usedAt'>>, at: Date): Promise<void> {
+    await this.#source.em().nativeUpdate(SelfServiceCode, { id }, { ...patch, updatedAt: at });
+  }
+
+  async voidUnusedForFlow(flowId: string, at: Date): Promise<void> {
+    await this.#source.em().nativeUpdate(SelfServiceCode, { flowId, usedAt: null }, { usedAt: at, updatedAt: at });
+  }
+}

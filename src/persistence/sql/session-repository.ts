@@ -1,0 +1,105 @@
+import type { FilterQuery } from '@mikro-orm/core';
+import { Session, type SessionRow } from '../../../entities/index.ts';
+import type { SessionListQuery, SessionRecord, SessionRepository } from '../store.ts';
+import type { EmSource } from './em-source.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** PostgreSQL rejects non-uuid text for uuid columns: such an id simply matches nothing. */
+const isUuid = (id: string | undefined): id is string => typeof id === 'string' && UUID.test(id);
+
+function toRecord(row: SessionRow): SessionRecord {
+  return {
+    id: row.id,
+    identityId: row.identity,
+    active: row.active,
+    aal: row.aal,
+    authenticationMethods: [...row.authenticationMethods],
+    devices: [...row.devices],
+    authenticatedAt: row.authenticatedAt,
+    issuedAt: row.issuedAt,
+    expiresAt: row.expiresAt,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+    tokenHash: row.tokenHash,
+    logoutTokenHash: row.logoutTokenHash,
+  };
+}
+
+/** Sessions on MikroORM: every write is one native statement; reads bypass the identity map. */
+export class SqlSessionRepository implements SessionRepository {
+  readonly #source: EmSource;
+
+  constructor(source: EmSource) {
+    this.#source = source;
+  }
+
+  async insert(session: SessionRecord): Promise<void> {
+    const { identityId, ...rest } = session;
+    await this.#source.em().insert(Session, { ...rest, identity: identityId });
+  }
+
+  async get(id: string): Promise<SessionRecord | null> {
+    if (!isUuid(id)) return null;
+    return this.#one({ id });
+  }
+
+  findByTokenHash(tokenHash: string): Promise<SessionRecord | null> {
+    return this.#one({ tokenHash });
+  }
+
+  findByLogoutTokenHash(logoutTokenHash: string): Promise<SessionRecord | null> {
+    return this.#one({ logoutTokenHash });
+  }
+
+  async #one(where: FilterQuery<SessionRow>): Promise<SessionRecord | null> {
+    const row = await this.#source.em().findOne(Session, where, { disableIdentityMap: true });
+    return row ? toRecord(row) : null;
+  }
+
+  async listForIdentity(identityId: string, query: SessionListQuery): Promise<SessionRecord[]> {
+    if (!isUuid(identityId)) return [];
+    return this.#list({ identity: identityId } as FilterQuery<SessionRow>, query);
+  }
+
+  listAll(query: SessionListQuery): Promise<SessionRecord[]> {
+    return this.#list({}, query);
+  }
+
+  async #list(base: FilterQuery<SessionRow>, query: SessionListQuery): Promise<SessionRecord[]> {
+    const idFilter: Record<string, string> = {};
+    if (query.afterId) idFilter.$gt = query.afterId;
+    if (isUuid(query.exceptSessionId)) idFilter.$ne = query.exceptSessionId;
+    const activity = query.active === undefined ? {}
+      : query.active ? { active: true, expiresAt: { $gt: query.now } }
+        : { $or: [{ active: false }, { expiresAt: { $lte: query.now } }] };
+    const where = { ...(base as object), ...(Object.keys(idFilter).length > 0 ? { id: idFilter } : {}), ...activity } as FilterQuery<SessionRow>;
+    const rows = await this.#source.em().find(Session, where, { orderBy: { id: 'asc' }, limit: query.limit, disableIdentityMap: true });
+    return rows.map(toRecord);
+  }
+
+  async deactivate(where: { id: string; identityId?: string }, at: Date): Promise<boolean> {
+    if (!isUuid(where.id) || (where.identityId !== undefined && !isUuid(where.identityId))) return false;
+    const filter = { id: where.id, ...(where.identityId ? { identity: where.identityId } : {}) } as FilterQuery<SessionRow>;
+    return (await this.#source.em().nativeUpdate(Session, filter, { active: false, updatedAt: at })) > 0;
+  }
+
+  async deactivateAllForIdentity(identityId: string, at: Date, exceptSessionId?: string): Promise<number> {
+    if (!isUuid(identityId)) return 0;
+    const where = {
+      identity: identityId,
+      active: true,
+      ...(isUuid(exceptSessionId) ? { id: { $ne: exceptSessionId } } : {}),
+    } as FilterQuery<SessionRow>;
+    return this.#source.em().nativeUpdate(Session, where, { active: false, updatedAt: at });
+  }
+
+  async deleteAllForIdentity(identityId: string): Promise<number> {
+    if (!isUuid(identityId)) return 0;
+    return this.#source.em().nativeDelete(Session, { identity: identityId } as FilterQuery<SessionRow>);
+  }
+
+  async update(id: string, patch: Partial<Pick<SessionRecord, 'expiresAt' | 'authenticationMethods' | 'aal' | 'authenticatedAt' | 'devices'>>, at: Date): Promise<void> {
+    if (!isUuid(id)) return;
+    await this.#source.em().nativeUpdate(Session, { id }, { ...(patch as Record<string, unknown>), updatedAt: at });
+  }
+}
