@@ -69,6 +69,8 @@ export interface RegistryOptions {
   inspectUrl?: string;
   /** Where "now" comes from (tests pass a controllable clock). */
   clock?: Clock;
+  /** A store to use instead of opening `config.dsn` (unit tests pass an in-memory one). */
+  store?: Store;
 }
 
 export function configuredBaseUrl(config: Config, which: 'public' | 'admin'): string | undefined {
@@ -105,8 +107,12 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const schemas = await loadIdentitySchemas(config.identity.schemas, config.identity.default_schema_id);
   const metrics = createMetrics({ defaultMetrics: true });
   const webHooks = new WebHooks(config, { logger, metrics });
-  const { store, applied } = await openStore(config.dsn, { migrations: options.migrations });
-  if (applied.length > 0) logger.info('applied database migrations', { migrations: applied });
+  let store = options.store;
+  if (!store) {
+    const opened = await openStore(config.dsn, { migrations: options.migrations });
+    store = opened.store;
+    if (opened.applied.length > 0) logger.info('applied database migrations', { migrations: opened.applied });
+  }
   const hasher = instrumentHasher(createPasswordHasher(config.hashers), metrics);
   const secrets = config.secrets.pagination ?? config.secrets.default ?? config.secrets.cookie ?? [];
   const urls: Urls = {

@@ -120,7 +120,3 @@ export interface Method {
   recovery?: Capability;
   verification?: Capability;
 }
-
-export function capabilityOf(method: Method, kind: FlowKind): Capability | undefined {
-  return method[kind];
-}

@@ -15,7 +15,7 @@ describe('recovery by link, and expired codes', () => {
     smtp = await startSmtpServer();
     const base = { courier: { smtp: { connection_uri: smtp.uri() }, worker: FAST_WORKER } };
     linkServer = await startTestServer('memory', { ...base, selfservice: { flows: { recovery: { use: 'link' } }, methods: { link: { enabled: true } } } });
-    shortCodes = await startTestServer('memory', { ...base, selfservice: { methods: { code: { config: { lifespan: '1s' } } } } });
+    shortCodes = await startTestServer('memory', { ...base, selfservice: { methods: { code: { config: { lifespan: '10m' } } } } });
   });
   afterAll(async () => {
     await linkServer?.close();
@@ -61,7 +61,7 @@ describe('recovery by link, and expired codes', () => {
     const flow = await shortCodes.frontendApi.createNativeRecoveryFlow();
     await shortCodes.frontendApi.updateRecoveryFlow({ flow: flow.id, updateRecoveryFlowBody: { method: 'code', email } });
     const code = /\b(\d{6})\b/.exec(await mailText(email))![1];
-    await new Promise((r) => setTimeout(r, 1500));
+    shortCodes.clock.advance(10 * 60_000 + 1000);
     const res = await shortCodes.frontendApi.updateRecoveryFlowRaw({ flow: flow.id, updateRecoveryFlowBody: { method: 'code', code } });
     const body = await res.raw.json();
     expectResponse('updateRecoveryFlow', 200, body);

@@ -100,4 +100,3 @@ export function nextPageToken(link: string): string | undefined {
   return next ? new URL(next).searchParams.get('page_token') ?? undefined : undefined;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

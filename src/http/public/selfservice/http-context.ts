@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Registry } from '../../../registry.ts';
 import type { CallerSession } from '../../../flows/flow-request.ts';
-import { isJsonRequest, prefersJsonForRedirect } from '../../../x/negotiate.ts';
+import { isJsonRequest } from '../../../x/negotiate.ts';
 import { CSRF_COOKIE_MAX_AGE_SECONDS, generateCsrfToken } from '../../../x/csrf-token.ts';
 import { readCookie, sessionCookieHeader, sessionCookieOptions, clearSessionCookieHeader, sessionTokenFrom } from '../../../session/index.ts';
 import type { KratosError } from '../../../errors/kratos-error.ts';
@@ -9,11 +9,6 @@ import type { KratosError } from '../../../errors/kratos-error.ts';
 /** Kratos's JSON-client test: Content-Type application/json or Accept negotiation (no Accept = browser). */
 export function wantsJson(req: Request): boolean {
   return isJsonRequest({ contentType: req.headers['content-type'], accept: req.headers.accept });
-}
-
-/** The stricter test Kratos applies to success redirects (Content-Type ignored). */
-export function wantsJsonRedirect(req: Request): boolean {
-  return prefersJsonForRedirect(req.headers.accept);
 }
 
 /** The full public URL of this request, from the configured base URL (never from Host/forwarded headers). */
@@ -82,7 +77,7 @@ export async function currentSession(registry: Registry, req: Request): Promise<
 }
 
 export function setSessionCookie(registry: Registry, res: Response, token: string, expiresAt: Date): void {
-  appendSetCookie(res, sessionCookieHeader(token, sessionCookieOptions(registry.config, { expiresAt })));
+  appendSetCookie(res, sessionCookieHeader(token, sessionCookieOptions(registry.config, { expiresAt }, registry.clock.now())));
 }
 
 export function clearSessionCookie(registry: Registry, res: Response): void {
@@ -92,12 +87,6 @@ export function clearSessionCookie(registry: Registry, res: Response): void {
 
 export function deviceOf(req: Request): { ip?: string; userAgent?: string } {
   return { ip: req.socket.remoteAddress ?? undefined, userAgent: req.get('user-agent') ?? undefined };
-}
-
-/** `selfservice.flows.error.ui_url` (default: `error` next to the default return URL). */
-export function errorUiUrl(registry: Registry): string {
-  const { selfservice } = registry.config;
-  return selfservice.flows.error?.ui_url ?? new URL('error', selfservice.default_browser_return_url).toString();
 }
 
 /**

@@ -57,8 +57,7 @@ describe('longestCommonSubstring', () => {
 
 describe('length', () => {
   it('rejects a short password with 4000032 and Kratos text', async () => {
-    expect(await policy().check('abc', [])).toMatchObject({
-      type: 'error',
+    expect(await policy().check('abc', [])).toEqual({
       id: 4000032,
       text: 'The password must be at least 8 characters long, but got 3.',
       type: 'error',
@@ -91,8 +90,7 @@ describe('length', () => {
   });
 
   it('rejects more than 1024 code points with 4000033', async () => {
-    expect(await policy().check('a'.repeat(1025), [])).toMatchObject({
-      type: 'error',
+    expect(await policy().check('a'.repeat(1025), [])).toEqual({
       id: 4000033,
       text: 'The password must be at most 1024 characters long, but got 1025.',
       type: 'error',
