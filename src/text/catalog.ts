@@ -5,7 +5,7 @@
  * Build messages with `message()` (./message.ts), not from this table.
  */
 import {
-  goFixed2, goMinutesBetween, goQuote, goTitle, goUtcTimeString, goValue, type UnixNanos,
+  goFixed2, goMinutesBetween, goTitle, goUtcTimeString, goValue, type UnixNanos,
 } from './go-fmt.ts';
 import { MessageId } from './ids.ts';
 

@@ -1,0 +1,224 @@
+/**
+ * What the flow service answers: a finished flow per kind (Kratos's success bodies, continue_with, cookies, where
+ * HTML browsers go), a flow to show again, and the replacements Kratos makes (expired, already completed, too many
+ * code submissions).
+ */
+import type { UiMessage } from '../../machines/flow-types.ts';
+import { KratosError } from '../errors/kratos-error.ts';
+import { requestContext } from '../hooks/web-hooks.ts';
+import { toIdentityJson } from '../identity/identity-json.ts';
+import type { IdentityRecord } from '../identity/identity.ts';
+import type { FlowKind, FlowRecord } from '../persistence/store.ts';
+import { toSessionJson } from '../session/session-json.ts';
+import { MessageId } from '../text/ids.ts';
+import type { MessageId as MessageIdValue } from '../text/ids.ts';
+import { message } from '../text/message.ts';
+import type { Actor, Attempt, FlowForms, Loaded } from './flow-forms.ts';
+import type { FlowAnswer, RequestState } from './flow-request.ts';
+import type { FlowServiceDeps } from './flow-service.ts';
+import { afterHooks } from './hooks.ts';
+
+const EXPIRED: Record<FlowKind, MessageIdValue> = {
+  login: MessageId.ErrorValidationLoginFlowExpired,
+  registration: MessageId.ErrorValidationRegistrationFlowExpired,
+  settings: MessageId.ErrorValidationSettingsFlowExpired,
+  recovery: MessageId.ErrorValidationRecoveryFlowExpired,
+  verification: MessageId.ErrorValidationVerificationFlowExpired,
+};
+const RETRY_SUCCESS: Record<FlowKind, MessageIdValue> = {
+  login: MessageId.ErrorValidationLoginRetrySuccess,
+  registration: MessageId.ErrorValidateionRegistrationRetrySuccess,
+  settings: MessageId.ErrorValidationSettingsFlowExpired,
+  recovery: MessageId.ErrorValidationRecoveryRetrySuccess,
+  verification: MessageId.ErrorValidationVerificationRetrySuccess,
+};
+
+export class FlowAnswers {
+  readonly #d: FlowServiceDeps;
+  readonly #forms: FlowForms;
+
+  constructor(deps: FlowServiceDeps, forms: FlowForms) {
+    this.#d = deps;
+    this.#forms = forms;
+  }
+
+  async completed(kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, work: Attempt, viaLink: boolean): Promise<FlowAnswer> {
+    const { record, settled } = loaded;
+    const outcome = work.outcome;
+    if (outcome?.kind === 'exhausted') return this.replaceExhausted(kind, loaded, rq);
+    if (outcome?.kind === 'needs_refresh') throw this.refreshRequired(record);
+    const completed = settled.done
+      || (kind === 'settings' && outcome?.kind === 'updated')
+      || ((kind === 'recovery' || kind === 'verification') && settled.state === 'passed_challenge');
+    if (!completed) {
+      const formProblem = Object.keys(settled.context.fieldMessages).length > 0;
+      const status = kind === 'recovery' || kind === 'verification' ? (formProblem ? 400 : 200) : 400;
+      const answer = await this.flowAnswer(kind, loaded, rq, actor, status);
+      // Kratos redirects registration form errors with 302 (every other flow 303).
+      return kind === 'registration' ? { ...answer, browserStatus: 302 } : answer;
+    }
+    this.#d.metrics.flowsCompleted.inc({ flow: kind, type: record.type });
+    const identityId = settled.context.identityId ?? record.identityId ?? undefined;
+    let identity: IdentityRecord | undefined = work.identity?.record;
+    const loadIdentity = async () => (identity ??= identityId ? (await this.#d.store.identities.get(identityId)) ?? undefined : undefined);
+    if (this.#d.webHooks.has(kind, settled.context.active)) {
+      const subject = await loadIdentity();
+      const flowJson = (await this.#forms.render(loaded, rq, { ...actor, identity: kind === 'settings' ? subject : actor.identity })).json;
+      const session = work.issued && subject ? toSessionJson({ ...work.issued.session, identity: subject }, { includeIdentity: true, schemaUrl: this.#d.schemaUrl }) : undefined;
+      await this.#d.webHooks.runAfter(kind, settled.context.active, {
+        flow: flowJson,
+        ...(subject ? { identity: toIdentityJson(subject, { schemaUrl: this.#d.schemaUrl, admin: false, credentials: false }) } : {}),
+        ...(session ? { session } : {}),
+        ...requestContext(rq.facts.hook, this.#d.webHooks.headerAllowlist),
+      });
+    }
+    if (work.issued && record.type === 'browser') rq.cookies.session = { token: work.issued.token, expiresAt: work.issued.session.expiresAt };
+    const returnTo = record.returnTo ?? this.#d.urls.after(kind, settled.context.active);
+    const verification = work.verificationFlows.map((v) => ({
+      action: 'show_verification_ui',
+      flow: { id: v.flowId, verifiable_address: v.address, ...(record.type === 'browser' ? { url: this.#d.urls.uiFor('verification', v.flowId) } : {}) },
+    }));
+
+    if (kind === 'settings') {
+      const subject = await loadIdentity();
+      // Kratos: the flow's return_to, else the configured after-settings URL, else the settings UI again.
+      const settingsTo = record.returnTo ?? this.#d.urls.afterConfigured('settings', settled.context.active) ?? this.#d.urls.uiFor('settings', record.id);
+      const continueWith = [
+        ...(record.type === 'browser' ? [{ action: 'redirect_browser_to', redirect_browser_to: settingsTo }] : []),
+        ...verification,
+      ];
+      const json = (await this.#forms.render(loaded, rq, { ...actor, identity: subject }, { continueWith: continueWith.length > 0 ? continueWith : undefined })).json;
+      return { flowType: record.type, status: 200, body: json, browserLocation: settingsTo, cookies: rq.cookies };
+    }
+    if (kind === 'recovery') {
+      const settingsUrl = this.#d.urls.uiFor('settings', settled.context.continueFlowId!);
+      if (record.type === 'browser' || viaLink) {
+        const error = new KratosError(422, 'browser_location_change_required', {
+          reason: 'In order to complete this flow please redirect the browser to: ' + settingsUrl,
+          message: 'browser location change required',
+          beside: { redirect_browser_to: settingsUrl },
+        });
+        return { flowType: 'browser', status: 422, body: error.toJSON(), browserLocation: settingsUrl, cookies: rq.cookies };
+      }
+      const continueWith = [
+        ...(work.issued ? [{ action: 'set_ory_session_token', ory_session_token: work.issued.token }] : []),
+        { action: 'show_settings_ui', flow: { id: settled.context.continueFlowId, url: settingsUrl } },
+      ];
+      const json = (await this.#forms.render(loaded, rq, actor, { continueWith })).json;
+      return { flowType: record.type, status: 200, body: json, cookies: rq.cookies };
+    }
+    if (kind === 'verification') {
+      const json = (await this.#forms.render(loaded, rq, actor)).json;
+      return { flowType: record.type, status: 200, body: json, browserLocation: this.#d.urls.uiFor('verification', record.id), cookies: rq.cookies };
+    }
+
+    const subject = await loadIdentity();
+    const session = work.issued && subject ? toSessionJson({ ...work.issued.session, identity: subject }, { includeIdentity: true, schemaUrl: this.#d.schemaUrl }) : undefined;
+    const token = record.type === 'api' && work.issued ? work.issued.token : undefined;
+    if (kind === 'login') {
+      const continueWith = record.type === 'browser' ? [{ action: 'redirect_browser_to', redirect_browser_to: returnTo }] : [];
+      return {
+        flowType: record.type, status: 200, body: { session, ...(token ? { session_token: token } : {}), continue_with: continueWith },
+        browserLocation: returnTo, cookies: rq.cookies,
+      };
+    }
+    // Registration (Kratos's continue_with order: browser [redirect, verification], API [verification, token]).
+    const showVerification = afterHooks(this.#d.config, 'registration', settled.context.active ?? 'password').includes('show_verification_ui');
+    const shownVerification = showVerification ? verification : [];
+    const continueWith = record.type === 'browser'
+      ? [{ action: 'redirect_browser_to', redirect_browser_to: returnTo }, ...shownVerification]
+      : [...shownVerification, ...(token ? [{ action: 'set_ory_session_token', ory_session_token: token }] : [])];
+    const browserLocation = shownVerification.length > 0 ? this.#d.urls.uiFor('verification', work.verificationFlows[0].flowId) : returnTo;
+    return {
+      flowType: record.type,
+      status: 200,
+      body: {
+        identity: subject ? toIdentityJson(subject, { schemaUrl: this.#d.schemaUrl, admin: false, credentials: false }) : undefined,
+        ...(session ? { session } : {}),
+        ...(token ? { session_token: token } : {}),
+        continue_with: continueWith,
+      },
+      browserLocation,
+      cookies: rq.cookies,
+    };
+  }
+
+  /** The flow as it stands (a form to show again): JSON clients get `status` and the flow, browsers its UI. */
+  async flowAnswer(kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, status: number, extra?: UiMessage[]): Promise<FlowAnswer> {
+    const shown = extra ? { ...loaded, settled: { ...loaded.settled, context: { ...loaded.settled.context, messages: [...loaded.settled.context.messages, ...extra] } } } : loaded;
+    const json = (await this.#forms.render(shown, rq, actor)).json;
+    return { flowType: loaded.record.type, status, body: json, browserLocation: this.#d.urls.uiFor(kind, loaded.record.id), cookies: rq.cookies };
+  }
+
+  refreshRequired(record: FlowRecord): KratosError {
+    // Back to this very submit URL: the GET there applies the change that waited (Kratos `reauthenticate`).
+    const resume = this.#d.urls.endpoint('self-service/settings', { flow: record.id });
+    const to = this.#d.urls.endpoint('self-service/login/browser', { refresh: 'true', return_to: resume });
+    return new KratosError(403, 'session_refresh_required', {
+      reason: 'The login session is too old and thus not allowed to update these fields. Please re-authenticate.',
+      beside: { redirect_browser_to: to },
+      browserLocation: to,
+    });
+  }
+
+  alreadyAuthenticated(kind: 'login' | 'registration' | 'recovery', returnTo: string | undefined, reason: string, browserDefault?: string): KratosError {
+    return new KratosError(400, 'session_already_available', { reason, browserLocation: returnTo ?? browserDefault ?? this.#d.urls.after(kind) });
+  }
+
+  /** An expired flow: a replacement with Kratos's "expired" message; JSON clients get 410 pointing at it. */
+  async expired(kind: FlowKind, loaded: Loaded, rq: RequestState, viaLink: boolean): Promise<FlowAnswer> {
+    const { record } = loaded;
+    this.#d.metrics.flowsExpired.inc({ flow: kind, type: record.type });
+    const now = this.#forms.now();
+    const expiredMessage = message(EXPIRED[kind], { expired_at: record.expiresAt.toISOString(), expired_at_unix: Math.floor(record.expiresAt.getTime() / 1000) }, { now });
+    const fresh = await this.replacement(kind, record, rq, [expiredMessage]);
+    const location = this.#d.urls.uiFor(kind, fresh.id);
+    if (viaLink) return { flowType: 'browser', status: 303, body: undefined, browserLocation: location, cookies: rq.cookies };
+    throw new KratosError(410, 'self_service_flow_expired', {
+      reason: `The self-service flow expired ${((now.getTime() - record.expiresAt.getTime()) / 60000).toFixed(2)} minutes ago, initialize a new one.`,
+      beside: { expired_at: record.expiresAt.toISOString(), since: (now.getTime() - record.expiresAt.getTime()) * 1_000_000, use_flow_id: fresh.id },
+      browserLocation: location,
+    });
+  }
+
+  /** A submit to a finished flow. Recovery/verification start over with Kratos's message; others show the flow. */
+  async retryCompleted(kind: FlowKind, loaded: Loaded, rq: RequestState, viaLink: boolean): Promise<FlowAnswer> {
+    const done = message(RETRY_SUCCESS[kind]);
+    if (kind === 'recovery' || kind === 'verification') {
+      const fresh = await this.replacement(kind, loaded.record, rq, [done]);
+      const location = this.#d.urls.uiFor(kind, fresh.id);
+      if (viaLink) return { flowType: 'browser', status: 303, body: undefined, browserLocation: location, cookies: rq.cookies };
+      const json = (await this.#forms.render({ record: fresh, settled: this.#d.runtime.view(kind, fresh.snapshot), internal: {} }, rq, { privileged: false })).json;
+      return { flowType: loaded.record.type, status: 200, body: json, browserLocation: location, cookies: rq.cookies };
+    }
+    return this.flowAnswer(kind, loaded, rq, { privileged: false }, 400, [done]);
+  }
+
+  /**
+   * Too many code submissions: Kratos leaves the flow and starts a new one with 4000001; verification answers JSON
+   * clients 410 `self_service_flow_replaced`, recovery sends them to the new flow.
+   */
+  async replaceExhausted(kind: FlowKind, loaded: Loaded, rq: RequestState): Promise<FlowAnswer> {
+    const reason = 'The request was submitted too often. Please request another code.';
+    const fresh = await this.replacement(kind, loaded.record, rq, [message(MessageId.ErrorValidationGeneric, { reason })]);
+    const location = this.#d.urls.uiFor(kind, fresh.id);
+    if (kind === 'verification') {
+      throw new KratosError(410, 'self_service_flow_replaced', {
+        reason: 'An error occured, please retry the flow.', message: 'self-service flow replaced', beside: { use_flow_id: fresh.id }, browserLocation: location,
+      });
+    }
+    const json = (await this.#forms.render({ record: fresh, settled: this.#d.runtime.view(kind, fresh.snapshot), internal: {} }, rq, { privileged: false })).json;
+    return { flowType: loaded.record.type, status: 200, body: json, browserLocation: location, cookies: rq.cookies };
+  }
+
+  /** A new flow in place of `old` (same type, return_to and request URL), with `messages`; stored at once. */
+  async replacement(kind: FlowKind, old: FlowRecord, rq: RequestState, messages: UiMessage[]): Promise<FlowRecord> {
+    const identity = old.identityId && kind === 'settings' ? (await this.#d.store.identities.get(old.identityId)) ?? undefined : undefined;
+    const { record } = await this.#forms.build(kind, old.type, rq, {
+      returnTo: old.returnTo ?? undefined, identity, messages, requestUrl: old.requestUrl, session: rq.facts.session, runBeforeHooks: true,
+    });
+    await this.#d.store.flows.insert(record);
+    this.#d.metrics.flowsStarted.inc({ flow: kind, type: old.type });
+    return record;
+  }
+}

@@ -1,0 +1,306 @@
+/**
+ * The flow service's building blocks: loading a flow with its internal state, who is acting on it, which methods it
+ * shows and which takes a submission, the flow JSON, new flows (first snapshot, nodes, internal state) and body
+ * decoding. Shared by the service, the submission and the answers.
+ */
+import type { FlowContext, FlowEvent, FlowInput, UiMessage } from '../../machines/flow-types.ts';
+import { createFlowInspector } from '../../observability/flow-inspector.ts';
+import { KratosError } from '../errors/kratos-error.ts';
+import { requestContext } from '../hooks/web-hooks.ts';
+import { toIdentityJson } from '../identity/identity-json.ts';
+import type { IdentityRecord } from '../identity/identity.ts';
+import type { Capability, Changes, Method, MethodContext, Outcome } from '../methods/method.ts';
+import type { FlowKind, FlowRecord, FlowType } from '../persistence/store.ts';
+import type { IssuedSession } from '../session/session-service.ts';
+import { MessageId } from '../text/ids.ts';
+import type { MessageId as MessageIdValue } from '../text/ids.ts';
+import { message } from '../text/message.ts';
+import { maskCsrfToken, verifyCsrfToken } from '../x/csrf-token.ts';
+import { decodeBody } from '../x/decode-body.ts';
+import { payloadSchemaJson } from '../x/body-validator.ts';
+import { parseDuration } from '../x/duration.ts';
+import type { InternalState } from './flow-internal.ts';
+import { projectFlow } from './flow-json.ts';
+import type { CallerSession, RequestFacts, RequestState } from './flow-request.ts';
+import type { FlowServiceDeps, SubmitInput } from './flow-service.ts';
+import type { Settled } from './flow-runtime.ts';
+import { afterHooks } from './hooks.ts';
+
+export const NO_STRATEGY: Record<FlowKind, MessageIdValue> = {
+  login: MessageId.ErrorValidationLoginNoStrategyFound,
+  registration: MessageId.ErrorValidationRegistrationNoStrategyFound,
+  settings: MessageId.ErrorValidationSettingsNoStrategyFound,
+  recovery: MessageId.ErrorValidationRecoveryNoStrategyFound,
+  verification: MessageId.ErrorValidationVerificationNoStrategyFound,
+};
+
+/** Internal keys of the flow service itself (methods' slices are keyed by method id). */
+export const PENDING_SETTINGS = '$pending_settings';
+export const PREFILL = '$prefill';
+export const SUBMITS = '$code_submits';
+/** The `$id` the identity schema is known by while decoding bodies. */
+const IDENTITY_DOCUMENT = 'https://idflow.dev/schemas/identity-traits.json';
+
+/** A stored flow, its settled machine view and its (unsealed) internal state. */
+export type Loaded = { record: FlowRecord; settled: Settled; internal: InternalState };
+
+/** The caller, as the service sees it for one flow. */
+export interface Actor {
+  session?: CallerSession;
+  identity?: IdentityRecord;
+  privileged: boolean;
+}
+
+/** What one attempt of a submit produced besides the snapshot; committed together. */
+export interface Attempt {
+  outcome?: Outcome;
+  methodId?: string;
+  failure?: unknown;
+  internal: InternalState;
+  identity?: { record: IdentityRecord; isNew: boolean; previous?: IdentityRecord };
+  codes: NonNullable<Changes['codes']>;
+  messages: NonNullable<Changes['messages']>;
+  issued?: IssuedSession;
+  followUps: FlowRecord[];
+  revokeOthers?: { identityId: string; exceptSessionId?: string };
+  revokeToken?: string;
+  verificationFlows: Array<{ flowId: string; address: string }>;
+  /** require_verified_address refused the login: commit the verification flow, answer with this error. */
+  refusal?: KratosError;
+}
+
+export class FlowForms {
+  readonly #d: FlowServiceDeps;
+  readonly #payloadSchemaCache = new Map<string, object>();
+  #identityDoc: object | undefined;
+
+  constructor(deps: FlowServiceDeps) {
+    this.#d = deps;
+  }
+
+  async load(kind: FlowKind, id: string): Promise<Loaded> {
+    const record = await this.#d.store.flows.get(id);
+    if (!record || record.kind !== kind) throw new KratosError(404, undefined, { reason: 'The flow could not be found.' });
+    return { record, settled: this.#d.runtime.view(kind, record.snapshot), internal: await this.#d.internal.open(record.id, record.internal) };
+  }
+
+  /** A pasted flow URL leaks nothing: reading a browser flow needs the CSRF cookie it was issued with. */
+  sameBrowser(record: FlowRecord, facts: RequestFacts): boolean {
+    return Boolean(facts.csrfCookie && record.csrfToken && verifyCsrfToken(facts.csrfCookie, record.csrfToken));
+  }
+
+  async settingsOwner(type: FlowType, facts: RequestFacts, options: { loginReturnTo?: string } = {}): Promise<IdentityRecord> {
+    const current = facts.session;
+    if (!current) {
+      const login = this.#d.urls.endpoint('self-service/login/browser', { return_to: options.loginReturnTo });
+      throw new KratosError(401, 'session_inactive', { reason: 'No valid session credentials found in the request.', browserLocation: type === 'browser' ? login : undefined });
+    }
+    if (type === 'api' && current.source === 'cookie') {
+      throw new KratosError(400, undefined, { reason: 'API-based settings flows need the session token in the X-Session-Token header.' });
+    }
+    const identity = await this.#d.store.identities.get(current.session.identityId);
+    if (!identity) throw new KratosError(401, 'session_inactive', { reason: 'The session identity no longer exists.' });
+    return identity;
+  }
+
+  async settingsActor(record: FlowRecord, facts: RequestFacts): Promise<Actor> {
+    const identity = await this.settingsOwner(record.type, facts, { loginReturnTo: this.#d.urls.init('settings', 'browser') });
+    if (identity.id !== record.identityId) {
+      throw new KratosError(403, 'security_identity_mismatch', { reason: 'The flow was interrupted because the session does not belong to the flow\'s identity.' });
+    }
+    const maxAge = parseDuration(this.#d.config.selfservice.flows.settings.privileged_session_max_age);
+    const privileged = this.now().getTime() - facts.session!.session.authenticatedAt.getTime() <= maxAge;
+    return { session: facts.session, identity, privileged };
+  }
+
+  async actorFor(kind: FlowKind, record: FlowRecord, facts: RequestFacts): Promise<Actor> {
+    const refresh = kind === 'login' && this.#d.runtime.view(kind, record.snapshot).context.refresh;
+    const identity = refresh && facts.session ? (await this.#d.store.identities.get(facts.session.session.identityId)) ?? undefined : undefined;
+    return { session: facts.session, identity, privileged: false };
+  }
+
+  /** Methods showing nodes in this flow, in display order. */
+  shownMethods(kind: FlowKind, context: FlowContext): Method[] {
+    const all = this.#d.methods.filter((m) => m[kind]);
+    if (kind !== 'registration' || this.#d.config.selfservice.flows.registration.style === 'unified') return all;
+    // Profile-first: the traits alone first; the credentials once they were accepted (or were just tried).
+    const credentialStep = context.screen === 'credential-selection' || (context.active !== undefined && context.active !== 'profile');
+    return credentialStep ? all : all.filter((m) => m.id === 'profile');
+  }
+
+  capabilityFor(kind: FlowKind, methodId: string): [Method, Capability] | undefined {
+    const candidates = this.#d.methods.filter((m) => m[kind]);
+    if (kind === 'registration' && methodId === 'profile' && this.#d.config.selfservice.flows.registration.style === 'unified') return undefined;
+    const exact = candidates.find((m) => m.id === methodId);
+    if (exact) return [exact, exact[kind]!];
+    const accepting = candidates.find((m) => m[kind]!.accepts?.(methodId));
+    return accepting ? [accepting, accepting[kind]!] : undefined;
+  }
+
+  methodContext(kind: FlowKind, loaded: Loaded, actor: Actor, method: Method): MethodContext {
+    const { record, settled } = loaded;
+    const context = settled.context;
+    const prefill = (loaded.internal[PREFILL] ?? {}) as Record<string, unknown>;
+    return {
+      flow: {
+        id: record.id,
+        kind,
+        type: record.type,
+        state: settled.state,
+        active: context.active,
+        refresh: context.refresh,
+        requestedAal: context.requestedAal,
+        continueTo: record.returnTo ?? this.#d.urls.after(kind),
+        screen: context.screen,
+        values: { ...context.values, ...prefill },
+        fieldMessages: context.fieldMessages,
+      },
+      internal: loaded.internal[method.id],
+      identity: actor.identity,
+      session: actor.session?.session,
+      privileged: actor.privileged,
+      now: this.now(),
+    };
+  }
+
+  /** Every shown method's nodes and the flow JSON; methods may return new internal state (kept by the caller). */
+  async render(loaded: Loaded, rq: RequestState, actor: Actor, extra: { continueWith?: unknown[] } = {}): Promise<{ json: Record<string, unknown>; internal: InternalState }> {
+    const { record, settled } = loaded;
+    const kind = record.kind;
+    const internal = { ...loaded.internal };
+    const nodes = [];
+    for (const method of this.shownMethods(kind, settled.context)) {
+      const result = await method[kind]!.nodes(this.methodContext(kind, loaded, actor, method));
+      nodes.push(...result.nodes);
+      if (result.internal !== undefined) internal[method.id] = result.internal;
+    }
+    const passedVerification = kind === 'verification' && settled.state === 'passed_challenge';
+    const continueTo = record.returnTo ?? this.#d.urls.after('verification');
+    const json = projectFlow({
+      flow: record,
+      state: settled.state,
+      context: settled.context,
+      nodes,
+      action: passedVerification ? continueTo : this.#d.urls.action(kind, record.id),
+      method: passedVerification ? 'GET' : 'POST',
+      csrfValue: record.type === 'browser' ? maskCsrfToken(record.csrfToken ?? rq.csrfToken()) : undefined,
+      identity: kind === 'settings' && actor.identity ? toIdentityJson(actor.identity, { schemaUrl: this.#d.schemaUrl, admin: false, credentials: false }) : undefined,
+      continueWith: extra.continueWith,
+    });
+    return { json, internal };
+  }
+
+  /** Builds a new flow (nothing stored): first snapshot, nodes, internal state; before-hooks see it first. */
+  async build(kind: FlowKind, type: FlowType, rq: RequestState, options: {
+    returnTo?: string; refresh?: boolean; identity?: IdentityRecord; messages?: UiMessage[]; requestUrl: string; session?: CallerSession;
+    events?: FlowEvent[]; csrfToken?: string; expiresAt?: Date; runBeforeHooks?: boolean;
+  }): Promise<{ record: FlowRecord; settled: Settled; json: Record<string, unknown> }> {
+    const now = this.now();
+    const id = crypto.randomUUID();
+    const identityId = kind === 'settings' ? options.identity?.id : undefined;
+    const input: FlowInput = {
+      flowId: id, flowType: type, identityId, schemaId: this.#d.schemas.defaultId, refresh: options.refresh, requestedAal: 'aal1',
+      messages: options.messages, issueSession: kind === 'registration' && afterHooks(this.#d.config, 'registration', 'password').includes('session'),
+    };
+    const settled = this.#d.runtime.start(kind, input, { events: options.events, inspect: this.inspector(kind, { id, type }) });
+    const lifespan = parseDuration(this.#d.config.selfservice.flows[kind]?.lifespan ?? '1h');
+    const record: FlowRecord = {
+      id, kind, type, state: settled.state, requestUrl: options.requestUrl, returnTo: options.returnTo ?? null,
+      csrfToken: type === 'browser' ? options.csrfToken ?? rq.csrfToken() : null, identityId: identityId ?? null,
+      snapshot: settled.snapshot, internal: null, issuedAt: now, expiresAt: options.expiresAt ?? new Date(now.getTime() + lifespan),
+      createdAt: now, updatedAt: now, version: 1,
+    };
+    const actor: Actor = { session: options.session, identity: options.identity, privileged: false };
+    const rendered = await this.render({ record, settled, internal: {} }, rq, actor);
+    record.internal = await this.#d.internal.seal(id, rendered.internal);
+    if (options.runBeforeHooks && this.#d.webHooks.hasBefore(kind)) {
+      // Kratos runs before-hooks on the new flow before storing it: a failing hook leaves no flow behind.
+      await this.#d.webHooks.runBefore(kind, { flow: rendered.json, ...requestContext(rq.facts.hook, this.#d.webHooks.headerAllowlist) });
+    }
+    return { record, settled, json: rendered.json };
+  }
+
+  /** A verification flow already in `sent_email` for `address`, with its code and mail (nothing stored). */
+  async startVerification(parent: FlowRecord, identity: IdentityRecord, address: string, rq: RequestState, csrfToken?: string) {
+    const { record } = await this.build('verification', parent.type, rq, {
+      requestUrl: parent.requestUrl, returnTo: parent.returnTo ?? undefined, csrfToken, events: [{ type: 'challenge.issued', values: { email: address } }],
+    });
+    const use = this.#d.config.selfservice.flows.verification.use ?? 'code';
+    const issued = await this.#d.challengeIssuer.issue({ purpose: 'verification', kind: use, flowId: record.id, identity, address, now: this.now(), requestUrl: parent.requestUrl });
+    this.#d.metrics.flowsStarted.inc({ flow: 'verification', type: parent.type });
+    return { record, code: issued.code, message: issued.message };
+  }
+
+  /** Recovery hands over to a settings flow of the recovered identity, privileged for a while (message 1060001). */
+  async recoverySettingsFlow(recovery: FlowRecord, identityId: string, rq: RequestState): Promise<FlowRecord> {
+    const now = this.now();
+    const privilegedUntil = new Date(now.getTime() + parseDuration(this.#d.config.selfservice.flows.settings.privileged_session_max_age));
+    const recovered = message(MessageId.InfoSelfServiceRecoverySuccessful, {
+      privileged_session_expires_at: privilegedUntil.toISOString(), privileged_session_expires_at_unix: Math.floor(privilegedUntil.getTime() / 1000),
+    }, { now });
+    const identity = (await this.#d.store.identities.get(identityId)) ?? undefined;
+    const csrf = recovery.type === 'browser' ? rq.rotateCsrf() : undefined;
+    const { record } = await this.build('settings', recovery.type, rq, {
+      requestUrl: this.#d.urls.init('settings', recovery.type), returnTo: recovery.returnTo ?? this.#d.urls.afterConfigured('recovery'),
+      identity, messages: [recovered], csrfToken: csrf,
+    });
+    this.#d.metrics.flowsStarted.inc({ flow: 'settings', type: recovery.type });
+    return record;
+  }
+
+  decode(kind: FlowKind, loaded: Loaded, input: SubmitInput): Record<string, unknown> {
+    const methodId = typeof input.body.method === 'string' ? input.body.method : '';
+    const found = this.capabilityFor(kind, methodId) ?? this.capabilityFor(kind, this.shownMethods(kind, loaded.settled.context)[0]?.id ?? '');
+    const schemaPath = found?.[1].payloadSchema;
+    const schema = schemaPath ? this.#payloadSchema(schemaPath) : undefined;
+    return decodeBody(input.body, { source: input.source === 'json' ? 'json' : 'form', schema, documents: [this.#identityDocument()] });
+  }
+
+  maxSubmissions(): number {
+    return this.#d.config.selfservice.methods.code.config?.max_submissions ?? 5;
+  }
+
+  inspector(kind: FlowKind, record: { id: string; type: string; state?: string }) {
+    return createFlowInspector(this.#d.metrics, kind, { flowId: record.id, flowType: record.type, fromState: record.state });
+  }
+
+  now(): Date {
+    return this.#d.clock.now();
+  }
+
+  /**
+   * A method's payload schema whose `traits` refer to the identity schema's (Kratos `$ref`s them), so a form is typed
+   * by the identity schema: booleans, numbers, arrays from repeated keys.
+   */
+  #payloadSchema(path: string): object {
+    let schema = this.#payloadSchemaCache.get(path);
+    if (!schema) {
+      const base = payloadSchemaJson(path) as { properties?: Record<string, unknown> };
+      schema = base.properties && 'traits' in base.properties
+        ? { ...base, properties: { ...base.properties, traits: { $ref: `${IDENTITY_DOCUMENT}#/properties/traits` } } }
+        : base;
+      this.#payloadSchemaCache.set(path, schema);
+    }
+    return schema;
+  }
+
+  #identityDocument(): object {
+    return (this.#identityDoc ??= { ...this.#d.schemas.require(this.#d.schemas.defaultId).raw, $id: IDENTITY_DOCUMENT });
+  }
+}
+
+export function csrfViolation(): KratosError {
+  return new KratosError(403, 'security_csrf_violation', {
+    reason: 'Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.',
+    message: 'the request was rejected to protect you from Cross-Site-Request-Forgery',
+    details: {
+      docs: 'https://www.ory.sh/kratos/docs/debug/csrf',
+      hint: 'The anti-CSRF cookie was found but the CSRF token was not included in the HTTP request body (csrf_token) nor in the HTTP Header (X-CSRF-Token).',
+      reject_reason: 'The HTTP Cookie Header was set and a CSRF token was sent but they do not match. We recommend deleting all cookies for this domain and retrying the flow.',
+    },
+  });
+}
+
+export function hasSecret(payload: Record<string, unknown>): boolean {
+  return (typeof payload.code === 'string' && payload.code !== '') || (typeof payload.token === 'string' && payload.token !== '');
+}

@@ -1,0 +1,257 @@
+/**
+ * One submission of a flow: restore the machine, let the submitted method interpret the payload, let the machine
+ * decide, plan the after-hooks that write (verification flows, session revocations, a settings change waiting for
+ * re-authentication), and commit all of it with the new snapshot in ONE transaction. A concurrent submit of the same
+ * flow loses the optimistic lock and is retried from the stored snapshot.
+ */
+import { fromPromise, type AnyActorLogic } from 'xstate';
+import type { FlowEvent, IssueSessionInput, MethodActorInput, Outcome as MachineOutcome, SessionIssued } from '../../machines/flow-types.ts';
+import { KratosError } from '../errors/kratos-error.ts';
+import type { IdentityRecord } from '../identity/identity.ts';
+import type { Json, Outcome } from '../methods/method.ts';
+import { StoreConflictError, type FlowKind, type FlowRecord, type Transaction } from '../persistence/store.ts';
+import { MessageId } from '../text/ids.ts';
+import { message } from '../text/message.ts';
+import type { FlowAnswers } from './flow-answers.ts';
+import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, type Actor, type Attempt, type FlowForms, type Loaded } from './flow-forms.ts';
+import type { FlowAnswer, RequestState } from './flow-request.ts';
+import type { Settled } from './flow-runtime.ts';
+import type { FlowServiceDeps } from './flow-service.ts';
+import { afterHooks } from './hooks.ts';
+
+/** The machine actor that runs a method, per flow kind and state. */
+const METHOD_ACTORS = ['authenticate', 'register', 'applySettings', 'sendCode', 'checkCode'];
+const MAX_ATTEMPTS = 4;
+
+export class FlowConflictError extends KratosError {
+  constructor(cause?: unknown) {
+    super(409, undefined, { reason: 'The flow was changed by a concurrent request; please retry.', cause });
+  }
+}
+
+export class FlowSubmission {
+  readonly #d: FlowServiceDeps;
+  readonly #forms: FlowForms;
+  readonly #answers: FlowAnswers;
+
+  constructor(deps: FlowServiceDeps, forms: FlowForms, answers: FlowAnswers) {
+    this.#d = deps;
+    this.#forms = forms;
+    this.#answers = answers;
+  }
+
+  async run(kind: FlowKind, first: Loaded, rq: RequestState, actor: Actor, payload: Record<string, unknown>, viaLink: boolean): Promise<FlowAnswer> {
+    const method = typeof payload.method === 'string' ? payload.method : '';
+    const event: FlowEvent = { type: 'method.submit', method, payload };
+    let loaded = first;
+    for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) {
+        loaded = await this.#forms.load(kind, first.record.id);
+        if (loaded.settled.done) return this.#answers.retryCompleted(kind, loaded, rq, viaLink);
+        if (kind === 'settings' && actor.identity) actor = { ...actor, identity: (await this.#d.store.identities.get(actor.identity.id)) ?? actor.identity };
+      }
+      const work = this.newAttempt(loaded);
+      const settled = await this.#d.runtime.advance(kind, loaded.record.snapshot, event, {
+        actors: this.actors(kind, loaded, rq, actor, work),
+        inspect: this.#forms.inspector(kind, loaded.record),
+        failure: () => work.failure,
+      }).catch((err: unknown) => {
+        this.#d.metrics.flowsFailed.inc({ flow: kind, type: loaded.record.type });
+        throw work.failure ?? err;
+      });
+      await this.afterSettle(kind, loaded, settled, rq, actor, work, payload);
+      let record: FlowRecord;
+      try {
+        record = await this.commit(loaded, settled, work);
+      } catch (err) {
+        if (err instanceof StoreConflictError) {
+          if (attempt >= MAX_ATTEMPTS) throw new FlowConflictError(err);
+          continue;
+        }
+        throw err;
+      }
+      if (work.refusal) throw work.refusal;
+      return this.#answers.completed(kind, { record, settled, internal: work.internal }, rq, actor, work, viaLink);
+    }
+  }
+
+  newAttempt(loaded: Loaded): Attempt {
+    const internal = { ...loaded.internal };
+    delete internal[PENDING_SETTINGS];
+    return { internal, codes: [], messages: [], followUps: [], verificationFlows: [] };
+  }
+
+  /** The machine's effects for this attempt: every method actor runs the submitted method; sessions are issued here. */
+  actors(kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, work: Attempt): Record<string, AnyActorLogic> {
+    const guarded = <I, O>(fn: (input: I) => Promise<O>) => fromPromise<O, I>(async ({ input }) => {
+      try {
+        return await fn(input);
+      } catch (err) {
+        work.failure ??= err;
+        throw err;
+      }
+    });
+    const runMethod = guarded((input: MethodActorInput) => this.runMethod(kind, loaded, rq, actor, work, input));
+    const issueSession = guarded(async (input: IssueSessionInput): Promise<SessionIssued> => {
+      const issued = await this.#d.sessions.issue({ identityId: input.identityId, methods: [{ method: input.method, aal: input.aal }], device: rq.facts.device });
+      work.issued = issued;
+      if (kind !== 'recovery') return { sessionId: issued.session.id };
+      const settings = await this.#forms.recoverySettingsFlow(loaded.record, input.identityId, rq);
+      work.followUps.push(settings);
+      return { sessionId: issued.session.id, continueFlowId: settings.id };
+    });
+    return { ...Object.fromEntries(METHOD_ACTORS.map((name) => [name, runMethod])), issueSession };
+  }
+
+  async runMethod(kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, work: Attempt, input: MethodActorInput): Promise<MachineOutcome> {
+    const found = this.#forms.capabilityFor(kind, input.method);
+    if (!found) return { kind: 'rejected', values: loaded.settled.context.values, messages: [message(NO_STRATEGY[kind])] };
+    const [method, capability] = found;
+    if ((kind === 'recovery' || kind === 'verification') && loaded.settled.state === 'sent_email' && hasSecret(input.payload)) {
+      // Kratos counts every code submission on the flow and refuses the one after max_submissions.
+      const submits = Number(work.internal[SUBMITS] ?? 0) + 1;
+      work.internal[SUBMITS] = submits;
+      if (submits > this.#forms.maxSubmissions()) {
+        work.outcome = { kind: 'exhausted', messages: [] };
+        return work.outcome;
+      }
+    }
+    const ctx = this.#forms.methodContext(kind, loaded, actor, method);
+    let outcome = await capability.submit(ctx, input.payload);
+    if (outcome.kind === 'authenticated') {
+      const refusal = await this.requireVerifiedAddress(kind, loaded, rq, work, outcome);
+      if (refusal) outcome = refusal;
+    }
+    work.outcome = outcome;
+    work.methodId = method.id;
+    if (outcome.internal !== undefined) work.internal[method.id] = outcome.internal;
+    if (outcome.changes?.identity) work.identity = { ...outcome.changes.identity, previous: actor.identity };
+    work.codes.push(...(outcome.changes?.codes ?? []));
+    work.messages.push(...(outcome.changes?.messages ?? []));
+    return toMachineOutcome(outcome);
+  }
+
+  /**
+   * Kratos's `require_verified_address` login hook: no session for an identity without a verified address. With
+   * `feature_flags.legacy_require_verified_login_error` (password logins only) a form message; otherwise a
+   * verification flow for the first address and a 403 pointing at it.
+   */
+  async requireVerifiedAddress(kind: FlowKind, loaded: Loaded, rq: RequestState, work: Attempt, outcome: Extract<Outcome, { kind: 'authenticated' }>): Promise<Outcome | undefined> {
+    if (kind !== 'login' || !afterHooks(this.#d.config, 'login', outcome.method).includes('require_verified_address')) return undefined;
+    const legacy = (this.#d.config as { feature_flags?: { legacy_require_verified_login_error?: boolean } }).feature_flags?.legacy_require_verified_login_error === true;
+    if (legacy && outcome.method !== 'password') return undefined;
+    const identity = await this.#d.store.identities.get(outcome.identityId);
+    if (!identity) return undefined;
+    if (identity.verifiableAddresses.some((a) => a.verified)) return undefined;
+    const values = loaded.settled.context.values;
+    if (legacy) return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationAddressNotVerified)] };
+    const address = identity.verifiableAddresses.find((a) => a.value !== '');
+    if (!address) {
+      throw new KratosError(500, undefined, { reason: 'A misconfiguration prevents login. Expected to find a verification address but this identity does not have one assigned.' });
+    }
+    const started = await this.#forms.startVerification(loaded.record, identity, address.value, rq, loaded.record.csrfToken ?? undefined);
+    work.followUps.push(started.record);
+    work.codes.push({ op: 'insert', code: started.code });
+    work.messages.push(started.message);
+    work.identity = { record: markSent(identity, [address.value], this.#forms.now()), isNew: false };
+    const url = this.#d.urls.uiFor('verification', started.record.id);
+    work.refusal = new KratosError(400, 'session_verified_address_required', {
+      reason: 'Your account\'s email or phone address are not verified yet. Please check your email or phone inbox or re-request verification.',
+      message: 'your email or phone address is not yet verified',
+      details: { continue_with: [{ action: 'show_verification_ui', flow: { id: started.record.id, verifiable_address: address.value, url } }] },
+      httpStatus: 403,
+      browserLocation: url,
+    });
+    return { kind: 'rejected', values };
+  }
+
+  /** Plans what a settled submit entails beyond the method's own changes (Kratos's after-hooks that write). */
+  async afterSettle(kind: FlowKind, loaded: Loaded, settled: Settled, rq: RequestState, actor: Actor, work: Attempt, payload: Record<string, unknown>): Promise<void> {
+    const outcome = work.outcome;
+    if (!outcome) return;
+    const now = this.#forms.now();
+    if ((outcome.kind === 'registered' || outcome.kind === 'updated') && work.identity) {
+      // The Verifier hook: a verification flow for the first new unverified address (Kratos's default), mailed now.
+      const verificationOn = this.#d.config.selfservice.flows.verification.enabled === true;
+      const known = new Set((work.identity.previous?.verifiableAddresses ?? []).map((a) => `${a.via}:${a.value}`));
+      const fresh = work.identity.record.verifiableAddresses.filter((a) => !a.verified && a.value !== '' && !known.has(`${a.via}:${a.value}`));
+      if (verificationOn && fresh.length > 0) {
+        // Registration in a browser issues a session, which rotates the CSRF cookie: bind the new flow to the new token.
+        const csrf = loaded.record.type === 'browser'
+          ? (kind === 'registration' && settled.context.issueSession ? rq.rotateCsrf() : rq.csrfToken())
+          : undefined;
+        const started = await this.#forms.startVerification(loaded.record, work.identity.record, fresh[0].value, rq, csrf);
+        work.followUps.push(started.record);
+        work.codes.push({ op: 'insert', code: started.code });
+        work.messages.push(started.message);
+        work.verificationFlows.push({ flowId: started.record.id, address: fresh[0].value });
+        work.identity = { ...work.identity, record: markSent(work.identity.record, [fresh[0].value], now) };
+      }
+    }
+    if (outcome.kind === 'updated' && work.identity && this.#d.config.session.revoke_other_sessions_on_password_change !== false) {
+      const before = work.identity.previous?.credentials.find((c) => c.type === 'password')?.config.hashed_password;
+      const after = work.identity.record.credentials.find((c) => c.type === 'password')?.config.hashed_password;
+      if (after !== undefined && before !== after) work.revokeOthers = { identityId: work.identity.record.id, exceptSessionId: actor.session?.session.id };
+    }
+    if (work.issued && rq.facts.session) {
+      // Re-authentication replaces the old session: a token planted before login never survives it.
+      work.revokeToken = rq.facts.session.token;
+    }
+    // A new login rotates the CSRF token, except a re-authentication of the same identity (Kratos IssueCookie): the
+    // token a paused settings change carries must still verify.
+    const sameIdentity = rq.facts.session?.session.identityId === work.issued?.session.identityId;
+    if (work.issued && loaded.record.type === 'browser' && work.verificationFlows.length === 0 && !sameIdentity) rq.rotateCsrf();
+    if (outcome.kind === 'needs_refresh' && loaded.record.type === 'browser' && actor.identity) {
+      // Kratos's continuity container: the change waits (sealed, with the flow) until the user re-authenticated.
+      work.internal[PENDING_SETTINGS] = { identityId: actor.identity.id, payload: payload as Json } as Json;
+    }
+  }
+
+  /** One transaction: the flow's new snapshot and everything the submit produced. */
+  async commit(loaded: Loaded, settled: Settled, work: Attempt): Promise<FlowRecord> {
+    const now = this.#forms.now();
+    const next: FlowRecord = {
+      ...loaded.record,
+      snapshot: settled.snapshot,
+      state: settled.state,
+      identityId: loaded.record.identityId ?? settled.context.identityId ?? null,
+      internal: await this.#d.internal.seal(loaded.record.id, work.internal),
+      updatedAt: now,
+    };
+    return this.#d.store.transaction(async (tx) => {
+      const written = await tx.flows.update(next);
+      if (work.identity) await tx.identities.save(work.identity.record, work.identity.isNew);
+      for (const flow of work.followUps) await tx.flows.insert(flow);
+      await this.applyCodes(tx, work.codes, now);
+      for (const draft of work.messages) await this.#d.courier.enqueue(tx, draft);
+      if (work.issued) await tx.sessions.insert(work.issued.record);
+      if (work.revokeOthers) await tx.sessions.deactivateAllForIdentity(work.revokeOthers.identityId, now, work.revokeOthers.exceptSessionId);
+      if (work.revokeToken) await this.#d.sessions.revokeByToken(work.revokeToken, tx);
+      return written;
+    });
+  }
+
+  async applyCodes(tx: Transaction, codes: Attempt['codes'], now: Date): Promise<void> {
+    for (const change of codes) {
+      if (change.op === 'insert') await tx.codes.insert(change.code);
+      else if (change.op === 'update') await tx.codes.update(change.id, change.patch, now);
+      else await tx.codes.voidUnusedForFlow(change.flowId, now);
+    }
+  }
+}
+
+/** The part of a method outcome the machine branches on (changes and internal state stay with the service). */
+function toMachineOutcome(outcome: Outcome): MachineOutcome {
+  const { changes: _changes, internal: _internal, ...rest } = outcome;
+  if (rest.kind === 'updated') return { ...rest, messages: [message(MessageId.InfoSelfServiceSettingsUpdateSuccess)] };
+  if (rest.kind === 'authenticated') return { kind: 'authenticated', identityId: rest.identityId, method: rest.method, aal: rest.aal };
+  return rest as MachineOutcome;
+}
+
+/** Marks addresses whose code was just mailed as `sent`. */
+function markSent(identity: IdentityRecord, values: string[], now: Date): IdentityRecord {
+  return {
+    ...identity,
+    verifiableAddresses: identity.verifiableAddresses.map((a) => (values.includes(a.value) && a.status === 'pending' ? { ...a, status: 'sent' as const, updatedAt: now } : a)),
+  };
+}
