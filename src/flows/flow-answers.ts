@@ -15,7 +15,7 @@ import type { MessageId as MessageIdValue } from '../text/ids.ts';
 import { message } from '../text/message.ts';
 import type { Actor, Attempt, FlowForms, Loaded } from './flow-forms.ts';
 import type { FlowAnswer, RequestState } from './flow-request.ts';
-import type { FlowServiceDeps } from './flow-service.ts';
+import type { FlowServiceDeps } from './flow-deps.ts';
 import { afterHooks } from './hooks.ts';
 
 const EXPIRED: Record<FlowKind, MessageIdValue> = {

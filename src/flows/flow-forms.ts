@@ -22,7 +22,7 @@ import { parseDuration } from '../x/duration.ts';
 import type { InternalState } from './flow-internal.ts';
 import { projectFlow } from './flow-json.ts';
 import type { CallerSession, RequestFacts, RequestState } from './flow-request.ts';
-import type { FlowServiceDeps, SubmitInput } from './flow-service.ts';
+import type { FlowServiceDeps, SubmitInput } from './flow-deps.ts';
 import type { Settled } from './flow-runtime.ts';
 import { afterHooks } from './hooks.ts';
 

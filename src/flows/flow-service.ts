@@ -10,66 +10,21 @@
  * Nothing is written before that transaction, nothing after it; a concurrent submit of the same flow loses the
  * optimistic lock and is retried from the stored snapshot, so exactly one takes effect.
  */
-import type { Config } from '../../config/types.ts';
-import type { Metrics } from '../../observability/metrics.ts';
-import type { Courier } from '../courier/courier.ts';
 import { KratosError } from '../errors/kratos-error.ts';
-import type { WebHooks } from '../hooks/web-hooks.ts';
-import type { IdentityService } from '../identity/identity-service.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
-import type { IdentitySchemaRegistry } from '../identity/schema/index.ts';
-import type { ChallengeIssuer } from '../methods/code/challenge.method.ts';
-import type { Method } from '../methods/method.ts';
-import { StoreConflictError, type FlowKind, type FlowRecord, type FlowType, type Store } from '../persistence/store.ts';
-import type { SessionService } from '../session/session-service.ts';
+import { StoreConflictError, type FlowKind, type FlowRecord, type FlowType } from '../persistence/store.ts';
 import { MessageId } from '../text/ids.ts';
 import { message } from '../text/message.ts';
-import type { Clock } from '../x/clock.ts';
 import { verifyCsrfToken } from '../x/csrf-token.ts';
-import type { ReturnToValidator } from '../x/return-to.ts';
 import { FlowAnswers } from './flow-answers.ts';
+import type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
 import { csrfViolation, FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, type Loaded } from './flow-forms.ts';
-import type { InternalSealer } from './flow-internal.ts';
 import { RequestState, type FlowAnswer, type RequestFacts } from './flow-request.ts';
-import type { FlowRuntime } from './flow-runtime.ts';
 import { FlowSubmission } from './flow-submission.ts';
-import type { FlowUrls } from './flow-urls.ts';
 
 export { FlowConflictError } from './flow-submission.ts';
 
-export interface FlowServiceDeps {
-  config: Config;
-  store: Store;
-  clock: Clock;
-  runtime: FlowRuntime;
-  /** Enabled methods in display order (recovery/verification: the configured `use` method). */
-  methods: Method[];
-  challengeIssuer: ChallengeIssuer;
-  sessions: SessionService;
-  identities: IdentityService;
-  courier: Pick<Courier, 'enqueue'>;
-  webHooks: WebHooks;
-  schemas: IdentitySchemaRegistry;
-  metrics: Metrics;
-  urls: FlowUrls;
-  returnTo: () => ReturnToValidator;
-  internal: InternalSealer;
-  schemaUrl: (schemaId: string) => string;
-}
-
-export interface CreateOptions {
-  returnTo?: string;
-  refresh?: boolean;
-  aal?: string;
-}
-
-export interface SubmitInput {
-  /** The body as parsed (JSON object, or the form/query as key → value(s)). */
-  body: Record<string, unknown>;
-  source: 'json' | 'form' | 'query';
-  /** A link from a mail or an API answer opened with GET (recovery/verification/settings resume). */
-  viaLink?: boolean;
-}
+export type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
 
 export class FlowService {
   readonly #d: FlowServiceDeps;

@@ -16,7 +16,7 @@ import type { FlowAnswers } from './flow-answers.ts';
 import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, type Actor, type Attempt, type FlowForms, type Loaded } from './flow-forms.ts';
 import type { FlowAnswer, RequestState } from './flow-request.ts';
 import type { Settled } from './flow-runtime.ts';
-import type { FlowServiceDeps } from './flow-service.ts';
+import type { FlowServiceDeps } from './flow-deps.ts';
 import { afterHooks } from './hooks.ts';
 
 /** The machine actor that runs a method, per flow kind and state. */
