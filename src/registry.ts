@@ -47,6 +47,8 @@ export interface Registry {
   sessions: SessionService;
   /** Every self-service flow: create, read, submit (transport-neutral). */
   flowService: FlowService;
+  /** The enabled methods, in display order (their routes are mounted by the public API). */
+  methods: readonly Method[];
   metrics: Metrics;
   returnTo: ReturnToValidator;
   /** Message queue: `enqueue` inside a transaction; the sender runs inside `serve` (started by startServer). */
@@ -71,6 +73,8 @@ export interface RegistryOptions {
   clock?: Clock;
   /** A store to use instead of opening `config.dsn` (unit tests pass an in-memory one). */
   store?: Store;
+  /** Methods to offer beside the configured ones (a method under development, a test's own). */
+  extraMethods?: Method[];
 }
 
 export function configuredBaseUrl(config: Config, which: 'public' | 'admin'): string | undefined {
@@ -130,6 +134,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const schemaUrl = (schemaId: string) => schemas.schemaUrl(urls.public, schemaId);
   const sessions = new SessionService({ store, config, schemaUrl, clock });
   const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl });
+  const allMethods = [...methods.all, ...(options.extraMethods ?? [])];
   const stately = options.inspectUrl ? createStatelyInspector(options.inspectUrl) : undefined;
   if (stately) logger.warn('streaming flow machines to the Stately inspector (development only)', { url: options.inspectUrl });
   const registry: Registry = {
@@ -143,6 +148,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     pageTokens: new PageTokenSealer(secrets),
     sessions,
     flowService: undefined as unknown as FlowService,
+    methods: allMethods,
     metrics,
     returnTo: returnToValidator(config, urls.public),
     courier,
@@ -160,7 +166,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   registry.flowService = new FlowService({
     config, store, clock, metrics, schemas, identities, sessions, courier, webHooks, schemaUrl,
     runtime: new FlowRuntime(FLOW_MACHINES, stately ? [stately.inspect] : []),
-    methods: methods.all,
+    methods: allMethods,
     challengeIssuer: methods.issuer,
     urls: new FlowUrls(config, () => urls.public),
     returnTo: () => registry.returnTo,

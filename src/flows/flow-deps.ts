@@ -47,4 +47,9 @@ export interface SubmitInput {
   source: 'json' | 'form' | 'query';
   /** A link from a mail or an API answer opened with GET (recovery/verification/settings resume). */
   viaLink?: boolean;
+  /**
+   * A submission a method's own route made (an OIDC callback): the payload is the method's, already typed; the method
+   * binds it to the browser itself (e.g. a state parameter), so no CSRF token is asked for.
+   */
+  callback?: boolean;
 }

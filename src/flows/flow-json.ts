@@ -72,7 +72,7 @@ export function projectFlow(input: FlowJsonInput): Record<string, unknown> {
     ...(context.active && ACTIVE_METHODS.has(context.active) ? { active: context.active } : {}),
     ui,
     state,
-    ...(context.transientPayload !== undefined ? { transient_payload: context.transientPayload } : {}),
+    ...(context.transientPayload !== undefined && context.transientPayload !== null ? { transient_payload: context.transientPayload } : {}),
     organization_id: null,
   };
   if (flow.kind === 'login') {

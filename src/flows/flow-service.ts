@@ -51,7 +51,7 @@ export class FlowService {
   /** Submits a flow (POST, or GET for mailed links and settings resuming after re-authentication). */
   submit(kind: FlowKind, id: string, facts: RequestFacts, input: SubmitInput): Promise<FlowAnswer> {
     const seen: { type?: FlowType } = {};
-    return withFlowType(() => (input.viaLink ? 'browser' : seen.type), () => this.#submit(kind, id, facts, input, seen));
+    return withFlowType(() => (input.viaLink || input.callback ? 'browser' : seen.type), () => this.#submit(kind, id, facts, input, seen));
   }
 
   async #create(kind: FlowKind, type: FlowType, facts: RequestFacts, options: CreateOptions): Promise<FlowAnswer> {
@@ -117,11 +117,14 @@ export class FlowService {
     const loaded = await this.#forms.load(kind, id);
     const { record } = loaded;
     seen.type = record.type;
-    const viaLink = input.viaLink === true;
+    // Links and method callbacks arrive as browser navigations: they are answered with redirects.
+    const viaLink = input.viaLink === true || input.callback === true;
 
-    if (viaLink) {
+    if (input.viaLink) {
       const early = await this.#linkShortcuts(kind, loaded, rq, input.body);
       if (early) return early;
+    } else if (input.callback) {
+      // The method that owns the route binds its callback to the flow and the browser.
     } else if (record.type === 'browser') {
       if (!facts.csrfCookie || !verifyCsrfToken(facts.csrfCookie, facts.csrfSubmitted) || !verifyCsrfToken(facts.csrfCookie, record.csrfToken)) throw csrfViolation();
     } else if (facts.browserMarkers) {
@@ -145,7 +148,9 @@ export class FlowService {
     }
 
     let payload = input.body;
-    if (kind === 'settings' && viaLink) {
+    if (input.callback) {
+      payload = input.body;
+    } else if (kind === 'settings' && input.viaLink) {
       // GET /self-service/settings?flow= after re-authentication: apply the change that waited for it.
       const pending = loaded.internal[PENDING_SETTINGS] as { identityId: string; payload: Record<string, unknown> } | undefined;
       if (!pending || pending.identityId !== actor.identity?.id) {

@@ -110,6 +110,28 @@ export interface Capability {
   accepts?(method: string): boolean;
 }
 
+/**
+ * A public endpoint a method owns (an OIDC callback, `/.well-known/ory/webauthn.js`), mounted by the HTTP layer. The
+ * method still never sees the request: it gets the path parameters, query and body, and answers with content to send,
+ * or with a submission the flow service then runs on one of its flows (a callback becomes a flow submit).
+ */
+export interface MethodRoute {
+  method: 'GET' | 'POST';
+  /** Express-style path under the public API, e.g. `/self-service/methods/oidc/callback/:provider`. */
+  path: string;
+  handle(request: MethodRouteRequest): Promise<MethodRouteAnswer>;
+}
+
+export interface MethodRouteRequest {
+  params: Record<string, string>;
+  query: Record<string, string>;
+  body: Record<string, unknown>;
+}
+
+export type MethodRouteAnswer =
+  | { kind: 'content'; status: number; contentType: string; body: string; cacheControl?: string }
+  | { kind: 'submit'; flowKind: FlowKind; flowId: string; payload: Record<string, unknown> };
+
 export interface Method {
   /** Kratos's method id (`password`, `profile`, `code`, `link`, `totp` ...); an open string. */
   id: string;
@@ -119,4 +141,6 @@ export interface Method {
   settings?: Capability;
   recovery?: Capability;
   verification?: Capability;
+  /** Endpoints this method owns. */
+  routes?: MethodRoute[];
 }

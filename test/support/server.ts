@@ -5,6 +5,7 @@ import { createRegistry, type Registry } from '../../src/registry.ts';
 import { startServer } from '../../src/server.ts';
 import type { SqlStore } from '../../src/persistence/sql/sql-store.ts';
 import type { Orm } from '../../src/persistence/orm.ts';
+import type { Method } from '../../src/methods/method.ts';
 import { TestClock } from './clock.ts';
 
 export type Overlay = Record<string, unknown>;
@@ -43,7 +44,7 @@ export const TEST_SECRETS = {
 };
 
 /** Starts the real servers on 127.0.0.1 with ephemeral ports against `dsn`, with an optional config overlay. */
-export async function startTestServer(dsn: string, overlay: Overlay = {}, options: { inspectUrl?: string } = {}): Promise<TestServer> {
+export async function startTestServer(dsn: string, overlay: Overlay = {}, options: { inspectUrl?: string; extraMethods?: Method[] } = {}): Promise<TestServer> {
   const base: Overlay = {
     dsn,
     serve: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
@@ -54,7 +55,7 @@ export async function startTestServer(dsn: string, overlay: Overlay = {}, option
   const logs: string[] = [];
   const logger = createLogger({ level: config.log.level, format: 'json', write: (line) => logs.push(line) });
   const clock = new TestClock();
-  const registry = await createRegistry(config, { logger, migrations: 'auto', inspectUrl: options.inspectUrl, clock });
+  const registry = await createRegistry(config, { logger, migrations: 'auto', inspectUrl: options.inspectUrl, clock, extraMethods: options.extraMethods });
   const server = await startServer(registry);
   return {
     registry,

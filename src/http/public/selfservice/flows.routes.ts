@@ -8,14 +8,15 @@ import {
   appendSetCookie, csrfCookieHeader, currentSession, deviceOf, hasBrowserMarkers, publicRequestUrl, readCsrfCookie,
   redirect, setSessionCookie, wantsJson,
 } from './http-context.ts';
+import { methodRoutes } from './method-routes.ts';
 
 const KINDS: FlowKind[] = ['login', 'registration', 'settings', 'recovery', 'verification'];
 /** Flows whose submit endpoint also takes GET: mailed links, and settings resuming after re-authentication. */
 const GET_SUBMIT: FlowKind[] = ['settings', 'recovery', 'verification'];
 
 /**
- * Kratos's self-service endpoints for every flow kind. Each route only translates: the request into plain facts for
- * the flow service, and its answer (or error) into JSON, a redirect, or the error UI.
+ * Kratos's self-service endpoints for every flow kind, and the endpoints methods own. Each route only translates:
+ * the request into plain facts for the flow service, and its answer (or error) into JSON, a redirect, or the error UI.
  */
 export function selfServiceFlowRoutes(registry: Registry): Router {
   const router = Router();
@@ -35,24 +36,26 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
   }
 
   /** Runs a flow call and writes its answer; HTML browsers of browser flows get redirects and the error UI. */
+  async function answer(req: Request, res: Response, html: boolean, call: () => Promise<FlowAnswer>): Promise<void> {
+    let result: FlowAnswer;
+    try {
+      result = await call();
+    } catch (err) {
+      if (err instanceof KratosError && err.flowType === 'browser' && html) {
+        return redirect(res, err.browserLocation ?? await flows.recordError(err, readCsrfCookie(registry, req)));
+      }
+      throw err;
+    }
+    if (result.cookies.csrf) appendSetCookie(res, csrfCookieHeader(registry, result.cookies.csrf));
+    if (result.cookies.session) setSessionCookie(registry, res, result.cookies.session.token, result.cookies.session.expiresAt);
+    if (result.browserLocation && (result.status === 303 || (result.flowType === 'browser' && html))) {
+      return redirect(res, result.browserLocation, result.browserStatus ?? 303);
+    }
+    res.status(result.status).json(result.body);
+  }
+
   const handle = (html: (req: Request) => boolean, call: (req: Request) => Promise<FlowAnswer>) =>
-    async (req: Request, res: Response): Promise<void> => {
-      let answer: FlowAnswer;
-      try {
-        answer = await call(req);
-      } catch (err) {
-        if (err instanceof KratosError && err.flowType === 'browser' && html(req)) {
-          return redirect(res, err.browserLocation ?? await flows.recordError(err, readCsrfCookie(registry, req)));
-        }
-        throw err;
-      }
-      if (answer.cookies.csrf) appendSetCookie(res, csrfCookieHeader(registry, answer.cookies.csrf));
-      if (answer.cookies.session) setSessionCookie(registry, res, answer.cookies.session.token, answer.cookies.session.expiresAt);
-      if (answer.browserLocation && (answer.status === 303 || (answer.flowType === 'browser' && html(req)))) {
-        return redirect(res, answer.browserLocation, answer.browserStatus ?? 303);
-      }
-      res.status(answer.status).json(answer.body);
-    };
+    (req: Request, res: Response): Promise<void> => answer(req, res, html(req), () => call(req));
   const htmlClient = (req: Request) => !wantsJson(req);
   const always = () => true;
   const never = () => false;
@@ -89,5 +92,8 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
       }));
     }
   }
+
+  // A method's callback is a browser navigation: answered like a link.
+  router.use(methodRoutes(registry, registry.methods.flatMap((m) => m.routes ?? []), (req, res, call) => answer(req, res, true, call), (req) => facts(req)));
   return router;
 }

@@ -1,0 +1,33 @@
+import { Router, type Request, type Response } from 'express';
+import type { Registry } from '../../../registry.ts';
+import type { MethodRoute } from '../../../methods/method.ts';
+import type { FlowAnswer } from '../../../flows/flow-request.ts';
+
+/**
+ * Mounts the endpoints methods own (`Method.routes`): content is sent as is; a submission goes to the flow service
+ * like a browser navigation. `answerFlow` is the flow routes' answer writer, so both answer alike.
+ */
+export function methodRoutes(
+  registry: Registry,
+  routes: MethodRoute[],
+  answerFlow: (req: Request, res: Response, call: () => Promise<FlowAnswer>) => Promise<void>,
+  facts: (req: Request) => Promise<Parameters<Registry['flowService']['submit']>[2]>,
+): Router {
+  const router = Router();
+  for (const route of routes) {
+    const handler = async (req: Request, res: Response): Promise<void> => {
+      const query = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body as Record<string, unknown> : {};
+      const answer = await route.handle({ params: { ...req.params } as Record<string, string>, query, body });
+      if (answer.kind === 'content') {
+        if (answer.cacheControl) res.setHeader('Cache-Control', answer.cacheControl);
+        res.status(answer.status).type(answer.contentType).send(answer.body);
+        return;
+      }
+      await answerFlow(req, res, async () => registry.flowService.submit(answer.flowKind, answer.flowId, await facts(req), { body: answer.payload, source: 'json', callback: true }));
+    };
+    if (route.method === 'GET') router.get(route.path, handler);
+    else router.post(route.path, handler);
+  }
+  return router;
+}
