@@ -34,7 +34,10 @@ export function codeChallengeMachine<Id extends 'recovery' | 'verification'>(id:
   },
   actions: {
     startSubmission: assign(({ event }) => startSubmission(event as MethodSubmitEvent)),
-    rememberIssued: assign(({ event }) => ({ values: (event as Extract<FlowEvent, { type: 'challenge.issued' }>).values, messages: [], fieldMessages: {} })),
+    rememberIssued: assign(({ event }) => {
+      const issued = event as Extract<FlowEvent, { type: 'challenge.issued' }>;
+      return { values: issued.values, messages: issued.messages ?? [], fieldMessages: {} };
+    }),
     showRejection: assign(({ event }) => rejectionView(event)),
     showSent: assign(({ event }) => {
       const outcome = outputOf<'code_sent'>(event);

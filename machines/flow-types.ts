@@ -62,6 +62,8 @@ export interface MethodSubmitEvent {
 export interface ChallengeIssuedEvent {
   type: 'challenge.issued';
   values: Record<string, unknown>;
+  /** What the form says (verification after sign-up: the code was sent); none for an administrator's code. */
+  messages?: UiMessage[];
 }
 
 export type FlowEvent = MethodSubmitEvent | ChallengeIssuedEvent;

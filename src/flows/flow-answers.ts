@@ -54,8 +54,8 @@ export class FlowAnswers {
       const formProblem = Object.keys(settled.context.fieldMessages).length > 0;
       const status = kind === 'recovery' || kind === 'verification' ? (formProblem ? 400 : 200) : 400;
       const answer = await this.flowAnswer(kind, loaded, rq, actor, status);
-      // Kratos redirects registration form errors with 302 (every other flow 303).
-      return kind === 'registration' ? { ...answer, browserStatus: 302 } : answer;
+      // Kratos redirects registration form errors with 302 (a step change, and every other flow, with 303).
+      return kind === 'registration' && outcome?.kind === 'rejected' ? { ...answer, browserStatus: 302 } : answer;
     }
     this.#d.metrics.flowsCompleted.inc({ flow: kind, type: record.type });
     const identityId = settled.context.identityId ?? record.identityId ?? undefined;

@@ -38,6 +38,8 @@ export const NO_STRATEGY: Record<FlowKind, MessageIdValue> = {
 export const PENDING_SETTINGS = '$pending_settings';
 export const PREFILL = '$prefill';
 export const SUBMITS = '$code_submits';
+/** An administrator's browser recovery flow, bound to no browser until its link is first opened. */
+export const UNBOUND = '$unbound';
 /** The `$id` the identity schema is known by while decoding bodies. */
 const IDENTITY_DOCUMENT = 'https://idflow.dev/schemas/identity-traits.json';
 
@@ -104,7 +106,7 @@ export class FlowForms {
   }
 
   async settingsActor(record: FlowRecord, facts: RequestFacts): Promise<Actor> {
-    const identity = await this.settingsOwner(record.type, facts, { loginReturnTo: this.#d.urls.init('settings', 'browser') });
+    const identity = await this.settingsOwner(record.type, facts);
     if (identity.id !== record.identityId) {
       throw new KratosError(403, 'security_identity_mismatch', { reason: 'The flow was interrupted because the session does not belong to the flow\'s identity.' });
     }
@@ -193,7 +195,7 @@ export class FlowForms {
   /** Builds a new flow (nothing stored): first snapshot, nodes, internal state; before-hooks see it first. */
   async build(kind: FlowKind, type: FlowType, rq: RequestState, options: {
     returnTo?: string; refresh?: boolean; identity?: IdentityRecord; messages?: UiMessage[]; requestUrl: string; session?: CallerSession;
-    events?: FlowEvent[]; csrfToken?: string; expiresAt?: Date; runBeforeHooks?: boolean;
+    events?: FlowEvent[]; csrfToken?: string; expiresAt?: Date; runBeforeHooks?: boolean; internal?: InternalState;
   }): Promise<{ record: FlowRecord; settled: Settled; json: Record<string, unknown> }> {
     const now = this.now();
     const id = crypto.randomUUID();
@@ -211,7 +213,7 @@ export class FlowForms {
       createdAt: now, updatedAt: now, version: 1,
     };
     const actor: Actor = { session: options.session, identity: options.identity, privileged: false };
-    const rendered = await this.render({ record, settled, internal: {} }, rq, actor);
+    const rendered = await this.render({ record, settled, internal: options.internal ?? {} }, rq, actor);
     record.internal = await this.#d.internal.seal(id, rendered.internal);
     if (options.runBeforeHooks && this.#d.webHooks.hasBefore(kind)) {
       // Kratos runs before-hooks on the new flow before storing it: a failing hook leaves no flow behind.
@@ -222,10 +224,13 @@ export class FlowForms {
 
   /** A verification flow already in `sent_email` for `address`, with its code and mail (nothing stored). */
   async startVerification(parent: FlowRecord, identity: IdentityRecord, address: string, rq: RequestState, csrfToken?: string) {
-    const { record } = await this.build('verification', parent.type, rq, {
-      requestUrl: parent.requestUrl, returnTo: parent.returnTo ?? undefined, csrfToken, events: [{ type: 'challenge.issued', values: { email: address } }],
-    });
     const use = this.#d.config.selfservice.flows.verification.use ?? 'code';
+    // Kratos's Verifier hook: the flow opens in sent_email saying the code (or link) was sent.
+    const sent = message(use === 'code' ? MessageId.InfoSelfServiceVerificationEmailWithCodeSent : MessageId.InfoSelfServiceVerificationEmailSent);
+    const { record } = await this.build('verification', parent.type, rq, {
+      requestUrl: parent.requestUrl, returnTo: parent.returnTo ?? undefined, csrfToken,
+      events: [{ type: 'challenge.issued', values: { email: address }, messages: [sent] }],
+    });
     const issued = await this.#d.challengeIssuer.issue({ purpose: 'verification', kind: use, flowId: record.id, identity, address, now: this.now(), requestUrl: parent.requestUrl });
     this.#d.metrics.flowsStarted.inc({ flow: 'verification', type: parent.type });
     return { record, code: issued.code, message: issued.message };

@@ -66,9 +66,17 @@ export class RequestState {
     return this.cookies.csrf;
   }
 
-  /** A new CSRF token (a session was issued): flows created from here on are bound to it. */
+  /**
+   * A new CSRF token (a session was issued): flows created from here on are bound to it. At most once per request,
+   * as Kratos's nosurf: a second call returns the token already rotated to.
+   */
   rotateCsrf(): string {
-    this.cookies.csrf = generateCsrfToken();
-    return this.cookies.csrf;
+    if (!this.#rotated) {
+      this.cookies.csrf = generateCsrfToken();
+      this.#rotated = true;
+    }
+    return this.cookies.csrf!;
   }
+
+  #rotated = false;
 }

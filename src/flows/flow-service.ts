@@ -18,7 +18,7 @@ import { message } from '../text/message.ts';
 import { verifyCsrfToken } from '../x/csrf-token.ts';
 import { FlowAnswers } from './flow-answers.ts';
 import type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
-import { csrfViolation, FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, type Loaded } from './flow-forms.ts';
+import { csrfViolation, FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, UNBOUND, type Loaded } from './flow-forms.ts';
 import { RequestState, type FlowAnswer, type RequestFacts } from './flow-request.ts';
 import { FlowSubmission } from './flow-submission.ts';
 
@@ -81,7 +81,8 @@ export class FlowService {
     } else if (kind === 'recovery' && current) {
       throw this.#answers.alreadyAuthenticated('recovery', returnTo, 'A valid session was detected and thus recovery is not possible.');
     } else if (kind === 'settings') {
-      identity = await this.#forms.settingsOwner(type, facts, { loginReturnTo: facts.requestUrl });
+      // Kratos (TakeOverReturnToParameter): the login carries on only the request's own return_to.
+      identity = await this.#forms.settingsOwner(type, facts, { loginReturnTo: options.returnTo });
     }
     const messages = refresh ? [message(MessageId.InfoSelfServiceLoginReAuth)] : undefined;
     const { record, settled, json } = await this.#forms.build(kind, type, rq, {
@@ -164,6 +165,8 @@ export class FlowService {
       if ((kind === 'recovery' || kind === 'verification') && typeof payload.method !== 'string' && hasSecret(payload)) {
         payload = { ...payload, method: typeof payload.token === 'string' && payload.token !== '' ? 'link' : 'code' };
       }
+      // Profile-first's Back button carries only `screen=previous` (Kratos's profile strategy takes it).
+      if (kind === 'registration' && typeof payload.method !== 'string' && payload.screen === 'previous') payload = { ...payload, method: 'profile' };
     }
     return this.#submission.run(kind, loaded, rq, actor, payload, viaLink);
   }
@@ -177,24 +180,16 @@ export class FlowService {
     const code = typeof query.code === 'string' && query.code !== '' ? query.code : undefined;
     const token = typeof query.token === 'string' && query.token !== '' ? query.token : undefined;
     if (kind === 'settings') return undefined;
-    if (!code && !token) return { flowType: 'browser', status: 303, body: undefined, browserLocation: this.#d.urls.uiFor(kind, record.id), cookies: rq.cookies };
+    if (!code && !token) {
+      if (loaded.internal[UNBOUND] === true) await this.#bindToBrowser(loaded, rq, { [UNBOUND]: null });
+      return { flowType: 'browser', status: 303, body: undefined, browserLocation: this.#d.urls.uiFor(kind, record.id), cookies: rq.cookies };
+    }
     if (code && kind === 'recovery') {
       throw new KratosError(400, undefined, { reason: 'Unable to decode body because HTTP Request Method was "GET" but only [POST] are supported.' });
     }
     if (code && record.expiresAt.getTime() >= this.#forms.now().getTime() && loaded.settled.state === 'sent_email') {
       // The browser opening the link may be another one: rebind the flow to its (new) CSRF token, as Kratos does.
-      const internal = { ...loaded.internal, [PREFILL]: { code } };
-      const next: FlowRecord = {
-        ...record,
-        csrfToken: record.type === 'browser' ? rq.rotateCsrf() : record.csrfToken,
-        internal: await this.#d.internal.seal(record.id, internal),
-        updatedAt: this.#forms.now(),
-      };
-      try {
-        await this.#d.store.flows.update(next);
-      } catch (err) {
-        if (!(err instanceof StoreConflictError)) throw err;
-      }
+      await this.#bindToBrowser(loaded, rq, { [PREFILL]: { code } }, true);
       return { flowType: 'browser', status: 303, body: undefined, browserLocation: this.#d.urls.uiFor(kind, record.id), cookies: rq.cookies };
     }
     return undefined;
@@ -208,8 +203,10 @@ export class FlowService {
     const rq = new RequestState({ browserMarkers: false, device: {}, requestUrl: this.#d.urls.init('recovery', input.flowType), hook: { method: 'POST', url: '', headers: {} } });
     const { record } = await this.#forms.build('recovery', input.flowType, rq, {
       requestUrl: this.#d.urls.init('recovery', input.flowType), returnTo: input.returnTo, expiresAt: input.expiresAt,
-      // An admin-issued browser flow is bound to no browser yet: whoever opens the link gets a fresh binding.
+      // No browser holds this flow's CSRF token: the first one to open the link the administrator handed out is bound
+      // to it (Kratos skips the CSRF check for admin-issued flows altogether).
       csrfToken: input.flowType === 'browser' ? rq.csrfToken() : undefined,
+      internal: input.flowType === 'browser' ? { [UNBOUND]: true } : undefined,
       events: [{ type: 'challenge.issued', values: { email: input.address } }],
     });
     const issued = await this.#d.challengeIssuer.issue({ purpose: 'recovery', kind: input.kind, flowId: record.id, identity: input.identity, address: input.address, now: this.#forms.now(), expiresAt: input.expiresAt });
@@ -219,6 +216,30 @@ export class FlowService {
     });
     this.#d.metrics.flowsStarted.inc({ flow: 'recovery', type: input.flowType });
     return { flowId: record.id, secret: issued.secret };
+  }
+
+  /**
+   * Binds a browser flow to the CSRF token of the browser opening it (a new one when `rotate`), with internal state
+   * changes (`null` removes a key). A concurrent change of the flow wins: the link then simply opens the UI.
+   */
+  async #bindToBrowser(loaded: Loaded, rq: RequestState, changes: Record<string, unknown>, rotate = false): Promise<void> {
+    const { record } = loaded;
+    const internal = { ...loaded.internal };
+    for (const [key, value] of Object.entries(changes)) {
+      if (value === null) delete internal[key];
+      else internal[key] = value as never;
+    }
+    const next: FlowRecord = {
+      ...record,
+      csrfToken: record.type === 'browser' ? (rotate ? rq.rotateCsrf() : rq.csrfToken()) : record.csrfToken,
+      internal: await this.#d.internal.seal(record.id, internal),
+      updatedAt: this.#forms.now(),
+    };
+    try {
+      await this.#d.store.flows.update(next);
+    } catch (err) {
+      if (!(err instanceof StoreConflictError)) throw err;
+    }
   }
 
   /** Stores an error for the browser's error UI (`GET /self-service/errors?id=`); returns where to send the browser. */

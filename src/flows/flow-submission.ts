@@ -200,7 +200,7 @@ export class FlowSubmission {
     // A new login rotates the CSRF token, except a re-authentication of the same identity (Kratos IssueCookie): the
     // token a paused settings change carries must still verify.
     const sameIdentity = rq.facts.session?.session.identityId === work.issued?.session.identityId;
-    if (work.issued && loaded.record.type === 'browser' && work.verificationFlows.length === 0 && !sameIdentity) rq.rotateCsrf();
+    if (work.issued && loaded.record.type === 'browser' && !sameIdentity) rq.rotateCsrf();
     if (outcome.kind === 'needs_refresh' && loaded.record.type === 'browser' && actor.identity) {
       // Kratos's continuity container: the change waits (sealed, with the flow) until the user re-authenticated.
       work.internal[PENDING_SETTINGS] = { identityId: actor.identity.id, payload: payload as Json } as Json;

@@ -235,8 +235,8 @@ export function imageNode(group: UiNodeGroup, id: string, src: string, width: nu
   return { type: 'img', group, attributes: { src, id, width, height, node_type: 'img' }, messages: [], meta };
 }
 
-export function anchorNode(group: UiNodeGroup, id: string, href: string, title: UiText): UiAnchorNode {
-  return { type: 'a', group, attributes: { href, title, id, node_type: 'a' }, messages: [], meta: {} };
+export function anchorNode(group: UiNodeGroup, id: string, href: string, title: UiText, label?: UiText): UiAnchorNode {
+  return { type: 'a', group, attributes: { href, title, id, node_type: 'a' }, messages: [], meta: label ? { label } : {} };
 }
 
 export interface ScriptNodeOptions {

@@ -105,7 +105,11 @@ function challengeModel(kind: 'recovery' | 'verification', machine: AnyStateMach
     openings: { api: { flowId: 'flow', flowType: 'api' } },
     actions: {
       'submit a known address': { submit: { method: 'code', payload: { email: 'user' } }, outputs: { sendCode: sent } },
-      'a code is issued out of band': { event: { type: 'challenge.issued', values: { email: 'user' } }, outputs: {} },
+      // An administrator's recovery code (no message); verification's is sign-up's Verifier hook, which says it was sent.
+      'a code is issued out of band': {
+        event: { type: 'challenge.issued', values: { email: 'user' }, messages: kind === 'verification' ? [{ ...text(SENT.verification), type: 'info' }] : [] },
+        outputs: {},
+      },
       'submit an unknown address': { submit: { method: 'code', payload: { email: 'nobody' } }, outputs: { sendCode: { ...sent, values: { email: 'nobody' } } } },
       'submit an invalid address': {
         submit: { method: 'code', payload: { email: 'not an e-mail' } },

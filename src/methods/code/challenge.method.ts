@@ -9,7 +9,7 @@ import { payloadProblems } from '../../x/body-validator.ts';
 import type { SecretHmac } from '../../x/hmac.ts';
 import { randomAlphanumeric, randomDigits, timingSafeEqualString } from '../../x/random.ts';
 import { problemsToMessages } from '../form-messages.ts';
-import type { Capability, CodeChange, Method, MethodContext, Outcome } from '../method.ts';
+import type { Capability, Changes, CodeChange, Method, MethodContext, Outcome } from '../method.ts';
 import type { CodeReader, CodeRecord } from './code-record.ts';
 
 export type ChallengePurpose = 'recovery' | 'verification';
@@ -89,8 +89,9 @@ export function createChallengeIssuer(deps: Pick<ChallengeMethodDeps, 'settings'
   const secretUrl: ChallengeIssuer['secretUrl'] = (purpose, kind, flowId, secret) => {
     const base = deps.settings.linkBase();
     const url = new URL(`self-service/${purpose}`, base.endsWith('/') ? base : base + '/');
-    url.searchParams.set('flow', flowId);
-    url.searchParams.set(kind === 'code' ? 'code' : 'token', secret);
+    // Go's url.Values encodes its keys sorted: code, flow, token.
+    const params = [['flow', flowId], [kind === 'code' ? 'code' : 'token', secret]].sort(([a], [b]) => a.localeCompare(b));
+    for (const [key, value] of params) url.searchParams.set(key, value);
     return url.toString();
   };
   return {
@@ -130,7 +131,8 @@ export function createChallengeMethod(kind: ChallengeKind, deps: ChallengeMethod
     const nodes = (ctx: MethodContext): UiNode[] => {
       const address = typeof ctx.flow.values.email === 'string' ? ctx.flow.values.email : undefined;
       if (ctx.flow.state === 'passed_challenge') {
-        return purpose === 'verification' ? [anchorNode(group, 'continue', ctx.flow.continueTo, message(MessageId.InfoNodeLabelContinue))] : [];
+        const label = message(MessageId.InfoNodeLabelContinue);
+        return purpose === 'verification' ? [anchorNode(group, 'continue', ctx.flow.continueTo, label, label)] : [];
       }
       if (ctx.flow.state === 'sent_email' && kind === 'code') {
         const prefilled = typeof ctx.flow.values.code === 'string' ? ctx.flow.values.code : undefined;
@@ -144,8 +146,8 @@ export function createChallengeMethod(kind: ChallengeKind, deps: ChallengeMethod
         ];
       }
       return [
-        inputNode(group, 'email', 'email', { required: true, autocomplete: 'email', value: address, label: message(MessageId.InfoNodeLabelEmail) }),
-        submitNode(group, 'method', kind, message(MessageId.InfoNodeLabelSubmit)),
+        inputNode(group, 'email', 'email', { required: true, value: address, label: message(MessageId.InfoNodeLabelEmail) }),
+        submitNode(group, 'method', kind, message(MessageId.InfoNodeLabelContinue)),
       ];
     };
 
@@ -166,10 +168,19 @@ export function createChallengeMethod(kind: ChallengeKind, deps: ChallengeMethod
       const codes: CodeChange[] = [{ op: 'void_flow', flowId: ctx.flow.id }];
       const owner = await deps.identities.findActiveByAddress(purpose, address);
       const messages: MessageDraft[] = [];
+      let identity: Changes['identity'];
       if (owner) {
         const issued = await issuer.issue({ purpose, kind, flowId: ctx.flow.id, identity: owner, address, now });
         codes.push({ op: 'insert', code: issued.code });
         messages.push({ ...issued.message, data: { ...issued.message.data, transient_payload: payload.transient_payload as Record<string, unknown> | undefined } });
+        // Kratos marks a verifiable address `sent` once its code or link went out.
+        const pending = purpose === 'verification' && owner.verifiableAddresses.some((a) => a.value === address && a.status === 'pending');
+        if (pending) {
+          identity = {
+            record: { ...owner, verifiableAddresses: owner.verifiableAddresses.map((a) => (a.value === address && a.status === 'pending' ? { ...a, status: 'sent' as const, updatedAt: now } : a)) },
+            isNew: false,
+          };
+        }
       } else {
         // The same rows and the same answer for an unknown address; the secret it would carry matches nothing.
         const secret = kind === 'code' ? randomDigits(6) : randomAlphanumeric(32);
@@ -183,7 +194,7 @@ export function createChallengeMethod(kind: ChallengeKind, deps: ChallengeMethod
         });
         if (deps.settings.notifyUnknown[purpose]) messages.push({ templateType: templateType(purpose, kind, false), recipient: address, data: {} });
       }
-      return { kind: 'code_sent', values: { email: address }, messages: [message(SENT[purpose][kind])], changes: { codes, messages } };
+      return { kind: 'code_sent', values: { email: address }, messages: [message(SENT[purpose][kind])], changes: { codes, messages, ...(identity ? { identity } : {}) } };
     }
 
     async function check(ctx: MethodContext, payload: Record<string, unknown>): Promise<Outcome> {

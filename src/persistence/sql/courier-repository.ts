@@ -29,6 +29,8 @@ function toJson(value: unknown): Record<string, unknown> | null {
   return value as Record<string, unknown>;
 }
 
+const CLAIMED_COLUMNS = ['id', 'recipient', 'subject', 'body', 'html_body', 'template_type', 'template_data', 'trace_context', 'send_count', 'created_at'];
+
 const DUE = `((status = 'queued' AND next_attempt_at <= ?) OR (status = 'processing' AND lease_until < ?))`;
 
 const toMessage = (row: CourierMessageRow): CourierMessageRecord => ({
@@ -89,13 +91,22 @@ export class SqlCourierRepository implements CourierRepository {
 
   /** Claims up to `limit` due messages for `worker` until `leaseUntil`. */
   async claim(worker: string, limit: number, now: Date, leaseUntil: Date): Promise<ClaimedMessage[]> {
-    const lock = this.#dialect === 'postgresql' ? ' FOR UPDATE SKIP LOCKED' : '';
-    const rows = await this.#execute(
-      `UPDATE courier_messages SET status = 'processing', lease_until = ?, leased_by = ?, send_count = send_count + 1, updated_at = ?
-       WHERE id IN (SELECT id FROM courier_messages WHERE ${DUE} ORDER BY created_at, id LIMIT ?${lock}) AND ${DUE}
-       RETURNING id, recipient, subject, body, html_body, template_type, template_data, trace_context, send_count, created_at`,
-      [leaseUntil, worker, now, now, now, limit, now, now],
-    );
+    // PostgreSQL: the locking LIMIT runs once, in a materialized CTE. As an IN (...) subquery the planner may re-run
+    // it per joined row, and one claim then takes far more than `limit` rows (every sender but one starves).
+    const rows = this.#dialect === 'postgresql'
+      ? await this.#execute(
+        `WITH due AS MATERIALIZED (SELECT id FROM courier_messages WHERE ${DUE} ORDER BY created_at, id LIMIT ? FOR UPDATE SKIP LOCKED)
+         UPDATE courier_messages m SET status = 'processing', lease_until = ?, leased_by = ?, send_count = m.send_count + 1, updated_at = ?
+         FROM due WHERE m.id = due.id
+         RETURNING ${CLAIMED_COLUMNS.map((c) => `m.${c}`).join(', ')}`,
+        [now, now, limit, leaseUntil, worker, now],
+      )
+      : await this.#execute(
+        `UPDATE courier_messages SET status = 'processing', lease_until = ?, leased_by = ?, send_count = send_count + 1, updated_at = ?
+         WHERE id IN (SELECT id FROM courier_messages WHERE ${DUE} ORDER BY created_at, id LIMIT ?) AND ${DUE}
+         RETURNING ${CLAIMED_COLUMNS.join(', ')}`,
+        [leaseUntil, worker, now, now, now, limit, now, now],
+      );
     return rows
       .map((r) => ({
         id: String(r.id),

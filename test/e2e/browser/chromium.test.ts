@@ -1,26 +1,17 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { testDatabases } from '../../support/databases.ts';
+import { launchChromium } from '../../support/chromium.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { startUiServer, type UiServer } from '../../support/ui-server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const STYLES = ['profile_first', 'unified'] as const;
 
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium is not installed at ${CHROMIUM}: run \`apt-get update && apt-get install -y chromium\`.`);
-  }
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 20_000 });
-  } catch (err) {
-    throw new Error(`Chromium at ${CHROMIUM} could not be started by playwright-core: ${err instanceof Error ? err.message : String(err)}`);
-  }
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -88,10 +88,12 @@ for (const db of testDatabases()) {
     it('two watchers deliver 200 queued messages, each exactly once', async () => {
       const smtp = await startSmtpServer({ auth: SMTP_AUTH });
       servers.push(smtp);
-      const ids = await enqueueMany(200, 'pair');
       const config = configFile(smtp, { pull_wait: '100ms', pull_count: 10, lease: '10s' });
       const a = watch(config);
       const b = watch(config);
+      // Both are polling before the burst arrives, so neither can have sent everything before the other started.
+      await until(async () => a.output() + '\n' + b.output(), (out) => out.split('courier watching the message queue').length === 3, 30_000, 'both watchers up');
+      const ids = await enqueueMany(200, 'pair');
       await smtp.waitForMails(200, 60_000);
       await until(() => sentCount(ids), (n) => n === 200, 20_000, 'all sent');
       await new Promise((resolve) => setTimeout(resolve, 500));

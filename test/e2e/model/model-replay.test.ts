@@ -10,6 +10,7 @@ import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { FLOW_MODELS } from '../../support/flow-models.ts';
+import { plainActionBody } from '../../support/model-actions.ts';
 import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
 
@@ -125,15 +126,14 @@ for (const db of testDatabases()) {
     /** Performs a model client action over HTTP. */
     async function act(kind: FlowKind, action: string, run: PathRun): Promise<Response> {
       run.counter++;
+      const plain = plainActionBody(kind, action, run);
+      if (plain) return post(run, kind, plain);
       if (kind === 'recovery' || kind === 'verification') {
         switch (action) {
           case 'submit a known address':
             return sendCode(run, kind, run.email, true);
           case 'submit an unknown address':
             return sendCode(run, kind, `nobody-${crypto.randomUUID()}@example.com`, false);
-          case 'submit an invalid address':
-          case 'ask for a new code for an invalid address':
-            return post(run, kind, { method: 'code', email: 'not an e-mail' });
           case 'ask for a new code':
             return sendCode(run, kind, run.address!, run.address === run.email);
           case 'a code is issued out of band': {
@@ -178,34 +178,11 @@ for (const db of testDatabases()) {
         }
       }
       switch (`${kind}:${action}`) {
-        case 'login:submit correct password':
-          return post(run, kind, { method: 'password', identifier: run.email, password: run.password });
-        case 'login:submit wrong password':
-          return post(run, kind, { method: 'password', identifier: run.email, password: `${run.password} but wrong` });
-        case 'login:submit unknown method':
-        case 'registration:submit unknown method':
-          return post(run, kind, { method: 'carrier-pigeon' });
-        case 'registration:submit profile traits':
-          return post(run, kind, { method: 'profile', traits: { email: run.email } });
-        case 'registration:go back to the traits':
-          return post(run, kind, { method: 'profile', screen: 'previous', traits: { email: run.email } });
-        case 'registration:submit invalid traits':
-        case 'settings:submit invalid traits':
-          return post(run, kind, { method: 'profile', traits: { email: 'not an e-mail' } });
         case 'registration:submit password for a taken e-mail': {
           const taken = `taken-${crypto.randomUUID()}@example.com`;
           await createIdentity(run.server, taken, 'some other passphrase');
           return post(run, kind, { method: 'password', traits: { email: taken }, password: run.password });
         }
-        case 'registration:submit valid password':
-          return post(run, kind, { method: 'password', traits: { email: run.email }, password: run.password });
-        case 'settings:change the name':
-          return post(run, kind, { method: 'profile', traits: { email: run.email, name: { first: `Name ${run.counter}` } } });
-        case 'settings:change the password':
-          run.password = `a brand new passphrase number ${run.counter}`;
-          return post(run, kind, { method: 'password', password: run.password });
-        case 'settings:reuse the current password':
-          return post(run, kind, { method: 'password', password: run.password });
         case 'settings:change the password with an old login': {
           // The login gets older than privileged_session_max_age: the change waits for a re-authentication.
           run.server.clock.advance(parseDuration(run.server.registry.config.selfservice.flows.settings.privileged_session_max_age) + 60_000);

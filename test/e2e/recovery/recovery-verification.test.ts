@@ -176,7 +176,7 @@ for (const db of testDatabases()) {
       const csrf = browserFlow.ui.nodes.find((n: Json) => n.attributes.name === 'csrf_token').attributes.value;
       await jar.fetch(`${server.publicUrl}/self-service/verification?flow=${browserFlow.id}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ method: 'code', email: other, csrf_token: csrf }) });
       const linkMail = await mailTo(other);
-      const link = /(https?:\/\/\S+code=\d{6})/.exec(linkMail.text)?.[1];
+      const link = /(https?:\/\/\S*\/self-service\/verification\?\S*code=\d{6}\S*)/.exec(linkMail.text)?.[1];
       expect(link).toBeDefined();
       const click = await jar.fetch(new URL(new URL(link!).pathname + new URL(link!).search, server.publicUrl).toString());
       expect(click.status).toBe(303);

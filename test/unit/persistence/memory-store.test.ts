@@ -3,7 +3,7 @@ import type { IdentityRecord } from '../../../src/identity/identity.ts';
 import { createMemoryStore } from '../../../src/persistence/memory/memory-store.ts';
 import { UniqueViolationError, type FlowRecord, type SessionRecord, type Transaction } from '../../../src/persistence/store.ts';
 import { storeContract } from '../../db/store/store-contract.ts';
-import { storeParity } from './store-parity.ts';
+import { storeParity } from '../../db/store/store-parity.ts';
 
 const open = async () => {
   const store = createMemoryStore();

@@ -4,7 +4,7 @@ import {
   UniqueViolationError,
   type CourierMessageRecord, type SessionRecord, type Store,
 } from '../../../src/persistence/store.ts';
-import type { OpenedStore } from '../../db/store/store-contract.ts';
+import type { OpenedStore } from './store-contract.ts';
 
 /**
  * Behaviour the store contract (test/db/store/store-contract.ts) leaves open and the in-memory store copies from the
@@ -85,6 +85,21 @@ export function storeParity(name: string, open: () => Promise<OpenedStore>): voi
         expect(reclaimed.map((m) => [m.id, m.sendCount])).toEqual([[c.id, 2]]);
         expect(await store.courier.get(c.id)).toMatchObject({ leasedBy: 'w3', leaseUntil: at(130_000), sendCount: 2 });
         expect(await store.courier.countByStatus()).toEqual({ processing: 5, queued: 1, sent: 1 });
+      });
+
+      it('a claim takes at most its limit, however many are due (regression: PostgreSQL re-ran the locking subquery)', async () => {
+        const store = await fresh();
+        const now = at(10_000);
+        const burst = Array.from({ length: 30 }, (_, i) => message(uuid(0x100 + i), { createdAt: at(1000) }));
+        await store.transaction(async (tx) => {
+          for (const m of burst) await tx.courier.insert(m);
+        });
+        const first = await store.courier.claim('w1', 10, now, at(70_000));
+        const second = await store.courier.claim('w2', 10, now, at(70_000));
+        expect(first).toHaveLength(10);
+        expect(second).toHaveLength(10);
+        expect(new Set([...first, ...second].map((m) => m.id)).size).toBe(20);
+        expect(await store.courier.countByStatus()).toEqual({ processing: 20, queued: 10 });
       });
 
       it('renew, release and record are fenced by worker and send count', async () => {
