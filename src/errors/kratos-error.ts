@@ -111,3 +111,60 @@ export const internal = (cause: unknown) => new KratosError(500, undefined, { ca
 export function toKratosError(err: unknown): KratosError {
   return err instanceof KratosError ? err : internal(err);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// One constructor per Kratos error id (the ids Kratos's clients branch on), so each is written the same way everywhere.
+
+type Init = Omit<KratosErrorInit, 'reason'>;
+
+export const selfServiceFlowDisabled = (reason: string) => new KratosError(400, 'self_service_flow_disabled', { reason });
+
+export const sessionAlreadyAvailable = (reason: string, init: Init = {}) => new KratosError(400, 'session_already_available', { ...init, reason });
+
+export const sessionInactive = (reason = 'No active session was found in this request.', init: Init = {}) =>
+  new KratosError(401, 'session_inactive', { ...init, reason });
+
+export const sessionAal1Required = () =>
+  new KratosError(401, 'session_aal1_required', { reason: 'You can not requested a higher AAL (AAL2/AAL3) without an active session.' });
+
+/** `redirectTo`: the refresh login that returns to the waiting change. */
+export const sessionRefreshRequired = (redirectTo: string) => new KratosError(403, 'session_refresh_required', {
+  reason: 'The login session is too old and thus not allowed to update these fields. Please re-authenticate.',
+  beside: { redirect_browser_to: redirectTo },
+  browserLocation: redirectTo,
+});
+
+/** Kratos answers JSON clients 403 while the body says 400 (WriteErrorCode). */
+export const sessionVerifiedAddressRequired = (continueWith: unknown[], browserLocation: string) => new KratosError(400, 'session_verified_address_required', {
+  reason: 'Your account\'s email or phone address are not verified yet. Please check your email or phone inbox or re-request verification.',
+  message: 'your email or phone address is not yet verified',
+  details: { continue_with: continueWith },
+  httpStatus: 403,
+  browserLocation,
+});
+
+export const securityIdentityMismatch = () =>
+  new KratosError(403, 'security_identity_mismatch', { reason: 'The flow was interrupted because the session does not belong to the flow\'s identity.' });
+
+export const securityCsrfViolation = (reason?: string) => new KratosError(403, 'security_csrf_violation', reason ? { reason } : {
+  reason: 'Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.',
+  message: 'the request was rejected to protect you from Cross-Site-Request-Forgery',
+  details: {
+    docs: 'https://www.ory.sh/kratos/docs/debug/csrf',
+    hint: 'The anti-CSRF cookie was found but the CSRF token was not included in the HTTP request body (csrf_token) nor in the HTTP Header (X-CSRF-Token).',
+    reject_reason: 'The HTTP Cookie Header was set and a CSRF token was sent but they do not match. We recommend deleting all cookies for this domain and retrying the flow.',
+  },
+});
+
+export const selfServiceFlowExpired = (init: KratosErrorInit) => new KratosError(410, 'self_service_flow_expired', init);
+
+export const selfServiceFlowReplaced = (useFlowId: string, browserLocation: string) => new KratosError(410, 'self_service_flow_replaced', {
+  reason: 'An error occured, please retry the flow.', message: 'self-service flow replaced', beside: { use_flow_id: useFlowId }, browserLocation,
+});
+
+export const browserLocationChangeRequired = (to: string) => new KratosError(422, 'browser_location_change_required', {
+  reason: 'In order to complete this flow please redirect the browser to: ' + to,
+  message: 'browser location change required',
+  beside: { redirect_browser_to: to },
+  browserLocation: to,
+});

@@ -4,7 +4,7 @@
  * code submissions).
  */
 import type { UiMessage } from '../../machines/flow-types.ts';
-import { KratosError } from '../errors/kratos-error.ts';
+import { KratosError, browserLocationChangeRequired, sessionRefreshRequired, sessionAlreadyAvailable, selfServiceFlowExpired, selfServiceFlowReplaced } from '../errors/kratos-error.ts';
 import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
@@ -93,11 +93,7 @@ export class FlowAnswers {
     if (kind === 'recovery') {
       const settingsUrl = this.#d.urls.uiFor('settings', settled.context.continueFlowId!);
       if (record.type === 'browser' || viaLink) {
-        const error = new KratosError(422, 'browser_location_change_required', {
-          reason: 'In order to complete this flow please redirect the browser to: ' + settingsUrl,
-          message: 'browser location change required',
-          beside: { redirect_browser_to: settingsUrl },
-        });
+        const error = browserLocationChangeRequired(settingsUrl);
         return { flowType: 'browser', status: 422, body: error.toJSON(), browserLocation: settingsUrl, cookies: rq.cookies };
       }
       const continueWith = [
@@ -154,15 +150,11 @@ export class FlowAnswers {
     // Back to this very submit URL: the GET there applies the change that waited (Kratos `reauthenticate`).
     const resume = this.#d.urls.endpoint('self-service/settings', { flow: record.id });
     const to = this.#d.urls.endpoint('self-service/login/browser', { refresh: 'true', return_to: resume });
-    return new KratosError(403, 'session_refresh_required', {
-      reason: 'The login session is too old and thus not allowed to update these fields. Please re-authenticate.',
-      beside: { redirect_browser_to: to },
-      browserLocation: to,
-    });
+    return sessionRefreshRequired(to);
   }
 
   alreadyAuthenticated(kind: 'login' | 'registration' | 'recovery', returnTo: string | undefined, reason: string, browserDefault?: string): KratosError {
-    return new KratosError(400, 'session_already_available', { reason, browserLocation: returnTo ?? browserDefault ?? this.#d.urls.after(kind) });
+    return sessionAlreadyAvailable(reason, { browserLocation: returnTo ?? browserDefault ?? this.#d.urls.after(kind) });
   }
 
   /** An expired flow: a replacement with Kratos's "expired" message; JSON clients get 410 pointing at it. */
@@ -174,7 +166,7 @@ export class FlowAnswers {
     const fresh = await this.replacement(kind, record, rq, [expiredMessage]);
     const location = this.#d.urls.uiFor(kind, fresh.id);
     if (viaLink) return { flowType: 'browser', status: 303, body: undefined, browserLocation: location, cookies: rq.cookies };
-    throw new KratosError(410, 'self_service_flow_expired', {
+    throw selfServiceFlowExpired({
       reason: `The self-service flow expired ${((now.getTime() - record.expiresAt.getTime()) / 60000).toFixed(2)} minutes ago, initialize a new one.`,
       beside: { expired_at: record.expiresAt.toISOString(), since: (now.getTime() - record.expiresAt.getTime()) * 1_000_000, use_flow_id: fresh.id },
       browserLocation: location,
@@ -203,9 +195,7 @@ export class FlowAnswers {
     const fresh = await this.replacement(kind, loaded.record, rq, [message(MessageId.ErrorValidationGeneric, { reason })]);
     const location = this.#d.urls.uiFor(kind, fresh.id);
     if (kind === 'verification') {
-      throw new KratosError(410, 'self_service_flow_replaced', {
-        reason: 'An error occured, please retry the flow.', message: 'self-service flow replaced', beside: { use_flow_id: fresh.id }, browserLocation: location,
-      });
+      throw selfServiceFlowReplaced(fresh.id, location);
     }
     const json = (await this.#forms.render({ record: fresh, settled: this.#d.runtime.view(kind, fresh.snapshot), internal: {} }, rq, { privileged: false })).json;
     return { flowType: loaded.record.type, status: 200, body: json, browserLocation: location, cookies: rq.cookies };

@@ -5,7 +5,7 @@
  */
 import type { FlowContext, FlowEvent, FlowInput, UiMessage } from '../../machines/flow-types.ts';
 import { createFlowInspector } from '../../observability/flow-inspector.ts';
-import { KratosError } from '../errors/kratos-error.ts';
+import { KratosError, sessionInactive, securityIdentityMismatch } from '../errors/kratos-error.ts';
 import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
@@ -95,20 +95,20 @@ export class FlowForms {
     const current = facts.session;
     if (!current) {
       const login = this.#d.urls.endpoint('self-service/login/browser', { return_to: options.loginReturnTo });
-      throw new KratosError(401, 'session_inactive', { reason: 'No valid session credentials found in the request.', browserLocation: type === 'browser' ? login : undefined });
+      throw sessionInactive('No valid session credentials found in the request.', { browserLocation: type === 'browser' ? login : undefined });
     }
     if (type === 'api' && current.source === 'cookie') {
       throw new KratosError(400, undefined, { reason: 'API-based settings flows need the session token in the X-Session-Token header.' });
     }
     const identity = await this.#d.store.identities.get(current.session.identityId);
-    if (!identity) throw new KratosError(401, 'session_inactive', { reason: 'The session identity no longer exists.' });
+    if (!identity) throw sessionInactive('The session identity no longer exists.');
     return identity;
   }
 
   async settingsActor(record: FlowRecord, facts: RequestFacts): Promise<Actor> {
     const identity = await this.settingsOwner(record.type, facts);
     if (identity.id !== record.identityId) {
-      throw new KratosError(403, 'security_identity_mismatch', { reason: 'The flow was interrupted because the session does not belong to the flow\'s identity.' });
+      throw securityIdentityMismatch();
     }
     const maxAge = parseDuration(this.#d.config.selfservice.flows.settings.privileged_session_max_age);
     const privileged = this.now().getTime() - facts.session!.session.authenticatedAt.getTime() <= maxAge;
@@ -292,18 +292,6 @@ export class FlowForms {
   #identityDocument(): object {
     return (this.#identityDoc ??= { ...this.#d.schemas.require(this.#d.schemas.defaultId).raw, $id: IDENTITY_DOCUMENT });
   }
-}
-
-export function csrfViolation(): KratosError {
-  return new KratosError(403, 'security_csrf_violation', {
-    reason: 'Please retry the flow and optionally clear your cookies. The request was rejected to protect you from Cross-Site-Request-Forgery (CSRF) which could cause account takeover, leaking personal information, and other serious security issues.',
-    message: 'the request was rejected to protect you from Cross-Site-Request-Forgery',
-    details: {
-      docs: 'https://www.ory.sh/kratos/docs/debug/csrf',
-      hint: 'The anti-CSRF cookie was found but the CSRF token was not included in the HTTP request body (csrf_token) nor in the HTTP Header (X-CSRF-Token).',
-      reject_reason: 'The HTTP Cookie Header was set and a CSRF token was sent but they do not match. We recommend deleting all cookies for this domain and retrying the flow.',
-    },
-  });
 }
 
 export function hasSecret(payload: Record<string, unknown>): boolean {

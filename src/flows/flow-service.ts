@@ -10,7 +10,7 @@
  * Nothing is written before that transaction, nothing after it; a concurrent submit of the same flow loses the
  * optimistic lock and is retried from the stored snapshot, so exactly one takes effect.
  */
-import { KratosError } from '../errors/kratos-error.ts';
+import { KratosError, securityCsrfViolation, selfServiceFlowDisabled, sessionAal1Required, selfServiceFlowExpired } from '../errors/kratos-error.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import { StoreConflictError, type FlowKind, type FlowRecord, type FlowType } from '../persistence/store.ts';
 import { MessageId } from '../text/ids.ts';
@@ -18,7 +18,7 @@ import { message } from '../text/message.ts';
 import { verifyCsrfToken } from '../x/csrf-token.ts';
 import { FlowAnswers } from './flow-answers.ts';
 import type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
-import { csrfViolation, FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, UNBOUND, type Loaded } from './flow-forms.ts';
+import { FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, UNBOUND, type Loaded } from './flow-forms.ts';
 import { RequestState, type FlowAnswer, type RequestFacts } from './flow-request.ts';
 import { FlowSubmission } from './flow-submission.ts';
 
@@ -58,10 +58,10 @@ export class FlowService {
     const rq = new RequestState(facts);
     const { config } = this.#d;
     if (kind === 'registration' && config.selfservice.flows.registration.enabled === false) {
-      throw new KratosError(400, 'self_service_flow_disabled', { reason: 'Registration is not allowed because it was disabled.' });
+      throw selfServiceFlowDisabled('Registration is not allowed because it was disabled.');
     }
     if ((kind === 'recovery' || kind === 'verification') && config.selfservice.flows[kind].enabled !== true) {
-      throw new KratosError(400, 'self_service_flow_disabled', { reason: `The ${kind} flow is not enabled.` });
+      throw selfServiceFlowDisabled(`The ${kind} flow is not enabled.`);
     }
     const returnTo = options.returnTo ? this.#d.returnTo().resolve(options.returnTo) : undefined;
     const current = facts.session;
@@ -69,7 +69,7 @@ export class FlowService {
     let refresh = false;
     if (kind === 'login') {
       if (options.aal === 'aal2') {
-        if (!current) throw new KratosError(401, 'session_aal1_required', { reason: 'You can not requested a higher AAL (AAL2/AAL3) without an active session.' });
+        if (!current) throw sessionAal1Required();
         throw new KratosError(400, undefined, { reason: 'No second authentication factor is available for this account.' });
       }
       // Kratos: refresh without a session is a plain login.
@@ -99,10 +99,10 @@ export class FlowService {
     const loaded = await this.#forms.load(kind, id);
     const { record } = loaded;
     seen.type = record.type;
-    if (record.type === 'browser' && !this.#forms.sameBrowser(record, facts)) throw csrfViolation();
+    if (record.type === 'browser' && !this.#forms.sameBrowser(record, facts)) throw securityCsrfViolation();
     const actor = kind === 'settings' ? await this.#forms.settingsActor(record, facts) : await this.#forms.actorFor(kind, record, facts);
     if (record.expiresAt.getTime() < this.#forms.now().getTime()) {
-      throw new KratosError(410, 'self_service_flow_expired', {
+      throw selfServiceFlowExpired({
         reason: 'The self-service flow has expired.',
         details: record.type === 'browser'
           ? { redirect_to: this.#d.urls.init(kind, 'browser') }
@@ -127,7 +127,7 @@ export class FlowService {
     } else if (input.callback) {
       // The method that owns the route binds its callback to the flow and the browser.
     } else if (record.type === 'browser') {
-      if (!facts.csrfCookie || !verifyCsrfToken(facts.csrfCookie, facts.csrfSubmitted) || !verifyCsrfToken(facts.csrfCookie, record.csrfToken)) throw csrfViolation();
+      if (!facts.csrfCookie || !verifyCsrfToken(facts.csrfCookie, facts.csrfSubmitted) || !verifyCsrfToken(facts.csrfCookie, record.csrfToken)) throw securityCsrfViolation();
     } else if (facts.browserMarkers) {
       const reason = 'API-based flows must not include cookies or an Origin header; use the browser flow for browsers.';
       // Kratos raises this inside the strategy: a message on the flow (settings: the error itself).

@@ -6,7 +6,7 @@
  */
 import { fromPromise, type AnyActorLogic } from 'xstate';
 import type { FlowEvent, IssueSessionInput, MethodActorInput, Outcome as MachineOutcome, SessionIssued } from '../../machines/flow-types.ts';
-import { KratosError } from '../errors/kratos-error.ts';
+import { KratosError, sessionVerifiedAddressRequired } from '../errors/kratos-error.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { Json, Outcome } from '../methods/method.ts';
 import { StoreConflictError, type FlowKind, type FlowRecord, type Transaction } from '../persistence/store.ts';
@@ -155,13 +155,7 @@ export class FlowSubmission {
     work.messages.push(started.message);
     work.identity = { record: markSent(identity, [address.value], this.#forms.now()), isNew: false };
     const url = this.#d.urls.uiFor('verification', started.record.id);
-    work.refusal = new KratosError(400, 'session_verified_address_required', {
-      reason: 'Your account\'s email or phone address are not verified yet. Please check your email or phone inbox or re-request verification.',
-      message: 'your email or phone address is not yet verified',
-      details: { continue_with: [{ action: 'show_verification_ui', flow: { id: started.record.id, verifiable_address: address.value, url } }] },
-      httpStatus: 403,
-      browserLocation: url,
-    });
+    work.refusal = sessionVerifiedAddressRequired([{ action: 'show_verification_ui', flow: { id: started.record.id, verifiable_address: address.value, url } }], url);
     return { kind: 'rejected', values };
   }
 

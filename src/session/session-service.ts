@@ -4,7 +4,7 @@ import type { Clock } from '../x/clock.ts';
 import { parseDuration } from '../x/duration.ts';
 import { randomToken } from '../x/random.ts';
 import { deriveLogoutToken, hashToken } from './token-hash.ts';
-import { KratosError } from '../errors/kratos-error.ts';
+import { sessionInactive } from '../errors/kratos-error.ts';
 import { toSessionJson, type SessionJson } from './session-json.ts';
 import {
   computeAal, isSessionActive,
@@ -203,7 +203,7 @@ export class SessionService {
    */
   async logoutTokenFor(sessionId: string): Promise<string> {
     const row = await this.#deps.store.sessions.get(sessionId);
-    if (!row) throw new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
+    if (!row) throw sessionInactive();
     return deriveLogoutToken(LOGOUT_TOKEN_PREFIX, row.tokenHash, TOKEN_RANDOM_LENGTH);
   }
 

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Registry } from '../../registry.ts';
-import { KratosError, badRequest, notFound } from '../../errors/kratos-error.ts';
+import { badRequest, notFound, selfServiceFlowDisabled } from '../../errors/kratos-error.ts';
 import { assertBody } from '../../x/body-validator.ts';
 import { parseDuration } from '../../x/duration.ts';
 import { queryString } from '../middleware/request-context.ts';
@@ -22,7 +22,7 @@ export function adminRecoveryRoutes(registry: Registry): Router {
   async function issue(req: Request, res: Response, kind: 'code' | 'link') {
     const body = assertBody<RecoveryBody>('admin/create-recovery.json', req.body);
     if (!registry.config.selfservice.flows.recovery.enabled) {
-      throw new KratosError(400, 'self_service_flow_disabled', { reason: 'The recovery flow is not enabled.' });
+      throw selfServiceFlowDisabled('The recovery flow is not enabled.');
     }
     let lifespanMs: number;
     try {

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Registry } from '../../registry.ts';
-import { KratosError } from '../../errors/kratos-error.ts';
+import { KratosError, sessionInactive, securityCsrfViolation } from '../../errors/kratos-error.ts';
 import { queryString } from '../middleware/request-context.ts';
 import { clearSessionCookie, currentSession, forwardToErrorUi, redirect, rotateCsrfCookie, wantsJson } from './selfservice/http-context.ts';
 
@@ -15,7 +15,7 @@ export function logoutRoutes(registry: Registry): Router {
   router.get('/self-service/logout/browser', async (req: Request, res: Response) => {
     const current = await currentSession(registry, req);
     if (!current || current.source !== 'cookie') {
-      throw new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
+      throw sessionInactive();
     }
     const requested = queryString(req, 'return_to');
     const returnTo = requested ? registry.returnTo.resolve(requested) : undefined;
@@ -44,10 +44,10 @@ export function logoutRoutes(registry: Registry): Router {
     const target = requested && registry.returnTo.isAllowed(requested) ? registry.returnTo.safeOrDefault(requested) : afterLogout();
     // Only the browser holding the session can end it (Kratos): a leaked logout link alone revokes nothing.
     const current = await currentSession(registry, req);
-    if (!current) throw new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
+    if (!current) throw sessionInactive();
     const revoked = await registry.sessions.revokeByLogoutToken(token, { sessionId: current.session.id });
     if (!revoked) {
-      throw new KratosError(403, 'security_csrf_violation', { reason: 'Unable to log out because the logout token in the URL query does not match the session cookie.' });
+      throw securityCsrfViolation('Unable to log out because the logout token in the URL query does not match the session cookie.');
     }
     clearSessionCookie(registry, res);
     rotateCsrfCookie(registry, res);

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import type { Registry } from '../../registry.ts';
-import { KratosError } from '../../errors/kratos-error.ts';
+import { KratosError, sessionInactive } from '../../errors/kratos-error.ts';
 import { toSessionJson } from '../../session/index.ts';
 import { isUuid } from '../../identity/identity-service.ts';
 import { keysetPage } from '../admin/pagination.ts';
@@ -8,7 +8,7 @@ import { currentSession, setSessionCookie, type RequestSession } from './selfser
 
 /** whoami without credentials: Kratos answers 401 with no error id (ory/kratos#4129). */
 const noSession = () => new KratosError(401, undefined, { reason: 'No valid session credentials found in the request.' });
-const inactive = () => new KratosError(401, 'session_inactive', { reason: 'No active session was found in this request.' });
+const inactive = () => sessionInactive();
 
 /**
  * whoami is the hottest path of any deployment: one indexed lookup, no credentials loaded. It is mounted ahead

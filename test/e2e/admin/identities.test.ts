@@ -72,6 +72,23 @@ for (const db of testDatabases()) {
       expect(await countIdentities()).toBe(before);
     });
 
+    it('refuses second-factor credentials it cannot check yet (totp, lookup_secret) and stores nothing', async () => {
+      // Stored and ignored, a TOTP credential would let the identity log in at aal1 where Kratos demands aal2.
+      const before = await countIdentities();
+      for (const credentials of [
+        { totp: { config: { totp_url: 'otpauth://totp/idflow:a@example.com?secret=JBSWY3DPEHPK3PXP&issuer=idflow' } } },
+        { lookup_secret: { config: { codes: [{ code: 'abcd1234' }] } } },
+      ]) {
+        const failure = await errorOf(server.identityApi.createIdentity({
+          createIdentityBody: { schema_id: 'default', traits: { email: `second-factor-${crypto.randomUUID()}@example.com` }, credentials: credentials as never },
+        }));
+        expect(failure.status).toBe(400);
+        expectResponse('createIdentity', 400, failure.body);
+        expect(failure.body.error.reason).toMatch(/^Importing (totp|lookup_secret) credentials is not supported yet\.$/);
+      }
+      expect(await countIdentities()).toBe(before);
+    });
+
     it('lets exactly one of 20 concurrent creates with the same e-mail succeed', async () => {
       const before = await countIdentities();
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => fetch(`${server.adminUrl}/admin/identities`, {
