@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import schemaJson from './config.schema.json' with { type: 'json' };
 import { BUILT_IN_CONFIG_NAME, defaultConfig } from './default-config.ts';
 import type { Config } from './types.ts';
-import { checkUnsupported } from './unsupported.ts';
+import { checkUnsupported, dottedKey } from './unsupported.ts';
 
 /**
  * Loading idflow's configuration, Kratos style:
@@ -228,21 +228,6 @@ function setAt(root: Obj, segments: Path, value: unknown): void {
   current[segments[segments.length - 1]] = value;
 }
 
-/** `serve.public.port`, `identity.schemas[0].url`. */
-function dotted(segments: Path, root: unknown): string {
-  let out = '';
-  let current = root;
-  for (const segment of segments) {
-    if (Array.isArray(current)) {
-      out += `[${segment}]`;
-      current = current[Number(segment)];
-    } else {
-      out += out === '' ? segment : '.' + segment;
-      current = isObj(current) ? current[segment] : undefined;
-    }
-  }
-  return out;
-}
 
 function show(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
@@ -422,7 +407,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
     const parent = getAt(data, parentSegments);
     if (!isObj(parent) || !(key in parent)) continue;
     const segments = [...parentSegments, key];
-    const name = dotted(segments, data);
+    const name = dottedKey(data, segments);
     if (!warned.has(name)) {
       warned.add(name);
       warnings.push(`config key '${name}' ${sources.of(segments).phrase} is not supported by idflow and is ignored`);
@@ -468,10 +453,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
         segments = [...segments, String((error.params as { additionalProperty: string }).additionalProperty)];
         text = 'is not supported';
       } else {
-        const name = dotted(segments, data);
+        const name = dottedKey(data, segments);
         text = readableProblem(error, getAt(data, segments), SENSITIVE.test(name));
       }
-      problems.push(`${dotted(segments, data)} ${text} (${sources.of(segments).label})`);
+      problems.push(`${dottedKey(data, segments)} ${text} (${sources.of(segments).label})`);
     }
   }
   throwIfProblems(problems);

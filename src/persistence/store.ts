@@ -75,18 +75,8 @@ export interface CourierDispatchRecord {
 }
 
 /** A message the sender claimed: what it needs to deliver it. */
-export interface ClaimedMessage {
-  id: string;
-  recipient: string;
-  subject: string;
-  body: string;
-  htmlBody: string | null;
-  templateType: string;
-  templateData: Record<string, unknown> | null;
-  traceContext: Record<string, string> | null;
-  sendCount: number;
-  createdAt: Date;
-}
+export type ClaimedMessage = Pick<CourierMessageRecord,
+  'id' | 'recipient' | 'subject' | 'body' | 'htmlBody' | 'templateType' | 'templateData' | 'traceContext' | 'sendCount' | 'createdAt'>;
 
 /** An error stored for a browser's error UI (`GET /self-service/errors?id=`). */
 export interface SelfServiceErrorRecord {

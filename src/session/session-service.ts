@@ -259,18 +259,8 @@ function methodRecord(input: AuthenticationMethodInput, now: Date): Authenticati
   };
 }
 
+/** The session as the service hands it out: without the token hashes. */
 function viewOf(row: SessionRecord): SessionView {
-  return {
-    id: row.id,
-    identityId: row.identityId,
-    active: row.active,
-    aal: row.aal,
-    authenticationMethods: [...row.authenticationMethods],
-    devices: [...row.devices],
-    authenticatedAt: row.authenticatedAt,
-    issuedAt: row.issuedAt,
-    expiresAt: row.expiresAt,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
+  const { tokenHash: _token, logoutTokenHash: _logout, ...view } = row;
+  return { ...view, authenticationMethods: [...view.authenticationMethods], devices: [...view.devices] };
 }
