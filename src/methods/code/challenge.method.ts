@@ -60,9 +60,10 @@ const SENT: Record<ChallengePurpose, Record<ChallengeKind, MessageIdValue>> = {
   recovery: { code: MessageId.InfoSelfServiceRecoveryEmailWithCodeSent, link: MessageId.InfoSelfServiceRecoveryEmailSent },
   verification: { code: MessageId.InfoSelfServiceVerificationEmailWithCodeSent, link: MessageId.InfoSelfServiceVerificationEmailSent },
 };
-const INVALID: Record<ChallengePurpose, MessageIdValue> = {
-  recovery: MessageId.ErrorValidationRecoveryCodeInvalidOrAlreadyUsed,
-  verification: MessageId.ErrorValidationVerificationCodeInvalidOrAlreadyUsed,
+/** A wrong code, or (`token`) a link that is invalid or used. */
+const INVALID: Record<ChallengePurpose, Record<'code' | 'token', MessageIdValue>> = {
+  recovery: { code: MessageId.ErrorValidationRecoveryCodeInvalidOrAlreadyUsed, token: MessageId.ErrorValidationRecoveryTokenInvalidOrAlreadyUsed },
+  verification: { code: MessageId.ErrorValidationVerificationCodeInvalidOrAlreadyUsed, token: MessageId.ErrorValidationVerificationTokenInvalidOrAlreadyUsed },
 };
 const STATE_FAILURE: Record<ChallengePurpose, MessageIdValue> = {
   recovery: MessageId.ErrorValidationRecoveryStateFailure,
@@ -203,7 +204,8 @@ export function createChallengeMethod(kind: ChallengeKind, deps: ChallengeMethod
       if (problems.length > 0) return { kind: 'rejected', values, ...problemsToMessages(problems, payload) };
       const submitted = typeof payload.code === 'string' && payload.code !== '' ? payload.code : typeof payload.token === 'string' ? payload.token : '';
       if (submitted === '') return { kind: 'rejected', values, fieldMessages: { code: [message(MessageId.ErrorValidationRequired, { property: 'code' })] } };
-      const invalid = (codes: CodeChange[] = []): Outcome => ({ kind: 'rejected', values: withoutCode(values), messages: [message(INVALID[purpose])], changes: { codes } });
+      const wrong = INVALID[purpose][typeof payload.code === 'string' && payload.code !== '' ? 'code' : 'token'];
+      const invalid = (codes: CodeChange[] = []): Outcome => ({ kind: 'rejected', values: withoutCode(values), messages: [message(wrong)], changes: { codes } });
       const now = ctx.now;
       const row = await deps.codes.latestUnused(ctx.flow.id, purpose);
       if (!row) return invalid();

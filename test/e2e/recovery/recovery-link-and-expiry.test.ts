@@ -47,6 +47,14 @@ describe('recovery by link, and expired codes', () => {
     expect(sentBody.ui.messages.map((m: Json) => m.id)).toEqual([1060002]);
     const link = /(https?:\/\/\S+token=[A-Za-z0-9]+)/.exec(await mailText(email))![1];
     const url = new URL(link);
+    // A wrong token lands on the same flow, which says the link is invalid or used (Kratos's 4060004).
+    const forged = new URL(url);
+    forged.searchParams.set('token', 'x'.repeat(32));
+    const wrong = await jar.fetch(`${linkServer.publicUrl}${forged.pathname}${forged.search}`);
+    expect(wrong.status).toBe(303);
+    expect(wrong.headers.get('location')).toContain(`flow=${flow.id}`);
+    const afterWrong = await (await jar.fetch(`${linkServer.publicUrl}/self-service/recovery/flows?id=${flow.id}`, { headers: { accept: 'application/json' } })).json();
+    expect(afterWrong.ui.messages.map((m: Json) => m.id)).toEqual([4060004]);
     const click = await jar.fetch(`${linkServer.publicUrl}${url.pathname}${url.search}`);
     expect(click.status).toBe(303);
     expect(click.headers.get('location')).toMatch(/\/settings\?flow=/);
