@@ -13,12 +13,8 @@ import type { Config } from './types.ts';
  * built-in config and a minimal file load without any finding; tested).
  *
  * Deliberately accepted, although idflow has nothing more to do for them:
- * - `session.whoami.required_aal` and `selfservice.flows.settings.required_aal`: `highest_available` is Kratos's
- *   default, so refusing it would refuse nearly every config. idflow has no second factor yet, so an identity's
- *   highest available AAL is aal1 and `highest_available` means the same as `aal1` — for every identity except one
- *   imported with totp / lookup_secret / webauthn credentials. The admin import refuses such credentials (so none can
- *   exist), which makes accepting `highest_available` exact rather than an approximation. (The schema allows only
- *   `aal1` and `highest_available`; there is nothing else to refuse.)
+ * - `session.whoami.required_aal` and `selfservice.flows.settings.required_aal` are implemented (aal1 and
+ *   `highest_available`, computed from the identity's second-factor credential types: TOTP and lookup secrets).
  * - `security.account_enumeration.mitigate`: every place Kratos reads it belongs to a feature refused here
  *   (identifier-first login, code / passkey / webauthn / OpenID Connect login) or one that cannot occur in idflow (a
  *   profile-first registration no credential method can continue). For what idflow implements, `true` and `false`
@@ -69,8 +65,6 @@ const ANY_HOOK = 'selfservice.flows.*.**.hooks.*.hook';
 
 export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
   // Methods.
-  { path: 'selfservice.methods.totp.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'TOTP (authenticator app) second factor is not implemented' },
-  { path: 'selfservice.methods.lookup_secret.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'lookup secrets (backup codes) are not implemented' },
   { path: 'selfservice.methods.webauthn.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'WebAuthn security keys are not implemented' },
   { path: 'selfservice.methods.passkey.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'passkeys are not implemented' },
   { path: 'selfservice.methods.oidc.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'sign-in with OpenID Connect / social providers is not implemented' },

@@ -7,17 +7,22 @@ import {
 
 /**
  * Login: `choose_method` until a method authenticates the user, then a session is issued and the flow ends in
- * `passed_challenge`. Wrong credentials return to the form with the method's messages.
+ * `passed_challenge`. Wrong credentials return to the form with the method's messages. A flow bound to the caller's
+ * identity (a refresh, a second factor at `aal2`) that proves that identity again continues the caller's session —
+ * the method joins its authentication methods (aal2 after a second factor) — instead of issuing another.
  */
 export const loginMachine = setup({
   types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
   actors: {
     authenticate: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('authenticate')),
     issueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('issueSession')),
+    continueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('continueSession')),
   },
   guards: {
     isRejected: ({ event }) => outcomeKind(event) === 'rejected',
     isAuthenticated: ({ event }) => outcomeKind(event) === 'authenticated',
+    provesFlowIdentity: ({ context, event }) => outcomeKind(event) === 'authenticated' && context.identityId !== undefined
+      && outputOf<'authenticated'>(event).identityId === context.identityId,
   },
   actions: {
     startSubmission: assign(({ event }) => startSubmission(event)),
@@ -46,6 +51,7 @@ export const loginMachine = setup({
             src: 'authenticate',
             input: ({ context, event }) => methodInput(context, event),
             onDone: [
+              { guard: 'provesFlowIdentity', target: 'continuing_session', actions: 'rememberIdentity' },
               { guard: 'isAuthenticated', target: 'issuing_session', actions: 'rememberIdentity' },
               { target: 'awaiting_input', actions: 'showRejection' },
             ],
@@ -55,6 +61,17 @@ export const loginMachine = setup({
           invoke: {
             id: 'issueSession',
             src: 'issueSession',
+            input: ({ context, event }) => {
+              const outcome = outputOf<'authenticated'>(event);
+              return { flowId: context.flowId, identityId: outcome.identityId, method: outcome.method, aal: outcome.aal };
+            },
+            onDone: { target: '#login.passed_challenge', actions: 'rememberSession' },
+          },
+        },
+        continuing_session: {
+          invoke: {
+            id: 'continueSession',
+            src: 'continueSession',
             input: ({ context, event }) => {
               const outcome = outputOf<'authenticated'>(event);
               return { flowId: context.flowId, identityId: outcome.identityId, method: outcome.method, aal: outcome.aal };

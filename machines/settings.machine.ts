@@ -7,7 +7,7 @@ import {
 /**
  * Settings: `show_form` → `success`; the flow stays usable after a success, so `success` accepts further submits.
  * A change that needs a recent login (`needs_refresh`) waits in the form; the adapter keeps it and applies it after
- * the user re-authenticated.
+ * the user re-authenticated. A method may show a screen of its own first (backup codes to confirm).
  */
 export const settingsMachine = setup({
   types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
@@ -17,6 +17,7 @@ export const settingsMachine = setup({
   guards: {
     isUpdated: ({ event }) => outcomeKind(event) === 'updated',
     needsRefresh: ({ event }) => outcomeKind(event) === 'needs_refresh',
+    isNextScreen: ({ event }) => outcomeKind(event) === 'next_screen',
   },
   actions: {
     startSubmission: assign(({ event }) => startSubmission(event)),
@@ -26,6 +27,7 @@ export const settingsMachine = setup({
       return { values: outcome.values ?? {}, fieldMessages: {}, messages: outcome.messages ?? [] };
     }),
     awaitReauthentication: assign(() => ({ fieldMessages: {}, messages: [] })),
+    showScreen: assign(({ event }) => ({ fieldMessages: {}, messages: outputOf<'next_screen'>(event).messages ?? [] })),
   },
 }).createMachine({
   id: 'settings',
@@ -47,6 +49,8 @@ export const settingsMachine = setup({
             onDone: [
               { guard: 'isUpdated', target: '#settings.success', actions: 'showSuccess' },
               { guard: 'needsRefresh', target: 'awaiting_input', actions: 'awaitReauthentication' },
+              // A method's own next screen (new backup codes to confirm): nothing saved, no message.
+              { guard: 'isNextScreen', target: 'awaiting_input', actions: 'showScreen' },
               { target: 'awaiting_input', actions: 'showRejection' },
             ],
           },

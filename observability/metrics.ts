@@ -11,6 +11,8 @@ export interface Metrics {
   flowsCompleted: Counter<'flow' | 'type'>;
   flowsFailed: Counter<'flow' | 'type'>;
   flowsExpired: Counter<'flow' | 'type'>;
+  /** Second-factor checks at login and enrolment, by method and result (`success` / `failure`). */
+  secondFactorChecks: Counter<'method' | 'flow' | 'result'>;
   /** HTTP request duration by method, route template (`unmatched` when no route matched) and status code. */
   httpRequestSeconds: Histogram<'method' | 'route' | 'status_code'>;
   webHookRequests: Counter<'flow' | 'result'>;
@@ -41,6 +43,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     flowsCompleted: new Counter({ name: 'idflow_flows_completed_total', help: 'Flows that reached their final state.', labelNames: ['flow', 'type'], registers: [registry] }),
     flowsFailed: new Counter({ name: 'idflow_flows_failed_total', help: 'Submits that failed with an error.', labelNames: ['flow', 'type'], registers: [registry] }),
     flowsExpired: new Counter({ name: 'idflow_flows_expired_total', help: 'Submits of expired flows.', labelNames: ['flow', 'type'], registers: [registry] }),
+    secondFactorChecks: new Counter({
+      name: 'idflow_second_factor_checks_total',
+      help: 'Second-factor codes checked (login at aal2, enrolment in settings), by method, flow and result.',
+      labelNames: ['method', 'flow', 'result'],
+      registers: [registry],
+    }),
     httpRequestSeconds: new Histogram({
       name: 'idflow_http_request_duration_seconds',
       help: 'HTTP request duration, by method, route template and status code.',

@@ -22,6 +22,10 @@ import type { Method } from './methods/method.ts';
 import { createPasswordMethod } from './methods/password/password.method.ts';
 import { createPasswordPolicy } from './methods/password/policy.ts';
 import { createProfileMethod } from './methods/profile/profile.method.ts';
+import { createTotpMethod, parseTotpUrl, sealTotpUrl, totpAccountName } from './methods/totp/totp.method.ts';
+import { createLookupSecretMethod, lookupSecretConfig } from './methods/lookup-secret/lookup-secret.method.ts';
+import { CredentialCipher } from './x/credential-cipher.ts';
+import type { SecondFactorImport } from './identity/identity-service.ts';
 import { createChallengeIssuer, createChallengeMethod, type ChallengeMethodDeps } from './methods/code/challenge.method.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { Courier } from './courier/courier.ts';
@@ -130,10 +134,11 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     await store.close();
     throw err;
   }
-  const identities = new IdentityService({ store, schemas, hasher, clock });
+  const credentialCipher = new CredentialCipher(config.secrets.cipher ?? []);
+  const identities = new IdentityService({ store, schemas, hasher, clock, secondFactors: secondFactorImport(credentialCipher) });
   const schemaUrl = (schemaId: string) => schemas.schemaUrl(urls.public, schemaId);
   const sessions = new SessionService({ store, config, schemaUrl, clock });
-  const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl });
+  const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl, credentialCipher });
   const allMethods = [...methods.all, ...(options.extraMethods ?? [])];
   const stately = options.inspectUrl ? createStatelyInspector(options.inspectUrl) : undefined;
   if (stately) logger.warn('streaming flow machines to the Stately inspector (development only)', { url: options.inspectUrl });
@@ -175,13 +180,21 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   return registry;
 }
 
+/** Imported second factors in the methods' stored formats (sealed with secrets.cipher). */
+function secondFactorImport(cipher: CredentialCipher): SecondFactorImport {
+  return {
+    totp: async (identityId, url) => (parseTotpUrl(url) ? sealTotpUrl(cipher, identityId, url) : undefined),
+    lookupSecret: (identityId, codes, existing) => lookupSecretConfig(cipher, identityId, codes, existing),
+  };
+}
+
 /**
  * The methods of this configuration, in display order (Kratos: profile, password, ..., code/link). Each is built from
  * narrow dependencies: reads from the store, domain services, settings.
  */
 function buildMethods(config: Config, deps: {
   store: Store; schemas: IdentitySchemaRegistry; identities: IdentityService; hasher: PasswordHasher; logger: Logger;
-  urls: Urls; schemaUrl: (id: string) => string;
+  urls: Urls; schemaUrl: (id: string) => string; credentialCipher: CredentialCipher;
 }) {
   const { store, identities } = deps;
   const hasConflicts = (record: Parameters<IdentityService['assertNoConflicts']>[0]) =>
@@ -215,6 +228,16 @@ function buildMethods(config: Config, deps: {
       },
     }));
   }
+  // Second factors (Kratos's settings/login order: password, totp, lookup_secret).
+  if (selfservice.methods.totp.enabled) {
+    const issuer = selfservice.methods.totp.config?.issuer || new URL(deps.urls.public).hostname;
+    all.push(createTotpMethod({
+      cipher: deps.credentialCipher,
+      issuer,
+      accountName: (identity) => totpAccountName(deps.schemas.require(identity.schemaId).raw, identity.traits, identity.id),
+    }));
+  }
+  if (selfservice.methods.lookup_secret.enabled) all.push(createLookupSecretMethod({ cipher: deps.credentialCipher }));
   const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
   const lifespanOf = (kind: 'code' | 'link') => parseDuration(selfservice.methods[kind].config?.lifespan ?? '1h');
   const challengeDeps = (kind: 'code' | 'link'): ChallengeMethodDeps => ({

@@ -127,6 +127,15 @@ export const sessionInactive = (reason = 'No active session was found in this re
 export const sessionAal1Required = () =>
   new KratosError(401, 'session_aal1_required', { reason: 'You can not requested a higher AAL (AAL2/AAL3) without an active session.' });
 
+/** The session is aal1 but the identity has a second factor (`required_aal: highest_available`). */
+export const sessionAal2Required = (redirectTo: string) => new KratosError(403, 'session_aal2_required', {
+  reason: 'An active session was found but it does not fulfill the requested Authenticator Assurance Level. Please verify yourself with a second factor to resolve this issue.',
+  message: 'Session does not fulfill the requested Authenticator Assurance Level',
+  details: { redirect_browser_to: redirectTo },
+  beside: { redirect_browser_to: redirectTo },
+  browserLocation: redirectTo,
+});
+
 /** `redirectTo`: the refresh login that returns to the waiting change. */
 export const sessionRefreshRequired = (redirectTo: string) => new KratosError(403, 'session_refresh_required', {
   reason: 'The login session is too old and thus not allowed to update these fields. Please re-authenticate.',

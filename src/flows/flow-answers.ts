@@ -9,7 +9,8 @@ import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { FlowKind, FlowRecord } from '../persistence/store.ts';
-import { toSessionJson } from '../session/session-json.ts';
+import { satisfiesAal } from '../session/aal.ts';
+import { toSessionJson, type SessionJson } from '../session/session-json.ts';
 import { MessageId } from '../text/ids.ts';
 import type { MessageId as MessageIdValue } from '../text/ids.ts';
 import { message } from '../text/message.ts';
@@ -52,7 +53,8 @@ export class FlowAnswers {
       || ((kind === 'recovery' || kind === 'verification') && settled.state === 'passed_challenge');
     if (!completed) {
       const formProblem = Object.keys(settled.context.fieldMessages).length > 0;
-      const status = kind === 'recovery' || kind === 'verification' ? (formProblem ? 400 : 200) : 400;
+      // A settings method's own next screen (backup codes to confirm) is no error (Kratos ErrStrategyAsksToReturnToUI).
+      const status = kind === 'recovery' || kind === 'verification' ? (formProblem ? 400 : 200) : kind === 'settings' && outcome?.kind === 'next_screen' ? 200 : 400;
       const answer = await this.flowAnswer(kind, loaded, rq, actor, status);
       // Kratos redirects registration form errors with 302 (a step change, and every other flow, with 303).
       return kind === 'registration' && outcome?.kind === 'rejected' ? { ...answer, browserStatus: 302 } : answer;
@@ -73,6 +75,9 @@ export class FlowAnswers {
       });
     }
     if (work.issued && record.type === 'browser') rq.cookies.session = { token: work.issued.token, expiresAt: work.issued.session.expiresAt };
+    if (work.upgraded && kind === 'login' && record.type === 'browser') {
+      rq.cookies.session = { token: work.upgraded.token, expiresAt: work.upgraded.patch.expiresAt ?? work.upgraded.session.expiresAt };
+    }
     const returnTo = record.returnTo ?? this.#d.urls.after(kind, settled.context.active);
     const verification = work.verificationFlows.map((v) => ({
       action: 'show_verification_ui',
@@ -109,9 +114,14 @@ export class FlowAnswers {
     }
 
     const subject = await loadIdentity();
-    const session = work.issued && subject ? toSessionJson({ ...work.issued.session, identity: subject }, { includeIdentity: true, schemaUrl: this.#d.schemaUrl }) : undefined;
-    const token = record.type === 'api' && work.issued ? work.issued.token : undefined;
+    const sessionView = work.issued?.session ?? (work.upgraded ? { ...work.upgraded.session, ...work.upgraded.patch } : undefined);
+    const session = sessionView && subject ? toSessionJson({ ...sessionView, identity: subject }, { includeIdentity: true, schemaUrl: this.#d.schemaUrl }) : undefined;
+    const issuedToken = work.issued?.token ?? work.upgraded?.token;
+    const token = record.type === 'api' ? issuedToken : undefined;
     if (kind === 'login') {
+      if (sessionView && subject && !satisfiesAal(sessionView.aal, this.#d.config.session.whoami.required_aal, subject.credentials.map((c) => c.type))) {
+        return this.secondFactorNext(record, rq, session!, token);
+      }
       const continueWith = record.type === 'browser' ? [{ action: 'redirect_browser_to', redirect_browser_to: returnTo }] : [];
       return {
         flowType: record.type, status: 200, body: { session, ...(token ? { session_token: token } : {}), continue_with: continueWith },
@@ -137,6 +147,22 @@ export class FlowAnswers {
       browserLocation,
       cookies: rq.cookies,
     };
+  }
+
+  /**
+   * A first factor logged in an identity that has a second one while whoami requires `highest_available`: the aal1
+   * session is issued (cookie set), and the client is sent on to the aal2 login (Kratos login/hook.go): an API client
+   * gets the session without its identity (privacy: it proved one factor), a browser the aal2 login — by a 303, or a
+   * 422 `browser_location_change_required` when it asked for JSON. The original return_to carries over.
+   */
+  secondFactorNext(record: FlowRecord, rq: RequestState, session: SessionJson, token: string | undefined): FlowAnswer {
+    if (record.type === 'api') {
+      return { flowType: 'api', status: 200, body: { session_token: token, session: { ...session, identity: null } }, cookies: rq.cookies };
+    }
+    const returnTo = record.returnTo ?? undefined;
+    const to = this.#d.urls.endpoint('self-service/login/browser', { aal: 'aal2', ...(returnTo ? { return_to: returnTo } : {}) });
+    const error = browserLocationChangeRequired(to);
+    return { flowType: 'browser', status: 422, body: error.toJSON(), browserLocation: to, cookies: rq.cookies };
   }
 
   /** The flow as it stands (a form to show again): JSON clients get `status` and the flow, browsers its UI. */

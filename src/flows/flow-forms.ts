@@ -5,12 +5,14 @@
  */
 import type { FlowContext, FlowEvent, FlowInput, UiMessage } from '../../machines/flow-types.ts';
 import { createFlowInspector } from '../../observability/flow-inspector.ts';
-import { KratosError, sessionInactive, securityIdentityMismatch } from '../errors/kratos-error.ts';
+import { KratosError, sessionAal2Required, sessionInactive, securityIdentityMismatch } from '../errors/kratos-error.ts';
 import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { Capability, Changes, Method, MethodContext, Outcome } from '../methods/method.ts';
-import type { FlowKind, FlowRecord, FlowType } from '../persistence/store.ts';
+import type { FlowKind, FlowRecord, FlowType, SessionPatch } from '../persistence/store.ts';
+import type { SessionView } from '../session/session.ts';
+import { satisfiesAal } from '../session/aal.ts';
 import type { IssuedSession } from '../session/session-service.ts';
 import { MessageId } from '../text/ids.ts';
 import type { MessageId as MessageIdValue } from '../text/ids.ts';
@@ -66,6 +68,10 @@ export interface Attempt {
   followUps: FlowRecord[];
   revokeOthers?: { identityId: string; exceptSessionId?: string };
   revokeToken?: string;
+  /** The caller's session gained a factor (aal2 step-up, refresh at aal2, a second factor enrolled): same id and token. */
+  upgraded?: { session: SessionView; token: string; patch: SessionPatch };
+  /** Single-use secrets consumed: the commit checks each credential is still as read (see Changes.consumes). */
+  consumes: NonNullable<Changes['consumes']>[];
   verificationFlows: Array<{ flowId: string; address: string }>;
   /** require_verified_address refused the login: commit the verification flow, answer with this error. */
   refusal?: KratosError;
@@ -105,33 +111,52 @@ export class FlowForms {
     return identity;
   }
 
-  async settingsActor(record: FlowRecord, facts: RequestFacts): Promise<Actor> {
+  /**
+   * The settings flow's owner acting on it. `aalReturnTo`: where the aal2 login returns when the session must step up
+   * first (reading the flow: its UI; submitting: the submit URL).
+   */
+  async settingsActor(record: FlowRecord, facts: RequestFacts, aalReturnTo: string): Promise<Actor> {
     const identity = await this.settingsOwner(record.type, facts);
     if (identity.id !== record.identityId) {
       throw securityIdentityMismatch();
     }
+    this.requireSettingsAal(identity, facts.session!, aalReturnTo);
     const maxAge = parseDuration(this.#d.config.selfservice.flows.settings.privileged_session_max_age);
     const privileged = this.now().getTime() - facts.session!.session.authenticatedAt.getTime() <= maxAge;
     return { session: facts.session, identity, privileged };
   }
 
+  /**
+   * `selfservice.flows.settings.required_aal`: with `highest_available` an aal1 session of an identity that has a
+   * second factor must step up before it may see or change settings (403 `session_aal2_required`, browsers are sent
+   * to the aal2 login). Recovery never bypasses this: its session is aal1.
+   */
+  requireSettingsAal(identity: IdentityRecord, current: CallerSession, returnTo: string | undefined): void {
+    const required = this.#d.config.selfservice.flows.settings.required_aal;
+    if (satisfiesAal(current.session.aal, required, identity.credentials.map((c) => c.type))) return;
+    throw sessionAal2Required(this.#d.urls.endpoint('self-service/login/browser', { aal: 'aal2', return_to: returnTo }));
+  }
+
+  /** Login with refresh or at aal2 acts on the session's identity (its methods show that identity's credentials). */
   async actorFor(kind: FlowKind, record: FlowRecord, facts: RequestFacts): Promise<Actor> {
-    const refresh = kind === 'login' && this.#d.runtime.view(kind, record.snapshot).context.refresh;
-    const identity = refresh && facts.session ? (await this.#d.store.identities.get(facts.session.session.identityId)) ?? undefined : undefined;
+    const context = kind === 'login' ? this.#d.runtime.view(kind, record.snapshot).context : undefined;
+    const known = context !== undefined && (context.refresh || context.requestedAal === 'aal2');
+    const identity = known && facts.session ? (await this.#d.store.identities.get(facts.session.session.identityId)) ?? undefined : undefined;
     return { session: facts.session, identity, privileged: false };
   }
 
-  /** Methods showing nodes in this flow, in display order. */
+  /** Methods showing nodes in this flow, in display order; a login flow shows the factors of its AAL only. */
   shownMethods(kind: FlowKind, context: FlowContext): Method[] {
-    const all = this.#d.methods.filter((m) => m[kind]);
+    const all = this.#d.methods.filter((m) => m[kind] && (kind !== 'login' || m.login!.aal === context.requestedAal));
     if (kind !== 'registration' || this.#d.config.selfservice.flows.registration.style === 'unified') return all;
     // Profile-first: the traits alone first; the credentials once they were accepted (or were just tried).
     const credentialStep = context.screen === 'credential-selection' || (context.active !== undefined && context.active !== 'profile');
     return credentialStep ? all : all.filter((m) => m.id === 'profile');
   }
 
-  capabilityFor(kind: FlowKind, methodId: string): [Method, Capability] | undefined {
-    const candidates = this.#d.methods.filter((m) => m[kind]);
+  /** The method taking a submission of `methodId`; a login flow takes only the factors of its AAL (Kratos CheckAAL). */
+  capabilityFor(kind: FlowKind, methodId: string, context?: FlowContext): [Method, Capability] | undefined {
+    const candidates = this.#d.methods.filter((m) => m[kind] && (kind !== 'login' || !context || m.login!.aal === context.requestedAal));
     if (kind === 'registration' && methodId === 'profile' && this.#d.config.selfservice.flows.registration.style === 'unified') return undefined;
     const exact = candidates.find((m) => m.id === methodId);
     if (exact) return [exact, exact[kind]!];
@@ -194,14 +219,16 @@ export class FlowForms {
 
   /** Builds a new flow (nothing stored): first snapshot, nodes, internal state; before-hooks see it first. */
   async build(kind: FlowKind, type: FlowType, rq: RequestState, options: {
-    returnTo?: string; refresh?: boolean; identity?: IdentityRecord; messages?: UiMessage[]; requestUrl: string; session?: CallerSession;
+    returnTo?: string; refresh?: boolean; requestedAal?: 'aal1' | 'aal2'; identity?: IdentityRecord; messages?: UiMessage[]; requestUrl: string; session?: CallerSession;
     events?: FlowEvent[]; csrfToken?: string; expiresAt?: Date; runBeforeHooks?: boolean; internal?: InternalState;
   }): Promise<{ record: FlowRecord; settled: Settled; json: Record<string, unknown> }> {
     const now = this.now();
     const id = crypto.randomUUID();
     const identityId = kind === 'settings' ? options.identity?.id : undefined;
+    // A refresh or aal2 login is bound to the caller's identity: proving it again continues the caller's session.
+    const boundIdentity = kind === 'login' && (options.refresh || options.requestedAal === 'aal2') ? options.identity?.id : identityId;
     const input: FlowInput = {
-      flowId: id, flowType: type, identityId, schemaId: this.#d.schemas.defaultId, refresh: options.refresh, requestedAal: 'aal1',
+      flowId: id, flowType: type, identityId: boundIdentity, schemaId: this.#d.schemas.defaultId, refresh: options.refresh, requestedAal: options.requestedAal ?? 'aal1',
       messages: options.messages, issueSession: kind === 'registration' && afterHooks(this.#d.config, 'registration', 'password').includes('session'),
     };
     const settled = this.#d.runtime.start(kind, input, { events: options.events, inspect: this.inspector(kind, { id, type }) });
@@ -254,11 +281,15 @@ export class FlowForms {
   }
 
   decode(kind: FlowKind, loaded: Loaded, input: SubmitInput): Record<string, unknown> {
-    const methodId = typeof input.body.method === 'string' ? input.body.method : '';
-    const found = this.capabilityFor(kind, methodId) ?? this.capabilityFor(kind, this.shownMethods(kind, loaded.settled.context)[0]?.id ?? '');
+    const context = loaded.settled.context;
+    const named = typeof input.body.method === 'string' ? input.body.method : '';
+    const claimed = named === '' ? this.shownMethods(kind, context).find((m) => m[kind]!.claims?.(input.body))?.id : undefined;
+    const methodId = claimed ?? named;
+    const found = this.capabilityFor(kind, methodId, context) ?? this.capabilityFor(kind, this.shownMethods(kind, context)[0]?.id ?? '', context);
     const schemaPath = found?.[1].payloadSchema;
     const schema = schemaPath ? this.#payloadSchema(schemaPath) : undefined;
-    return decodeBody(input.body, { source: input.source === 'json' ? 'json' : 'form', schema, documents: [this.#identityDocument()] });
+    const decoded = decodeBody(input.body, { source: input.source === 'json' ? 'json' : 'form', schema, documents: [this.#identityDocument()] });
+    return claimed ? { ...decoded, method: claimed } : decoded;
   }
 
   maxSubmissions(): number {

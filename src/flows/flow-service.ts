@@ -11,7 +11,9 @@
  * optimistic lock and is retried from the stored snapshot, so exactly one takes effect.
  */
 import { KratosError, securityCsrfViolation, selfServiceFlowDisabled, sessionAal1Required, selfServiceFlowExpired } from '../errors/kratos-error.ts';
+import type { UiMessage } from '../../machines/flow-types.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
+import type { Aal } from '../methods/method.ts';
 import { StoreConflictError, type FlowKind, type FlowRecord, type FlowType } from '../persistence/store.ts';
 import { MessageId } from '../text/ids.ts';
 import { message } from '../text/message.ts';
@@ -25,6 +27,14 @@ import { FlowSubmission } from './flow-submission.ts';
 export { FlowConflictError } from './flow-submission.ts';
 
 export type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
+
+/** Kratos: `aal` is case-insensitive; aal1 when absent; anything but aal1/aal2 is a 400. */
+function parseRequestedAal(aal: string | undefined): Aal {
+  const value = (aal ?? '').toLowerCase();
+  if (value === '' || value === 'aal1') return 'aal1';
+  if (value === 'aal2') return 'aal2';
+  throw new KratosError(400, undefined, { reason: `Unable to parse AuthenticationMethod Assurance Level (AAL): expected one of [aal1, aal2] but got ${value}` });
+}
 
 export class FlowService {
   readonly #d: FlowServiceDeps;
@@ -67,15 +77,18 @@ export class FlowService {
     const current = facts.session;
     let identity: IdentityRecord | undefined;
     let refresh = false;
+    let requestedAal: Aal = 'aal1';
+    const messages: UiMessage[] = [];
     if (kind === 'login') {
-      if (options.aal === 'aal2') {
-        if (!current) throw sessionAal1Required();
-        throw new KratosError(400, undefined, { reason: 'No second authentication factor is available for this account.' });
-      }
+      requestedAal = parseRequestedAal(options.aal);
+      if (requestedAal === 'aal2' && !current) throw sessionAal1Required();
       // Kratos: refresh without a session is a plain login.
       refresh = options.refresh === true && current !== undefined;
-      if (current && !refresh) throw this.#answers.alreadyAuthenticated('login', returnTo, 'A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?');
-      if (refresh) identity = (await this.#d.store.identities.get(current!.session.identityId)) ?? undefined;
+      const stepUp = requestedAal === 'aal2' && current !== undefined && current.session.aal !== 'aal2';
+      if (current && !refresh && !stepUp) throw this.#answers.alreadyAuthenticated('login', returnTo, 'A valid session was detected and thus login is not possible. Did you forget to set `?refresh=true`?');
+      if (current) identity = (await this.#d.store.identities.get(current.session.identityId)) ?? undefined;
+      if (refresh) messages.push(message(MessageId.InfoSelfServiceLoginReAuth));
+      if (stepUp) messages.push(message(MessageId.InfoSelfServiceLoginMFA));
     } else if (kind === 'registration' && current) {
       throw this.#answers.alreadyAuthenticated('registration', returnTo, 'A valid session was detected and thus registration is not possible.');
     } else if (kind === 'recovery' && current) {
@@ -83,10 +96,11 @@ export class FlowService {
     } else if (kind === 'settings') {
       // Kratos (TakeOverReturnToParameter): the login carries on only the request's own return_to.
       identity = await this.#forms.settingsOwner(type, facts, { loginReturnTo: options.returnTo });
+      // Kratos returns to this very request (WithRequestURL) only when it carried a return_to, and only for browsers.
+      this.#forms.requireSettingsAal(identity, current!, type === 'browser' && options.returnTo ? facts.requestUrl : undefined);
     }
-    const messages = refresh ? [message(MessageId.InfoSelfServiceLoginReAuth)] : undefined;
     const { record, settled, json } = await this.#forms.build(kind, type, rq, {
-      returnTo, refresh, identity, messages, requestUrl: facts.requestUrl, session: current, runBeforeHooks: true,
+      returnTo, refresh, requestedAal, identity, messages: messages.length > 0 ? messages : undefined, requestUrl: facts.requestUrl, session: current, runBeforeHooks: true,
     });
     await this.#d.store.flows.insert(record);
     this.#d.metrics.flowsStarted.inc({ flow: kind, type });
@@ -100,7 +114,7 @@ export class FlowService {
     const { record } = loaded;
     seen.type = record.type;
     if (record.type === 'browser' && !this.#forms.sameBrowser(record, facts)) throw securityCsrfViolation();
-    const actor = kind === 'settings' ? await this.#forms.settingsActor(record, facts) : await this.#forms.actorFor(kind, record, facts);
+    const actor = kind === 'settings' ? await this.#forms.settingsActor(record, facts, this.#d.urls.uiFor('settings', record.id)) : await this.#forms.actorFor(kind, record, facts);
     if (record.expiresAt.getTime() < this.#forms.now().getTime()) {
       throw selfServiceFlowExpired({
         reason: 'The self-service flow has expired.',
@@ -139,11 +153,12 @@ export class FlowService {
     if (loaded.settled.done || ((kind === 'recovery' || kind === 'verification') && loaded.settled.state === 'passed_challenge')) {
       return this.#answers.retryCompleted(kind, loaded, rq, viaLink);
     }
-    const actor = kind === 'settings' ? await this.#forms.settingsActor(record, facts) : await this.#forms.actorFor(kind, record, facts);
+    const actor = kind === 'settings' ? await this.#forms.settingsActor(record, facts, this.#d.urls.action('settings', record.id)) : await this.#forms.actorFor(kind, record, facts);
     if (kind === 'registration' && facts.session) {
       throw this.#answers.alreadyAuthenticated('registration', undefined, 'A valid session was detected and thus registration is not possible.', this.#d.config.selfservice.default_browser_return_url);
     }
-    if (kind === 'login' && facts.session && !loaded.settled.context.refresh) {
+    if (kind === 'login' && loaded.settled.context.requestedAal === 'aal2' && !facts.session) throw sessionAal1Required();
+    if (kind === 'login' && facts.session && !loaded.settled.context.refresh && !(loaded.settled.context.requestedAal === 'aal2' && facts.session.session.aal !== 'aal2')) {
       const answer = await this.#answers.flowAnswer(kind, loaded, rq, actor, 400, [message(MessageId.ErrorValidationGeneric, { reason: 'A valid session was detected and thus login is not possible.' })]);
       return { ...answer, browserLocation: record.returnTo ?? this.#d.urls.after('login') };
     }

@@ -48,7 +48,8 @@ export class FlowSubmission {
       if (attempt > 1) {
         loaded = await this.#forms.load(kind, first.record.id);
         if (loaded.settled.done) return this.#answers.retryCompleted(kind, loaded, rq, viaLink);
-        if (kind === 'settings' && actor.identity) actor = { ...actor, identity: (await this.#d.store.identities.get(actor.identity.id)) ?? actor.identity };
+        // A concurrent writer moved on (another submit, a consumed single-use secret): decide again on fresh data.
+        if (actor.identity) actor = { ...actor, identity: (await this.#d.store.identities.get(actor.identity.id)) ?? actor.identity };
       }
       const work = this.newAttempt(loaded);
       const settled = await this.#d.runtime.advance(kind, loaded.record.snapshot, event, {
@@ -60,6 +61,7 @@ export class FlowSubmission {
         throw work.failure ?? err;
       });
       await this.afterSettle(kind, loaded, settled, rq, actor, work, payload);
+      if (!settled.done) await this.keepNodeState(kind, loaded, settled, rq, actor, work);
       let record: FlowRecord;
       try {
         record = await this.commit(loaded, settled, work);
@@ -70,15 +72,38 @@ export class FlowSubmission {
         }
         throw err;
       }
+      this.countSecondFactor(kind, work);
       if (work.refusal) throw work.refusal;
       return this.#answers.completed(kind, { record, settled, internal: work.internal }, rq, actor, work, viaLink);
     }
   }
 
+  /**
+   * State a method's nodes keep for the flow's next step (a TOTP key shown as a QR code waits for its first code) is
+   * settled with the submit, so the form the client is shown next is the one its next submit is checked against.
+   */
+  async keepNodeState(kind: FlowKind, loaded: Loaded, settled: Settled, rq: RequestState, actor: Actor, work: Attempt): Promise<void> {
+    const identity = kind === 'settings' && work.identity ? work.identity.record : actor.identity;
+    const { internal } = await this.#forms.render({ record: loaded.record, settled, internal: work.internal }, rq, { ...actor, identity });
+    work.internal = internal;
+  }
+
   newAttempt(loaded: Loaded): Attempt {
     const internal = { ...loaded.internal };
     delete internal[PENDING_SETTINGS];
-    return { internal, codes: [], messages: [], followUps: [], verificationFlows: [] };
+    return { internal, codes: [], messages: [], followUps: [], verificationFlows: [], consumes: [] };
+  }
+
+  /** Second-factor metrics: a login at aal2 or an enrolment that proved a code, by method and result. */
+  countSecondFactor(kind: FlowKind, work: Attempt): void {
+    const outcome = work.outcome;
+    if (!outcome || !work.methodId) return;
+    const method = this.#d.methods.find((m) => m.id === work.methodId);
+    if (kind === 'login' && method?.login?.aal === 'aal2' && (outcome.kind === 'authenticated' || outcome.kind === 'rejected')) {
+      this.#d.metrics.secondFactorChecks.inc({ method: method.id, flow: kind, result: outcome.kind === 'authenticated' ? 'success' : 'failure' });
+    } else if (kind === 'settings' && outcome.changes?.sessionMethod) {
+      this.#d.metrics.secondFactorChecks.inc({ method: outcome.changes.sessionMethod.method, flow: kind, result: 'success' });
+    }
   }
 
   /** The machine's effects for this attempt: every method actor runs the submitted method; sessions are issued here. */
@@ -92,19 +117,33 @@ export class FlowSubmission {
       }
     });
     const runMethod = guarded((input: MethodActorInput) => this.runMethod(kind, loaded, rq, actor, work, input));
-    const issueSession = guarded(async (input: IssueSessionInput): Promise<SessionIssued> => {
+    const issue = async (input: IssueSessionInput): Promise<SessionIssued> => {
       const issued = await this.#d.sessions.issue({ identityId: input.identityId, methods: [{ method: input.method, aal: input.aal }], device: rq.facts.device });
       work.issued = issued;
       if (kind !== 'recovery') return { sessionId: issued.session.id };
       const settings = await this.#forms.recoverySettingsFlow(loaded.record, input.identityId, rq);
       work.followUps.push(settings);
       return { sessionId: issued.session.id, continueFlowId: settings.id };
+    };
+    const issueSession = guarded(issue);
+    // Proving the caller's identity again (a second factor, a refresh) continues the caller's session (Kratos
+    // ActivateSession): same id, the method joins its authentication methods. A browser's cookie gets a new token and
+    // the old one dies (ASVS 7.2.4); a native app keeps its token, as Kratos's clients expect. A caller without that
+    // identity's session (it expired meanwhile) simply gets a new one.
+    const continueSession = guarded(async (input: IssueSessionInput): Promise<SessionIssued> => {
+      const caller = rq.facts.session;
+      if (!caller || caller.session.identityId !== input.identityId) return issue(input);
+      const continued = await this.#d.sessions.reactivate(caller.session, { method: input.method, aal: input.aal }, {
+        device: rq.facts.device, rotateToken: loaded.record.type === 'browser',
+      });
+      work.upgraded = { session: caller.session, token: continued.token ?? caller.token, patch: continued.patch };
+      return { sessionId: caller.session.id };
     });
-    return { ...Object.fromEntries(METHOD_ACTORS.map((name) => [name, runMethod])), issueSession };
+    return { ...Object.fromEntries(METHOD_ACTORS.map((name) => [name, runMethod])), issueSession, continueSession };
   }
 
   async runMethod(kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, work: Attempt, input: MethodActorInput): Promise<MachineOutcome> {
-    const found = this.#forms.capabilityFor(kind, input.method);
+    const found = this.#forms.capabilityFor(kind, input.method, loaded.settled.context);
     if (!found) return { kind: 'rejected', values: loaded.settled.context.values, messages: [message(NO_STRATEGY[kind])] };
     const [method, capability] = found;
     if ((kind === 'recovery' || kind === 'verification') && loaded.settled.state === 'sent_email' && hasSecret(input.payload)) {
@@ -128,6 +167,12 @@ export class FlowSubmission {
     if (outcome.changes?.identity) work.identity = { ...outcome.changes.identity, previous: actor.identity };
     work.codes.push(...(outcome.changes?.codes ?? []));
     work.messages.push(...(outcome.changes?.messages ?? []));
+    if (outcome.changes?.consumes) work.consumes.push(outcome.changes.consumes);
+    const added = outcome.changes?.sessionMethod;
+    if (added && actor.session) {
+      // Enrolling a second factor proved it: the session records the method and is aal2 from now on.
+      work.upgraded = { session: actor.session.session, token: actor.session.token, patch: this.#d.sessions.upgrade(actor.session.session, added) };
+    }
     return toMachineOutcome(outcome);
   }
 
@@ -213,6 +258,10 @@ export class FlowSubmission {
       updatedAt: now,
     };
     return this.#d.store.transaction(async (tx) => {
+      for (const consumed of work.consumes) {
+        const stored = await tx.identities.lockCredentialConfig(consumed.identityId, consumed.type);
+        if (!stored || !sameJson(stored, consumed.config)) throw new StoreConflictError(`the ${consumed.type} credential changed while it was being used`);
+      }
       const written = await tx.flows.update(next);
       if (work.identity) await tx.identities.save(work.identity.record, work.identity.isNew);
       for (const flow of work.followUps) await tx.flows.insert(flow);
@@ -221,6 +270,7 @@ export class FlowSubmission {
       if (work.issued) await tx.sessions.insert(work.issued.record);
       if (work.revokeOthers) await tx.sessions.deactivateAllForIdentity(work.revokeOthers.identityId, now, work.revokeOthers.exceptSessionId);
       if (work.revokeToken) await this.#d.sessions.revokeByToken(work.revokeToken, tx);
+      if (work.upgraded) await tx.sessions.update(work.upgraded.session.id, work.upgraded.patch, now);
       return written;
     });
   }
@@ -240,6 +290,15 @@ function toMachineOutcome(outcome: Outcome): MachineOutcome {
   if (rest.kind === 'updated') return { ...rest, messages: [message(MessageId.InfoSelfServiceSettingsUpdateSuccess)] };
   if (rest.kind === 'authenticated') return { kind: 'authenticated', identityId: rest.identityId, method: rest.method, aal: rest.aal };
   return rest as MachineOutcome;
+}
+
+/** Deep equality of two JSON values, object keys in any order (PostgreSQL's jsonb reorders them). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
+  const keysA = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const keysB = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return keysA.length === keysB.length && keysA.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 /** Marks addresses whose code was just mailed as `sent`. */

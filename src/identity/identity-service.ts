@@ -25,11 +25,23 @@ export interface IdentityInput {
   recovery_addresses?: Array<{ value: string; via: 'email' | 'sms' }>;
 }
 
+/**
+ * Stored forms of imported second factors (the methods own their formats; their secrets are sealed per identity, so
+ * the identity's id must be known).
+ */
+export interface SecondFactorImport {
+  /** Kratos `credentials.totp.config.totp_url` → the stored config; undefined when the URL is not a TOTP key. */
+  totp(identityId: string, url: string): Promise<Record<string, unknown> | undefined>;
+  /** Kratos `credentials.lookup_secret.config.codes`, appended to the identity's `existing` codes as Kratos does. */
+  lookupSecret(identityId: string, codes: Array<{ code: string; used_at?: string | null }>, existing?: Record<string, unknown>): Promise<Record<string, unknown>>;
+}
+
 export interface IdentityServiceDeps {
   store: Pick<Store, 'identities' | 'transaction'>;
   schemas: IdentitySchemaRegistry;
   hasher: PasswordHasher;
   clock: Clock;
+  secondFactors: SecondFactorImport;
 }
 
 /** The message a UI shows next to a field; see schema/validate. */
@@ -58,8 +70,12 @@ export class IdentityService {
     return this.#deps.clock.now();
   }
 
-  /** Hashes or validates imported credentials; call before opening the transaction. */
-  async prepareCredentials(input: CredentialsImport | undefined): Promise<PreparedCredentials> {
+  /**
+   * Hashes or validates imported credentials, and seals imported second factors for `target` (the identity being
+   * written; `current`: its stored record, whose backup codes imported ones are appended to). Call before opening the
+   * transaction.
+   */
+  async prepareCredentials(input: CredentialsImport | undefined, target: { identityId: string; current?: IdentityRecord }): Promise<PreparedCredentials> {
     const prepared: PreparedCredentials = {};
     const pw = input?.password?.config;
     if (pw) {
@@ -76,10 +92,21 @@ export class IdentityService {
       }
     }
     if (input?.oidc?.config) prepared.oidc = { providers: input.oidc.config.providers };
-    // A second factor idflow cannot check yet would be stored and silently ignored at login (and whoami would answer
-    // aal1 where Kratos demands aal2): refuse it until the method exists.
-    for (const type of ['totp', 'lookup_secret'] as const) {
-      if (input?.[type] !== undefined) throw badRequest(`Importing ${type} credentials is not supported yet.`);
+    const totpUrl = input?.totp?.config?.totp_url;
+    if (totpUrl !== undefined) {
+      // Kratos stores any string; a URL that is no TOTP key would never let its owner pass the second factor.
+      prepared.totp = await this.#deps.secondFactors.totp(target.identityId, totpUrl);
+      if (!prepared.totp) throw badRequest('credentials.totp.config.totp_url is not a valid otpauth://totp/ URL with a base32 secret.');
+    }
+    const codes = input?.lookup_secret?.config?.codes;
+    if (codes !== undefined) {
+      const existing = target.current?.credentials.find((c) => c.type === 'lookup_secret')?.config;
+      try {
+        prepared.lookup_secret = await this.#deps.secondFactors.lookupSecret(target.identityId, codes, existing);
+      } catch (err) {
+        if (err instanceof RangeError) throw badRequest(`credentials.lookup_secret.config.codes: ${err.message}`);
+        throw err;
+      }
     }
     return prepared;
   }
@@ -260,8 +287,9 @@ export class IdentityService {
   }
 
   async create(input: IdentityInput): Promise<IdentityRecord> {
-    const prepared = await this.prepareCredentials(input.credentials);
-    const record = this.buildNew(input, prepared);
+    const id = crypto.randomUUID();
+    const prepared = await this.prepareCredentials(input.credentials, { identityId: id });
+    const record = this.buildNew(input, prepared, id);
     await this.save(record, true);
     return record;
   }
@@ -282,8 +310,8 @@ export class IdentityService {
   }
 
   async replace(id: string, input: IdentityInput): Promise<IdentityRecord> {
-    const prepared = input.credentials ? await this.prepareCredentials(input.credentials) : undefined;
     const current = await this.get(id);
+    const prepared = input.credentials ? await this.prepareCredentials(input.credentials, { identityId: id, current }) : undefined;
     const next = this.buildReplacement(current, input, prepared);
     await this.save(next, false);
     return next;

@@ -63,6 +63,17 @@ export interface Changes {
   identity?: { record: IdentityRecord; isNew: boolean };
   codes?: CodeChange[];
   messages?: MessageDraft[];
+  /**
+   * Settings: appends this authentication method to the caller's session — enrolling a second factor proves it
+   * (Kratos `SessionAddAuthenticationMethods`: authenticated_at is now, the AAL is recomputed).
+   */
+  sessionMethod?: { method: string; aal: Aal };
+  /**
+   * A single-use secret was consumed (a TOTP time step, a backup code): the commit goes ahead only while this
+   * credential's stored config is still the one the method read; otherwise the submit is retried on fresh data, so
+   * two concurrent submits of the same secret never both succeed.
+   */
+  consumes?: { identityId: string; type: string; config: Record<string, unknown> };
 }
 
 export type CodeChange =
@@ -81,7 +92,10 @@ interface OutcomeBase {
 export type Outcome = OutcomeBase & (
   /** Shown to the user again with these messages (wrong password, invalid trait, unknown code ...). */
   | { kind: 'rejected'; values?: Record<string, unknown>; fieldMessages?: Record<string, UiMessage[]>; messages?: UiMessage[] }
-  /** Registration's profile-first step moved to another screen. */
+  /**
+   * Registration's profile-first step moved to another screen; settings: the method shows a screen of its own with
+   * nothing saved (new backup codes to confirm, codes revealed) — Kratos's `ErrStrategyAsksToReturnToUI`.
+   */
   | { kind: 'next_screen'; screen?: 'credential-selection'; values?: Record<string, unknown>; messages?: UiMessage[] }
   /** Login: this identity proved this factor. */
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal; provider?: string }
@@ -108,6 +122,11 @@ export interface Capability {
   payloadSchema?: string;
   /** Whether this method takes submissions whose `method` names another id (recovery by link accepts codes). */
   accepts?(method: string): boolean;
+  /**
+   * Whether a submission that names no `method` is this method's, judged by its own fields in the raw body (Kratos:
+   * `totp_unlink`, the `lookup_secret_*` buttons force their method).
+   */
+  claims?(body: Record<string, unknown>): boolean;
 }
 
 /**
@@ -132,6 +151,11 @@ export type MethodRouteAnswer =
   | { kind: 'content'; status: number; contentType: string; body: string; cacheControl?: string }
   | { kind: 'submit'; flowKind: FlowKind; flowId: string; payload: Record<string, unknown> };
 
+/**
+ * A method whose login capability is `aal2` is a second factor. An identity has it available when it holds a
+ * credential whose type is the method's id (the method deletes the credential when its last secret is removed), so
+ * `session.whoami.required_aal: highest_available` can tell from the credential types alone.
+ */
 export interface Method {
   /** Kratos's method id (`password`, `profile`, `code`, `link`, `totp` ...); an open string. */
   id: string;

@@ -126,6 +126,12 @@ export interface IdentityRepository {
   addressOwners(addresses: Array<{ via: string; value: string }>, exceptIdentityId?: string): Promise<string[]>;
   /** Identity ids, ascending (keyset pagination). */
   listIds(query: IdentityPageQuery): Promise<string[]>;
+  /**
+   * The stored config of an identity's credential of this type (null without one). Inside a transaction the row stays
+   * locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite's writer lock holds everything), so a
+   * compare-then-write of a single-use secret cannot interleave with another.
+   */
+  lockCredentialConfig(identityId: string, type: string): Promise<Record<string, unknown> | null>;
   /** Makes the stored identity equal to `record` (insert or diff-update). Throws UniqueViolationError on clashes. */
   save(record: IdentityRecord, isNew: boolean): Promise<void>;
   delete(id: string): Promise<boolean>;
@@ -159,8 +165,12 @@ export interface SessionRepository {
   /** Ends every active session of an identity except one; returns how many. */
   deactivateAllForIdentity(identityId: string, at: Date, exceptSessionId?: string): Promise<number>;
   deleteAllForIdentity(identityId: string): Promise<number>;
-  update(id: string, patch: Partial<Pick<SessionRecord, 'expiresAt' | 'authenticationMethods' | 'aal' | 'authenticatedAt' | 'devices'>>, at: Date): Promise<void>;
+  update(id: string, patch: SessionPatch, at: Date): Promise<void>;
 }
+
+/** What may change in a stored session (extension, step-up, refresh: its token too). */
+export type SessionPatch = Partial<Pick<SessionRecord,
+  'expiresAt' | 'authenticationMethods' | 'aal' | 'authenticatedAt' | 'issuedAt' | 'devices' | 'tokenHash' | 'logoutTokenHash'>>;
 
 /** The whoami hot path: one lookup by token hash, joined with the identity (no credential configs). */
 export interface SessionLookup {

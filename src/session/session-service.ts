@@ -1,5 +1,5 @@
 import type { Config } from '../../config/types.ts';
-import type { Repositories, SessionRecord, Store } from '../persistence/store.ts';
+import type { Repositories, SessionPatch, SessionRecord, Store } from '../persistence/store.ts';
 import type { Clock } from '../x/clock.ts';
 import { parseDuration } from '../x/duration.ts';
 import { randomToken } from '../x/random.ts';
@@ -8,7 +8,7 @@ import { sessionInactive } from '../errors/kratos-error.ts';
 import { toSessionJson, type SessionJson } from './session-json.ts';
 import {
   computeAal, isSessionActive,
-  type ActiveSession, type AuthenticationMethodInput, type AuthenticationMethodRecord, type SessionView, type SessionWithIdentity,
+  type ActiveSession, type AuthenticationMethodInput, type AuthenticationMethodRecord, type SessionDeviceRecord, type SessionView, type SessionWithIdentity,
 } from './session.ts';
 
 export const SESSION_TOKEN_PREFIX = 'ory_st_';
@@ -99,11 +99,7 @@ export class SessionService {
     const logoutToken = await deriveLogoutToken(LOGOUT_TOKEN_PREFIX, tokenHash, TOKEN_RANDOM_LENGTH);
     const logoutTokenHash = await hashToken(logoutToken);
     const methods = input.methods.map((m) => methodRecord(m, now));
-    const device = {
-      id: crypto.randomUUID(),
-      ...(input.device?.ip ? { ip_address: input.device.ip.slice(0, MAX_IP_LENGTH) } : {}),
-      ...(input.device?.userAgent ? { user_agent: input.device.userAgent.slice(0, MAX_USER_AGENT_LENGTH) } : {}),
-    };
+    const device = deviceRecord(input.device);
     const record: SessionRecord = {
       id: crypto.randomUUID(),
       tokenHash,
@@ -130,6 +126,33 @@ export class SessionService {
     const now = this.#now();
     const methods = [...session.authenticationMethods, methodRecord(method, now)];
     return { authenticationMethods: methods, aal: computeAal(methods), authenticatedAt: now };
+  }
+
+  /**
+   * A login that proved its identity again on an existing session (an aal2 step-up, a refresh): Kratos's
+   * ActivateSession keeps the session, appends the method, and makes it as fresh as a new one — authenticated and
+   * issued now, expiring a full lifespan from now, the device recorded. With `rotateToken` the session also gets a new
+   * token (returned once). The patch is for the caller's transaction.
+   */
+  async reactivate(
+    session: SessionView, method: AuthenticationMethodInput, options: { device?: { ip?: string; userAgent?: string }; rotateToken?: boolean } = {},
+  ): Promise<{ patch: SessionPatch; token?: string }> {
+    const now = this.#now();
+    const methods = [...session.authenticationMethods, methodRecord(method, now)];
+    const patch: SessionPatch = {
+      authenticationMethods: methods,
+      aal: computeAal(methods),
+      authenticatedAt: now,
+      issuedAt: now,
+      expiresAt: new Date(now.getTime() + this.#lifespanMs),
+      devices: [...session.devices, deviceRecord(options.device)],
+    };
+    if (!options.rotateToken) return { patch };
+    // A new token for the same session: the old token (and its logout token) stop working when the patch is written.
+    const token = randomToken(SESSION_TOKEN_PREFIX, TOKEN_RANDOM_LENGTH);
+    patch.tokenHash = await hashToken(token);
+    patch.logoutTokenHash = await hashToken(await deriveLogoutToken(LOGOUT_TOKEN_PREFIX, patch.tokenHash, TOKEN_RANDOM_LENGTH));
+    return { patch, token };
   }
 
   /**
@@ -248,6 +271,14 @@ export class SessionService {
     await this.#deps.store.sessions.update(id, { expiresAt }, now);
     return { ...view, expiresAt, updatedAt: now };
   }
+}
+
+function deviceRecord(device: { ip?: string; userAgent?: string } | undefined): SessionDeviceRecord {
+  return {
+    id: crypto.randomUUID(),
+    ...(device?.ip ? { ip_address: device.ip.slice(0, MAX_IP_LENGTH) } : {}),
+    ...(device?.userAgent ? { user_agent: device.userAgent.slice(0, MAX_USER_AGENT_LENGTH) } : {}),
+  };
 }
 
 function methodRecord(input: AuthenticationMethodInput, now: Date): AuthenticationMethodRecord {

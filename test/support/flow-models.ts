@@ -14,8 +14,17 @@ const text = (id: number) => ({ id, text: '', type: 'error' as const });
 
 export const loginModel: MachineModelSpec = {
   machine: loginMachine,
-  openings: { api: { flowId: 'flow', flowType: 'api' } },
+  // `aal2`: a session that proved its password steps up with the second factor (login?aal=aal2).
+  openings: { api: { flowId: 'flow', flowType: 'api' }, 'api at aal2': { flowId: 'flow', flowType: 'api', requestedAal: 'aal2', identityId: 'identity' } },
   actions: {
+    'submit the authenticator code': {
+      submit: { method: 'totp', payload: { totp_code: '123456' } },
+      outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'totp', aal: 'aal2' }, continueSession: { sessionId: 'session' } },
+    },
+    'submit a wrong authenticator code': {
+      submit: { method: 'totp', payload: { totp_code: '000000' } },
+      outputs: { authenticate: { kind: 'rejected', messages: [text(4000008)] } },
+    },
     'submit correct password': {
       submit: { method: 'password', payload: { identifier: 'user', password: 'secret' } },
       outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'password', aal: 'aal1' }, issueSession: { sessionId: 'session' } },
@@ -29,7 +38,12 @@ export const loginModel: MachineModelSpec = {
       outputs: { authenticate: { kind: 'rejected', messages: [text(4010002)] } },
     },
   },
-  availableIn: (state) => (state === 'choose_method' ? ['submit correct password', 'submit wrong password', 'submit unknown method'] : []),
+  availableIn: (state, context) => {
+    if (state !== 'choose_method') return [];
+    return (context as { requestedAal?: string }).requestedAal === 'aal2'
+      ? ['submit the authenticator code', 'submit a wrong authenticator code', 'submit unknown method']
+      : ['submit correct password', 'submit wrong password', 'submit unknown method'];
+  },
 };
 
 export const registrationModel: MachineModelSpec = {
@@ -90,8 +104,15 @@ export const settingsModel: MachineModelSpec = {
       submit: { method: 'password', payload: { password: 'new secret' } },
       outputs: { applySettings: { kind: 'needs_refresh' } },
     },
+    // New backup codes are shown to be confirmed; nothing is saved yet.
+    'generate backup codes': {
+      submit: { method: 'lookup_secret', payload: { lookup_secret_regenerate: true } },
+      outputs: { applySettings: { kind: 'next_screen' } },
+    },
   },
-  availableIn: () => ['change the name', 'submit invalid traits', 'change the password', 'reuse the current password', 'change the password with an old login'],
+  // Backup codes are asked for on the form as it first shows (fewer generated paths; the transition is the same).
+  availableIn: (state) => ['change the name', 'submit invalid traits', 'change the password', 'reuse the current password', 'change the password with an old login',
+    ...(state === 'show_form' ? ['generate backup codes'] : [])],
 };
 
 const SENT = { recovery: 1060003, verification: 1080003 };

@@ -35,6 +35,8 @@ export function plainActionBody(kind: string, action: string, run: ActionRun): R
       return { method: 'password', password: run.password };
     case 'settings:reuse the current password':
       return { method: 'password', password: run.password };
+    case 'settings:generate backup codes':
+      return { method: 'lookup_secret', lookup_secret_regenerate: true };
     case 'recovery:submit an invalid address':
     case 'recovery:ask for a new code for an invalid address':
     case 'verification:submit an invalid address':

@@ -85,7 +85,8 @@ function inputValue(value: unknown): string | undefined {
  *   `checkbox` as `<input type="checkbox" value="true">`, checked when the node's value is `true` (or without `value`
  *   with `plainCheckboxes`); any other type as a labelled `<input>` with name, type, value, required, disabled,
  *   autocomplete, pattern and maxlength.
- * - text: `<p class="text" id>`; a (anchor): `<a id href>` titled by `attributes.title`; img: `<img id src>`;
+ * - text: `<p class="text" id data-text-id>`; a (anchor): `<a id href>` titled by `attributes.title`; img:
+ *   `<img id src width height alt="{label}">`;
  *   script: `<script src async …>` as the Ory UIs inject it; div: `<div id>`.
  * Labels carry `data-label-id` (the message id of `meta.label`). Each node and its messages sit in
  * `<div class="node" data-node="{name or id}">`, so a test can ask for the messages of one node.
@@ -125,11 +126,11 @@ function nodeElementHtml(node: Json, options: RenderOptions): string {
       return `<label${labelId}>${label ? `<span>${escapeHtml(label)}</span>` : ''}<input ${attrs}></label>${messages}`;
     }
     case 'text':
-      return `<p class="text" id="${escapeHtml(a.id)}" data-text-id="${escapeHtml(a.text?.id)}"${group}>${escapeHtml(a.text?.text)}</p>${messages}`;
+      return `<p class="text" id="${escapeHtml(a.id)}" data-text-id="${escapeHtml(a.text?.id)}"${group}${labelId}>${escapeHtml(a.text?.text)}</p>${messages}`;
     case 'a':
       return `<a id="${escapeHtml(a.id)}" href="${escapeHtml(a.href)}" data-title-id="${escapeHtml(a.title?.id)}"${group}>${escapeHtml(a.title?.text)}</a>${messages}`;
     case 'img':
-      return `<img id="${escapeHtml(a.id)}" src="${escapeHtml(a.src)}" width="${escapeHtml(a.width)}" height="${escapeHtml(a.height)}" alt=""${group}>${messages}`;
+      return `<img id="${escapeHtml(a.id)}" src="${escapeHtml(a.src)}" width="${escapeHtml(a.width)}" height="${escapeHtml(a.height)}" alt="${escapeHtml(label)}"${group}${labelId}>${messages}`;
     case 'script':
       return `<script src="${escapeHtml(a.src)}" id="${escapeHtml(a.id)}" type="${escapeHtml(a.type)}" async`
         + `${a.integrity ? ` integrity="${escapeHtml(a.integrity)}"` : ''}${a.crossorigin ? ` crossorigin="${escapeHtml(a.crossorigin)}"` : ''}`

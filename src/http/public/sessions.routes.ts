@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { Registry } from '../../registry.ts';
-import { KratosError, sessionInactive } from '../../errors/kratos-error.ts';
+import { KratosError, sessionAal2Required, sessionInactive } from '../../errors/kratos-error.ts';
+import { satisfiesAal } from '../../session/aal.ts';
 import { toSessionJson } from '../../session/index.ts';
 import { isUuid } from '../../identity/identity-service.ts';
 import { keysetPage } from '../admin/pagination.ts';
@@ -9,6 +10,16 @@ import { currentSession, setSessionCookie, type RequestSession } from './selfser
 /** whoami without credentials: Kratos answers 401 with no error id (ory/kratos#4129). */
 const noSession = () => new KratosError(401, undefined, { reason: 'No valid session credentials found in the request.' });
 const inactive = () => sessionInactive();
+
+/**
+ * `session.whoami.required_aal` (Kratos DoesSessionSatisfy): with `highest_available` an aal1 session of an identity
+ * that has a second factor answers 403 `session_aal2_required`, pointing the browser at the aal2 login. Decided from
+ * the credential types the lookup already read (no second query).
+ */
+function requireWhoamiAal(registry: Registry, session: RequestSession['session']): void {
+  if (satisfiesAal(session.aal, registry.config.session.whoami.required_aal, session.credentialTypes)) return;
+  throw sessionAal2Required(new URL('self-service/login/browser?aal=aal2', registry.urls.public).toString());
+}
 
 /**
  * whoami is the hottest path of any deployment: one indexed lookup, no credentials loaded. It is mounted ahead
@@ -35,6 +46,7 @@ export function whoamiRoutes(registry: Registry): Router {
     }
     const current = await currentSession(registry, req);
     if (!current) throw noSession();
+    requireWhoamiAal(registry, current.session);
     if (current.source === 'cookie' && registry.config.session.cookie.persistent) {
       setSessionCookie(registry, res, current.token, current.session.expiresAt);
     }
@@ -58,6 +70,7 @@ export function sessionsRoutes(registry: Registry): Router {
   router.get('/sessions', async (req: Request, res: Response) => {
     const current = await currentSession(registry, req);
     if (!current) throw inactive();
+    requireWhoamiAal(registry, current.session);
     const identityId = current.session.identityId;
     // Page tokens are sealed for this identity's list: another caller's token opens nothing here.
     const others = await keysetPage(req, res, {

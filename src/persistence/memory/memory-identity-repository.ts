@@ -213,6 +213,13 @@ export class MemoryIdentityRepository implements IdentityRepository {
     return ids.sort(byString).slice(0, query.limit);
   }
 
+  async lockCredentialConfig(identityId: string, type: string): Promise<Record<string, unknown> | null> {
+    // Writers take turns in this store: inside a transaction nothing else writes until it ends.
+    const row = isUuid(identityId) ? this.#source.read('identities').get(identityId) : undefined;
+    const credential = row?.credentials.find((c) => c.type === type);
+    return credential ? structuredClone(credential.config) as Record<string, unknown> : null;
+  }
+
   save(record: IdentityRecord, isNew: boolean): Promise<void> {
     return this.#source.write((w) => {
       const current = w.read('identities').get(record.id);

@@ -1,9 +1,8 @@
-import type { SessionListQuery, SessionRecord, SessionRepository } from '../store.ts';
+import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository } from '../store.ts';
 import {
   byString, copy, date, deepFreeze, foreignKeyViolation, isUuid, json, uniqueViolation, type Source,
 } from './memory-tables.ts';
 
-type SessionPatch = Partial<Pick<SessionRecord, 'expiresAt' | 'authenticationMethods' | 'aal' | 'authenticatedAt' | 'devices'>>;
 
 const sessionRow = (s: SessionRecord): SessionRecord => deepFreeze({
   id: s.id, identityId: s.identityId, active: s.active, aal: s.aal, authenticationMethods: json(s.authenticationMethods),
@@ -118,6 +117,9 @@ export class MemorySessionRepository implements SessionRepository {
       const next: SessionRecord = { ...row, updatedAt: date(at) };
       if (patch.expiresAt !== undefined) next.expiresAt = date(patch.expiresAt);
       if (patch.authenticatedAt !== undefined) next.authenticatedAt = date(patch.authenticatedAt);
+      if (patch.issuedAt !== undefined) next.issuedAt = date(patch.issuedAt);
+      if (patch.tokenHash !== undefined) next.tokenHash = patch.tokenHash;
+      if (patch.logoutTokenHash !== undefined) next.logoutTokenHash = patch.logoutTokenHash;
       if (patch.aal !== undefined) next.aal = patch.aal;
       if (patch.authenticationMethods !== undefined) next.authenticationMethods = json(patch.authenticationMethods);
       if (patch.devices !== undefined) next.devices = json(patch.devices);

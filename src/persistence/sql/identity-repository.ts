@@ -200,9 +200,24 @@ const isUuid = (id: string) => typeof id === 'string' && UUID.test(id);
 /** Identities on MikroORM: a multi-row save runs in its own transaction unless it joins the caller's. */
 export class SqlIdentityRepository implements IdentityRepository {
   readonly #source: EmSource;
+  readonly #dialect: 'sqlite' | 'postgresql';
 
-  constructor(source: EmSource) {
+  constructor(source: EmSource, dialect: 'sqlite' | 'postgresql') {
     this.#source = source;
+    this.#dialect = dialect;
+  }
+
+  async lockCredentialConfig(identityId: string, type: string): Promise<Record<string, unknown> | null> {
+    if (!isUuid(identityId)) return null;
+    const lock = this.#dialect === 'postgresql' ? ' FOR UPDATE' : '';
+    const em = this.#source.em();
+    // The transaction's own connection (a statement outside it would wait for SQLite's writer lock it holds).
+    const rows = await em.getConnection().execute<Array<{ config: unknown }>>(
+      `SELECT config FROM identity_credentials WHERE identity_id = ? AND type = ?${lock}`, [identityId, type], 'all', em.getTransactionContext(),
+    );
+    if (rows.length === 0) return null;
+    const config = rows[0].config;
+    return (typeof config === 'string' ? JSON.parse(config) : config) as Record<string, unknown>;
   }
 
   async get(id: string): Promise<IdentityRecord | null> {

@@ -1,6 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { Session, type SessionRow } from '../../../entities/index.ts';
-import type { SessionListQuery, SessionRecord, SessionRepository } from '../store.ts';
+import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -98,8 +98,12 @@ export class SqlSessionRepository implements SessionRepository {
     return this.#source.em().nativeDelete(Session, { identity: identityId } as FilterQuery<SessionRow>);
   }
 
-  async update(id: string, patch: Partial<Pick<SessionRecord, 'expiresAt' | 'authenticationMethods' | 'aal' | 'authenticatedAt' | 'devices'>>, at: Date): Promise<void> {
+  async update(id: string, patch: SessionPatch, at: Date): Promise<void> {
     if (!isUuid(id)) return;
-    await this.#source.em().nativeUpdate(Session, { id }, { ...(patch as Record<string, unknown>), updatedAt: at });
+    // MikroORM rewrites the parameters it is given in place, and sessions handed out by the lookup are frozen.
+    const values: Record<string, unknown> = { ...patch, updatedAt: at };
+    if (patch.authenticationMethods) values.authenticationMethods = structuredClone(patch.authenticationMethods);
+    if (patch.devices) values.devices = structuredClone(patch.devices);
+    await this.#source.em().nativeUpdate(Session, { id }, values);
   }
 }

@@ -18,7 +18,7 @@ export interface SqlStore extends Store {
 
 function repositories(source: EmSource, dialect: 'sqlite' | 'postgresql'): Repositories {
   return {
-    identities: new SqlIdentityRepository(source),
+    identities: new SqlIdentityRepository(source, dialect),
     flows: new SqlFlowRepository(source),
     sessions: new SqlSessionRepository(source),
     codes: new SqlCodeRepository(source),

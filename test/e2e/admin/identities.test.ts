@@ -5,6 +5,7 @@ import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse, expectSchema } from '../../support/openapi.ts';
 import { Identity as IdentityEntity } from '../../../entities/index.ts';
 import { failure as errorOf } from '../../support/sdk.ts';
+import { TEST_TOTP_SECRET, testTotpUrl } from '../../support/totp.ts';
 
 for (const db of testDatabases()) {
   describe(`admin identity API (${db.name})`, () => {
@@ -72,20 +73,45 @@ for (const db of testDatabases()) {
       expect(await countIdentities()).toBe(before);
     });
 
-    it('refuses second-factor credentials it cannot check yet (totp, lookup_secret) and stores nothing', async () => {
-      // Stored and ignored, a TOTP credential would let the identity log in at aal1 where Kratos demands aal2.
+    it('imports second factors in Kratos\'s format, sealed at rest, and refuses a TOTP URL that is no key', async () => {
+      const email = `second-factor-${crypto.randomUUID()}@example.com`;
+      const created = await server.identityApi.createIdentity({
+        createIdentityBody: {
+          schema_id: 'default', traits: { email },
+          credentials: {
+            totp: { config: { totp_url: testTotpUrl(email) } },
+            lookup_secret: { config: { codes: [{ code: 'abcd1234' }, { code: 'used0000', used_at: new Date('2026-01-02T03:04:05Z') }] } },
+          } as never,
+        },
+      });
+      const shown = await server.identityApi.getIdentity({ id: created.id, includeCredential: ['totp', 'lookup_secret'] });
+      expect(shown.credentials!.totp!.identifiers).toEqual([created.id]);
+      expect(shown.credentials!.lookup_secret!.identifiers).toEqual([created.id]);
+      // Neither the TOTP key nor a backup code is stored in the clear (Kratos stores both as given).
+      const stored = JSON.stringify(shown.credentials);
+      expect(stored).not.toContain(TEST_TOTP_SECRET);
+      expect(stored).not.toContain('abcd1234');
+      const codes = (shown.credentials!.lookup_secret!.config as { recovery_codes: Array<{ used_at: string | null }> }).recovery_codes;
+      expect(codes.map((c) => c.used_at)).toEqual([null, '2026-01-02T03:04:05Z']);
+
+      // Replacing the identity with more codes appends them, as Kratos does.
+      await server.identityApi.updateIdentity({
+        id: created.id,
+        updateIdentityBody: { schema_id: 'default', state: 'active', traits: { email }, credentials: { lookup_secret: { config: { codes: [{ code: 'efgh5678' }] } } } as never },
+      });
+      const replaced = await server.identityApi.getIdentity({ id: created.id, includeCredential: ['lookup_secret'] });
+      expect((replaced.credentials!.lookup_secret!.config as { recovery_codes: unknown[] }).recovery_codes).toHaveLength(3);
+
       const before = await countIdentities();
-      for (const credentials of [
-        { totp: { config: { totp_url: 'otpauth://totp/idflow:a@example.com?secret=JBSWY3DPEHPK3PXP&issuer=idflow' } } },
-        { lookup_secret: { config: { codes: [{ code: 'abcd1234' }] } } },
-      ]) {
-        const failure = await errorOf(server.identityApi.createIdentity({
-          createIdentityBody: { schema_id: 'default', traits: { email: `second-factor-${crypto.randomUUID()}@example.com` }, credentials: credentials as never },
-        }));
-        expect(failure.status).toBe(400);
-        expectResponse('createIdentity', 400, failure.body);
-        expect(failure.body.error.reason).toMatch(/^Importing (totp|lookup_secret) credentials is not supported yet\.$/);
-      }
+      const failure = await errorOf(server.identityApi.createIdentity({
+        createIdentityBody: {
+          schema_id: 'default', traits: { email: `bad-totp-${crypto.randomUUID()}@example.com` },
+          credentials: { totp: { config: { totp_url: 'otpauth://totp/idflow:a@example.com?secret=not-base32!' } } } as never,
+        },
+      }));
+      expect(failure.status).toBe(400);
+      expectResponse('createIdentity', 400, failure.body);
+      expect(failure.body.error.reason).toMatch(/totp_url is not a valid/);
       expect(await countIdentities()).toBe(before);
     });
 

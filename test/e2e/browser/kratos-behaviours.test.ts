@@ -10,13 +10,14 @@
  * a loopback SMTP server). Behaviours that need another config value start a variant server (and its UI) inside their
  * `it`, on the same database. Lifespans are crossed with the server's clock, never by sleeping.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type BrowserContext, type Page, type Request as PwRequest } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { testDatabases } from '../../support/databases.ts';
 import { launchChromium } from '../../support/chromium.ts';
-import { deepMerge, startTestServer, type Overlay, type TestServer } from '../../support/server.ts';
-import { startUiServer, type UiServer } from '../../support/ui-server.ts';
+import { address, flowIdOf, inBrowser as openBrowser, startUiEnv, stopUiEnv, uiFlowUrl, type UiEnv } from '../../support/ui-env.ts';
+import { click, ids, nodeMessages, pathOf, spa, uiMessages, visit } from '../../support/ui-page.ts';
+import { deepMerge, type Overlay } from '../../support/server.ts';
 import { FAST_WORKER, startSmtpServer, type CapturedMail, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { rangeHandler, sha1Upper, startRangeServer, type RangeServer } from '../../unit/methods/password/range-server.ts';
 
@@ -28,7 +29,6 @@ const PASSWORD = 'a long and unguessable passphrase';
 const BREACHED = 'correct horse battery staple';
 const BREACH_COUNT = 4213;
 const PRIVILEGED_MAX_AGE_MS = 5 * 60_000;
-const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 /** Identity schema: one identifier (email, titled), a second required trait, booleans, an optional string, an array. */
 const SCHEMA = {
@@ -108,32 +108,9 @@ function overlay(ui: string): Overlay {
 }
 
 /** An idflow server with its UI. `pub` is idflow's public base URL with its trailing slash (as Kratos prints it). */
-interface Env {
-  server: TestServer;
-  ui: UiServer;
-  pub: string;
-}
-
-async function startEnv(dsn: string, extra: Overlay = {}): Promise<Env> {
-  const ui = await startUiServer();
-  try {
-    const server = await startTestServer(dsn, deepMerge(overlay(ui.url), extra));
-    ui.setPublicUrl(server.publicUrl);
-    return { server, ui, pub: server.registry.urls.public };
-  } catch (err) {
-    await ui.close();
-    throw err;
-  }
-}
-
-async function stopEnv(env: Env | undefined): Promise<void> {
-  await env?.server.close();
-  await env?.ui.close();
-}
-
-const address = (label: string) => `${label}-${randomUUID().slice(0, 8)}@example.com`;
-const flowIdOf = (url: string | undefined) => (url ? new URL(url).searchParams.get('flow') : null);
-const uiFlowUrl = (env: Env, kind: string) => new RegExp(`^${env.ui.url}/${kind}\\?flow=(${UUID})$`);
+type Env = UiEnv;
+const startEnv = (dsn: string, extra: Overlay = {}) => startUiEnv(dsn, (uiUrl) => deepMerge(overlay(uiUrl), extra));
+const stopEnv = stopUiEnv;
 
 /** An identity made through the admin API: password set, address verified or not. */
 async function person(env: Env, label: string, options: { verified?: boolean } = {}): Promise<{ id: string; email: string; password: string }> {
@@ -186,59 +163,6 @@ function codeOf(mail: CapturedMail): string {
   return code!;
 }
 
-/** One hop of a navigation chain: the request and the status/Location it was answered with. */
-interface Hop {
-  method: string;
-  url: string;
-  status?: number;
-  location?: string;
-}
-
-/**
- * Runs `action` (a click or a goto) and returns every main-frame navigation hop it caused, redirects included,
- * once the final page has loaded.
- */
-async function trace(page: Page, action: () => Promise<unknown>): Promise<Hop[]> {
-  const requests: PwRequest[] = [];
-  const onRequest = (request: PwRequest) => {
-    if (request.isNavigationRequest() && request.frame() === page.mainFrame()) requests.push(request);
-  };
-  page.on('request', onRequest);
-  try {
-    await Promise.all([page.waitForEvent('framenavigated'), action()]);
-    await page.waitForLoadState('load');
-  } finally {
-    page.off('request', onRequest);
-  }
-  const hops: Hop[] = [];
-  for (const request of requests) {
-    const response = await request.response();
-    hops.push({ method: request.method(), url: request.url(), status: response?.status(), location: response?.headers().location });
-  }
-  return hops;
-}
-
-const click = (page: Page, selector: string) => trace(page, () => page.click(selector));
-const visit = (page: Page, url: string) => trace(page, () => page.goto(url));
-
-interface ShownMessage {
-  id: number;
-  type: string;
-  text: string;
-  context?: Json;
-}
-
-async function shown(page: Page, selector: string): Promise<ShownMessage[]> {
-  return page.$$eval(selector, (elements) => elements.map((e) => {
-    const el = e as HTMLElement;
-    return { id: Number(el.dataset.messageId), type: el.dataset.messageType ?? '', text: el.textContent ?? '', context: el.dataset.context ? JSON.parse(el.dataset.context) : undefined };
-  }));
-}
-/** `ui.messages` as the UI shows them. */
-const uiMessages = (page: Page) => shown(page, '#messages .ui-message');
-/** The messages of the node(s) named `name`. */
-const nodeMessages = (page: Page, name: string) => shown(page, `.node[data-node="${name}"] .node-message`);
-const ids = (messages: ShownMessage[]) => messages.map((m) => m.id);
 const flowState = (page: Page) => page.getAttribute('#flow-meta', 'data-state');
 /** How the UI's server-side reads of one flow were answered (`200`, or `403 security_csrf_violation` …). */
 const readsOf = (env: Env, kind: string, id: string | null) =>
@@ -257,32 +181,7 @@ async function whoami(context: BrowserContext, env: Env): Promise<{ status: numb
 }
 
 /** `window.spa.call` on the SPA page (the browser's own fetch, tunnelled to idflow by the UI server). */
-function spa(page: Page, path: string, options: { method?: string; json?: Json; form?: Array<[string, string]> } = {}): Promise<{ status: number; url: string; body: Json }> {
-  return page.evaluate(([p, o]) => (window as Json).spa.call(p, o), [path, options] as const);
-}
-/** The path and query of an absolute `ui.action` (the SPA calls it on its own origin). */
-const pathOf = (url: string) => {
-  const u = new URL(url);
-  return `${u.pathname}${u.search}`;
-};
-
-/** A fresh browser context for one scenario; failures report where the browser was and what the UI did. */
-async function inBrowser(env: Env, run: (page: Page, context: BrowserContext) => Promise<void>): Promise<void> {
-  const context = await browser.newContext();
-  context.setDefaultTimeout(15_000);
-  const page = await context.newPage();
-  const uiSeen = env.ui.requests.length;
-  const apiSeen = env.ui.apiCalls.length;
-  try {
-    await run(page, context);
-  } catch (err) {
-    const html = (await page.content().catch(() => '')).slice(0, 3000);
-    const calls = env.ui.apiCalls.slice(apiSeen).map((c) => `${c.path} -> ${c.status}${c.error ? ` ${c.error}` : ''}`).join(', ');
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n  page: ${page.url()}\n  ui requests: ${env.ui.requests.slice(uiSeen).join(', ')}\n  ui api calls: ${calls}\n  html: ${html}`, { cause: err });
-  } finally {
-    await context.close();
-  }
-}
+const inBrowser = (env: Env, run: (page: Page, context: BrowserContext) => Promise<void>) => openBrowser(browser, env, run);
 
 /** Fills the unified registration form (traits + password) on the current registration page. */
 async function fillRegistration(page: Page, email: string, extra: { name?: string; password?: string } = {}): Promise<void> {

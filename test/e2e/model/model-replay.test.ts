@@ -11,6 +11,7 @@ import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { FLOW_MODELS } from '../../support/flow-models.ts';
 import { plainActionBody } from '../../support/model-actions.ts';
+import { testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
 import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
 
@@ -60,6 +61,7 @@ for (const db of testDatabases()) {
             registration: { after: { password: { hooks: [{ hook: 'show_verification_ui' }, { hook: 'session' }] } } },
             settings: { privileged_session_max_age: '5m' },
           },
+          methods: { ...overlay.selfservice.methods, totp: { enabled: true }, lookup_secret: { enabled: true } },
         },
       });
       withoutHook = await startTestServer(b.dsn, {
@@ -96,8 +98,24 @@ for (const db of testDatabases()) {
         });
         run.token = login.session_token;
       }
+      if (kind === 'login' && opening === 'api at aal2') {
+        // An identity with an authenticator app logs in with its password (aal1), then steps up.
+        await run.server.identityApi.createIdentity({
+          createIdentityBody: {
+            schema_id: 'default', traits: { email: run.email },
+            credentials: { password: { config: { password: run.password } }, totp: { config: { totp_url: testTotpUrl(run.email) } } },
+          },
+        });
+        const login = await run.server.frontendApi.updateLoginFlow({
+          flow: (await run.server.frontendApi.createNativeLoginFlow()).id,
+          updateLoginFlowBody: { method: 'password', identifier: run.email, password: run.password },
+        });
+        expect(login.session.authenticator_assurance_level).toBe('aal1');
+        run.token = login.session_token;
+      }
       if (kind === 'recovery' || kind === 'verification') await createIdentity(run.server, run.email, run.password);
-      const res = await fetch(`${run.server.publicUrl}/self-service/${kind}/api`, { headers: run.token ? { 'x-session-token': run.token } : {} });
+      const aal = opening === 'api at aal2' ? '?aal=aal2' : '';
+      const res = await fetch(`${run.server.publicUrl}/self-service/${kind}/api${aal}`, { headers: run.token ? { 'x-session-token': run.token } : {} });
       expect(res.status).toBe(200);
       const flow = await res.json();
       run.flowId = flow.id;
@@ -178,6 +196,10 @@ for (const db of testDatabases()) {
         }
       }
       switch (`${kind}:${action}`) {
+        case 'login:submit the authenticator code':
+          return post(run, kind, { method: 'totp', totp_code: await totpCode(run.server.clock.now()) });
+        case 'login:submit a wrong authenticator code':
+          return post(run, kind, { method: 'totp', totp_code: await wrongTotpCode(run.server.clock.now()) });
         case 'registration:submit password for a taken e-mail': {
           const taken = `taken-${crypto.randomUUID()}@example.com`;
           await createIdentity(run.server, taken, 'some other passphrase');
@@ -255,6 +277,11 @@ for (const db of testDatabases()) {
       if (state === 'passed_challenge') {
         expect(res.status, where).toBe(200);
         if (kind === 'login') expect(body.session_token, where).toMatch(/^ory_st_/);
+        if (kind === 'login' && action === 'submit the authenticator code') {
+          // The step-up continues the session the password opened: a native app keeps its token, now aal2.
+          expect(body.session_token, where).toBe(run.token);
+          expect(body.session.authenticator_assurance_level, where).toBe('aal2');
+        }
         if (kind === 'registration') {
           expect(body.identity.traits.email, where).toBe(run.email);
           expect(Boolean(body.session_token), where).toBe(ctx.issueSession);
@@ -263,7 +290,8 @@ for (const db of testDatabases()) {
         expect(stored.state, where).toBe('passed_challenge');
         return;
       }
-      expect(res.status, where).toBe(state === 'success' ? 200 : 400);
+      // A method's own next screen (new backup codes) is no error.
+      expect(res.status, where).toBe(state === 'success' || action === 'generate backup codes' ? 200 : 400);
       expect(body.state, where).toBe(state);
       expect((body.ui.messages ?? []).map((m: Json) => m.id), where).toEqual(ctx.messages.map((m) => m.id));
       for (const [name, messages] of Object.entries(ctx.fieldMessages)) {
@@ -291,7 +319,7 @@ for (const db of testDatabases()) {
             if (event.startsWith('open:')) {
               snapshot = openFlow(spec, event.slice(5));
               await open(kind, event.slice(5), run);
-              if (kind === 'login') await createIdentity(run.server, run.email, run.password);
+              if (kind === 'login' && event !== 'open:api at aal2') await createIdentity(run.server, run.email, run.password);
               continue;
             }
             snapshot = stepAction(spec, snapshot!, event);

@@ -176,8 +176,6 @@ const UNSUPPORTED = [
  * them makes loadConfig refuse the file, naming each.
  */
 const REFUSED = [
-  'selfservice.methods.totp.enabled: not supported yet - TOTP',
-  'selfservice.methods.lookup_secret.enabled: not supported yet - lookup secrets',
   'serve.public.cors.enabled: not supported yet - CORS is not implemented',
   'feature_flags.use_continue_with_transitions: not supported yet - recovery answers with the legacy transitions',
 ];
@@ -186,12 +184,9 @@ const REFUSED = [
 function withoutRefused(): Record<string, unknown> {
   const doc = parse(KRATOS_YML) as {
     serve: { public: { cors: { enabled: boolean } } };
-    selfservice: { methods: { totp: { enabled: boolean }; lookup_secret: { enabled: boolean } } };
     feature_flags: { use_continue_with_transitions: boolean };
   };
   doc.serve.public.cors.enabled = false;
-  doc.selfservice.methods.totp.enabled = false;
-  doc.selfservice.methods.lookup_secret.enabled = false;
   doc.feature_flags.use_continue_with_transitions = false;
   return doc;
 }
@@ -238,7 +233,7 @@ describe('a real-world kratos.yml', () => {
       expect(config.selfservice.flows.recovery).toMatchObject({ enabled: true, use: 'code' });
       expect(config.selfservice.flows.registration.after?.password).toEqual({ hooks: [{ hook: 'session' }, { hook: 'show_verification_ui' }] });
       expect(config.selfservice.flows.registration.after?.hooks?.[0].config).toMatchObject({ url: 'https://example.com/after-registration', emit_analytics_event: true });
-      expect(config.selfservice.methods.totp).toEqual({ enabled: false, config: { issuer: 'Kratos' } });
+      expect(config.selfservice.methods.totp).toEqual({ enabled: true, config: { issuer: 'Kratos' } });
       expect(config.selfservice.flows.settings.required_aal).toBe('highest_available');
       expect(config.selfservice.methods.code.config).toEqual({ lifespan: '1h', max_submissions: 5 });
       expect(config.clients.http).toEqual({ disallow_private_ip_ranges: true, private_ip_exception_urls: [] });

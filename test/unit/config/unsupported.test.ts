@@ -46,7 +46,7 @@ const HOOKS = 'selfservice.flows.*.**.hooks.*.hook';
 
 /** One case per rule (at least), each turning exactly that rule on in an otherwise clean config. */
 const CASES: Case[] = [
-  ...(['totp', 'lookup_secret', 'webauthn', 'passkey', 'oidc'] as const).map((m) => ({
+  ...(['webauthn', 'passkey', 'oidc'] as const).map((m) => ({
     name: `methods.${m}`,
     // The schema wants a config once webauthn / passkey are enabled.
     patch: { selfservice: { methods: { [m]: { enabled: true, ...(m === 'webauthn' || m === 'passkey' ? { config: { rp: { id: 'example.com', display_name: 'Example' } } } : {}) } } } },
@@ -150,8 +150,8 @@ describe('unsupported config keys', () => {
   }
 
   it('names where a refused value came from: env or command line', () => {
-    expect(refusal({ file: yamlFile(), env: { SELFSERVICE_METHODS_TOTP_ENABLED: 'true' } })).toEqual([
-      'selfservice.methods.totp.enabled: not supported yet - TOTP (authenticator app) second factor is not implemented (env SELFSERVICE_METHODS_TOTP_ENABLED)',
+    expect(refusal({ file: yamlFile(), env: { SELFSERVICE_METHODS_OIDC_ENABLED: 'true' } })).toEqual([
+      'selfservice.methods.oidc.enabled: not supported yet - sign-in with OpenID Connect / social providers is not implemented (env SELFSERVICE_METHODS_OIDC_ENABLED)',
     ]);
     expect(refusal({ file: yamlFile(), env: {}, overrides: { 'serve.public.cors.enabled': true } })).toEqual([
       refused('serve.public.cors.enabled', ruleFor('serve.public.cors.enabled', '`true`').why, 'command line'),
@@ -161,14 +161,14 @@ describe('unsupported config keys', () => {
   });
 
   it('reports every refusal at once, with other problems, in one ConfigError', () => {
-    const file = yamlFile({ serve: { public: { port: 'abc' } }, selfservice: { methods: { totp: { enabled: true }, oidc: { enabled: true } } } });
+    const file = yamlFile({ serve: { public: { port: 'abc' } }, selfservice: { methods: { passkey: { enabled: true, config: { rp: { id: 'example.com', display_name: 'Example' } } }, oidc: { enabled: true } } } });
     // A schema error stops before the rules run (the config isn't usable yet) ...
     expect(refusal({ file, env: {} })).toEqual([`serve.public.port must be integer, got "abc" (${file})`]);
     // ... otherwise all refusals and the remaining checks are reported together.
-    const two = yamlFile({ identity: { default_schema_id: 'nope' }, selfservice: { methods: { totp: { enabled: true }, oidc: { enabled: true } } } });
+    const two = yamlFile({ identity: { default_schema_id: 'nope' }, selfservice: { methods: { passkey: { enabled: true, config: { rp: { id: 'example.com', display_name: 'Example' } } }, oidc: { enabled: true } } } });
     const problems = refusal({ file: two, env: {} });
     expect(problems).toHaveLength(3);
-    expect(problems[0]).toMatch(/^selfservice\.methods\.totp\.enabled: not supported yet/);
+    expect(problems[0]).toMatch(/^selfservice\.methods\.passkey\.enabled: not supported yet/);
     expect(problems[1]).toMatch(/^selfservice\.methods\.oidc\.enabled: not supported yet/);
     expect(problems[2]).toMatch(/^identity\.default_schema_id "nope" is not the id/);
   });

@@ -339,15 +339,23 @@ describe('login', () => {
     expect(api.token).toBe(token);
   });
 
-  it('a refresh login issues a new session and revokes the caller\'s previous one; the same identity keeps its CSRF cookie', async () => {
+  it('a refresh login continues the caller\'s session under a new token (the old one dies); the same identity keeps its CSRF cookie', async () => {
     const { client: browser, email: address, password, identity } = await signedIn('browser');
     const oldToken = browser.token!;
+    const before = (await h.registry.sessions.findByToken(oldToken))!;
     const csrf = browser.csrfCookie;
     const flow = await browser.flow('login', { refresh: true });
+    h.clock.advance(60_000);
     const answer = await browser.submit('login', flow.id, { method: 'password', identifier: address, password });
     expect(answer.status).toBe(200);
     expect(answer.cookies.session?.token).toMatch(/^ory_st_/);
     expect(answer.cookies.session?.token).not.toBe(oldToken);
+    // Kratos ActivateSession: the same session, the method appended, authenticated (and expiring) anew.
+    const after = (await h.registry.sessions.findByToken(answer.cookies.session!.token))!;
+    expect(after.id).toBe(before.id);
+    expect(after.authenticationMethods.map((m) => m.method)).toEqual(['password', 'password']);
+    expect(after.authenticatedAt.getTime()).toBeGreaterThanOrEqual(before.authenticatedAt.getTime() + 60_000);
+    expect(after.expiresAt.getTime() - after.authenticatedAt.getTime()).toBe(before.expiresAt.getTime() - before.authenticatedAt.getTime());
     // Kratos IssueCookie: no CSRF rotation for the same identity (a paused settings change carries the token).
     expect(answer.cookies.csrf).toBeUndefined();
     expect(browser.csrfCookie).toBe(csrf);

@@ -13,6 +13,7 @@ import type { FlowAnswer } from '../../../src/flows/flow-request.ts';
 import type { FlowKind } from '../../../src/persistence/store.ts';
 import { parseDuration } from '../../../src/x/duration.ts';
 import { FLOW_MODELS } from '../../support/flow-models.ts';
+import { testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
 import { createHarness, type Client, type Harness, type Json } from './harness.ts';
 
@@ -46,6 +47,7 @@ beforeAll(async () => {
           registration: { after: { password: { hooks: [{ hook: 'show_verification_ui' }, { hook: 'session' }] } } },
           settings: { privileged_session_max_age: '5m' },
         },
+        methods: { totp: { enabled: true }, lookup_secret: { enabled: true } },
       },
     }),
     createHarness({ selfservice: { flows: { registration: { after: { password: { hooks: [] } } } } } }),
@@ -76,6 +78,18 @@ async function open(kind: FlowKind, opening: string, run: PathRun): Promise<void
   if (kind === 'settings') {
     await createIdentity(run.harness, run.email, run.password);
     expect((await run.client.login(run.email, run.password)).status).toBe(200);
+  }
+  if (kind === 'login' && opening === 'api at aal2') {
+    // An identity with an authenticator app logs in with its password (aal1), then steps up.
+    await run.harness.registry.identities.create({
+      schema_id: 'default', traits: { email: run.email },
+      credentials: { password: { config: { password: run.password } }, totp: { config: { totp_url: testTotpUrl(run.email) } } },
+    });
+    const first = await run.client.login(run.email, run.password);
+    expect(first.status).toBe(200);
+    expect((first.body as Json).session.authenticator_assurance_level).toBe('aal1');
+    run.flowId = (await run.client.flow('login', { aal: 'aal2' })).id;
+    return;
   }
   if (kind === 'recovery' || kind === 'verification' || kind === 'login') await createIdentity(run.harness, run.email, run.password);
   run.flowId = (await run.client.flow(kind)).id;
@@ -154,6 +168,10 @@ async function act(kind: FlowKind, action: string, run: PathRun): Promise<Result
     }
   }
   switch (`${kind}:${action}`) {
+    case 'login:submit the authenticator code':
+      return post(run, kind, { method: 'totp', totp_code: await totpCode(harness.clock.now()) });
+    case 'login:submit a wrong authenticator code':
+      return post(run, kind, { method: 'totp', totp_code: await wrongTotpCode(harness.clock.now()) });
     case 'registration:submit password for a taken e-mail': {
       const taken = freshEmail();
       await createIdentity(harness, taken, 'some other passphrase');
@@ -228,6 +246,11 @@ async function check(kind: FlowKind, result: Result, predicted: AnyMachineSnapsh
   if (state === 'passed_challenge') {
     expect(status, where).toBe(200);
     if (kind === 'login') expect(body.session_token, where).toMatch(/^ory_st_/);
+    if (kind === 'login' && action === 'submit the authenticator code') {
+      // The step-up continues the session the password opened (a native app keeps its token), now aal2.
+      expect(body.session.authenticator_assurance_level, where).toBe('aal2');
+      expect(body.session.authentication_methods.map((m: Json) => m.method), where).toEqual(['password', 'totp']);
+    }
     if (kind === 'registration') {
       expect(body.identity.traits.email, where).toBe(run.email);
       expect(Boolean(body.session_token), where).toBe(ctx.issueSession);
@@ -236,7 +259,8 @@ async function check(kind: FlowKind, result: Result, predicted: AnyMachineSnapsh
     expect(stored.state, where).toBe('passed_challenge');
     return;
   }
-  expect(status, where).toBe(state === 'success' ? 200 : 400);
+  // A method's own next screen (new backup codes) is no error.
+  expect(status, where).toBe(state === 'success' || action === 'generate backup codes' ? 200 : 400);
   expect(body.state, where).toBe(state);
   expectMessages();
 }

@@ -15,7 +15,7 @@ describe.each(Object.entries(FLOW_MODELS))('%s machine, model-based', (name, spe
     expect(report.missingStates).toEqual([]);
     expect(report.missingTransitions).toEqual([]);
     expect(report.complete).toBe(true);
-  });
+  }, 60_000); // settings' hundreds of generated paths are replayed twice (a busy CI machine needs more than 5 s)
 
   it('settles after every client action: awaiting input or done, never inside an effect', () => {
     for (const path of paths) {
@@ -33,8 +33,9 @@ describe.each(Object.entries(FLOW_MODELS))('%s machine, model-based', (name, spe
       let snapshot;
       for (const event of path.events) {
         snapshot = event.startsWith('open:') ? openFlow(spec, event.slice(5)) : stepAction(spec, snapshot!, event);
-        const persisted = JSON.stringify(spec.machine.getPersistedSnapshot(snapshot as never));
-        expect(persisted).not.toMatch(/secret/);
+        // The model's secrets: passwords ('secret', 'new secret', ...) and codes; `lookup_secret` is a method id.
+        const persisted = JSON.stringify(spec.machine.getPersistedSnapshot(snapshot as never)).replaceAll('lookup_secret', '');
+        expect(persisted).not.toMatch(/secret|123456/);
       }
     }
   });

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import type { UiMessage } from '../../../machines/flow-types.ts';
 import type { IdentityRecord } from '../../../src/identity/identity.ts';
 import { IdentitySchema, IdentitySchemaRegistry } from '../../../src/identity/schema/index.ts';
-import type { FlowKind, FlowType, Json, MethodContext } from '../../../src/methods/method.ts';
+import type { Aal, FlowKind, FlowType, Json, MethodContext } from '../../../src/methods/method.ts';
 import type { UiNode } from '../../../src/ui/node.ts';
 
 export const NOW = new Date('2030-01-01T12:00:00.000Z');
@@ -65,6 +65,10 @@ export interface ContextOptions {
   flowId?: string;
   continueTo?: string;
   fieldMessages?: Record<string, UiMessage[]>;
+  /** The flow's requested AAL (default aal1). */
+  requestedAal?: Aal;
+  /** The clock (default NOW). */
+  now?: Date;
 }
 
 export function context(options: ContextOptions = {}): MethodContext {
@@ -75,7 +79,7 @@ export function context(options: ContextOptions = {}): MethodContext {
       type: options.type ?? 'api',
       state: options.state ?? 'choose_method',
       refresh: options.refresh ?? false,
-      requestedAal: 'aal1',
+      requestedAal: options.requestedAal ?? 'aal1',
       continueTo: options.continueTo ?? 'http://127.0.0.1:4455/',
       screen: options.screen,
       values: options.values ?? {},
@@ -84,7 +88,7 @@ export function context(options: ContextOptions = {}): MethodContext {
     internal: options.internal,
     identity: options.identity,
     privileged: options.privileged ?? false,
-    now: NOW,
+    now: options.now ?? NOW,
   };
 }
 
