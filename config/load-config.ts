@@ -479,6 +479,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
       `identity.default_schema_id ${show(config.identity.default_schema_id)} is not the id of any entry in identity.schemas (${schemaIds.join(', ')}) (${sources.of(['identity', 'default_schema_id']).label})`,
     );
   }
+  // A relying party without an id or name can not run a single WebAuthn ceremony (Kratos fails each one at runtime).
+  for (const method of ['webauthn', 'passkey'] as const) {
+    const toggle = config.selfservice.methods[method];
+    const rp = (toggle.config as { rp?: { id?: string; display_name?: string } } | undefined)?.rp;
+    if (!toggle.enabled) continue;
+    for (const key of ['id', 'display_name'] as const) {
+      if (!rp?.[key]) {
+        problems.push(`selfservice.methods.${method}.config.rp.${key} must be set when ${method} is enabled (${sources.of(['selfservice', 'methods', method]).label})`);
+      }
+    }
+  }
   throwIfProblems(problems);
 
   // Kratos: below cost 12, bcrypt is only allowed in dev mode.

@@ -16,7 +16,7 @@ import type { Config } from './types.ts';
  * - `session.whoami.required_aal` and `selfservice.flows.settings.required_aal` are implemented (aal1 and
  *   `highest_available`, computed from the identity's second-factor credential types: TOTP and lookup secrets).
  * - `security.account_enumeration.mitigate`: every place Kratos reads it belongs to a feature refused here
- *   (identifier-first login, code / passkey / webauthn / OpenID Connect login) or one that cannot occur in idflow (a
+ *   (identifier-first login, where passkeys and security keys would read it, and code / OpenID Connect login) or one that cannot occur in idflow (a
  *   profile-first registration no credential method can continue). For what idflow implements, `true` and `false`
  *   behave alike: unknown accounts get the same answers and the same work as known ones. Whoever implements one of
  *   those features must honour the key.
@@ -65,8 +65,6 @@ const ANY_HOOK = 'selfservice.flows.*.**.hooks.*.hook';
 
 export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
   // Methods.
-  { path: 'selfservice.methods.webauthn.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'WebAuthn security keys are not implemented' },
-  { path: 'selfservice.methods.passkey.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'passkeys are not implemented' },
   { path: 'selfservice.methods.oidc.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'sign-in with OpenID Connect / social providers is not implemented' },
   {
     path: 'selfservice.methods.code.passwordless_enabled', condition: '`true`', when: isTrue, action: 'refuse',

@@ -40,8 +40,11 @@ export interface FlowContext {
   active?: string;
   /** Recovery: the settings flow the user continues with. */
   continueFlowId?: string;
-  /** Registration's profile-first screens. */
-  screen?: 'credential-selection';
+  /**
+   * A step of the flow's form: registration's profile-first `credential-selection`; a login method's own screen, named
+   * by the method's id (passwordless WebAuthn after the identifier), which the flow then shows alone.
+   */
+  screen?: string;
   /** Non-secret values to echo into the form (traits, identifier). */
   values: Record<string, unknown>;
   /** Messages attached to nodes, by node name. */
@@ -71,7 +74,7 @@ export type FlowEvent = MethodSubmitEvent | ChallengeIssuedEvent;
 /** Method results the machines branch on; produced by the actors the adapters provide. */
 export type Outcome =
   | { kind: 'rejected'; values?: Record<string, unknown>; fieldMessages?: Record<string, UiMessage[]>; messages?: UiMessage[] }
-  | { kind: 'next_screen'; screen?: 'credential-selection'; values?: Record<string, unknown>; messages?: UiMessage[] }
+  | { kind: 'next_screen'; screen?: string; values?: Record<string, unknown>; messages?: UiMessage[] }
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal }
   | { kind: 'registered'; identityId: string; method: string }
   | { kind: 'updated'; method: string; values?: Record<string, unknown>; messages?: UiMessage[] }

@@ -26,7 +26,12 @@ export const loginMachine = setup({
   },
   actions: {
     startSubmission: assign(({ event }) => startSubmission(event)),
-    showRejection: assign(({ event }) => rejectionView(event)),
+    /** A rejection, or a method's own next screen (passwordless WebAuthn: the key's challenge after the identifier). */
+    showAnswer: assign(({ event }) => {
+      if (outcomeKind(event) !== 'next_screen') return rejectionView(event);
+      const outcome = outputOf<'next_screen'>(event);
+      return { screen: outcome.screen, values: outcome.values ?? {}, fieldMessages: {}, messages: outcome.messages ?? [] };
+    }),
     rememberIdentity: assign(({ event }) => {
       const outcome = outputOf<'authenticated'>(event);
       return { identityId: outcome.identityId };
@@ -53,7 +58,7 @@ export const loginMachine = setup({
             onDone: [
               { guard: 'provesFlowIdentity', target: 'continuing_session', actions: 'rememberIdentity' },
               { guard: 'isAuthenticated', target: 'issuing_session', actions: 'rememberIdentity' },
-              { target: 'awaiting_input', actions: 'showRejection' },
+              { target: 'awaiting_input', actions: 'showAnswer' },
             ],
           },
         },

@@ -25,6 +25,10 @@ import { createProfileMethod } from './methods/profile/profile.method.ts';
 import { createTotpMethod, parseTotpUrl, sealTotpUrl, totpAccountName } from './methods/totp/totp.method.ts';
 import { createLookupSecretMethod, lookupSecretConfig } from './methods/lookup-secret/lookup-secret.method.ts';
 import { CredentialCipher } from './x/credential-cipher.ts';
+import {
+  createPasskeyMethod, createWebauthnMethod, firstFactorKeys, relyingParty, WEBAUTHN_SCRIPT_PATH,
+} from './methods/webauthn/webauthn.method.ts';
+import type { IdentityRecord } from './identity/identity.ts';
 import type { SecondFactorImport } from './identity/identity-service.ts';
 import { createChallengeIssuer, createChallengeMethod, type ChallengeMethodDeps } from './methods/code/challenge.method.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
@@ -180,6 +184,27 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   return registry;
 }
 
+/** `selfservice.methods.passkey.config` as the passkey method reads it. */
+type PasskeyMethodConfig = Parameters<typeof relyingParty>[0] & {
+  authenticator_selection?: Parameters<typeof createPasskeyMethod>[0]['authenticatorSelection'];
+  attestation?: Parameters<typeof createPasskeyMethod>[0]['attestation'];
+  timeouts?: Parameters<typeof createPasskeyMethod>[0]['timeouts'];
+};
+
+/**
+ * Kratos `CountActiveFirstFactorCredentials`, over every credential type whether or not its method is enabled: a
+ * password, OpenID Connect / SAML links, passwordless security keys and passkeys.
+ */
+function firstFactorCount(identity: IdentityRecord): number {
+  let count = 0;
+  for (const credential of identity.credentials) {
+    if (credential.type === 'password' && typeof credential.config.hashed_password === 'string' && credential.config.hashed_password !== '') count++;
+    else if ((credential.type === 'oidc' || credential.type === 'saml') && credential.identifiers.length > 0) count += credential.identifiers.length;
+    else count += firstFactorKeys(credential);
+  }
+  return count;
+}
+
 /** Imported second factors in the methods' stored formats (sealed with secrets.cipher). */
 function secondFactorImport(cipher: CredentialCipher): SecondFactorImport {
   return {
@@ -235,6 +260,30 @@ function buildMethods(config: Config, deps: {
       cipher: deps.credentialCipher,
       issuer,
       accountName: (identity) => totpAccountName(deps.schemas.require(identity.schemaId).raw, identity.traits, identity.id),
+    }));
+  }
+  // Kratos's order: ... totp, passkey, webauthn, lookup_secret.
+  const webauthnIdentities = {
+    findByCredentialIdentifier: (type: string, identifier: string) => store.identities.findByCredentialIdentifier(type, identifier),
+    buildNew: (input: Parameters<IdentityService['buildNew']>[0], prepared: Parameters<IdentityService['buildNew']>[1]) => identities.buildNew(input, prepared),
+    hasConflicts,
+    duplicateHints: selfservice.flows.registration.login_hints === true
+      ? (record: Parameters<IdentityService['duplicateAccountHints']>[0]) => identities.duplicateAccountHints(record, { codeLogin: false })
+      : undefined,
+  };
+  const scriptUrl = new URL(WEBAUTHN_SCRIPT_PATH.replace(/^\//, ''), deps.urls.public).toString();
+  if (selfservice.methods.passkey.enabled) {
+    const cfg = selfservice.methods.passkey.config as PasskeyMethodConfig | undefined;
+    all.push(createPasskeyMethod({
+      rp: relyingParty(cfg, deps.urls.public), authenticatorSelection: cfg?.authenticator_selection, attestation: cfg?.attestation,
+      timeouts: cfg?.timeouts, scriptUrl, schemas: deps.schemas, identities: webauthnIdentities, firstFactorCount,
+    }));
+  }
+  if (selfservice.methods.webauthn.enabled) {
+    const cfg = selfservice.methods.webauthn.config as (Parameters<typeof relyingParty>[0] & { passwordless?: boolean }) | undefined;
+    all.push(createWebauthnMethod({
+      rp: relyingParty(cfg, deps.urls.public), passwordless: cfg?.passwordless === true, scriptUrl, schemas: deps.schemas,
+      identities: webauthnIdentities, firstFactorCount,
     }));
   }
   if (selfservice.methods.lookup_secret.enabled) all.push(createLookupSecretMethod({ cipher: deps.credentialCipher }));

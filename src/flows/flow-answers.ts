@@ -9,7 +9,7 @@ import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { FlowKind, FlowRecord } from '../persistence/store.ts';
-import { satisfiesAal } from '../session/aal.ts';
+import { credentialKinds, satisfiesAal } from '../session/aal.ts';
 import { toSessionJson, type SessionJson } from '../session/session-json.ts';
 import { MessageId } from '../text/ids.ts';
 import type { MessageId as MessageIdValue } from '../text/ids.ts';
@@ -55,6 +55,12 @@ export class FlowAnswers {
       const formProblem = Object.keys(settled.context.fieldMessages).length > 0;
       // A settings method's own next screen (backup codes to confirm) is no error (Kratos ErrStrategyAsksToReturnToUI).
       const status = kind === 'recovery' || kind === 'verification' ? (formProblem ? 400 : 200) : kind === 'settings' && outcome?.kind === 'next_screen' ? 200 : 400;
+      if (kind === 'login' && outcome?.kind === 'next_screen') {
+        // Kratos: a browser goes to the login UI (303); a JSON client is told to send it there (422).
+        const ui = this.#d.urls.uiFor('login', record.id);
+        const error = browserLocationChangeRequired(ui);
+        return { flowType: record.type, status: 422, body: error.toJSON(), browserLocation: ui, cookies: rq.cookies };
+      }
       const answer = await this.flowAnswer(kind, loaded, rq, actor, status);
       // Kratos redirects registration form errors with 302 (a step change, and every other flow, with 303).
       return kind === 'registration' && outcome?.kind === 'rejected' ? { ...answer, browserStatus: 302 } : answer;
@@ -119,7 +125,7 @@ export class FlowAnswers {
     const issuedToken = work.issued?.token ?? work.upgraded?.token;
     const token = record.type === 'api' ? issuedToken : undefined;
     if (kind === 'login') {
-      if (sessionView && subject && !satisfiesAal(sessionView.aal, this.#d.config.session.whoami.required_aal, subject.credentials.map((c) => c.type))) {
+      if (sessionView && subject && !satisfiesAal(sessionView.aal, this.#d.config.session.whoami.required_aal, credentialKinds(subject.credentials))) {
         return this.secondFactorNext(record, rq, session!, token);
       }
       const continueWith = record.type === 'browser' ? [{ action: 'redirect_browser_to', redirect_browser_to: returnTo }] : [];

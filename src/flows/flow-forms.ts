@@ -12,11 +12,12 @@ import type { IdentityRecord } from '../identity/identity.ts';
 import type { Capability, Changes, Method, MethodContext, Outcome } from '../methods/method.ts';
 import type { FlowKind, FlowRecord, FlowType, SessionPatch } from '../persistence/store.ts';
 import type { SessionView } from '../session/session.ts';
-import { satisfiesAal } from '../session/aal.ts';
+import { credentialKinds, satisfiesAal } from '../session/aal.ts';
 import type { IssuedSession } from '../session/session-service.ts';
 import { MessageId } from '../text/ids.ts';
 import type { MessageId as MessageIdValue } from '../text/ids.ts';
 import { message } from '../text/message.ts';
+import { nodeKey, type UiNode } from '../ui/node.ts';
 import { maskCsrfToken, verifyCsrfToken } from '../x/csrf-token.ts';
 import { decodeBody } from '../x/decode-body.ts';
 import { payloadSchemaJson } from '../x/body-validator.ts';
@@ -133,7 +134,7 @@ export class FlowForms {
    */
   requireSettingsAal(identity: IdentityRecord, current: CallerSession, returnTo: string | undefined): void {
     const required = this.#d.config.selfservice.flows.settings.required_aal;
-    if (satisfiesAal(current.session.aal, required, identity.credentials.map((c) => c.type))) return;
+    if (satisfiesAal(current.session.aal, required, credentialKinds(identity.credentials))) return;
     throw sessionAal2Required(this.#d.urls.endpoint('self-service/login/browser', { aal: 'aal2', return_to: returnTo }));
   }
 
@@ -148,6 +149,8 @@ export class FlowForms {
   /** Methods showing nodes in this flow, in display order; a login flow shows the factors of its AAL only. */
   shownMethods(kind: FlowKind, context: FlowContext): Method[] {
     const all = this.#d.methods.filter((m) => m[kind] && (kind !== 'login' || m.login!.aal === context.requestedAal));
+    // A login method's own screen (passwordless WebAuthn after the identifier) shows that method alone.
+    if (kind === 'login' && context.screen) return all.filter((m) => m.id === context.screen);
     if (kind !== 'registration' || this.#d.config.selfservice.flows.registration.style === 'unified') return all;
     // Profile-first: the traits alone first; the credentials once they were accepted (or were just tried).
     const credentialStep = context.screen === 'credential-selection' || (context.active !== undefined && context.active !== 'profile');
@@ -195,10 +198,10 @@ export class FlowForms {
     const { record, settled } = loaded;
     const kind = record.kind;
     const internal = { ...loaded.internal };
-    const nodes = [];
+    const nodes: UiNode[] = [];
     for (const method of this.shownMethods(kind, settled.context)) {
       const result = await method[kind]!.nodes(this.methodContext(kind, loaded, actor, method));
-      nodes.push(...result.nodes);
+      for (const node of result.nodes) upsertShared(nodes, node);
       if (result.internal !== undefined) internal[method.id] = result.internal;
     }
     const passedVerification = kind === 'verification' && settled.state === 'passed_challenge';
@@ -323,6 +326,22 @@ export class FlowForms {
   #identityDocument(): object {
     return (this.#identityDoc ??= { ...this.#d.schemas.require(this.#d.schemas.defaultId).raw, $id: IDENTITY_DOCUMENT });
   }
+}
+
+/**
+ * Adds a method's node to the form. Inputs of the `default` group are shared by methods (the `identifier` password,
+ * passkeys and passwordless WebAuthn all ask for): a later method's replaces an earlier one in place, as Kratos
+ * upserts them. Every other node is appended.
+ */
+function upsertShared(nodes: UiNode[], node: UiNode): void {
+  if (node.group === 'default' && node.attributes.node_type === 'input') {
+    const at = nodes.findIndex((n) => n.group === 'default' && n.attributes.node_type === 'input' && nodeKey(n) === nodeKey(node));
+    if (at >= 0) {
+      nodes[at] = node;
+      return;
+    }
+  }
+  nodes.push(node);
 }
 
 export function hasSecret(payload: Record<string, unknown>): boolean {

@@ -161,14 +161,14 @@ export class IdentityService {
   }
 
   #applyCredentials(record: IdentityRecord, prepared: PreparedCredentials, now: Date): void {
-    const upsert = (type: CredentialType, config: Record<string, unknown>, identifiers: string[] = []) => {
+    const upsert = (type: CredentialType, config: Record<string, unknown>, identifiers: string[] = [], version = 0) => {
       const existing = record.credentials.find((c) => c.type === type);
       if (existing) {
         existing.config = config;
         existing.updatedAt = now;
         if (identifiers.length > 0) existing.identifiers = identifiers;
       } else {
-        record.credentials.push({ id: crypto.randomUUID(), type, identifiers, config, version: 0, createdAt: now, updatedAt: now });
+        record.credentials.push({ id: crypto.randomUUID(), type, identifiers, config, version, createdAt: now, updatedAt: now });
       }
     };
     if (prepared.password) upsert('password', prepared.password);
@@ -177,6 +177,9 @@ export class IdentityService {
     }
     if (prepared.totp) upsert('totp', prepared.totp, [record.id]);
     if (prepared.lookup_secret) upsert('lookup_secret', prepared.lookup_secret, [record.id]);
+    // Kratos writes both at version 1; webauthn identifiers come from the traits (#derive), a passkey's are its handles.
+    if (prepared.webauthn) upsert('webauthn', prepared.webauthn, [], 1);
+    if (prepared.passkey) upsert('passkey', prepared.passkey.config, prepared.passkey.identifiers, 1);
   }
 
   /** Validates traits and recomputes identifiers and addresses from the schema extension. */
@@ -362,6 +365,10 @@ export interface PreparedCredentials {
   oidc?: { providers: Array<{ provider: string; subject: string; use_auto_link?: boolean; organization?: string | null }> };
   totp?: Record<string, unknown>;
   lookup_secret?: Record<string, unknown>;
+  /** A `webauthn` credential config (`{credentials, user_handle}`), from registration with a security key. */
+  webauthn?: Record<string, unknown>;
+  /** A `passkey` credential config and its identifiers (the user handles), from registration with a passkey. */
+  passkey?: { config: Record<string, unknown>; identifiers: string[] };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -31,7 +31,7 @@ export interface MethodFlowView {
   requestedAal: Aal;
   /** Where the flow continues when it is done (its return_to, or the configured default). */
   continueTo: string;
-  /** Registration's profile-first screen. */
+  /** The form's step: registration's profile-first screen, or a login method's own screen (its id). */
   screen?: string;
   /** Non-secret values echoed into the form (traits, identifier, the address a code went to). */
   values: Record<string, unknown>;
@@ -93,10 +93,12 @@ export type Outcome = OutcomeBase & (
   /** Shown to the user again with these messages (wrong password, invalid trait, unknown code ...). */
   | { kind: 'rejected'; values?: Record<string, unknown>; fieldMessages?: Record<string, UiMessage[]>; messages?: UiMessage[] }
   /**
-   * Registration's profile-first step moved to another screen; settings: the method shows a screen of its own with
-   * nothing saved (new backup codes to confirm, codes revealed) — Kratos's `ErrStrategyAsksToReturnToUI`.
+   * Registration's profile-first step moved to another screen (`credential-selection`); login: the method shows a
+   * screen of its own, named by its id, and the flow shows that method alone (passwordless WebAuthn after the
+   * identifier); settings: the method shows a screen of its own with nothing saved (new backup codes to confirm) —
+   * Kratos's `ErrStrategyAsksToReturnToUI`.
    */
-  | { kind: 'next_screen'; screen?: 'credential-selection'; values?: Record<string, unknown>; messages?: UiMessage[] }
+  | { kind: 'next_screen'; screen?: string; values?: Record<string, unknown>; messages?: UiMessage[] }
   /** Login: this identity proved this factor. */
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal; provider?: string }
   /** Registration: a new identity (also in `changes.identity`). */
@@ -148,7 +150,8 @@ export interface MethodRouteRequest {
 }
 
 export type MethodRouteAnswer =
-  | { kind: 'content'; status: number; contentType: string; body: string; cacheControl?: string }
+  /** `shareable`: public, static content any origin may load (a script tag with `crossorigin` and `integrity`). */
+  | { kind: 'content'; status: number; contentType: string; body: string; cacheControl?: string; shareable?: boolean }
   | { kind: 'submit'; flowKind: FlowKind; flowId: string; payload: Record<string, unknown> };
 
 /**

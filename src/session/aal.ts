@@ -1,30 +1,47 @@
 /**
  * Authenticator assurance, as Kratos defines it (`session.DoesSessionSatisfy`, `identity.SetAvailableAAL`).
  *
- * An identity's highest available AAL is aal2 when it holds a second-factor credential of a type idflow can log in
- * with — counted whether or not the method is enabled, as Kratos sums every registered strategy: a disabled method
- * never silently lowers what a session must prove. It is derived from the credential types every time (never
+ * An identity's highest available AAL is aal2 when it holds a second factor of a kind idflow can log in with —
+ * counted whether or not the method is enabled, as Kratos sums every registered strategy: a disabled method never
+ * silently lowers what a session must prove. It is derived from the identity's credentials every time (never
  * stored), so it is always current: removing the last second factor lowers it at once.
  */
 import type { AuthenticatorAssuranceLevel } from './session.ts';
 
-/** Credential types that are second factors (webauthn joins when security keys are implemented). */
-export const SECOND_FACTOR_CREDENTIAL_TYPES: ReadonlySet<string> = new Set(['totp', 'lookup_secret']);
+/**
+ * A WebAuthn credential holding at least one key registered as a second factor (`is_passwordless: false`); keys
+ * registered for passwordless login are a first factor (Kratos `CountActiveMultiFactorCredentials`). The whoami
+ * lookup computes the same kind in SQL.
+ */
+export const WEBAUTHN_SECOND_FACTOR = 'webauthn:mfa';
+
+/** Credential kinds that are second factors. */
+export const SECOND_FACTOR_KINDS: ReadonlySet<string> = new Set(['totp', 'lookup_secret', WEBAUTHN_SECOND_FACTOR]);
 
 export type RequiredAal = 'aal1' | 'highest_available';
 
-export function hasSecondFactor(credentialTypes: Iterable<string>): boolean {
-  for (const type of credentialTypes) if (SECOND_FACTOR_CREDENTIAL_TYPES.has(type)) return true;
+/** An identity's credential kinds: its credential types, plus `webauthn:mfa` when a WebAuthn key is a second factor. */
+export function credentialKinds(credentials: ReadonlyArray<{ type: string; config: Record<string, unknown> }>): string[] {
+  const kinds = credentials.map((c) => c.type as string);
+  const webauthn = credentials.find((c) => c.type === 'webauthn')?.config.credentials;
+  if (Array.isArray(webauthn) && webauthn.some((key) => (key as { is_passwordless?: unknown })?.is_passwordless === false)) {
+    kinds.push(WEBAUTHN_SECOND_FACTOR);
+  }
+  return kinds.sort();
+}
+
+export function hasSecondFactor(kinds: Iterable<string>): boolean {
+  for (const kind of kinds) if (SECOND_FACTOR_KINDS.has(kind)) return true;
   return false;
 }
 
-export function availableAal(credentialTypes: Iterable<string>): 'aal1' | 'aal2' {
-  return hasSecondFactor(credentialTypes) ? 'aal2' : 'aal1';
+export function availableAal(kinds: Iterable<string>): 'aal1' | 'aal2' {
+  return hasSecondFactor(kinds) ? 'aal2' : 'aal1';
 }
 
-/** Whether a session of this AAL satisfies `required` for an identity with these credential types. */
-export function satisfiesAal(sessionAal: AuthenticatorAssuranceLevel, required: RequiredAal, credentialTypes: Iterable<string>): boolean {
+/** Whether a session of this AAL satisfies `required` for an identity with these credential kinds. */
+export function satisfiesAal(sessionAal: AuthenticatorAssuranceLevel, required: RequiredAal, kinds: Iterable<string>): boolean {
   if (sessionAal === 'aal2' || sessionAal === 'aal3') return true;
   if (sessionAal !== 'aal1') return false;
-  return required === 'aal1' || !hasSecondFactor(credentialTypes);
+  return required === 'aal1' || !hasSecondFactor(kinds);
 }

@@ -30,8 +30,9 @@ export interface SessionWithIdentity extends SessionView {
 /** What `findByToken` returns: active flag set, not expired, identity `active`. */
 export interface ActiveSession extends SessionWithIdentity {
   /**
-   * The identity's credential types (sorted, no configs), read in the same statement so whoami can tell whether the
-   * identity has a second factor (`session.whoami.required_aal: highest_available`) from live data.
+   * The identity's credential kinds (sorted, no configs: the types, plus `webauthn:mfa` when a WebAuthn key is a second
+   * factor — see session/aal.ts), read in the same statement so whoami can tell whether the identity has a second
+   * factor (`session.whoami.required_aal: highest_available`) from live data.
    */
   credentialTypes: string[];
 }

@@ -59,8 +59,17 @@ export function escapeHtml(value: unknown): string {
     .replaceAll("'", '&#39;');
 }
 
+/**
+ * After the page (and the async webauthn.js) loaded, nodes' triggers are wired as Ory's UIs do: a click on a node with
+ * `onclickTrigger` calls `window[trigger]()`, a node with `onloadTrigger` calls it at once.
+ */
+const TRIGGERS = `<script>window.addEventListener('load', () => {
+  document.querySelectorAll('[data-onclick-trigger]').forEach((el) => el.addEventListener('click', () => window[el.dataset.onclickTrigger]()));
+  document.querySelectorAll('[data-onload-trigger]').forEach((el) => window[el.dataset.onloadTrigger]());
+});</script>`;
+
 function page(title: string, body: string): string {
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>${body}</body></html>`;
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body>${body}${TRIGGERS}</body></html>`;
 }
 
 /** Messages as `<p data-message-id data-message-type data-context>text</p>` (context as JSON, for assertions). */
@@ -106,7 +115,9 @@ function nodeElementHtml(node: Json, options: RenderOptions): string {
   switch (a.node_type) {
     case 'input': {
       if (a.type === 'submit' || a.type === 'button') {
-        return `<button type="submit" name="${escapeHtml(a.name)}" value="${escapeHtml(inputValue(a.value))}" formnovalidate${group}${labelId}`
+        // A `button` (WebAuthn / passkey triggers) does not submit: the page wires its `onclickTrigger` (see page()).
+        const trigger = a.onclickTrigger ? ` data-onclick-trigger="${escapeHtml(a.onclickTrigger)}"` : '';
+        return `<button type="${a.type === 'button' ? 'button' : 'submit'}" name="${escapeHtml(a.name)}" value="${escapeHtml(inputValue(a.value))}" formnovalidate${group}${labelId}${trigger}`
           + `${a.disabled ? ' disabled' : ''}>${escapeHtml(label ?? a.value)}</button>${messages}`;
       }
       const checkbox = a.type === 'checkbox';
@@ -121,6 +132,7 @@ function nodeElementHtml(node: Json, options: RenderOptions): string {
         a.autocomplete ? `autocomplete="${escapeHtml(a.autocomplete)}"` : '',
         a.pattern ? `pattern="${escapeHtml(a.pattern)}"` : '',
         a.maxlength ? `maxlength="${escapeHtml(a.maxlength)}"` : '',
+        a.onloadTrigger ? `data-onload-trigger="${escapeHtml(a.onloadTrigger)}"` : '',
       ].filter(Boolean).join(' ') + group;
       if (a.type === 'hidden') return `<input ${attrs}>${messages}`;
       return `<label${labelId}>${label ? `<span>${escapeHtml(label)}</span>` : ''}<input ${attrs}></label>${messages}`;

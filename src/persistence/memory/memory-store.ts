@@ -14,6 +14,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ActiveSession } from '../../session/session.ts';
 import type { Clock } from '../../x/clock.ts';
+import { credentialKinds } from '../../session/aal.ts';
 import type { Repositories, SessionLookup, SessionRecord, Store, Transaction } from '../store.ts';
 import { MemoryCodeRepository } from './memory-code-repository.ts';
 import { MemoryCourierRepository } from './memory-courier-repository.ts';
@@ -75,7 +76,7 @@ function activeSession(session: SessionRecord, identity: IdentityRow): ActiveSes
   return deepFreeze({
     ...view,
     identity: { ...toIdentityRecord(identity), credentials: [] },
-    credentialTypes: identity.credentials.map((c) => c.type as string).sort(),
+    credentialTypes: credentialKinds(identity.credentials),
   });
 }
 

@@ -89,7 +89,11 @@ export const SQLITE_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS},
   (SELECT json_group_array(json_object('id', r.id, 'value', r.value, 'via', r.via,
       'created_at', r.created_at, 'updated_at', r.updated_at))
     FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id) AS recovery_addresses,
-  (SELECT json_group_array(c.type) FROM identity_credentials c WHERE c.identity_id = s.identity_id) AS credential_types
+  (SELECT json_group_array(k.kind) FROM (
+      SELECT c.type AS kind FROM identity_credentials c WHERE c.identity_id = s.identity_id
+      UNION ALL SELECT 'webauthn:mfa' FROM identity_credentials c WHERE c.identity_id = s.identity_id AND c.type = 'webauthn'
+        AND EXISTS (SELECT 1 FROM json_each(c.config, '$.credentials') e WHERE json_type(e.value, '$.is_passwordless') = 'false')
+    ) k) AS credential_types
 FROM sessions s JOIN identities i ON i.id = s.identity_id
 WHERE s.token_hash = ?`;
 
@@ -102,8 +106,11 @@ export const PG_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS},
   coalesce((SELECT json_agg(json_build_object('id', r.id, 'value', r.value, 'via', r.via,
       'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.created_at, r.value)
     FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id), '[]'::json) AS recovery_addresses,
-  coalesce((SELECT json_agg(c.type ORDER BY c.type) FROM identity_credentials c WHERE c.identity_id = s.identity_id),
-    '[]'::json) AS credential_types
+  coalesce((SELECT json_agg(k.kind ORDER BY k.kind) FROM (
+      SELECT c.type AS kind FROM identity_credentials c WHERE c.identity_id = s.identity_id
+      UNION ALL SELECT 'webauthn:mfa' FROM identity_credentials c WHERE c.identity_id = s.identity_id AND c.type = 'webauthn'
+        AND jsonb_path_exists(c.config::jsonb, '$.credentials[*] ? (@.is_passwordless == false)')
+    ) k), '[]'::json) AS credential_types
 FROM sessions s JOIN identities i ON i.id = s.identity_id
 WHERE s.token_hash = $1`;
 

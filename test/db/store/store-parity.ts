@@ -199,6 +199,25 @@ export function storeParity(name: string, open: () => Promise<OpenedStore>): voi
         expect(Object.isFrozen(found)).toBe(true);
         expect(Object.isFrozen(found!.identity.traits)).toBe(true);
 
+        // WebAuthn keys registered as a second factor count as one (`webauthn:mfa`); passwordless keys do not.
+        const keys = (passwordless: boolean[]) => ({
+          credentials: passwordless.map((p, i) => ({ id: `k${i}`, public_key: 'pk', is_passwordless: p, authenticator: { sign_count: 0 } })),
+          user_handle: 'h',
+        });
+        const kindsOf = async (flags: boolean[]) => {
+          const owner = identity({
+            traits: { email: `webauthn-${flags.join('-')}@example.com` },
+            credentials: [{ id: crypto.randomUUID(), type: 'webauthn', identifiers: [], config: keys(flags), version: 1, createdAt: T0, updatedAt: T0 }],
+            verifiableAddresses: [], recoveryAddresses: [],
+          });
+          await store.identities.save(owner, true);
+          const own = session(owner.id);
+          await store.sessions.insert(own);
+          return (await store.sessionLookup.findByTokenHash(own.tokenHash))!.credentialTypes;
+        };
+        expect(await kindsOf([true])).toEqual(['webauthn']);
+        expect(await kindsOf([true, false])).toEqual(['webauthn', 'webauthn:mfa']);
+
         // whatever its state: the service judges activity
         await store.sessions.deactivate({ id: s.id }, at(10));
         expect(await store.sessionLookup.findByTokenHash(s.tokenHash)).toMatchObject({ id: s.id, active: false, updatedAt: at(10) });

@@ -101,6 +101,13 @@ describe('validation errors', () => {
     expect(configError({ file: webhook, env: {} }).message).toContain('selfservice.flows.registration.after.hooks[0].config.method is required');
   });
 
+  it('requires a relying party id and name for enabled WebAuthn and passkeys', () => {
+    const file = yamlFile({ selfservice: { methods: { passkey: { enabled: true, config: { rp: { id: '', display_name: 'Example' } } } } } });
+    expect(configError({ file, env: {} }).message).toContain('selfservice.methods.passkey.config.rp.id must be set when passkey is enabled');
+    const ok = yamlFile({ selfservice: { methods: { webauthn: { enabled: true, config: { rp: { id: 'example.com', display_name: 'Example' } } } } } });
+    expect(loadConfig({ file: ok, env: {} }).config.selfservice.methods.webauthn.enabled).toBe(true);
+  });
+
   it('rejects code passwordless and mfa together', () => {
     const file = yamlFile({ selfservice: { methods: { code: { passwordless_enabled: true, mfa_enabled: true } } } });
     expect(configError({ file, env: {} }).message).toContain('selfservice.methods.code must not set both passwordless_enabled and mfa_enabled');

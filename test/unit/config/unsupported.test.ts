@@ -46,12 +46,10 @@ const HOOKS = 'selfservice.flows.*.**.hooks.*.hook';
 
 /** One case per rule (at least), each turning exactly that rule on in an otherwise clean config. */
 const CASES: Case[] = [
-  ...(['webauthn', 'passkey', 'oidc'] as const).map((m) => ({
-    name: `methods.${m}`,
-    // The schema wants a config once webauthn / passkey are enabled.
-    patch: { selfservice: { methods: { [m]: { enabled: true, ...(m === 'webauthn' || m === 'passkey' ? { config: { rp: { id: 'example.com', display_name: 'Example' } } } : {}) } } } },
-    key: `selfservice.methods.${m}.enabled`, rule: ruleFor(`selfservice.methods.${m}.enabled`, '`true`'),
-  })),
+  {
+    name: 'methods.oidc', patch: { selfservice: { methods: { oidc: { enabled: true } } } },
+    key: 'selfservice.methods.oidc.enabled', rule: ruleFor('selfservice.methods.oidc.enabled', '`true`'),
+  },
   { name: 'code passwordless', patch: { selfservice: { methods: { code: { passwordless_enabled: true } } } }, key: 'selfservice.methods.code.passwordless_enabled', rule: ruleFor('selfservice.methods.code.passwordless_enabled', '`true`') },
   { name: 'code mfa', patch: { selfservice: { methods: { code: { mfa_enabled: true } } } }, key: 'selfservice.methods.code.mfa_enabled', rule: ruleFor('selfservice.methods.code.mfa_enabled', '`true`') },
   {
@@ -161,15 +159,15 @@ describe('unsupported config keys', () => {
   });
 
   it('reports every refusal at once, with other problems, in one ConfigError', () => {
-    const file = yamlFile({ serve: { public: { port: 'abc' } }, selfservice: { methods: { passkey: { enabled: true, config: { rp: { id: 'example.com', display_name: 'Example' } } }, oidc: { enabled: true } } } });
+    const file = yamlFile({ serve: { public: { port: 'abc' } }, selfservice: { methods: { code: { passwordless_enabled: true }, oidc: { enabled: true } } } });
     // A schema error stops before the rules run (the config isn't usable yet) ...
     expect(refusal({ file, env: {} })).toEqual([`serve.public.port must be integer, got "abc" (${file})`]);
     // ... otherwise all refusals and the remaining checks are reported together.
-    const two = yamlFile({ identity: { default_schema_id: 'nope' }, selfservice: { methods: { passkey: { enabled: true, config: { rp: { id: 'example.com', display_name: 'Example' } } }, oidc: { enabled: true } } } });
+    const two = yamlFile({ identity: { default_schema_id: 'nope' }, selfservice: { methods: { code: { passwordless_enabled: true }, oidc: { enabled: true } } } });
     const problems = refusal({ file: two, env: {} });
     expect(problems).toHaveLength(3);
-    expect(problems[0]).toMatch(/^selfservice\.methods\.passkey\.enabled: not supported yet/);
-    expect(problems[1]).toMatch(/^selfservice\.methods\.oidc\.enabled: not supported yet/);
+    expect(problems[0]).toMatch(/^selfservice\.methods\.oidc\.enabled: not supported yet/);
+    expect(problems[1]).toMatch(/^selfservice\.methods\.code\.passwordless_enabled: not supported yet/);
     expect(problems[2]).toMatch(/^identity\.default_schema_id "nope" is not the id/);
   });
 

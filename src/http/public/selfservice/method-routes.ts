@@ -14,13 +14,22 @@ export function methodRoutes(
   facts: (req: Request) => Promise<Parameters<Registry['flowService']['submit']>[2]>,
 ): Router {
   const router = Router();
+  // Methods may share an endpoint (WebAuthn and passkeys both serve webauthn.js): each path is mounted once.
+  const seen = new Set<string>();
   for (const route of routes) {
+    const key = `${route.method} ${route.path}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
     const handler = async (req: Request, res: Response): Promise<void> => {
       const query = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string'));
       const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body as Record<string, unknown> : {};
       const answer = await route.handle({ params: { ...req.params } as Record<string, string>, query, body });
       if (answer.kind === 'content') {
         if (answer.cacheControl) res.setHeader('Cache-Control', answer.cacheControl);
+        if (answer.shareable) {
+          res.setHeader('Access-Control-Allow-Origin', '*');
+          res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
+        }
         res.status(answer.status).type(answer.contentType).send(answer.body);
         return;
       }
