@@ -271,7 +271,8 @@ function buildMethods(config: Config, deps: {
       ? (record: Parameters<IdentityService['duplicateAccountHints']>[0]) => identities.duplicateAccountHints(record, { codeLogin: false })
       : undefined,
   };
-  const scriptUrl = new URL(WEBAUTHN_SCRIPT_PATH.replace(/^\//, ''), deps.urls.public).toString();
+  // Read when a node is built: the public URL is final only once the server is bound (port 0 in tests).
+  const scriptUrl = () => new URL(WEBAUTHN_SCRIPT_PATH.replace(/^\//, ''), deps.urls.public).toString();
   if (selfservice.methods.passkey.enabled) {
     const cfg = selfservice.methods.passkey.config as PasskeyMethodConfig | undefined;
     all.push(createPasskeyMethod({

@@ -329,13 +329,14 @@ export class FlowForms {
 }
 
 /**
- * Adds a method's node to the form. Inputs of the `default` group are shared by methods (the `identifier` password,
- * passkeys and passwordless WebAuthn all ask for): a later method's replaces an earlier one in place, as Kratos
- * upserts them. Every other node is appended.
+ * Adds a method's node to the form. Some nodes are shared by methods — inputs of the `default` group (the `identifier`
+ * password, passkeys and passwordless WebAuthn all ask for) and scripts (`webauthn_script` of security keys and
+ * passkeys): a later method's replaces an earlier one in place, as Kratos upserts them. Every other node is appended.
  */
 function upsertShared(nodes: UiNode[], node: UiNode): void {
-  if (node.group === 'default' && node.attributes.node_type === 'input') {
-    const at = nodes.findIndex((n) => n.group === 'default' && n.attributes.node_type === 'input' && nodeKey(n) === nodeKey(node));
+  const shared = (n: UiNode) => (n.group === 'default' && n.attributes.node_type === 'input') || n.attributes.node_type === 'script';
+  if (shared(node)) {
+    const at = nodes.findIndex((n) => shared(n) && n.attributes.node_type === node.attributes.node_type && nodeKey(n) === nodeKey(node));
     if (at >= 0) {
       nodes[at] = node;
       return;

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from 'vitest';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 
@@ -16,4 +17,19 @@ export async function launchChromium(): Promise<Browser> {
   } catch (err) {
     throw new Error(`Chromium at ${CHROMIUM} could not be started by playwright-core: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/** One Chromium for a test file: launched before its tests, closed after them; call the getter inside tests. */
+export function useChromium(): () => Browser {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return () => {
+    if (!browser) throw new Error('Chromium is not running (useChromium() registers it in beforeAll)');
+    return browser;
+  };
 }

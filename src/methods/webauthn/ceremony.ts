@@ -9,7 +9,7 @@ import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simp
 import { randomBytes } from '../../x/random.ts';
 import type { Json } from '../method.ts';
 import { ALGORITHMS, originAllowed, type Attachment, type AttestationPreference, type ResidentKey, type UserVerification, type WebauthnRp } from './config.ts';
-import { b64std, b64url, bytesEqual, fromB64std, fromB64url } from './encoding.ts';
+import { b64std, b64stdEquals, b64url, bytesEqual, fromB64std, fromB64url } from './encoding.ts';
 import type { StoredFlags, StoredWebauthnCredential } from './credentials.ts';
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -81,6 +81,29 @@ export function readCeremony(internal: Json | undefined): { state: CeremonyState
   const state: CeremonyState = { session_data: session, options: (internal.options ?? null) as Json };
   if (typeof internal.nonce === 'string') state.nonce = internal.nonce;
   return { state };
+}
+
+/** A ceremony and whether it is new (then the method puts it into the flow's internal state). */
+export interface Ceremony {
+  state: CeremonyState;
+  fresh: boolean;
+}
+
+/** The ceremony in internal state when it is usable and has its options. */
+export function keptCeremony(internal: Json | undefined): CeremonyState | undefined {
+  const found = readCeremony(internal);
+  return 'state' in found && found.state.options ? found.state : undefined;
+}
+
+/**
+ * The ceremony kept in internal state (so the challenge shown is the one checked), else a new one: `start`'s session
+ * data and options, with the script node's nonce.
+ */
+export function keptOrNewCeremony(internal: Json | undefined, start: () => { session: SessionData; options: Json }): Ceremony {
+  const kept = keptCeremony(internal);
+  if (kept) return { state: kept, fresh: false };
+  const { session, options } = start();
+  return { state: { session_data: session, options, nonce: crypto.randomUUID() }, fresh: true };
 }
 
 /** The ceremony as internal state (a plain JSON copy). */
@@ -242,12 +265,32 @@ export function parseAssertion(text: unknown): ParsedAssertion | undefined {
 // ---------------------------------------------------------------------------------------------------------------------
 // Verification
 
-/** The client's origin when it is one of the relying party's, else an error (go-webauthn's case-insensitive check). */
-function checkOrigin(clientData: ClientData, rp: WebauthnRp): string | { error: string } {
+/** What simplewebauthn is to expect of a response: the session's challenge and RP ID, the client's origin. */
+interface Expectations {
+  expectedChallenge: string;
+  expectedOrigin: string;
+  expectedRPID: string;
+  requireUserVerification: boolean;
+}
+
+/**
+ * Runs a simplewebauthn verification once the client's origin is one of the relying party's (go-webauthn's
+ * case-insensitive check); what it throws is the error.
+ */
+async function verifyWith<T>(clientData: ClientData, session: SessionData, rp: WebauthnRp, verify: (expected: Expectations) => Promise<T>): Promise<T | { error: string }> {
   const origin = typeof clientData.origin === 'string' ? clientData.origin : '';
   if (!originAllowed(origin, rp.origins)) return { error: 'Error validating origin' };
-  // Passed on to the library as the one expected origin, so its exact comparison agrees with ours.
-  return origin;
+  try {
+    return await verify({
+      expectedChallenge: session.challenge,
+      // The one expected origin, so the library's exact comparison agrees with ours.
+      expectedOrigin: origin,
+      expectedRPID: session.rpId,
+      requireUserVerification: session.userVerification === 'required',
+    });
+  } catch (err) {
+    return { error: message(err) };
+  }
 }
 
 /** Kratos never verifies the top origin (go-webauthn TopOriginIgnoreVerificationMode). */
@@ -270,18 +313,8 @@ export interface NewKey {
  * RP ID hash, user presence, user verification only when the session requires it, attestation statement.
  */
 export async function verifyRegistration(parsed: ParsedRegistration, session: SessionData, rp: WebauthnRp): Promise<{ key: NewKey } | { error: string }> {
-  const origin = checkOrigin(parsed.clientData, rp);
-  if (typeof origin !== 'string') return origin;
-  try {
-    const result = await verifyRegistrationResponse({
-      response: parsed.json,
-      expectedChallenge: session.challenge,
-      expectedOrigin: origin,
-      expectedRPID: session.rpId,
-      requireUserPresence: true,
-      requireUserVerification: session.userVerification === 'required',
-      supportedAlgorithmIDs: [...ALGORITHMS],
-    });
+  return verifyWith(parsed.clientData, session, rp, async (expected): Promise<{ key: NewKey } | { error: string }> => {
+    const result = await verifyRegistrationResponse({ response: parsed.json, ...expected, requireUserPresence: true, supportedAlgorithmIDs: [...ALGORITHMS] });
     if (!result.verified) return { error: 'Error validating the attestation statement' };
     const info = result.registrationInfo;
     return {
@@ -295,9 +328,7 @@ export async function verifyRegistration(parsed: ParsedRegistration, session: Se
         transports: info.credential.transports ?? [],
       },
     };
-  } catch (err) {
-    return { error: message(err) };
-  }
+  });
 }
 
 export interface AssertionInput {
@@ -312,6 +343,8 @@ export interface AssertionInput {
   discoverable: boolean;
 }
 
+type AuthenticationInfo = Awaited<ReturnType<typeof verifyAuthenticationResponse>>['authenticationInfo'];
+
 export interface AssertionResult {
   key: StoredWebauthnCredential;
   /** The key as stored after this login: counter, clone warning and backup state (Kratos UpdateFromLogin). */
@@ -321,11 +354,11 @@ export interface AssertionResult {
 /** go-webauthn's validateLogin with simplewebauthn doing the cryptography; any failure is one error (4000043). */
 export async function verifyAssertion(input: AssertionInput): Promise<{ ok: AssertionResult } | { error: string }> {
   const { parsed, session } = input;
-  if (!input.discoverable && (session.user_id === null || !bytesEqual(fromB64std(session.user_id) ?? new Uint8Array(), input.userHandle))) {
+  if (!input.discoverable && (session.user_id === null || !b64stdEquals(session.user_id, input.userHandle))) {
     return { error: 'ID mismatch for User and Session' };
   }
   if (session.allowed_credentials && session.allowed_credentials.length > 0
-    && !session.allowed_credentials.some((id) => bytesEqual(fromB64std(id) ?? new Uint8Array(), parsed.rawId))) {
+    && !session.allowed_credentials.some((id) => b64stdEquals(id, parsed.rawId))) {
     return { error: 'User does not own the credential returned' };
   }
   if (input.discoverable && parsed.userHandle.length === 0) {
@@ -334,27 +367,21 @@ export async function verifyAssertion(input: AssertionInput): Promise<{ ok: Asse
   if (parsed.userHandle.length > 0 && !bytesEqual(parsed.userHandle, input.userHandle)) {
     return { error: 'userHandle and User ID do not match' };
   }
-  const key = input.keys.find((k) => bytesEqual(fromB64std(k.id) ?? new Uint8Array(), parsed.rawId));
+  const key = input.keys.find((k) => b64stdEquals(k.id, parsed.rawId));
   if (!key) return { error: 'Unable to find the credential for the returned credential ID' };
-  const origin = checkOrigin(parsed.clientData, input.rp);
-  if (typeof origin !== 'string') return origin;
-  let info: Awaited<ReturnType<typeof verifyAuthenticationResponse>>['authenticationInfo'];
-  try {
+  const verified = await verifyWith(parsed.clientData, session, input.rp, async (expected): Promise<{ info: AuthenticationInfo } | { error: string }> => {
     const result = await verifyAuthenticationResponse({
       response: parsed.json,
-      expectedChallenge: session.challenge,
-      expectedOrigin: origin,
-      expectedRPID: session.rpId,
+      ...expected,
       expectedTopOrigin: topOriginOf(parsed.clientData),
       // The counter is judged below as go-webauthn does: a regression is a clone warning, never a failed login.
       credential: { id: b64url(parsed.rawId), publicKey: fromB64std(key.public_key)!, counter: 0 },
-      requireUserVerification: session.userVerification === 'required',
     });
     if (!result.verified) return { error: 'Error validating the assertion signature' };
-    info = result.authenticationInfo;
-  } catch (err) {
-    return { error: message(err) };
-  }
+    return { info: result.authenticationInfo };
+  });
+  if ('error' in verified) return verified;
+  const { info } = verified;
   const backupEligible = info.credentialDeviceType === 'multiDevice';
   // Legacy keys without flags take them from this response (for validation only, as Kratos does).
   if (key.flags && key.flags.backup_eligible !== backupEligible) {

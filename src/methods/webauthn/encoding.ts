@@ -37,6 +37,11 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
+/** Whether standard base64 text (a stored id or user handle) encodes these bytes; text that is no base64 is empty. */
+export function b64stdEquals(text: string | null | undefined, bytes: Uint8Array): boolean {
+  return bytesEqual(fromB64std(text) ?? new Uint8Array(), bytes);
+}
+
 /** A UUID's 16 bytes (an identity id as Kratos's `id.ID.Bytes()`). */
 export function uuidBytes(uuid: string): Uint8Array {
   const digits = uuid.replace(/-/g, '');

@@ -15,26 +15,25 @@ import type { IdentitySchema } from '../../identity/schema/index.ts';
 import { isPlainObject, resolveLocalRef } from '../../identity/schema/pointer.ts';
 import { MessageId } from '../../text/ids.ts';
 import { message } from '../../text/message.ts';
-import { inputNode, type UiNode } from '../../ui/node.ts';
+import { inputNode, type InputNodeOptions, type UiNode, type UiNodeTrigger } from '../../ui/node.ts';
 import { identifierLabel } from '../../ui/trait-nodes.ts';
 import { payloadProblems } from '../../x/body-validator.ts';
 import { ALPHANUMERIC, randomString } from '../../x/random.ts';
-import { duplicateAccountMessage, mergeFieldMessages, problemsToMessages, traitMessages } from '../form-messages.ts';
+import { problemsToMessages } from '../form-messages.ts';
 import type { Json, Method, MethodContext, NodesResult, Outcome } from '../method.ts';
 import { authenticatorName } from './aaguid.ts';
 import {
-  assertionOptions, ceremonyInternal, creationOptions, descriptorOf, newSession, parseAssertion, parseRegistration, readCeremony,
-  verifyAssertion, verifyRegistration, type AuthenticatorSelectionJson, type CeremonyState,
+  assertionOptions, creationOptions, descriptorOf, keptOrNewCeremony, newSession, type AuthenticatorSelectionJson, type Ceremony, type CeremonyState,
 } from './ceremony.ts';
 import {
   ceremonyTimeout, type PasskeyAttestation, type PasskeyAuthenticatorSelection, type PasskeyTimeouts, type UserVerification, type WebauthnRp,
 } from './config.ts';
-import { b64std, bytesEqual, fromB64std, utf8 } from './encoding.ts';
-import { credentialHex, credentialOf, keysOf, readCredentialsConfig, writeCredentialsConfig, type StoredWebauthnCredential } from './credentials.ts';
+import { b64std, fromB64std, utf8 } from './encoding.ts';
+import { credentialOf, keysOf, writeCredentialsConfig, type StoredWebauthnCredential } from './credentials.ts';
 import { webauthnScriptNode, webauthnScriptRoute } from './script.ts';
 import {
-  ALREADY_REGISTERED, generic, NO_WEBAUTHN, nonEmpty, optionsText, PARSE_LOGIN, rejected, removeLabelContext, SESSION_NOT_OBJECT,
-  storedKey, text, withKeys, withUsedKey, WOULD_LOCK_OUT, type CommonDeps, type WebauthnIdentities,
+  ceremonyNodes, keyRemoved, keysAdded, loginAnswer, newKey, nonEmpty, optionsText, registerIdentity, rejected, removeButtons, signIn,
+  storedKey, text, type CommonDeps, type WebauthnIdentities,
 } from './shared.ts';
 
 export interface PasskeyMethodDeps extends CommonDeps {
@@ -116,43 +115,52 @@ export function createPasskeyMethod(deps: PasskeyMethodDeps): Method {
   const registrationTimeout = ceremonyTimeout(deps.timeouts?.registration, uv);
   const loginTimeout = ceremonyTimeout(deps.timeouts?.login, uv);
   const schemaOf = (identity?: IdentityRecord) => deps.schemas.require(identity?.schemaId ?? deps.schemas.defaultId);
-  const scriptFor = (ctx: MethodContext, state: CeremonyState): UiNode[] => (ctx.flow.type === 'browser' ? [webauthnScriptNode(deps.scriptUrl, state.nonce)] : []);
+  const scriptFor = (ctx: MethodContext, state: CeremonyState): UiNode[] => (ctx.flow.type === 'browser' ? [webauthnScriptNode(deps.scriptUrl(), state.nonce)] : []);
   const noLoginStrategy = () => rejected([message(MessageId.ErrorValidationLoginNoStrategyFound)]);
 
-  function loginCeremony(internal: Json | undefined, user: { handle: string | null; keys: StoredWebauthnCredential[] } | undefined): { state: CeremonyState; fresh: boolean } {
-    const found = readCeremony(internal);
-    if ('state' in found && found.state.options) return { state: found.state, fresh: false };
-    // Discoverable (no user, no allowed keys) unless a refresh names the session identity's passkeys.
-    const session = newSession({
-      rpId: deps.rp.id, userId: user?.handle ? fromB64std(user.handle)! : null, allowed: user?.keys.map((k) => fromB64std(k.id)!), userVerification: uv,
+  function loginCeremony(internal: Json | undefined, user: { handle: string | null; keys: StoredWebauthnCredential[] } | undefined): Ceremony {
+    return keptOrNewCeremony(internal, () => {
+      // Discoverable (no user, no allowed keys) unless a refresh names the session identity's passkeys.
+      const session = newSession({
+        rpId: deps.rp.id, userId: user?.handle ? fromB64std(user.handle)! : null, allowed: user?.keys.map((k) => fromB64std(k.id)!), userVerification: uv,
+      });
+      return { session, options: assertionOptions({ session, timeout: loginTimeout, allow: (user?.keys ?? []).map(descriptorOf) }) };
     });
-    const options = assertionOptions({ session, timeout: loginTimeout, allow: (user?.keys ?? []).map(descriptorOf) });
-    return { state: { session_data: session, options, nonce: crypto.randomUUID() }, fresh: true };
   }
 
-  function registrationCeremony(internal: Json | undefined, name: string, exclude: StoredWebauthnCredential[]): { state: CeremonyState; fresh: boolean } {
-    const found = readCeremony(internal);
-    if ('state' in found && found.state.options) return { state: found.state, fresh: false };
-    const userId = utf8(newUserHandle());
-    const session = newSession({ rpId: deps.rp.id, userId, userVerification: uv });
-    const options = creationOptions({
-      rp: deps.rp,
-      user: { id: userId, name, displayName: name },
-      session,
-      timeout: registrationTimeout,
-      exclude: exclude.map(descriptorOf),
-      authenticatorSelection,
-      attestation,
+  function registrationCeremony(internal: Json | undefined, name: string, exclude: StoredWebauthnCredential[]): Ceremony {
+    return keptOrNewCeremony(internal, () => {
+      const userId = utf8(newUserHandle());
+      const session = newSession({ rpId: deps.rp.id, userId, userVerification: uv });
+      const options = creationOptions({
+        rp: deps.rp,
+        user: { id: userId, name, displayName: name },
+        session,
+        timeout: registrationTimeout,
+        exclude: exclude.map(descriptorOf),
+        authenticatorSelection,
+        attestation,
+      });
+      return { session, options };
     });
-    return { state: { session_data: session, options, nonce: crypto.randomUUID() }, fresh: true };
   }
 
-  const loginTrigger = (ctx: MethodContext) => inputNode('passkey', 'passkey_login_trigger', 'button', {
-    value: '',
-    onclick: ctx.flow.type === 'browser' ? 'window.oryPasskeyLogin()' : undefined,
-    onclickTrigger: 'oryPasskeyLogin',
-    label: message(MessageId.InfoSelfServiceLoginPasskey),
+  /** A button calling a webauthn.js function (in browser flows; API clients get the trigger's name alone). */
+  const triggerButton = (ctx: MethodContext, name: string, trigger: UiNodeTrigger, label: MessageId, value?: string) => inputNode('passkey', name, 'button', {
+    value,
+    onclick: ctx.flow.type === 'browser' ? `window.${trigger}()` : undefined,
+    onclickTrigger: trigger,
+    label: message(label),
   });
+
+  /** Login: the identifier node, script, trigger, the hidden result (`result`: its extra attributes) and the challenge. */
+  const loginNodes = (ctx: MethodContext, ceremony: Ceremony, identifier: UiNode, result?: InputNodeOptions): NodesResult => ceremonyNodes(ceremony, [
+    identifier,
+    ...scriptFor(ctx, ceremony.state),
+    triggerButton(ctx, 'passkey_login_trigger', 'oryPasskeyLogin', MessageId.InfoSelfServiceLoginPasskey, ''),
+    inputNode('passkey', 'passkey_login', 'hidden', result),
+    inputNode('passkey', 'passkey_challenge', 'hidden', { value: optionsText(ceremony.state.options) }),
+  ]);
 
   return {
     id: METHOD,
@@ -165,37 +173,17 @@ export function createPasskeyMethod(deps: PasskeyMethodDeps): Method {
       nodes(ctx: MethodContext): NodesResult {
         // Kratos implements only the aal1 hydrators: nothing at aal2.
         if (ctx.flow.requestedAal !== 'aal1') return { nodes: [] };
-        const browser = ctx.flow.type === 'browser';
         if (ctx.flow.refresh && ctx.identity) {
           const config = keysOf(ctx.identity, METHOD);
           if (!config || config.credentials.length === 0) return { nodes: [] };
-          const { state, fresh } = loginCeremony(ctx.internal, { handle: config.user_handle, keys: config.credentials });
-          return {
-            nodes: [
-              inputNode('default', 'identifier', 'hidden', { value: passkeyDisplayName(schemaOf(ctx.identity), ctx.identity) }),
-              ...scriptFor(ctx, state),
-              loginTrigger(ctx),
-              inputNode('passkey', 'passkey_login', 'hidden'),
-              inputNode('passkey', 'passkey_challenge', 'hidden', { value: optionsText(state.options) }),
-            ],
-            ...(fresh ? { internal: ceremonyInternal(state) } : {}),
-          };
+          const ceremony = loginCeremony(ctx.internal, { handle: config.user_handle, keys: config.credentials });
+          return loginNodes(ctx, ceremony, inputNode('default', 'identifier', 'hidden', { value: passkeyDisplayName(schemaOf(ctx.identity), ctx.identity) }));
         }
-        const { state, fresh } = loginCeremony(ctx.internal, undefined);
         const label = identifierLabel(deps.schemas.require(deps.schemas.defaultId), message(MessageId.InfoNodeLabelID));
-        return {
-          nodes: [
-            inputNode('default', 'identifier', 'text', { value: '', required: true, autocomplete: 'username webauthn', label }),
-            ...scriptFor(ctx, state),
-            loginTrigger(ctx),
-            inputNode('passkey', 'passkey_login', 'hidden', {
-              onload: browser ? 'window.oryPasskeyLoginAutocompleteInit()' : undefined,
-              onloadTrigger: 'oryPasskeyLoginAutocompleteInit',
-            }),
-            inputNode('passkey', 'passkey_challenge', 'hidden', { value: optionsText(state.options) }),
-          ],
-          ...(fresh ? { internal: ceremonyInternal(state) } : {}),
-        };
+        return loginNodes(ctx, loginCeremony(ctx.internal, undefined), inputNode('default', 'identifier', 'text', { value: '', required: true, autocomplete: 'username webauthn', label }), {
+          onload: ctx.flow.type === 'browser' ? 'window.oryPasskeyLoginAutocompleteInit()' : undefined,
+          onloadTrigger: 'oryPasskeyLoginAutocompleteInit',
+        });
       },
       async submit(ctx, payload): Promise<Outcome> {
         const problems = payloadProblems(LOGIN_SCHEMA, payload);
@@ -205,13 +193,11 @@ export function createPasskeyMethod(deps: PasskeyMethodDeps): Method {
         // Kratos: `method=passkey` without an assertion sends the browser back to the form (303, or 422 for JSON and
         // API clients) — nothing is checked or stored.
         if (assertion === '') return { kind: 'next_screen' };
-        const parsed = parseAssertion(assertion);
-        if (!parsed) return rejected([generic(PARSE_LOGIN)]);
-        const ceremony = readCeremony(ctx.internal);
-        if (!('state' in ceremony)) return rejected([generic(ceremony.reason)]);
+        const answer = loginAnswer(assertion, ctx.internal);
+        if ('refused' in answer) return answer.refused;
 
         // The identity is the one the authenticator's user handle names (case-sensitive).
-        const handle = parsed.userHandle;
+        const handle = answer.parsed.userHandle;
         let type: 'passkey' | 'webauthn' = METHOD;
         let identity = handle.length > 0 ? await deps.identities.findByCredentialIdentifier(METHOD, handleText(handle)) : null;
         if (!identity && handle.length > 0 && deps.identities.findByWebauthnUserHandle) {
@@ -219,28 +205,13 @@ export function createPasskeyMethod(deps: PasskeyMethodDeps): Method {
           type = 'webauthn';
         }
         if (!identity) return rejected([message(MessageId.ErrorValidationSuchNoWebAuthnUser)]);
-        const credential = credentialOf(identity, type);
-        if (!credential) return rejected([message(MessageId.ErrorValidationNoWebAuthnDevice)]);
-        const config = readCredentialsConfig(credential.config, identity.id);
-        const result = await verifyAssertion({
-          parsed,
-          session: { ...ceremony.state.session_data, user_id: null },
-          rp: deps.rp,
+        return signIn(identity, { type, method: METHOD, aal: 'aal1', rp: deps.rp, now: ctx.now }, (config) => ({
+          parsed: answer.parsed,
+          session: { ...answer.session, user_id: null },
           userHandle: handle,
           keys: config.credentials.filter((k) => k.is_passwordless),
           discoverable: true,
-        });
-        if ('error' in result) return rejected([message(MessageId.ErrorValidationWebAuthnVerifierWrong)]);
-        if (identity.state !== 'active') return rejected([message(MessageId.ErrorValidationIdentityDisabled)]);
-        const record = withUsedKey(identity, type, config, result.ok.updated, ctx.now);
-        return {
-          kind: 'authenticated',
-          identityId: identity.id,
-          method: METHOD,
-          aal: 'aal1',
-          changes: { identity: { record, isNew: false } },
-          internal: null,
-        };
+        }));
       },
     },
     registration: {
@@ -251,49 +222,30 @@ export function createPasskeyMethod(deps: PasskeyMethodDeps): Method {
         const fields = passkeyDisplayNameFields(schemaOf());
         // No trait to name the passkey after: Kratos logs a warning and offers no passkey registration.
         if (fields.length === 0) return { nodes: [] };
-        const { state, fresh } = registrationCeremony(ctx.internal, deps.rp.name, []);
-        const createData = { credentialOptions: state.options, displayNameFieldName: fields[0], displayNameFieldNames: fields };
-        return {
-          nodes: [
-            ...scriptFor(ctx, state),
-            inputNode('passkey', 'passkey_register_trigger', 'button', {
-              onclick: ctx.flow.type === 'browser' ? 'window.oryPasskeyRegistration()' : undefined,
-              onclickTrigger: 'oryPasskeyRegistration',
-              label: message(MessageId.InfoSelfServiceRegistrationRegisterPasskey),
-            }),
-            inputNode('passkey', 'passkey_register', 'hidden'),
-            inputNode('passkey', 'passkey_create_data', 'hidden', { value: optionsText(createData) }),
-          ],
-          ...(fresh ? { internal: ceremonyInternal(state) } : {}),
-        };
+        const ceremony = registrationCeremony(ctx.internal, deps.rp.name, []);
+        const createData = { credentialOptions: ceremony.state.options, displayNameFieldName: fields[0], displayNameFieldNames: fields };
+        return ceremonyNodes(ceremony, [
+          ...scriptFor(ctx, ceremony.state),
+          triggerButton(ctx, 'passkey_register_trigger', 'oryPasskeyRegistration', MessageId.InfoSelfServiceRegistrationRegisterPasskey),
+          inputNode('passkey', 'passkey_register', 'hidden'),
+          inputNode('passkey', 'passkey_create_data', 'hidden', { value: optionsText(createData) }),
+        ]);
       },
       async submit(ctx, payload): Promise<Outcome> {
-        const schema = schemaOf();
-        const traits = (payload.traits ?? {}) as Record<string, unknown>;
-        const values = { traits };
-        const problems = problemsToMessages(payloadProblems(REGISTRATION_SCHEMA, payload), payload);
-        const fieldMessages = mergeFieldMessages(problems.fieldMessages, traitMessages(schema.validateTraits(traits)));
-        if (Object.keys(fieldMessages).length > 0 || problems.messages.length > 0) {
-          return { kind: 'rejected', values, fieldMessages, messages: problems.messages };
-        }
         const register = text(payload.passkey_register);
-        if (register === '' || register === 'true') return rejected([message(MessageId.ErrorValidationRegistrationNoStrategyFound)], { values });
-        const ceremony = readCeremony(ctx.internal);
-        if (!('state' in ceremony)) return rejected([generic(SESSION_NOT_OBJECT)], { values });
-        const session = ceremony.state.session_data;
-        if (session.user_id === null) return rejected([generic('Expected WebAuthN session data to contain a user ID')], { values });
-        const parsed = parseRegistration(register);
-        if ('error' in parsed) return rejected([generic(`Unable to parse WebAuthn response: ${parsed.error}`)], { values });
-        const verified = await verifyRegistration(parsed.ok, session, deps.rp);
-        if ('error' in verified) return rejected([generic(`Unable to create WebAuthn credential: ${verified.error}`)], { values });
-        const key = storedKey(verified.key, { passwordless: true, displayName: authenticatorName(verified.key.aaguid), now: ctx.now });
-        const handle = handleText(fromB64std(session.user_id)!);
-        const config = writeCredentialsConfig({ credentials: [key], user_handle: session.user_id });
-        const record = deps.identities.buildNew({ schema_id: schema.id, traits }, { passkey: { config, identifiers: [handle] } });
-        if (await deps.identities.hasConflicts(record)) {
-          return rejected([duplicateAccountMessage(await deps.identities.duplicateHints?.(record))], { values });
-        }
-        return { kind: 'registered', identityId: record.id, method: METHOD, changes: { identity: { record, isNew: true } }, internal: null };
+        return registerIdentity(deps, ctx, payload, {
+          method: METHOD,
+          schema: schemaOf(),
+          payloadSchema: REGISTRATION_SCHEMA,
+          // The React SDK's `passkey_register=true` is no answer.
+          register: register === 'true' ? '' : register,
+          userIdBeforeParsing: true,
+          credentials: (key, userId) => {
+            const stored = storedKey(key, { passwordless: true, displayName: authenticatorName(key.aaguid), now: ctx.now });
+            const config = writeCredentialsConfig({ credentials: [stored], user_handle: userId });
+            return { prepared: { passkey: { config, identifiers: [handleText(fromB64std(userId)!)] } } };
+          },
+        });
       },
     },
     settings: {
@@ -304,32 +256,18 @@ export function createPasskeyMethod(deps: PasskeyMethodDeps): Method {
         if (!identity) return { nodes: [] };
         const keys = keysOf(identity, METHOD)?.credentials ?? [];
         const count = deps.firstFactorCount(identity);
-        const removes = [...keys]
-          .sort((a, b) => (credentialHex(a) < credentialHex(b) ? -1 : credentialHex(a) > credentialHex(b) ? 1 : 0))
-          .map((k) => inputNode('passkey', 'passkey_remove', 'submit', {
-            value: credentialHex(k),
-            disabled: count < 2,
-            label: message(MessageId.InfoSelfServiceSettingsRemovePasskey, removeLabelContext(k)),
-          }));
+        const removes = removeButtons(METHOD, keys, MessageId.InfoSelfServiceSettingsRemovePasskey, () => count < 2);
         const name = passkeyDisplayName(schemaOf(identity), identity);
         // Kratos also adds 4000009 to ui.messages here; a method's nodes carry no flow messages.
         if (name === '') return { nodes: removes };
-        const { state, fresh } = registrationCeremony(ctx.internal, name, keys);
-        return {
-          nodes: [
-            ...scriptFor(ctx, state),
-            ...removes,
-            inputNode('passkey', 'passkey_register_trigger', 'button', {
-              value: '',
-              onclick: ctx.flow.type === 'browser' ? 'window.oryPasskeySettingsRegistration()' : undefined,
-              onclickTrigger: 'oryPasskeySettingsRegistration',
-              label: message(MessageId.InfoSelfServiceSettingsRegisterPasskey),
-            }),
-            inputNode('passkey', 'passkey_settings_register', 'hidden'),
-            inputNode('passkey', 'passkey_create_data', 'hidden', { value: optionsText(state.options) }),
-          ],
-          ...(fresh ? { internal: ceremonyInternal(state) } : {}),
-        };
+        const ceremony = registrationCeremony(ctx.internal, name, keys);
+        return ceremonyNodes(ceremony, [
+          ...scriptFor(ctx, ceremony.state),
+          ...removes,
+          triggerButton(ctx, 'passkey_register_trigger', 'oryPasskeySettingsRegistration', MessageId.InfoSelfServiceSettingsRegisterPasskey, ''),
+          inputNode('passkey', 'passkey_settings_register', 'hidden'),
+          inputNode('passkey', 'passkey_create_data', 'hidden', { value: optionsText(ceremony.state.options) }),
+        ]);
       },
       async submit(ctx, payload): Promise<Outcome> {
         const identity = ctx.identity;
@@ -347,43 +285,24 @@ export function createPasskeyMethod(deps: PasskeyMethodDeps): Method {
   };
 
   async function addKey(ctx: MethodContext, identity: IdentityRecord, register: string): Promise<Outcome> {
-    const ceremony = readCeremony(ctx.internal);
-    if (!('state' in ceremony)) return rejected([generic(SESSION_NOT_OBJECT)]);
-    const session = ceremony.state.session_data;
-    if (session.user_id === null) return rejected([generic('Expected WebAuthN session data to contain a user ID')]);
-    const parsed = parseRegistration(register);
-    if ('error' in parsed) return rejected([generic(`Unable to parse WebAuthn response: ${parsed.error}`)]);
-    const verified = await verifyRegistration(parsed.ok, session, deps.rp);
-    if ('error' in verified) return rejected([generic(`Unable to create WebAuthn credential: ${verified.error}`)]);
-    const credential = credentialOf(identity, METHOD);
-    const existing = credential ? readCredentialsConfig(credential.config, identity.id).credentials : [];
-    if (existing.some((k) => bytesEqual(fromB64std(k.id) ?? new Uint8Array(), verified.key.id))) {
-      return rejected([], { fieldMessages: { passkey_settings_register: [generic(ALREADY_REGISTERED)] } });
-    }
-    const key = storedKey(verified.key, { passwordless: true, displayName: authenticatorName(verified.key.aaguid), now: ctx.now });
+    const existing = keysOf(identity, METHOD)?.credentials ?? [];
+    const added = await newKey({
+      internal: ctx.internal, register, rp: deps.rp, user: { beforeParsing: true }, existing: { keys: existing, field: 'passkey_settings_register' },
+    });
+    if ('refused' in added) return added.refused;
+    const key = storedKey(added.key, { passwordless: true, displayName: authenticatorName(added.key.aaguid), now: ctx.now });
     // Every passkey brings its own handle: the config keeps the latest, the identifiers all of them.
-    const handle = handleText(fromB64std(session.user_id)!);
-    const identifiers = [...(credential?.identifiers ?? []).filter((i) => i !== handle), handle];
-    const record = withKeys(identity, METHOD, { credentials: [...existing, key], user_handle: session.user_id }, identifiers, ctx.now);
-    if (await deps.identities.hasConflicts(record)) return rejected([message(MessageId.ErrorValidationDuplicateCredentials)]);
-    return {
-      kind: 'updated',
-      method: METHOD,
-      changes: { identity: { record, isNew: false }, sessionMethod: { method: METHOD, aal: 'aal1' } },
-      internal: null,
-    };
+    const handle = handleText(fromB64std(added.userId)!);
+    const identifiers = [...(credentialOf(identity, METHOD)?.identifiers ?? []).filter((i) => i !== handle), handle];
+    const config = { credentials: [...existing, key], user_handle: added.userId };
+    return keysAdded(deps.identities, { identity, type: METHOD, config, identifiers, now: ctx.now, aal: 'aal1' });
   }
 
   function removeKey(ctx: MethodContext, identity: IdentityRecord, remove: string): Outcome {
-    const credential = credentialOf(identity, METHOD);
-    if (!credential) return rejected([generic(NO_WEBAUTHN)]);
-    const config = readCredentialsConfig(credential.config, identity.id);
-    const target = config.credentials.find((k) => credentialHex(k) === remove);
-    if (!target) return rejected([generic('You tried to remove a passkey which does not exist.')]);
-    // Kratos points this refusal at `webauthn_remove`, not at the passkey's button.
-    if (deps.firstFactorCount(identity) < 2) return rejected([], { fieldMessages: { webauthn_remove: [generic(WOULD_LOCK_OUT)] } });
-    const remaining = config.credentials.filter((k) => k !== target);
-    const record = withKeys(identity, METHOD, remaining.length > 0 ? { ...config, credentials: remaining } : null, credential.identifiers, ctx.now);
-    return { kind: 'updated', method: METHOD, changes: { identity: { record, isNew: false } }, internal: null };
+    return keyRemoved(identity, METHOD, remove, {
+      now: ctx.now,
+      missing: 'You tried to remove a passkey which does not exist.',
+      locksOut: () => deps.firstFactorCount(identity) < 2,
+    });
   }
 }

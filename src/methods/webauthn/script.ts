@@ -81,34 +81,40 @@ export const WEBAUTHN_JS = `// idflow: WebAuthn and passkey ceremonies for Ory K
     return publicKey
   }
 
-  function assertionJSON(credential) {
-    return JSON.stringify({
-      id: credential.id,
-      rawId: encode(credential.rawId),
-      type: credential.type,
-      response: {
-        authenticatorData: encode(credential.response.authenticatorData),
-        clientDataJSON: encode(credential.response.clientDataJSON),
-        signature: encode(credential.response.signature),
-        userHandle: encode(credential.response.userHandle),
-      },
-    })
+  // The response fields of each ceremony's credential, as webauthn.js posts them (every one base64url).
+  var responseFields = {
+    get: ["authenticatorData", "clientDataJSON", "signature", "userHandle"],
+    create: ["attestationObject", "clientDataJSON"],
   }
 
-  function attestationJSON(credential) {
+  function credentialJSON(kind, credential) {
+    var response = {}
+    responseFields[kind].forEach(function (field) {
+      response[field] = encode(credential.response[field])
+    })
     return JSON.stringify({
       id: credential.id,
       rawId: encode(credential.rawId),
       type: credential.type,
-      response: {
-        attestationObject: encode(credential.response.attestationObject),
-        clientDataJSON: encode(credential.response.clientDataJSON),
-      },
+      response: response,
     })
   }
 
   function byName(name) {
     return document.getElementsByName(name)[0]
+  }
+
+  // The elements of these names, by name; none (after console[level](message)) when one is missing.
+  function namedFields(names, level, message) {
+    var found = {}
+    names.forEach(function (name) {
+      found[name] = byName(name)
+    })
+    if (names.some(function (name) { return !found[name] })) {
+      console[level](message)
+      return undefined
+    }
+    return found
   }
 
   function abortConditionalUI() {
@@ -118,52 +124,50 @@ export const WEBAUTHN_JS = `// idflow: WebAuthn and passkey ceremonies for Ory K
     }
   }
 
-  function oryWebAuthnLogin(options, resultSelector, triggerSelector) {
-    resultSelector = resultSelector || '*[name="webauthn_login"]'
-    triggerSelector = triggerSelector || '*[name="webauthn_login_trigger"]'
+  // Runs navigator.credentials.get or .create ("get", "create"), writes the credential JSON into the result field (an
+  // element, or a selector looked up once the credential is there) and submits the form around anchor.
+  function submitCredential(kind, opt, result, anchor) {
+    return navigator.credentials[kind](opt).then(function (credential) {
+      var field = typeof result === "string" ? document.querySelector(result) : result
+      field.value = credentialJSON(kind, credential)
+      anchor.closest("form").submit()
+    })
+  }
+
+  // oryWebAuthnLogin and oryWebAuthnRegistration: the options given, else the trigger's value; errors are alerted.
+  function triggerCeremony(kind, options, resultSelector, triggerSelector) {
     if (!window.PublicKeyCredential) {
       alert("This browser does not support WebAuthn!")
     }
     var trigger = document.querySelector(triggerSelector)
     var opt = options || JSON.parse(trigger.value)
-    opt.publicKey = requestOptions(opt.publicKey)
-    navigator.credentials
-      .get(opt)
-      .then(function (credential) {
-        document.querySelector(resultSelector).value = assertionJSON(credential)
-        trigger.closest("form").submit()
-      })
-      .catch(function (err) {
-        alert(err)
-      })
+    opt.publicKey = kind === "get" ? requestOptions(opt.publicKey) : creationOptions(opt.publicKey)
+    submitCredential(kind, opt, resultSelector, trigger).catch(function (err) {
+      alert(err)
+    })
+  }
+
+  function oryWebAuthnLogin(options, resultSelector, triggerSelector) {
+    triggerCeremony("get", options, resultSelector || '*[name="webauthn_login"]', triggerSelector || '*[name="webauthn_login_trigger"]')
   }
 
   function oryWebAuthnRegistration(options, resultSelector, triggerSelector) {
-    resultSelector = resultSelector || '*[name="webauthn_register"]'
-    triggerSelector = triggerSelector || '*[name="webauthn_register_trigger"]'
-    if (!window.PublicKeyCredential) {
-      alert("This browser does not support WebAuthn!")
-    }
-    var trigger = document.querySelector(triggerSelector)
-    var opt = options || JSON.parse(trigger.value)
-    opt.publicKey = creationOptions(opt.publicKey)
-    navigator.credentials
-      .create(opt)
-      .then(function (credential) {
-        document.querySelector(resultSelector).value = attestationJSON(credential)
-        trigger.closest("form").submit()
-      })
-      .catch(function (err) {
-        alert(err)
-      })
+    triggerCeremony("create", options, resultSelector || '*[name="webauthn_register"]', triggerSelector || '*[name="webauthn_register_trigger"]')
+  }
+
+  var PASSKEY_LOGIN_FIELDS = ["passkey_challenge", "passkey_login"]
+  var PASSKEY_LOGIN_FIELDS_MISSING = "Unable to initialize WebAuthn / Passkey autocomplete because one or more required form fields are missing."
+
+  // A passkey login's request options (passkey_challenge's, decoded); a pending autocomplete request is aborted.
+  function passkeyRequestOptions(fields) {
+    var publicKey = requestOptions(JSON.parse(fields.passkey_challenge.value).publicKey)
+    abortConditionalUI()
+    return publicKey
   }
 
   async function oryPasskeyLoginAutocompleteInit() {
-    var dataEl = byName("passkey_challenge")
-    var resultEl = byName("passkey_login")
-    var identifierEl = byName("identifier")
-    if (!dataEl || !resultEl || !identifierEl) {
-      console.error("Unable to initialize WebAuthn / Passkey autocomplete because one or more required form fields are missing.")
+    var fields = namedFields(PASSKEY_LOGIN_FIELDS.concat(["identifier"]), "error", PASSKEY_LOGIN_FIELDS_MISSING)
+    if (!fields) {
       return
     }
     if (!window.PublicKeyCredential || !window.PublicKeyCredential.isConditionalMediationAvailable || window.Cypress) {
@@ -175,65 +179,59 @@ export const WEBAUTHN_JS = `// idflow: WebAuthn and passkey ceremonies for Ory K
       console.log("This browser does not support WebAuthn Conditional Mediation!")
       return
     }
-    var opt = JSON.parse(dataEl.value)
-    var publicKey = requestOptions(opt.publicKey)
-    abortConditionalUI()
+    var publicKey = passkeyRequestOptions(fields)
     var controller = new AbortController()
     window.abortPasskeyConditionalUI = controller
-    navigator.credentials
-      .get({ publicKey: publicKey, mediation: "conditional", signal: controller.signal })
-      .then(function (credential) {
-        resultEl.value = assertionJSON(credential)
-        resultEl.closest("form").submit()
-      })
-      .catch(function (err) {
-        console.log(err)
-      })
+    var opt = { publicKey: publicKey, mediation: "conditional", signal: controller.signal }
+    submitCredential("get", opt, fields.passkey_login, fields.passkey_login).catch(function (err) {
+      console.log(err)
+    })
   }
 
   function oryPasskeyLogin() {
-    var dataEl = byName("passkey_challenge")
-    var resultEl = byName("passkey_login")
-    if (!dataEl || !resultEl) {
-      console.error("Unable to initialize WebAuthn / Passkey autocomplete because one or more required form fields are missing.")
+    var fields = namedFields(PASSKEY_LOGIN_FIELDS, "error", PASSKEY_LOGIN_FIELDS_MISSING)
+    if (!fields) {
       return
     }
     if (!window.PublicKeyCredential) {
       console.log("This browser does not support WebAuthn!")
       return
     }
-    var opt = JSON.parse(dataEl.value)
-    var publicKey = requestOptions(opt.publicKey)
-    abortConditionalUI()
-    return navigator.credentials
-      .get({ publicKey: publicKey })
-      .then(function (credential) {
-        resultEl.value = assertionJSON(credential)
-        resultEl.closest("form").submit()
-      })
-      .catch(function (err) {
-        if (err instanceof DOMException && err.name === "SecurityError") {
-          console.error("A security exception occurred while loading Passkeys / WebAuthn. The original error message is: " + err.message)
-        } else {
-          console.error("[Ory/Passkey] An unknown error occurred while getting passkey credentials", err)
-        }
-        // Offer autocomplete again.
-        return oryPasskeyLoginAutocompleteInit()
-      })
+    var opt = { publicKey: passkeyRequestOptions(fields) }
+    return submitCredential("get", opt, fields.passkey_login, fields.passkey_login).catch(function (err) {
+      if (err instanceof DOMException && err.name === "SecurityError") {
+        console.error("A security exception occurred while loading Passkeys / WebAuthn. The original error message is: " + err.message)
+      } else {
+        console.error("[Ory/Passkey] An unknown error occurred while getting passkey credentials", err)
+      }
+      // Offer autocomplete again.
+      return oryPasskeyLoginAutocompleteInit()
+    })
+  }
+
+  // passkey_create_data and the result field, for oryPasskeyRegistration and oryPasskeySettingsRegistration.
+  function passkeyCreateFields(result, caller) {
+    return namedFields(["passkey_create_data", result], "debug", "__" + caller + ": mandatory fields not found")
+  }
+
+  // A passkey registration: the creation options decoded, the credential into the result field; errors are logged.
+  function createPasskey(opt, resultEl) {
+    opt.publicKey = creationOptions(opt.publicKey)
+    submitCredential("create", opt, resultEl, resultEl).catch(function (err) {
+      console.error(err)
+    })
   }
 
   function oryPasskeyRegistration() {
-    var dataEl = byName("passkey_create_data")
-    var resultEl = byName("passkey_register")
-    if (!dataEl || !resultEl) {
-      console.debug("__oryPasskeyRegistration: mandatory fields not found")
+    var fields = passkeyCreateFields("passkey_register", "oryPasskeyRegistration")
+    if (!fields) {
       return
     }
-    var createData = JSON.parse(dataEl.value)
+    var createData = JSON.parse(fields.passkey_create_data.value)
     var fieldNames = Array.isArray(createData.displayNameFieldNames) && createData.displayNameFieldNames.length > 0
       ? createData.displayNameFieldNames
       : [createData.displayNameFieldName]
-    var form = dataEl.closest("form")
+    var form = fields.passkey_create_data.closest("form")
     var displayName = ""
     for (var i = 0; i < fieldNames.length; i++) {
       if (!fieldNames[i]) {
@@ -248,36 +246,15 @@ export const WEBAUTHN_JS = `// idflow: WebAuthn and passkey ceremonies for Ory K
     var opt = createData.credentialOptions
     opt.publicKey.user.name = displayName
     opt.publicKey.user.displayName = displayName
-    opt.publicKey = creationOptions(opt.publicKey)
-    navigator.credentials
-      .create(opt)
-      .then(function (credential) {
-        resultEl.value = attestationJSON(credential)
-        resultEl.closest("form").submit()
-      })
-      .catch(function (err) {
-        console.error(err)
-      })
+    createPasskey(opt, fields.passkey_register)
   }
 
   function oryPasskeySettingsRegistration() {
-    var dataEl = byName("passkey_create_data")
-    var resultEl = byName("passkey_settings_register")
-    if (!dataEl || !resultEl) {
-      console.debug("__oryPasskeySettingsRegistration: mandatory fields not found")
+    var fields = passkeyCreateFields("passkey_settings_register", "oryPasskeySettingsRegistration")
+    if (!fields) {
       return
     }
-    var opt = JSON.parse(dataEl.value)
-    opt.publicKey = creationOptions(opt.publicKey)
-    navigator.credentials
-      .create(opt)
-      .then(function (credential) {
-        resultEl.value = attestationJSON(credential)
-        resultEl.closest("form").submit()
-      })
-      .catch(function (err) {
-        console.error(err)
-      })
+    createPasskey(JSON.parse(fields.passkey_create_data.value), fields.passkey_settings_register)
   }
 
   var exported = {

@@ -17,19 +17,18 @@ import { message, type UiMessage } from '../../text/message.ts';
 import { inputNode, submitNode, type UiNode } from '../../ui/node.ts';
 import { identifierLabel } from '../../ui/trait-nodes.ts';
 import { payloadProblems } from '../../x/body-validator.ts';
-import { duplicateAccountMessage, mergeFieldMessages, problemsToMessages, traitMessages } from '../form-messages.ts';
+import { problemsToMessages } from '../form-messages.ts';
 import type { Aal, Json, Method, MethodContext, NodesResult, Outcome } from '../method.ts';
 import {
-  assertionOptions, ceremonyInternal, creationOptions, descriptorOf, newSession, parseAssertion, parseRegistration, readCeremony,
-  verifyAssertion, verifyRegistration, type CeremonyState,
+  assertionOptions, ceremonyInternal, creationOptions, descriptorOf, keptCeremony, keptOrNewCeremony, newSession, type Ceremony, type CeremonyState,
 } from './ceremony.ts';
 import { DEFAULT_TIMEOUT_UV_DISCOURAGED, type WebauthnRp } from './config.ts';
-import { b64std, bytesEqual, fromB64std, uuidBytes } from './encoding.ts';
-import { credentialHex, credentialOf, keysOf, readCredentialsConfig, writeCredentialsConfig, type StoredWebauthnCredential } from './credentials.ts';
+import { b64std, fromB64std, uuidBytes } from './encoding.ts';
+import { credentialOf, keysOf, writeCredentialsConfig, type StoredWebauthnCredential } from './credentials.ts';
 import { webauthnScriptNode, webauthnScriptRoute } from './script.ts';
 import {
-  ALREADY_REGISTERED, generic, NO_WEBAUTHN, nonEmpty, optionsText, PARSE_LOGIN, rejected, removeLabelContext, required,
-  SESSION_NOT_OBJECT, storedKey, text, withKeys, withUsedKey, WOULD_LOCK_OUT, type CommonDeps, type WebauthnIdentities,
+  ceremonyNodes, generic, keyRemoved, keysAdded, loginAnswer, newKey, nonEmpty, optionsText, PARSE_LOGIN, registerIdentity, rejected,
+  removeButtons, required, signIn, storedKey, text, type CommonDeps, type WebauthnIdentities,
 } from './shared.ts';
 
 export interface WebauthnMethodDeps extends CommonDeps {
@@ -58,22 +57,31 @@ function triggerNode(name: 'webauthn_login_trigger' | 'webauthn_register_trigger
 
 const hiddenResult = (name: 'webauthn_login' | 'webauthn_register') => inputNode('webauthn', name, 'hidden', { value: '' });
 
+/** The identity the login is bound to: the session's, on a refresh or at aal2. */
+const boundIdentity = (ctx: MethodContext) => (ctx.identity && (ctx.flow.refresh || ctx.flow.requestedAal === 'aal2') ? ctx.identity : undefined);
+
+/** An identity's passwordless keys and their user handle. */
+function passwordlessKeys(identity: IdentityRecord): { identity: IdentityRecord; userHandle: string | null; keys: StoredWebauthnCredential[] } {
+  const config = keysOf(identity, METHOD);
+  return { identity, userHandle: config?.user_handle ?? null, keys: keysForAal(config?.credentials ?? [], 'aal1') };
+}
+
 /**
  * The WebAuthn method. `login.aal` is `aal1` with `passwordless` (keys replace the password), else `aal2`.
  */
 export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
   const loginAal: Aal = deps.passwordless ? 'aal1' : 'aal2';
-  const script = (state: CeremonyState) => webauthnScriptNode(deps.scriptUrl, state.nonce);
+  const script = (state: CeremonyState) => webauthnScriptNode(deps.scriptUrl(), state.nonce);
   const noLoginStrategy = () => rejected([message(MessageId.ErrorValidationLoginNoStrategyFound)]);
 
   /** A login ceremony for these keys: the one in internal state when there is one, else a new challenge. */
-  function loginCeremony(internal: Json | undefined, userHandle: string | null, keys: StoredWebauthnCredential[]): { state: CeremonyState; fresh: boolean } {
-    const found = readCeremony(internal);
-    if ('state' in found && found.state.options) return { state: found.state, fresh: false };
-    const session = newSession({
-      rpId: deps.rp.id, userId: userHandle ? fromB64std(userHandle)! : null, allowed: keys.map((k) => fromB64std(k.id)!), userVerification: UV,
+  function loginCeremony(internal: Json | undefined, userHandle: string | null, keys: StoredWebauthnCredential[]): Ceremony {
+    return keptOrNewCeremony(internal, () => {
+      const session = newSession({
+        rpId: deps.rp.id, userId: userHandle ? fromB64std(userHandle)! : null, allowed: keys.map((k) => fromB64std(k.id)!), userVerification: UV,
+      });
+      return { session, options: assertionOptions({ session, timeout: TIMEOUT, allow: keys.map(descriptorOf) }) };
     });
-    return { state: { session_data: session, options: assertionOptions({ session, timeout: TIMEOUT, allow: keys.map(descriptorOf) }), nonce: crypto.randomUUID() }, fresh: true };
   }
 
   /** Second factor (aal2) or refresh: the bound identity's keys of the flow's AAL, identifier hidden. */
@@ -81,17 +89,14 @@ export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
     const config = keysOf(identity, METHOD);
     const keys = keysForAal(config?.credentials ?? [], ctx.flow.requestedAal);
     if (!config || keys.length === 0) return { nodes: [] };
-    const { state, fresh } = loginCeremony(ctx.internal, config.user_handle, keys);
+    const ceremony = loginCeremony(ctx.internal, config.user_handle, keys);
     const identifier = credentialOf(identity, METHOD)?.identifiers[0] ?? '';
-    return {
-      nodes: [
-        inputNode('default', 'identifier', 'hidden', { value: identifier }),
-        hiddenResult('webauthn_login'),
-        script(state),
-        triggerNode('webauthn_login_trigger', state.options, message(MessageId.InfoSelfServiceLoginWebAuthn)),
-      ],
-      ...(fresh ? { internal: ceremonyInternal(state) } : {}),
-    };
+    return ceremonyNodes(ceremony, [
+      inputNode('default', 'identifier', 'hidden', { value: identifier }),
+      hiddenResult('webauthn_login'),
+      script(ceremony.state),
+      triggerNode('webauthn_login_trigger', ceremony.state.options, message(MessageId.InfoSelfServiceLoginWebAuthn)),
+    ]);
   }
 
   /** Passwordless step 0: the identifier and a plain submit button; no challenge yet. */
@@ -109,81 +114,69 @@ export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
   /** The identity's passwordless keys, for the identifier a user typed. */
   async function passwordlessKeysOf(identifier: string): Promise<{ identity: IdentityRecord; userHandle: string | null; keys: StoredWebauthnCredential[] } | undefined> {
     const identity = await deps.identities.findByCredentialIdentifier(METHOD, normalizeIdentifier(identifier, identifierKind(identifier)));
-    if (!identity) return undefined;
-    const config = keysOf(identity, METHOD);
-    return { identity, userHandle: config?.user_handle ?? null, keys: keysForAal(config?.credentials ?? [], 'aal1') };
+    return identity ? passwordlessKeys(identity) : undefined;
   }
 
   /** Passwordless step 1 (the method's own screen): identifier hidden, the challenge for the identity's keys. */
   async function passwordlessScreen(ctx: MethodContext): Promise<NodesResult> {
     const identifier = typeof ctx.flow.values.identifier === 'string' ? ctx.flow.values.identifier : '';
-    let found = readCeremony(ctx.internal);
-    let internal: Json | undefined;
-    if (!('state' in found) || !found.state.options) {
+    const kept = keptCeremony(ctx.internal);
+    let ceremony: Ceremony;
+    if (kept) {
+      ceremony = { state: kept, fresh: false };
+    } else {
       // The challenge is issued by the identifier submit; should it be gone, issue another for the same identity.
       const owner = identifier === '' ? undefined : await passwordlessKeysOf(identifier);
       if (!owner || owner.keys.length === 0) return identifierNodes(ctx);
-      const { state } = loginCeremony(undefined, owner.userHandle, owner.keys);
-      found = { state };
-      internal = ceremonyInternal(state);
+      ceremony = loginCeremony(undefined, owner.userHandle, owner.keys);
     }
-    return {
-      nodes: [
-        inputNode('default', 'identifier', 'hidden', { value: identifier, required: true }),
-        script(found.state),
-        triggerNode('webauthn_login_trigger', found.state.options, message(MessageId.InfoSelfServiceLoginContinue)),
-        hiddenResult('webauthn_login'),
-      ],
-      ...(internal !== undefined ? { internal } : {}),
-    };
+    return ceremonyNodes(ceremony, [
+      inputNode('default', 'identifier', 'hidden', { value: identifier, required: true }),
+      script(ceremony.state),
+      triggerNode('webauthn_login_trigger', ceremony.state.options, message(MessageId.InfoSelfServiceLoginContinue)),
+      hiddenResult('webauthn_login'),
+    ]);
   }
 
   /** Kratos loginAuthenticate: the assertion against the identity's keys (of the AAL; all of them on refresh). */
-  async function authenticate(ctx: MethodContext, identity: IdentityRecord, aal: Aal, assertion: string, values: Record<string, unknown>): Promise<Outcome> {
-    const credential = credentialOf(identity, METHOD);
-    if (!credential) return rejected([message(MessageId.ErrorValidationNoWebAuthnDevice)], { values });
-    const config = readCredentialsConfig(credential.config, identity.id);
-    const parsed = parseAssertion(assertion);
-    if (!parsed) return rejected([generic(PARSE_LOGIN)], { values });
-    const ceremony = readCeremony(ctx.internal);
-    if (!('state' in ceremony)) return rejected([generic(ceremony.reason)], { values });
-    const result = await verifyAssertion({
-      parsed,
-      session: ceremony.state.session_data,
-      rp: deps.rp,
-      userHandle: fromB64std(config.user_handle ?? '') ?? new Uint8Array(),
-      keys: ctx.flow.refresh ? config.credentials : keysForAal(config.credentials, aal),
-      discoverable: false,
+  function authenticate(ctx: MethodContext, identity: IdentityRecord, aal: Aal, assertion: string, values: Record<string, unknown>): Promise<Outcome> {
+    // Kratos records the configured level, not the key's.
+    return signIn(identity, { type: METHOD, method: METHOD, aal: loginAal, rp: deps.rp, now: ctx.now, values }, (config) => {
+      const answer = loginAnswer(assertion, ctx.internal, values);
+      if ('refused' in answer) return answer.refused;
+      return {
+        parsed: answer.parsed,
+        session: answer.session,
+        userHandle: fromB64std(config.user_handle ?? '') ?? new Uint8Array(),
+        keys: ctx.flow.refresh ? config.credentials : keysForAal(config.credentials, aal),
+        discoverable: false,
+      };
     });
-    if ('error' in result) return rejected([message(MessageId.ErrorValidationWebAuthnVerifierWrong)], { values });
-    if (identity.state !== 'active') return rejected([message(MessageId.ErrorValidationIdentityDisabled)], { values });
-    const record = withUsedKey(identity, METHOD, config, result.ok.updated, ctx.now);
-    return {
-      kind: 'authenticated',
-      identityId: identity.id,
-      method: METHOD,
-      // Kratos records the configured level, not the key's.
-      aal: loginAal,
-      changes: { identity: { record, isNew: false } },
-      internal: null,
-    };
   }
 
   /** A registration ceremony (registration and settings): the cached one, else a new challenge and options. */
-  function registrationCeremony(internal: Json | undefined, userId: Uint8Array, exclude: StoredWebauthnCredential[]): { state: CeremonyState; fresh: boolean } {
-    const found = readCeremony(internal);
-    if ('state' in found && found.state.options) return { state: found.state, fresh: false };
-    const session = newSession({ rpId: deps.rp.id, userId, userVerification: UV });
-    const options = creationOptions({
-      rp: deps.rp,
-      user: { id: userId, name: deps.rp.name, displayName: deps.rp.name },
-      session,
-      timeout: TIMEOUT,
-      exclude: exclude.map(descriptorOf),
-      authenticatorSelection: { userVerification: UV },
+  function registrationCeremony(internal: Json | undefined, userId: Uint8Array, exclude: StoredWebauthnCredential[]): Ceremony {
+    return keptOrNewCeremony(internal, () => {
+      const session = newSession({ rpId: deps.rp.id, userId, userVerification: UV });
+      const options = creationOptions({
+        rp: deps.rp,
+        user: { id: userId, name: deps.rp.name, displayName: deps.rp.name },
+        session,
+        timeout: TIMEOUT,
+        exclude: exclude.map(descriptorOf),
+        authenticatorSelection: { userVerification: UV },
+      });
+      return { session, options };
     });
-    return { state: { session_data: session, options, nonce: crypto.randomUUID() }, fresh: true };
   }
+
+  /** A key's name, the hidden result, the trigger with the creation options and the script (registration and settings). */
+  const registrationNodes = (ceremony: Ceremony, label: UiMessage): UiNode[] => [
+    inputNode('webauthn', 'webauthn_register_displayname', 'text', { value: '', label: message(MessageId.InfoSelfServiceSettingsRegisterWebAuthnDisplayName) }),
+    hiddenResult('webauthn_register'),
+    triggerNode('webauthn_register_trigger', ceremony.state.options, label),
+    script(ceremony.state),
+  ];
 
   const method: Method = {
     id: METHOD,
@@ -197,7 +190,7 @@ export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
         // Kratos hydrates WebAuthn login forms for browser flows only.
         if (ctx.flow.type !== 'browser' || ctx.flow.requestedAal !== loginAal) return { nodes: [] };
         if (ctx.flow.screen === METHOD && deps.passwordless) return passwordlessScreen(ctx);
-        const bound = ctx.identity && (ctx.flow.refresh || ctx.flow.requestedAal === 'aal2') ? ctx.identity : undefined;
+        const bound = boundIdentity(ctx);
         if (bound) return boundLoginNodes(ctx, bound);
         return deps.passwordless ? identifierNodes(ctx) : { nodes: [] };
       },
@@ -211,7 +204,7 @@ export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
         if (assertion === '' && payload.method !== METHOD) return noLoginStrategy();
         // Kratos's schema: with method=webauthn or an assertion, the identifier is required (the forms send it hidden).
         if (identifier === '') return rejected([], { values, fieldMessages: { identifier: [required('identifier')] } });
-        const bound = ctx.identity && (ctx.flow.refresh || ctx.flow.requestedAal === 'aal2') ? ctx.identity : undefined;
+        const bound = boundIdentity(ctx);
 
         if (!deps.passwordless) {
           // Second factor: always the session's identity.
@@ -222,9 +215,7 @@ export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
 
         // Passwordless. A refresh proves the session's identity (Kratos looks the identifier up; the form carries
         // that identity's identifier hidden, so this only refuses a tampered one).
-        const owner = bound
-          ? { identity: bound, userHandle: keysOf(bound, METHOD)?.user_handle ?? null, keys: keysForAal(keysOf(bound, METHOD)?.credentials ?? [], 'aal1') }
-          : await passwordlessKeysOf(identifier);
+        const owner = bound ? passwordlessKeys(bound) : await passwordlessKeysOf(identifier);
         if (!owner) return rejected([message(MessageId.ErrorValidationSuchNoWebAuthnUser)], { values });
         if (assertion === '') {
           if (owner.keys.length === 0) return rejected([message(MessageId.ErrorValidationSuchNoWebAuthnUser)], { values });
@@ -249,25 +240,10 @@ export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
         if (ctx.flow.type !== 'browser' || !identity) return { nodes: [] };
         const keys = keysOf(identity, METHOD)?.credentials ?? [];
         const count = deps.firstFactorCount(identity);
-        const removes = [...keys]
-          .sort((a, b) => (credentialHex(a) < credentialHex(b) ? -1 : credentialHex(a) > credentialHex(b) ? 1 : 0))
-          .map((k) => inputNode('webauthn', 'webauthn_remove', 'submit', {
-            value: credentialHex(k),
-            // The last passwordless key of an identity without another first factor stays.
-            disabled: k.is_passwordless && count < 2,
-            label: message(MessageId.InfoSelfServiceSettingsRemoveWebAuthn, removeLabelContext(k)),
-          }));
-        const { state, fresh } = registrationCeremony(ctx.internal, settingsUserHandle(identity), keys);
-        return {
-          nodes: [
-            ...removes,
-            inputNode('webauthn', 'webauthn_register_displayname', 'text', { value: '', label: message(MessageId.InfoSelfServiceSettingsRegisterWebAuthnDisplayName) }),
-            hiddenResult('webauthn_register'),
-            triggerNode('webauthn_register_trigger', state.options, message(MessageId.InfoSelfServiceSettingsRegisterWebAuthn)),
-            script(state),
-          ],
-          ...(fresh ? { internal: ceremonyInternal(state) } : {}),
-        };
+        // The last passwordless key of an identity without another first factor stays.
+        const removes = removeButtons(METHOD, keys, MessageId.InfoSelfServiceSettingsRemoveWebAuthn, (k) => k.is_passwordless && count < 2);
+        const ceremony = registrationCeremony(ctx.internal, settingsUserHandle(identity), keys);
+        return ceremonyNodes(ceremony, [...removes, ...registrationNodes(ceremony, message(MessageId.InfoSelfServiceSettingsRegisterWebAuthn))]);
       },
       async submit(ctx, payload): Promise<Outcome> {
         const identity = ctx.identity;
@@ -300,49 +276,25 @@ export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
   }
 
   async function addKey(ctx: MethodContext, identity: IdentityRecord, register: string, displayName: string): Promise<Outcome> {
-    const ceremony = readCeremony(ctx.internal);
-    if (!('state' in ceremony)) return rejected([generic(SESSION_NOT_OBJECT)]);
-    const parsed = parseRegistration(register);
-    if ('error' in parsed) return rejected([generic(`Unable to parse WebAuthn response: ${parsed.error}`)]);
-    const session = ceremony.state.session_data;
-    // go-webauthn CreateCredential: the ceremony was started for this identity.
-    if (!bytesEqual(fromB64std(session.user_id ?? '') ?? new Uint8Array(), settingsUserHandle(identity))) {
-      return rejected([generic('Unable to create WebAuthn credential: ID mismatch for User and Session')]);
-    }
-    const verified = await verifyRegistration(parsed.ok, session, deps.rp);
-    if ('error' in verified) return rejected([generic(`Unable to create WebAuthn credential: ${verified.error}`)]);
+    const userHandle = settingsUserHandle(identity);
     const existing = keysOf(identity, METHOD)?.credentials ?? [];
-    if (existing.some((k) => bytesEqual(fromB64std(k.id) ?? new Uint8Array(), verified.key.id))) {
-      return rejected([], { fieldMessages: { webauthn_register: [generic(ALREADY_REGISTERED)] } });
-    }
+    const added = await newKey({
+      internal: ctx.internal, register, rp: deps.rp, user: { handle: userHandle, beforeParsing: false }, existing: { keys: existing, field: 'webauthn_register' },
+    });
+    if ('refused' in added) return added.refused;
     const identifiers = deps.schemas.require(identity.schemaId).extract(identity.traits).identifiers.webauthn;
     if (identifiers.length === 0) return rejected([message(MessageId.ErrorValidationIdentifierMissing)]);
-    const key = storedKey(verified.key, { passwordless: deps.passwordless, displayName, now: ctx.now });
-    const config = { credentials: [...existing, key], user_handle: b64std(settingsUserHandle(identity)) };
-    const record = withKeys(identity, METHOD, config, identifiers, ctx.now);
-    if (await deps.identities.hasConflicts(record)) return rejected([message(MessageId.ErrorValidationDuplicateCredentials)]);
-    return {
-      kind: 'updated',
-      method: METHOD,
-      changes: { identity: { record, isNew: false }, sessionMethod: { method: METHOD, aal: loginAal } },
-      internal: null,
-    };
+    const key = storedKey(added.key, { passwordless: deps.passwordless, displayName, now: ctx.now });
+    const config = { credentials: [...existing, key], user_handle: b64std(userHandle) };
+    return keysAdded(deps.identities, { identity, type: METHOD, config, identifiers, now: ctx.now, aal: loginAal });
   }
 
   function removeKey(ctx: MethodContext, identity: IdentityRecord, remove: string): Outcome {
-    const credential = credentialOf(identity, METHOD);
-    if (!credential) return rejected([generic(NO_WEBAUTHN)]);
-    const config = readCredentialsConfig(credential.config, identity.id);
-    const target = config.credentials.find((k) => credentialHex(k) === remove);
-    if (!target) return rejected([generic('You tried to remove a WebAuthn credential which does not exist.')]);
-    if (target.is_passwordless && deps.firstFactorCount(identity) < 2) {
-      return rejected([], { fieldMessages: { webauthn_remove: [generic(WOULD_LOCK_OUT)] } });
-    }
-    const remaining = config.credentials.filter((k) => k !== target);
-    // The last key takes the whole credential with it.
-    const record = withKeys(identity, METHOD, remaining.length > 0 ? { ...config, credentials: remaining } : null, credential.identifiers, ctx.now);
-    // A fresh registration challenge next time: the shown one excluded the removed key.
-    return { kind: 'updated', method: METHOD, changes: { identity: { record, isNew: false } }, internal: null };
+    return keyRemoved(identity, METHOD, remove, {
+      now: ctx.now,
+      missing: 'You tried to remove a WebAuthn credential which does not exist.',
+      locksOut: (key) => key.is_passwordless && deps.firstFactorCount(identity) < 2,
+    });
   }
 
   if (deps.passwordless) {
@@ -353,46 +305,24 @@ export function createWebauthnMethod(deps: WebauthnMethodDeps): Method {
         // Kratos: browser registration flows, and only with passwordless on.
         if (ctx.flow.type !== 'browser') return { nodes: [] };
         // The user handle is a fresh random UUID's bytes, not the identity id (which does not exist yet).
-        const { state, fresh } = registrationCeremony(ctx.internal, uuidBytes(crypto.randomUUID()), []);
-        return {
-          nodes: [
-            inputNode('webauthn', 'webauthn_register_displayname', 'text', { value: '', label: message(MessageId.InfoSelfServiceSettingsRegisterWebAuthnDisplayName) }),
-            hiddenResult('webauthn_register'),
-            triggerNode('webauthn_register_trigger', state.options, message(MessageId.InfoSelfServiceRegistrationRegisterWebAuthn)),
-            script(state),
-          ],
-          ...(fresh ? { internal: ceremonyInternal(state) } : {}),
-        };
+        const ceremony = registrationCeremony(ctx.internal, uuidBytes(crypto.randomUUID()), []);
+        return ceremonyNodes(ceremony, registrationNodes(ceremony, message(MessageId.InfoSelfServiceRegistrationRegisterWebAuthn)));
       },
       async submit(ctx, payload): Promise<Outcome> {
         if (ctx.flow.type !== 'browser') return rejected([message(MessageId.ErrorValidationRegistrationNoStrategyFound)]);
         const schema = deps.schemas.require(deps.schemas.defaultId);
-        const traits = (payload.traits ?? {}) as Record<string, unknown>;
-        const values = { traits };
-        const problems = problemsToMessages(payloadProblems(REGISTRATION_SCHEMA, payload), payload);
-        const fieldMessages = mergeFieldMessages(problems.fieldMessages, traitMessages(schema.validateTraits(traits)));
-        if (Object.keys(fieldMessages).length > 0 || problems.messages.length > 0) {
-          return { kind: 'rejected', values, fieldMessages, messages: problems.messages };
-        }
-        const register = text(payload.webauthn_register);
-        if (register === '') return rejected([message(MessageId.ErrorValidationRegistrationNoStrategyFound)], { values });
-        const ceremony = readCeremony(ctx.internal);
-        if (!('state' in ceremony)) return rejected([generic(SESSION_NOT_OBJECT)], { values });
-        const parsed = parseRegistration(register);
-        if ('error' in parsed) return rejected([generic(`Unable to parse WebAuthn response: ${parsed.error}`)], { values });
-        const session = ceremony.state.session_data;
-        if (session.user_id === null) return rejected([generic('Expected WebAuthN session data to contain a user ID')], { values });
-        const verified = await verifyRegistration(parsed.ok, session, deps.rp);
-        if ('error' in verified) return rejected([generic(`Unable to create WebAuthn credential: ${verified.error}`)], { values });
-        if (schema.extract(traits).identifiers.webauthn.length === 0) {
-          return rejected([message(MessageId.ErrorValidationIdentifierMissing)], { values });
-        }
-        const key = storedKey(verified.key, { passwordless: true, displayName: text(payload.webauthn_register_displayname), now: ctx.now });
-        const record = deps.identities.buildNew({ schema_id: schema.id, traits }, { webauthn: writeCredentialsConfig({ credentials: [key], user_handle: session.user_id }) });
-        if (await deps.identities.hasConflicts(record)) {
-          return rejected([duplicateAccountMessage(await deps.identities.duplicateHints?.(record))], { values });
-        }
-        return { kind: 'registered', identityId: record.id, method: METHOD, changes: { identity: { record, isNew: true } }, internal: null };
+        return registerIdentity(deps, ctx, payload, {
+          method: METHOD,
+          schema,
+          payloadSchema: REGISTRATION_SCHEMA,
+          register: text(payload.webauthn_register),
+          userIdBeforeParsing: false,
+          credentials: (key, userId, values) => {
+            if (schema.extract(values.traits).identifiers.webauthn.length === 0) return rejected([message(MessageId.ErrorValidationIdentifierMissing)], { values });
+            const stored = storedKey(key, { passwordless: true, displayName: text(payload.webauthn_register_displayname), now: ctx.now });
+            return { prepared: { webauthn: writeCredentialsConfig({ credentials: [stored], user_handle: userId }) } };
+          },
+        });
       },
     };
   }

@@ -20,6 +20,7 @@ import { click, ids, nodeMessages, pathOf, spa, uiMessages, visit } from '../../
 import { deepMerge, type Overlay } from '../../support/server.ts';
 import { FAST_WORKER, startSmtpServer, type CapturedMail, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { rangeHandler, sha1Upper, startRangeServer, type RangeServer } from '../../unit/methods/password/range-server.ts';
+import { personSchema, schemaUrl } from '../../support/person-schema.ts';
 
 type Json = any;
 
@@ -31,34 +32,19 @@ const BREACH_COUNT = 4213;
 const PRIVILEGED_MAX_AGE_MS = 5 * 60_000;
 
 /** Identity schema: one identifier (email, titled), a second required trait, booleans, an optional string, an array. */
-const SCHEMA = {
-  $id: 'https://idflow.test/schemas/kratos-behaviours.schema.json',
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  title: 'Person',
-  type: 'object',
-  properties: {
-    traits: {
-      type: 'object',
-      properties: {
-        email: {
-          type: 'string',
-          format: 'email',
-          title: 'Your e-mail address',
-          minLength: 3,
-          'ory.sh/kratos': { credentials: { password: { identifier: true } }, verification: { via: 'email' }, recovery: { via: 'email' } },
-        },
-        name: { type: 'string', title: 'Full name', minLength: 1 },
-        nickname: { type: 'string', title: 'Nickname', minLength: 3 },
-        tags: { type: 'array', title: 'Tags', items: { type: 'string' } },
-        newsletter: { type: 'boolean', title: 'Newsletter' },
-        tos: { type: 'boolean', title: 'Accept the terms of service' },
-      },
-      required: ['email', 'name'],
-      additionalProperties: false,
-    },
+const SCHEMA = personSchema('kratos-behaviours', {
+  email: { credentials: { password: { identifier: true } }, verification: { via: 'email' }, recovery: { via: 'email' } },
+  emailMinLength: 3,
+  traits: {
+    name: { type: 'string', title: 'Full name', minLength: 1 },
+    nickname: { type: 'string', title: 'Nickname', minLength: 3 },
+    tags: { type: 'array', title: 'Tags', items: { type: 'string' } },
+    newsletter: { type: 'boolean', title: 'Newsletter' },
+    tos: { type: 'boolean', title: 'Accept the terms of service' },
   },
-};
-const SCHEMA_URL = `base64://${Buffer.from(JSON.stringify(SCHEMA)).toString('base64')}`;
+  required: ['email', 'name'],
+});
+const SCHEMA_URL = schemaUrl(SCHEMA);
 
 let browser: Browser;
 let smtp: TestSmtpServer;

@@ -11,13 +11,14 @@
  * steps), never by sleeping.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { testDatabases } from '../../support/databases.ts';
-import { launchChromium } from '../../support/chromium.ts';
+import { useChromium } from '../../support/chromium.ts';
 import { address, flowIdOf, inBrowser as openBrowser, startUiEnv, stopUiEnv, uiFlowUrl, type UiEnv } from '../../support/ui-env.ts';
 import { click, ids, nodeMessages, pathOf, spa, uiMessages, visit, type Hop } from '../../support/ui-page.ts';
 import { type Overlay } from '../../support/server.ts';
 import { TEST_TOTP_SECRET, testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
+import { personSchema, schemaUrl } from '../../support/person-schema.ts';
 
 type Json = any;
 
@@ -26,40 +27,14 @@ const TIMEOUT = 90_000;
 const PASSWORD = 'a long and unguessable passphrase';
 const TOTP_STEP_MS = 30_000;
 
-const SCHEMA = {
-  $id: 'https://idflow.test/schemas/mfa-browser.schema.json',
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  title: 'Person',
-  type: 'object',
-  properties: {
-    traits: {
-      type: 'object',
-      properties: {
-        email: {
-          type: 'string',
-          format: 'email',
-          title: 'Your e-mail address',
-          minLength: 3,
-          'ory.sh/kratos': { credentials: { password: { identifier: true }, totp: { account_name: true } } },
-        },
-        name: { type: 'string', title: 'Full name' },
-      },
-      required: ['email'],
-      additionalProperties: false,
-    },
-  },
-};
-const SCHEMA_URL = `base64://${Buffer.from(JSON.stringify(SCHEMA)).toString('base64')}`;
-
-let browser: Browser;
-
-beforeAll(async () => {
-  browser = await launchChromium();
+const SCHEMA = personSchema('mfa-browser', {
+  email: { credentials: { password: { identifier: true }, totp: { account_name: true } } },
+  emailMinLength: 3,
+  traits: { name: { type: 'string', title: 'Full name' } },
 });
+const SCHEMA_URL = schemaUrl(SCHEMA);
 
-afterAll(async () => {
-  await browser?.close();
-});
+const chromium = useChromium();
 
 function overlay(ui: string): Overlay {
   return {
@@ -122,7 +97,7 @@ async function pageWhoami(page: Page): Promise<{ status: number; body: Json }> {
   });
 }
 
-const inBrowser = (env: Env, run: (page: Page, context: BrowserContext) => Promise<void>) => openBrowser(browser, env, run);
+const inBrowser = (env: Env, run: (page: Page, context: BrowserContext) => Promise<void>) => openBrowser(chromium(), env, run);
 const csrfOf = (flow: Json): string => flow.ui.nodes.find((n: Json) => n.attributes.name === 'csrf_token')?.attributes.value;
 
 /** The password step of a login through the login page; returns the hops of the submit. */

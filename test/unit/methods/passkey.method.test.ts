@@ -4,72 +4,39 @@
  * by the software authenticator and verified by @simplewebauthn/server.
  */
 import { describe, expect, it } from 'vitest';
-import { IdentityService } from '../../../src/identity/identity-service.ts';
 import type { IdentityRecord } from '../../../src/identity/identity.ts';
-import type { Method, MethodContext, Outcome } from '../../../src/methods/method.ts';
+import type { Method } from '../../../src/methods/method.ts';
 import { createPasskeyMethod, passkeyDisplayNameFields, type PasskeyMethodDeps } from '../../../src/methods/webauthn/passkey.method.ts';
 import { WEBAUTHN_JS_INTEGRITY } from '../../../src/methods/webauthn/script.ts';
-import { firstFactorKeys } from '../../../src/methods/webauthn/webauthn.method.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
-import { context, identityRecord, ids, NOW, registryOf, schemaDoc } from './helpers.ts';
+import { context, identityRecord, ids, registryOf, schemaDoc } from './helpers.ts';
+import {
+  attrs, commonDeps, countFirstFactors, credentialOfType, EMAIL, hexIdOf, keyConfigsOf, keysOf, node, ORIGIN, recordOf, SCRIPT_URL,
+  settingsCtx, valueOf, with_, type CommonSetupOptions, type Json,
+} from './webauthn-helpers.ts';
 
-// Nodes and outcomes are compared field by field.
-type Json = any;
-
-const ORIGIN = 'http://localhost:4455';
 const RP = { id: 'localhost', name: 'idflow test', origins: [ORIGIN, 'http://localhost:19006'] };
-const SCRIPT_URL = 'http://localhost:4433/.well-known/ory/webauthn.js';
-const EMAIL = 'user@example.com';
 
-interface SetupOptions extends Partial<Pick<PasskeyMethodDeps, 'authenticatorSelection' | 'attestation' | 'timeouts'>> {
-  identities?: IdentityRecord[];
-  conflicts?: boolean;
-  schemas?: ReturnType<typeof registryOf>;
+interface SetupOptions extends CommonSetupOptions, Partial<Pick<PasskeyMethodDeps, 'authenticatorSelection' | 'attestation' | 'timeouts'>> {
   migration?: boolean;
 }
 
-const countFirstFactors = (identity: IdentityRecord) =>
-  (identity.credentials.some((c) => c.type === 'password' && typeof c.config.hashed_password === 'string') ? 1 : 0)
-  + identity.credentials.reduce((n, c) => n + firstFactorKeys(c), 0);
-
 function setup(options: SetupOptions = {}) {
-  const schemas = options.schemas ?? registryOf();
-  const service = new IdentityService({ store: {} as never, schemas, hasher: {} as never, clock: { now: () => NOW }, secondFactors: {} as never });
-  const store = [...(options.identities ?? [])];
-  const lookups: Array<[string, string]> = [];
-  const deps: PasskeyMethodDeps = {
-    rp: RP,
-    authenticatorSelection: options.authenticatorSelection,
-    attestation: options.attestation,
-    timeouts: options.timeouts,
-    scriptUrl: SCRIPT_URL,
-    schemas,
-    identities: {
-      async findByCredentialIdentifier(type, identifier) {
-        lookups.push([type, identifier]);
-        return store.find((i) => i.credentials.some((c) => c.type === type && c.identifiers.includes(identifier))) ?? null;
-      },
-      buildNew: (input, prepared) => service.buildNew(input, prepared),
-      hasConflicts: async () => options.conflicts === true,
-      ...(options.migration
-        ? { findByWebauthnUserHandle: async (handle: string) => store.find((i) => i.credentials.some((c) => c.type === 'webauthn' && c.config.user_handle === handle)) ?? null }
-        : {}),
-    },
-    firstFactorCount: countFirstFactors,
+  const { deps, store, lookups } = commonDeps(options);
+  const identities: PasskeyMethodDeps['identities'] = {
+    ...deps.identities,
+    ...(options.migration
+      ? { findByWebauthnUserHandle: async (handle: string) => store.find((i) => i.credentials.some((c) => c.type === 'webauthn' && c.config.user_handle === handle)) ?? null }
+      : {}),
   };
-  return { method: createPasskeyMethod(deps), store, lookups };
+  const method = createPasskeyMethod({
+    ...deps, identities, rp: RP, authenticatorSelection: options.authenticatorSelection, attestation: options.attestation, timeouts: options.timeouts,
+  });
+  return { method, store, lookups };
 }
 
-const attrs = (node: unknown): Json => (node as Json)?.attributes;
-const keysOf = (nodes: Json[]) => nodes.map((n) => attrs(n).name ?? attrs(n).id);
-const node = (nodes: Json[], name: string) => nodes.find((n) => attrs(n).name === name || attrs(n).id === name);
-const valueOf = (nodes: Json[], name: string) => JSON.parse(attrs(node(nodes, name)).value);
-const recordOf = (o: Outcome): IdentityRecord => (o as Json).changes.identity.record;
-const passkeyOf = (identity: IdentityRecord) => identity.credentials.find((c) => c.type === 'passkey');
-const keyConfigs = (identity: IdentityRecord): Json[] => (passkeyOf(identity)?.config.credentials as Json[]) ?? [];
-const with_ = (ctx: MethodContext, internal: unknown): MethodContext => ({ ...ctx, internal: internal as MethodContext['internal'] });
-const settingsCtx = (identity: IdentityRecord, o: Parameters<typeof context>[0] = {}) =>
-  context({ kind: 'settings', type: 'browser', state: 'show_form', privileged: true, identity, ...o });
+const passkeyOf = (identity: IdentityRecord) => credentialOfType(identity, 'passkey');
+const keyConfigs = (identity: IdentityRecord) => keyConfigsOf(identity, 'passkey');
 
 /** Registers a new identity with a passkey through the registration flow. */
 async function register(method: Method, authenticator: SoftAuthenticator, email = EMAIL, type: 'browser' | 'api' = 'browser') {
@@ -469,7 +436,7 @@ describe('passkey method: settings', () => {
     const { method } = setup();
     const authenticator = new SoftAuthenticator();
     const identity = recordOf((await register(method, authenticator)).out);
-    const hexId = Buffer.from(authenticator.credentials[0].id, 'base64url').toString('hex');
+    const hexId = hexIdOf(authenticator);
     const { nodes } = await method.settings!.nodes(settingsCtx(identity)) as Json;
     const remove = node(nodes, 'passkey_remove');
     expect(remove).toEqual({
@@ -500,7 +467,7 @@ describe('passkey method: settings', () => {
     const authenticator = new SoftAuthenticator();
     const registered = recordOf((await register(method, authenticator)).out);
     const identity: IdentityRecord = { ...registered, credentials: [...registered.credentials, ...identityRecord(EMAIL, { hash: 'fake$x' }).credentials] };
-    const hexId = Buffer.from(authenticator.credentials[0].id, 'base64url').toString('hex');
+    const hexId = hexIdOf(authenticator);
     const out = await method.settings!.submit(settingsCtx(identity), { passkey_remove: hexId, passkey_settings_register: '{}' }) as Json;
     expect(out.kind).toBe('updated');
     expect(passkeyOf(recordOf(out))).toBeUndefined();

@@ -5,73 +5,30 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IdentityService } from '../../../src/identity/identity-service.ts';
 import type { IdentityRecord } from '../../../src/identity/identity.ts';
-import type { Method, MethodContext, Outcome } from '../../../src/methods/method.ts';
-import {
-  createWebauthnMethod, firstFactorKeys, resolveOrigins, webauthnSecondFactor, type WebauthnMethodDeps,
-} from '../../../src/methods/webauthn/webauthn.method.ts';
+import type { Method } from '../../../src/methods/method.ts';
+import { createWebauthnMethod, resolveOrigins, webauthnSecondFactor } from '../../../src/methods/webauthn/webauthn.method.ts';
 import { WEBAUTHN_JS, WEBAUTHN_JS_INTEGRITY } from '../../../src/methods/webauthn/script.ts';
 import { payloadSchemaJson } from '../../../src/x/body-validator.ts';
 import { decodeBody } from '../../../src/x/decode-body.ts';
 import { SoftAuthenticator } from '../../support/soft-authenticator.ts';
 import { context, identityRecord, ids, NOW, registryOf, schemaDoc } from './helpers.ts';
+import {
+  attrs, commonDeps, countFirstFactors, credentialOfType, EMAIL, hexIdOf, keyConfigsOf, keysOf, node, ORIGIN, recordOf, SCRIPT_URL,
+  settingsCtx, valueOf as optionsOf, with_, type CommonSetupOptions, type Json,
+} from './webauthn-helpers.ts';
 
-// Nodes and outcomes are compared field by field.
-type Json = any;
-
-const ORIGIN = 'http://localhost:4455';
 const RP = { id: 'localhost', name: 'idflow test', origins: [ORIGIN] };
-const SCRIPT_URL = 'http://localhost:4433/.well-known/ory/webauthn.js';
-const EMAIL = 'user@example.com';
 
-interface SetupOptions {
-  passwordless?: boolean;
-  identities?: IdentityRecord[];
-  conflicts?: boolean;
-  schemas?: ReturnType<typeof registryOf>;
+function setup(options: CommonSetupOptions & { passwordless?: boolean } = {}) {
+  const { deps, store, lookups } = commonDeps(options);
+  return { method: createWebauthnMethod({ ...deps, rp: RP, passwordless: options.passwordless ?? false }), store, lookups };
 }
 
-/** Kratos's first-factor count for these tests: a password, plus passwordless keys. */
-const countFirstFactors = (identity: IdentityRecord) =>
-  (identity.credentials.some((c) => c.type === 'password' && typeof c.config.hashed_password === 'string') ? 1 : 0)
-  + identity.credentials.reduce((n, c) => n + firstFactorKeys(c), 0);
-
-function setup(options: SetupOptions = {}) {
-  const schemas = options.schemas ?? registryOf();
-  const service = new IdentityService({ store: {} as never, schemas, hasher: {} as never, clock: { now: () => NOW }, secondFactors: {} as never });
-  const store = [...(options.identities ?? [])];
-  const lookups: Array<[string, string]> = [];
-  const deps: WebauthnMethodDeps = {
-    rp: RP,
-    passwordless: options.passwordless ?? false,
-    scriptUrl: SCRIPT_URL,
-    schemas,
-    identities: {
-      async findByCredentialIdentifier(type, identifier) {
-        lookups.push([type, identifier]);
-        return store.find((i) => i.credentials.some((c) => c.type === type && c.identifiers.includes(identifier))) ?? null;
-      },
-      buildNew: (input, prepared) => service.buildNew(input, prepared),
-      hasConflicts: async () => options.conflicts === true,
-    },
-    firstFactorCount: countFirstFactors,
-  };
-  return { method: createWebauthnMethod(deps), store, lookups };
-}
-
-const attrs = (node: unknown): Json => (node as Json)?.attributes;
-const keysOf = (nodes: Json[]) => nodes.map((n) => attrs(n).name ?? attrs(n).id);
-const node = (nodes: Json[], name: string) => nodes.find((n) => attrs(n).name === name || attrs(n).id === name);
-const optionsOf = (nodes: Json[], trigger: string) => JSON.parse(attrs(node(nodes, trigger)).value);
-const recordOf = (o: Outcome): IdentityRecord => (o as Json).changes.identity.record;
-const webauthnOf = (identity: IdentityRecord) => identity.credentials.find((c) => c.type === 'webauthn');
-const keyConfigs = (identity: IdentityRecord): Json[] => (webauthnOf(identity)?.config.credentials as Json[]) ?? [];
-const with_ = (ctx: MethodContext, internal: unknown): MethodContext => ({ ...ctx, internal: internal as MethodContext['internal'] });
+const webauthnOf = (identity: IdentityRecord) => credentialOfType(identity, 'webauthn');
+const keyConfigs = (identity: IdentityRecord) => keyConfigsOf(identity, 'webauthn');
 
 const owner = () => identityRecord(EMAIL, { hash: 'fake$x' });
-const settingsCtx = (identity: IdentityRecord, o: Parameters<typeof context>[0] = {}) =>
-  context({ kind: 'settings', type: 'browser', state: 'show_form', privileged: true, identity, ...o });
 const aal2Ctx = (identity: IdentityRecord, o: Parameters<typeof context>[0] = {}) =>
   context({ kind: 'login', type: 'browser', requestedAal: 'aal2', identity, ...o });
 
@@ -85,6 +42,31 @@ async function addKey(method: Method, identity: IdentityRecord, authenticator: S
   return recordOf(out);
 }
 
+/** The (second-factor) method and an identity holding one key of `authenticator`, added through settings. */
+async function withKey(o: { authenticator?: SoftAuthenticator; identity?: IdentityRecord } = {}) {
+  const { method } = setup();
+  const authenticator = o.authenticator ?? new SoftAuthenticator();
+  return { method, authenticator, identity: await addKey(method, o.identity ?? owner(), authenticator) };
+}
+
+/** Registers an identity (EMAIL) through the registration flow with a key of `authenticator`; `fields` go with it. */
+async function register(method: Method, authenticator: SoftAuthenticator, fields: Record<string, unknown> = {}) {
+  const ctx = context({ kind: 'registration', type: 'browser' });
+  const { nodes, internal } = await method.registration!.nodes(ctx) as Json;
+  const response = await authenticator.create(optionsOf(nodes, 'webauthn_register_trigger').publicKey, ORIGIN);
+  const out = await method.registration!.submit(with_(ctx, internal), { traits: { email: EMAIL }, webauthn_register: JSON.stringify(response), ...fields }) as Json;
+  return { out, internal };
+}
+
+/** Passwordless login as EMAIL: the identifier, then the assertion (`get`: its overrides) on the method's screen. */
+async function passwordlessLogin(method: Method, authenticator: SoftAuthenticator, get?: Json) {
+  const step1 = await method.login!.submit(context({ kind: 'login', type: 'browser' }), { method: 'webauthn', identifier: EMAIL }) as Json;
+  const assertion = await authenticator.get(step1.internal.options.publicKey, ORIGIN, get);
+  return method.login!.submit(context({ kind: 'login', type: 'browser', screen: 'webauthn', values: step1.values, internal: step1.internal }), {
+    identifier: EMAIL, webauthn_login: JSON.stringify(assertion),
+  });
+}
+
 /** Renders an aal2 login and answers its challenge. */
 async function mfaAttempt(method: Method, identity: IdentityRecord, authenticator: SoftAuthenticator, get: { origin?: string; overrides?: Json } = {}) {
   const ctx = aal2Ctx(identity);
@@ -95,6 +77,28 @@ async function mfaAttempt(method: Method, identity: IdentityRecord, authenticato
   const ctxWith = with_(ctx, rendered.internal);
   return { out: await method.login!.submit(ctxWith, payload) as Json, ctx: ctxWith, payload, rendered };
 }
+
+/**
+ * Runs webauthn.js in a fake browser: `elements` by name (querySelector reads the name out of the selector), these
+ * `navigator.credentials`; events, alerts and console errors go to `calls`.
+ */
+function load(elements: Record<string, Json>, credentials: Json) {
+  const calls: string[] = [];
+  const window: Json = { PublicKeyCredential: { isConditionalMediationAvailable: async () => false }, dispatchEvent: (e: Json) => calls.push(`event:${e.type}`) };
+  const document = {
+    querySelector: (sel: string) => elements[/name="([^"]+)"/.exec(sel)![1]],
+    getElementsByName: (name: string) => (elements[name] ? [elements[name]] : []),
+  };
+  class CustomEvent { readonly type: string; constructor(type: string) { this.type = type; } }
+  const log = { log: () => undefined, error: (...a: unknown[]) => calls.push(`error:${a[0]}`), debug: () => undefined, trace: () => undefined };
+  new Function('window', 'document', 'navigator', 'CustomEvent', 'atob', 'btoa', 'alert', 'console', 'DOMException', WEBAUTHN_JS)(
+    window, document, { credentials }, CustomEvent, (x: string) => Buffer.from(x, 'base64').toString('latin1'), (x: string) => Buffer.from(x, 'latin1').toString('base64'),
+    (e: unknown) => calls.push(`alert:${e}`), log, DOMException,
+  );
+  return { window, calls };
+}
+const bytes = (...b: number[]) => new Uint8Array(b).buffer;
+const form = (submits: string[]) => ({ submit: () => submits.push('submit') });
 
 describe('webauthn method: the script', () => {
   it('is served by a route and pinned by the script node (sha512 of exactly the served bytes)', async () => {
@@ -114,29 +118,21 @@ describe('webauthn method: the script', () => {
   });
 
   it('the script runs in a fake browser: registration writes the credential JSON into the hidden input and submits', async () => {
-    const calls: string[] = [];
-    const result = { value: '' };
-    const form = { submit: () => calls.push('submit') };
-    const trigger = { value: JSON.stringify({ publicKey: { challenge: 'AAEC', user: { id: 'AQID' }, excludeCredentials: [{ type: 'public-key', id: 'BAUG' }] } }), closest: () => form };
-    let seen: Json;
-    const bytes = (...b: number[]) => new Uint8Array(b).buffer;
-    const window: Json = {
-      PublicKeyCredential: {},
-      dispatchEvent: (e: Json) => calls.push(`event:${e.type}`),
-    };
-    const document = { querySelector: (sel: string) => (sel.includes('trigger') ? trigger : result), getElementsByName: () => [] };
-    const navigator = {
-      credentials: {
-        create: async (opt: Json) => {
-          seen = opt;
-          return { id: 'q83v', rawId: bytes(0xab, 0xcd, 0xef), type: 'public-key', response: { attestationObject: bytes(1, 2), clientDataJSON: bytes(0xfb, 0xff) } };
-        },
+    const submits: string[] = [];
+    const elements: Json = {
+      webauthn_register_trigger: {
+        value: JSON.stringify({ publicKey: { challenge: 'AAEC', user: { id: 'AQID' }, excludeCredentials: [{ type: 'public-key', id: 'BAUG' }] } }),
+        closest: () => form(submits),
       },
+      webauthn_register: { value: '' },
     };
-    class CustomEvent { readonly type: string; constructor(type: string) { this.type = type; } }
-    new Function('window', 'document', 'navigator', 'CustomEvent', 'atob', 'btoa', 'alert', 'console', WEBAUTHN_JS)(
-      window, document, navigator, CustomEvent, (s: string) => Buffer.from(s, 'base64').toString('latin1'), (s: string) => Buffer.from(s, 'latin1').toString('base64'), (e: unknown) => calls.push(`alert:${e}`), console,
-    );
+    let seen: Json;
+    const { window, calls } = load(elements, {
+      create: async (opt: Json) => {
+        seen = opt;
+        return { id: 'q83v', rawId: bytes(0xab, 0xcd, 0xef), type: 'public-key', response: { attestationObject: bytes(1, 2), clientDataJSON: bytes(0xfb, 0xff) } };
+      },
+    });
     expect(calls).toEqual(['event:oryWebAuthnInitialized']);
     expect(window.__oryWebAuthnInitialized).toBe(true);
     expect(window.oryWebAuthnRegistration).toBe(window.__oryWebAuthnRegistration);
@@ -145,30 +141,13 @@ describe('webauthn method: the script', () => {
     expect([...seen.publicKey.challenge]).toEqual([0, 1, 2]);
     expect([...seen.publicKey.user.id]).toEqual([1, 2, 3]);
     expect([...seen.publicKey.excludeCredentials[0].id]).toEqual([4, 5, 6]);
-    expect(JSON.parse(result.value)).toEqual({ id: 'q83v', rawId: 'q83v', type: 'public-key', response: { attestationObject: 'AQI', clientDataJSON: '-_8' } });
-    expect(calls).toEqual(['event:oryWebAuthnInitialized', 'submit']);
+    expect(JSON.parse(elements.webauthn_register.value)).toEqual({ id: 'q83v', rawId: 'q83v', type: 'public-key', response: { attestationObject: 'AQI', clientDataJSON: '-_8' } });
+    expect(submits).toEqual(['submit']);
+    expect(calls).toEqual(['event:oryWebAuthnInitialized']);
   });
 });
 
 describe('webauthn method: the script in a fake browser, login and passkeys', () => {
-  const bytes = (...b: number[]) => new Uint8Array(b).buffer;
-  function load(elements: Record<string, Json>, credentials: Json) {
-    const calls: string[] = [];
-    const window: Json = { PublicKeyCredential: { isConditionalMediationAvailable: async () => false }, dispatchEvent: () => undefined };
-    const document = {
-      querySelector: (sel: string) => elements[/name="([^"]+)"/.exec(sel)![1]],
-      getElementsByName: (name: string) => (elements[name] ? [elements[name]] : []),
-    };
-    class CustomEvent { readonly type: string; constructor(type: string) { this.type = type; } }
-    const log = { log: () => undefined, error: (...a: unknown[]) => calls.push(`error:${a[0]}`), debug: () => undefined, trace: () => undefined };
-    new Function('window', 'document', 'navigator', 'CustomEvent', 'atob', 'btoa', 'alert', 'console', 'DOMException', WEBAUTHN_JS)(
-      window, document, { credentials }, CustomEvent, (x: string) => Buffer.from(x, 'base64').toString('latin1'), (x: string) => Buffer.from(x, 'latin1').toString('base64'),
-      (e: unknown) => calls.push(`alert:${e}`), log, DOMException,
-    );
-    return { window, calls };
-  }
-  const form = (calls: string[]) => ({ submit: () => calls.push('submit') });
-
   it('oryWebAuthnLogin reads the trigger, writes the assertion (a missing user handle as "") and submits', async () => {
     const submits: string[] = [];
     const elements: Json = {
@@ -462,10 +441,8 @@ describe('webauthn method: adding a key in settings', () => {
 
 describe('webauthn method: removing a key in settings', () => {
   it('a second-factor key can always be removed; the last one takes the credential with it', async () => {
-    const { method } = setup();
-    const authenticator = new SoftAuthenticator();
-    const identity = await addKey(method, owner(), authenticator);
-    const hexId = Buffer.from(authenticator.credentials[0].id, 'base64url').toString('hex');
+    const { method, authenticator, identity } = await withKey();
+    const hexId = hexIdOf(authenticator);
     const { nodes } = await method.settings!.nodes(settingsCtx(identity));
     expect(attrs(node(nodes, 'webauthn_remove')).disabled).toBe(false);
     const out = await method.settings!.submit(settingsCtx(identity), { webauthn_remove: hexId }) as Json;
@@ -476,11 +453,9 @@ describe('webauthn method: removing a key in settings', () => {
   });
 
   it('a second-factor key is removable even without any first factor counted', async () => {
-    const { method } = setup();
-    const authenticator = new SoftAuthenticator();
-    const identity = await addKey(method, identityRecord(EMAIL), authenticator);
+    const { method, authenticator, identity } = await withKey({ identity: identityRecord(EMAIL) });
     expect(countFirstFactors(identity)).toBe(0);
-    const hexId = Buffer.from(authenticator.credentials[0].id, 'base64url').toString('hex');
+    const hexId = hexIdOf(authenticator);
     expect((await method.settings!.submit(settingsCtx(identity), { webauthn_remove: hexId }) as Json).kind).toBe('updated');
   });
 
@@ -489,7 +464,7 @@ describe('webauthn method: removing a key in settings', () => {
     const authenticator = new SoftAuthenticator();
     const identity = await addKey(method, identityRecord(EMAIL), authenticator);
     expect(countFirstFactors(identity)).toBe(1);
-    const hexId = Buffer.from(authenticator.credentials[0].id, 'base64url').toString('hex');
+    const hexId = hexIdOf(authenticator);
     const { nodes } = await method.settings!.nodes(settingsCtx(identity));
     expect(attrs(node(nodes, 'webauthn_remove')).disabled).toBe(true);
     const out = await method.settings!.submit(settingsCtx(identity), { webauthn_remove: hexId }) as Json;
@@ -515,9 +490,7 @@ describe('webauthn method: removing a key in settings', () => {
 
 describe('webauthn method: second-factor login (aal2)', () => {
   it('nodes: hidden identifier, hidden result, script, trigger with the assertion options for the MFA keys only', async () => {
-    const { method } = setup();
-    const mfa = new SoftAuthenticator();
-    const identity = await addKey(method, owner(), mfa);
+    const { method, authenticator: mfa, identity } = await withKey();
     const { nodes, internal } = await method.login!.nodes(aal2Ctx(identity)) as Json;
     expect(keysOf(nodes)).toEqual(['identifier', 'webauthn_login', 'webauthn_script', 'webauthn_login_trigger']);
     expect(nodes[0]).toEqual({ type: 'input', group: 'default', attributes: { name: 'identifier', type: 'hidden', value: EMAIL, disabled: false, node_type: 'input' }, messages: [], meta: {} });
@@ -536,8 +509,7 @@ describe('webauthn method: second-factor login (aal2)', () => {
   });
 
   it('nothing for API flows, identities without MFA keys, or aal1 flows', async () => {
-    const { method } = setup();
-    const identity = await addKey(method, owner(), new SoftAuthenticator());
+    const { method, identity } = await withKey();
     expect(await method.login!.nodes(aal2Ctx(identity, { type: 'api' }))).toEqual({ nodes: [] });
     expect(await method.login!.nodes(aal2Ctx(owner()))).toEqual({ nodes: [] });
     expect(await method.login!.nodes(context({ kind: 'login', type: 'browser', identity }))).toEqual({ nodes: [] });
@@ -547,9 +519,7 @@ describe('webauthn method: second-factor login (aal2)', () => {
   });
 
   it('a valid assertion authenticates at aal2, records the counter and drops the challenge', async () => {
-    const { method } = setup();
-    const authenticator = new SoftAuthenticator();
-    const identity = await addKey(method, owner(), authenticator);
+    const { method, authenticator, identity } = await withKey();
     const { out } = await mfaAttempt(method, identity, authenticator);
     expect(out).toMatchObject({ kind: 'authenticated', identityId: identity.id, method: 'webauthn', aal: 'aal2', internal: null });
     const key = keyConfigs(recordOf(out))[0];
@@ -558,9 +528,7 @@ describe('webauthn method: second-factor login (aal2)', () => {
   });
 
   it('a replayed assertion finds no challenge (it was used): refused', async () => {
-    const { method } = setup();
-    const authenticator = new SoftAuthenticator();
-    const identity = await addKey(method, owner(), authenticator);
+    const { method, authenticator, identity } = await withKey();
     const { out, ctx, payload } = await mfaAttempt(method, identity, authenticator);
     expect(out.kind).toBe('authenticated');
     const replay = await method.login!.submit(with_(ctx, out.internal), payload) as Json;
@@ -588,9 +556,7 @@ describe('webauthn method: second-factor login (aal2)', () => {
   });
 
   it('a counter of 0 on a key that never counted is fine', async () => {
-    const { method } = setup();
-    const authenticator = new SoftAuthenticator();
-    const identity = await addKey(method, owner(), authenticator);
+    const { method, authenticator, identity } = await withKey();
     const { out } = await mfaAttempt(method, identity, authenticator, { overrides: { counter: 0 } });
     expect(keyConfigs(recordOf(out))[0].authenticator).toMatchObject({ sign_count: 0, clone_warning: false });
   });
@@ -625,9 +591,7 @@ describe('webauthn method: second-factor login (aal2)', () => {
   });
 
   it('backup eligibility must match the stored flag (4000043); a key stored without flags (legacy) passes', async () => {
-    const { method } = setup();
-    const authenticator = new SoftAuthenticator({ backupEligible: true });
-    const identity = await addKey(method, owner(), authenticator);
+    const { method, authenticator, identity } = await withKey({ authenticator: new SoftAuthenticator({ backupEligible: true }) });
     expect(keyConfigs(identity)[0].flags).toMatchObject({ backup_eligible: true, backup_state: true });
     (keyConfigs(identity)[0] as Json).flags.backup_eligible = false;
     expect(ids((await mfaAttempt(method, identity, authenticator)).out.messages)).toEqual([4000043]);
@@ -638,8 +602,7 @@ describe('webauthn method: second-factor login (aal2)', () => {
   });
 
   it('an unparsable assertion: 4000001 "Unable to parse WebAuthn response."', async () => {
-    const { method } = setup();
-    const identity = await addKey(method, owner(), new SoftAuthenticator());
+    const { method, identity } = await withKey();
     const ctx = aal2Ctx(identity);
     const { internal } = await method.login!.nodes(ctx);
     for (const bad of ['nope', '{}', JSON.stringify({ id: 'AQID', rawId: 'AQID', type: 'public-key', response: {} })]) {
@@ -649,16 +612,13 @@ describe('webauthn method: second-factor login (aal2)', () => {
   });
 
   it('requires the identifier (4000002), as Kratos\'s schema does', async () => {
-    const { method } = setup();
-    const identity = await addKey(method, owner(), new SoftAuthenticator());
+    const { method, identity } = await withKey();
     const out = await method.login!.submit(aal2Ctx(identity), { webauthn_login: '{}' }) as Json;
     expect(out.fieldMessages).toEqual({ identifier: [{ id: 4000002, text: 'Property identifier is missing.', type: 'error', context: { property: 'identifier' } }] });
   });
 
   it('an aal2 refresh shows the MFA keys and accepts any of the identity\'s keys', async () => {
-    const { method } = setup();
-    const authenticator = new SoftAuthenticator();
-    const identity = await addKey(method, owner(), authenticator);
+    const { method, authenticator, identity } = await withKey();
     const ctx = aal2Ctx(identity, { refresh: true });
     const { nodes, internal } = await method.login!.nodes(ctx);
     const assertion = await authenticator.get(optionsOf(nodes, 'webauthn_login_trigger').publicKey, ORIGIN);
@@ -799,13 +759,8 @@ describe('webauthn method: registration with a security key', () => {
 
   it('registers the identity with a passwordless key that then signs in', async () => {
     const { method, store } = setup({ passwordless: true });
-    const ctx = context({ kind: 'registration', type: 'browser' });
-    const { nodes, internal } = await method.registration!.nodes(ctx) as Json;
     const authenticator = new SoftAuthenticator();
-    const response = await authenticator.create(optionsOf(nodes, 'webauthn_register_trigger').publicKey, ORIGIN);
-    const out = await method.registration!.submit(with_(ctx, internal), {
-      traits: { email: EMAIL }, webauthn_register: JSON.stringify(response), webauthn_register_displayname: 'Laptop',
-    }) as Json;
+    const { out, internal } = await register(method, authenticator, { webauthn_register_displayname: 'Laptop' });
     expect(out).toMatchObject({ kind: 'registered', method: 'webauthn', internal: null });
     const record = recordOf(out);
     expect(out.identityId).toBe(record.id);
@@ -817,33 +772,20 @@ describe('webauthn method: registration with a security key', () => {
     expect(countFirstFactors(record)).toBe(1);
 
     store.push(record);
-    const step1 = await method.login!.submit(context({ kind: 'login', type: 'browser' }), { method: 'webauthn', identifier: EMAIL }) as Json;
-    const assertion = await authenticator.get(step1.internal.options.publicKey, ORIGIN);
-    const login = await method.login!.submit(context({ kind: 'login', type: 'browser', screen: 'webauthn', values: step1.values, internal: step1.internal }), {
-      identifier: EMAIL, webauthn_login: JSON.stringify(assertion),
-    });
-    expect(login).toMatchObject({ kind: 'authenticated', identityId: record.id, aal: 'aal1' });
+    expect(await passwordlessLogin(method, authenticator)).toMatchObject({ kind: 'authenticated', identityId: record.id, aal: 'aal1' });
   });
 
   it('a key added later in settings shares the registered user handle, so the first key (returning its handle) still signs in', async () => {
     const { method, store } = setup({ passwordless: true });
-    const ctx = context({ kind: 'registration', type: 'browser' });
-    const { nodes, internal } = await method.registration!.nodes(ctx) as Json;
     const first = new SoftAuthenticator();
-    const response = await first.create(optionsOf(nodes, 'webauthn_register_trigger').publicKey, ORIGIN);
-    const registered = recordOf(await method.registration!.submit(with_(ctx, internal), { traits: { email: EMAIL }, webauthn_register: JSON.stringify(response) }));
+    const registered = recordOf((await register(method, first)).out);
     const handle = webauthnOf(registered)!.config.user_handle;
     const settingsNodes = await method.settings!.nodes(settingsCtx(registered));
     expect(Buffer.from(optionsOf(settingsNodes.nodes, 'webauthn_register_trigger').publicKey.user.id, 'base64url').toString('base64')).toBe(handle);
     const identity = await addKey(method, registered, new SoftAuthenticator());
     expect(webauthnOf(identity)!.config.user_handle).toBe(handle);
     store.push(identity);
-    const step1 = await method.login!.submit(context({ kind: 'login', type: 'browser' }), { method: 'webauthn', identifier: EMAIL }) as Json;
-    const assertion = await first.get(step1.internal.options.publicKey, ORIGIN, { includeUserHandle: true });
-    const out = await method.login!.submit(context({ kind: 'login', type: 'browser', screen: 'webauthn', values: step1.values, internal: step1.internal }), {
-      identifier: EMAIL, webauthn_login: JSON.stringify(assertion),
-    });
-    expect(out).toMatchObject({ kind: 'authenticated', identityId: registered.id });
+    expect(await passwordlessLogin(method, first, { includeUserHandle: true })).toMatchObject({ kind: 'authenticated', identityId: registered.id });
   });
 
   it('trait problems come first (4000002 on traits.email), values kept; nothing stored', async () => {
@@ -858,22 +800,14 @@ describe('webauthn method: registration with a security key', () => {
   });
 
   it('a taken identifier: 4000007', async () => {
-    const { method } = setup({ passwordless: true, conflicts: true });
-    const ctx = context({ kind: 'registration', type: 'browser' });
-    const { nodes, internal } = await method.registration!.nodes(ctx);
-    const response = await new SoftAuthenticator().create(optionsOf(nodes, 'webauthn_register_trigger').publicKey, ORIGIN);
-    const out = await method.registration!.submit(with_(ctx, internal), { traits: { email: EMAIL }, webauthn_register: JSON.stringify(response) }) as Json;
+    const { out } = await register(setup({ passwordless: true, conflicts: true }).method, new SoftAuthenticator());
     expect(ids(out.messages)).toEqual([4000007]);
     expect(out.changes).toBeUndefined();
   });
 
   it('no WebAuthn identifier in the traits: 4000009', async () => {
     const schemas = registryOf(schemaDoc({ email: { type: 'string', format: 'email' } }));
-    const { method } = setup({ passwordless: true, schemas });
-    const ctx = context({ kind: 'registration', type: 'browser' });
-    const { nodes, internal } = await method.registration!.nodes(ctx);
-    const response = await new SoftAuthenticator().create(optionsOf(nodes, 'webauthn_register_trigger').publicKey, ORIGIN);
-    const out = await method.registration!.submit(with_(ctx, internal), { traits: { email: EMAIL }, webauthn_register: JSON.stringify(response) }) as Json;
+    const { out } = await register(setup({ passwordless: true, schemas }).method, new SoftAuthenticator());
     expect(ids(out.messages)).toEqual([4000009]);
   });
 });

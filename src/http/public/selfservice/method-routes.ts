@@ -30,7 +30,10 @@ export function methodRoutes(
           res.setHeader('Access-Control-Allow-Origin', '*');
           res.setHeader('Cross-Origin-Resource-Policy', 'cross-origin');
         }
-        res.status(answer.status).type(answer.contentType).send(answer.body);
+        // Written as is: Express's send() would rewrite the charset of the content type (Kratos sends `UTF-8`).
+        res.status(answer.status).setHeader('Content-Type', answer.contentType);
+        res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+        res.end(answer.body);
         return;
       }
       await answerFlow(req, res, async () => registry.flowService.submit(answer.flowKind, answer.flowId, await facts(req), { body: answer.payload, source: 'json', callback: true }));
