@@ -70,6 +70,7 @@ export interface PasswordMethodConfig {
 export interface CodeMethodConfig {
   lifespan: string;
   max_submissions: number;
+  missing_credential_fallback_enabled?: boolean;
 }
 
 export interface LinkMethodConfig {

@@ -15,11 +15,9 @@ import type { Config } from './types.ts';
  * Deliberately accepted, although idflow has nothing more to do for them:
  * - `session.whoami.required_aal` and `selfservice.flows.settings.required_aal` are implemented (aal1 and
  *   `highest_available`, computed from the identity's second-factor credential types: TOTP and lookup secrets).
- * - `security.account_enumeration.mitigate`: every place Kratos reads it belongs to a feature refused here
- *   (identifier-first login, where passkeys and security keys would read it, and code / OpenID Connect login) or one that cannot occur in idflow (a
- *   profile-first registration no credential method can continue). For what idflow implements, `true` and `false`
- *   behave alike: unknown accounts get the same answers and the same work as known ones. Whoever implements one of
- *   those features must honour the key.
+ * - `security.account_enumeration.mitigate` (idflow: on by default): login by code answers an unknown identifier as a
+ *   known one (Kratos: 4000035 only when off — Kratos itself never mitigates there). Elsewhere `true` and `false` behave
+ *   alike: unknown accounts get the same answers and the same work as known ones.
  * - `selfservice.methods.profile.enabled`: Kratos, too, only turns off the settings profile form with it;
  *   registration always has its profile step.
  * - `feature_flags.legacy_require_verified_login_error` and `selfservice.flows.registration.style` are implemented;
@@ -67,10 +65,13 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
   // Methods.
   { path: 'selfservice.methods.oidc.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'sign-in with OpenID Connect / social providers is not implemented' },
   {
-    path: 'selfservice.methods.code.passwordless_enabled', condition: '`true`', when: isTrue, action: 'refuse',
-    why: 'sign-in and sign-up with a one-time code are not implemented (codes serve recovery and verification only)',
+    path: 'selfservice.methods.code.passwordless_login_fallback_enabled', condition: 'set', when: (value) => value !== undefined, action: 'warn',
+    why: 'Kratos removed it (its successor `config.missing_credential_fallback_enabled` is not implemented); it changes nothing',
   },
-  { path: 'selfservice.methods.code.mfa_enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'a one-time code as second factor is not implemented' },
+  {
+    path: 'selfservice.methods.code.config.missing_credential_fallback_enabled', condition: '`true`', when: isTrue, action: 'refuse',
+    why: 'codes are sent only to addresses an identity\'s `code` credential holds (the schema\'s `code.identifier` traits)',
+  },
   {
     path: 'selfservice.methods.code.enabled', condition: '`false` while an enabled recovery or verification flow uses `code`',
     when: (value, config) => value === false && usedBy(config, 'code'), action: 'warn',
@@ -160,7 +161,10 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
     path: 'feature_flags.legacy_allow_insecure_origins', condition: '`true`', when: isTrue, action: 'warn',
     why: 'unbounded wildcard return URLs stay refused (the secure behaviour)',
   },
-  { path: 'feature_flags.refresh_login_choose_address', condition: '`true`', when: isTrue, action: 'warn', why: 'only affects login with a code, which idflow refuses' },
+  {
+    path: 'feature_flags.refresh_login_choose_address', condition: '`true`', when: isTrue, action: 'warn',
+    why: 'a refresh login by code asks for the identifier (the address buttons are not implemented); the identifier must be one of the session identity\'s',
+  },
 ];
 
 type Obj = Record<string, unknown>;

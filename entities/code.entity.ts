@@ -1,7 +1,7 @@
 import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
 
 /**
- * One-time codes and link tokens of recovery and verification flows. Only an HMAC of the secret is stored.
+ * One-time codes and link tokens of recovery, verification, login and registration flows. Only an HMAC of the secret is stored.
  * A code is bound to its flow and to the address it was sent to; failed attempts are counted per address, so
  * asking for a new code (or a new flow) never resets them.
  */
@@ -12,7 +12,7 @@ export const SelfServiceCode = defineEntity({
   properties: {
     id: p.uuid().primary(),
     flowId: p.uuid().index(),
-    purpose: p.string().length(16).$type<'recovery' | 'verification'>(),
+    purpose: p.string().length(16).$type<'recovery' | 'verification' | 'login' | 'registration'>(),
     kind: p.string().length(8).$type<'code' | 'link'>(),
     via: p.string().length(16).$type<'email' | 'sms'>(),
     address: p.string().length(400),

@@ -22,8 +22,8 @@ export interface FlowInput {
   schemaId?: string;
   requestedAal?: Aal;
   refresh?: boolean;
-  /** Registration: issue a session after sign-up (the `session` after-hook). */
-  issueSession?: boolean;
+  /** Registration: the methods whose sign-up issues a session (their `session` after-hook). */
+  sessionAfter?: string[];
   messages?: UiMessage[];
 }
 
@@ -35,7 +35,8 @@ export interface FlowContext {
   schemaId?: string;
   requestedAal: Aal;
   refresh: boolean;
-  issueSession: boolean;
+  /** Registration: the methods whose sign-up issues a session (their `session` after-hook). */
+  sessionAfter: string[];
   /** Last method submitted (Kratos `active`). */
   active?: string;
   /** Recovery: the settings flow the user continues with. */
@@ -115,7 +116,7 @@ export function initialContext(input: FlowInput): FlowContext {
     schemaId: input.schemaId,
     requestedAal: input.requestedAal ?? 'aal1',
     refresh: input.refresh ?? false,
-    issueSession: input.issueSession ?? false,
+    sessionAfter: input.sessionAfter ?? [],
     values: {},
     fieldMessages: {},
     messages: input.messages ?? [],

@@ -7,7 +7,8 @@ import {
 
 /**
  * Login: `choose_method` until a method authenticates the user, then a session is issued and the flow ends in
- * `passed_challenge`. Wrong credentials return to the form with the method's messages. A flow bound to the caller's
+ * `passed_challenge`. Wrong credentials return to the form with the method's messages. A one-time code moves the flow
+ * to `sent_email` (Kratos's state), where the code, a resend or a wrong code keep it until the code proves the user. A flow bound to the caller's
  * identity (a refresh, a second factor at `aal2`) that proves that identity again continues the caller's session —
  * the method joins its authentication methods (aal2 after a second factor) — instead of issuing another.
  */
@@ -21,6 +22,7 @@ export const loginMachine = setup({
   guards: {
     isRejected: ({ event }) => outcomeKind(event) === 'rejected',
     isAuthenticated: ({ event }) => outcomeKind(event) === 'authenticated',
+    isCodeSent: ({ event }) => outcomeKind(event) === 'code_sent',
     provesFlowIdentity: ({ context, event }) => outcomeKind(event) === 'authenticated' && context.identityId !== undefined
       && outputOf<'authenticated'>(event).identityId === context.identityId,
   },
@@ -32,6 +34,13 @@ export const loginMachine = setup({
       const outcome = outputOf<'next_screen'>(event);
       return { screen: outcome.screen, values: outcome.values ?? {}, fieldMessages: {}, messages: outcome.messages ?? [] };
     }),
+    /** A code was sent: the flow shows the code form (the method's own screen) until it is proven. */
+    showSent: assign(({ event }) => {
+      const outcome = outputOf<'code_sent'>(event);
+      return { screen: 'code', values: outcome.values ?? {}, fieldMessages: {}, messages: outcome.messages ?? [] };
+    }),
+    /** A wrong code (or a refused resend) keeps the code form, with the method's messages. */
+    showRejection: assign(({ event }) => rejectionView(event)),
     rememberIdentity: assign(({ event }) => {
       const outcome = outputOf<'authenticated'>(event);
       return { identityId: outcome.identityId };
@@ -58,6 +67,7 @@ export const loginMachine = setup({
             onDone: [
               { guard: 'provesFlowIdentity', target: 'continuing_session', actions: 'rememberIdentity' },
               { guard: 'isAuthenticated', target: 'issuing_session', actions: 'rememberIdentity' },
+              { guard: 'isCodeSent', target: '#login.sent_email', actions: 'showSent' },
               { target: 'awaiting_input', actions: 'showAnswer' },
             ],
           },
@@ -82,6 +92,28 @@ export const loginMachine = setup({
               return { flowId: context.flowId, identityId: outcome.identityId, method: outcome.method, aal: outcome.aal };
             },
             onDone: { target: '#login.passed_challenge', actions: 'rememberSession' },
+          },
+        },
+      },
+    },
+    sent_email: {
+      initial: 'awaiting_input',
+      states: {
+        awaiting_input: {
+          tags: ['awaiting_input'],
+          on: { 'method.submit': { target: 'checking', actions: 'startSubmission' } },
+        },
+        checking: {
+          invoke: {
+            id: 'authenticate',
+            src: 'authenticate',
+            input: ({ context, event }) => methodInput(context, event),
+            onDone: [
+              { guard: 'provesFlowIdentity', target: '#login.choose_method.continuing_session', actions: 'rememberIdentity' },
+              { guard: 'isAuthenticated', target: '#login.choose_method.issuing_session', actions: 'rememberIdentity' },
+              { guard: 'isCodeSent', target: 'awaiting_input', actions: 'showSent' },
+              { target: 'awaiting_input', actions: 'showRejection' },
+            ],
           },
         },
       },

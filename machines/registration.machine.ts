@@ -1,5 +1,5 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { methodInput, outcomeKind, outputOf, sessionIssued, startSubmission } from './flow-actions.ts';
+import { methodInput, outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
   type FlowContext, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
@@ -8,7 +8,15 @@ import {
 /**
  * Registration: `choose_method` (profile-first screens are internal), `register` validates the traits and
  * credentials and creates the identity; with the `session` hook a session follows; ends in `passed_challenge`.
+ * Sign-up by one-time code goes through `sent_email`: the code mailed to the traits' addresses creates the identity;
+ * "back" returns to `choose_method`.
  */
+/** The method that created the identity (profile-first's traits step is never it). */
+const registeredWith = (context: FlowContext): string => context.active ?? 'password';
+
+/** The `session` after-hook of the method that signed the user up (Kratos: `after.<method>.hooks`, else `after.hooks`). */
+const sessionFollows = (context: FlowContext): boolean => (context.sessionAfter ?? []).includes(registeredWith(context));
+
 export const registrationMachine = setup({
   types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
   actors: {
@@ -18,7 +26,8 @@ export const registrationMachine = setup({
   guards: {
     isRegistered: ({ event }) => outcomeKind(event) === 'registered',
     isNextScreen: ({ event }) => outcomeKind(event) === 'next_screen',
-    issuesSession: ({ context }) => context.issueSession,
+    isCodeSent: ({ event }) => outcomeKind(event) === 'code_sent',
+    issuesSession: ({ context }) => sessionFollows(context),
   },
   actions: {
     startSubmission: assign(({ event }) => startSubmission(event)),
@@ -31,6 +40,12 @@ export const registrationMachine = setup({
       const outcome = outputOf<'next_screen'>(event);
       return { screen: outcome.screen, values: outcome.values ?? {}, messages: outcome.messages ?? [] };
     }),
+    showSent: assign(({ event }) => {
+      const outcome = outputOf<'code_sent'>(event);
+      return { screen: 'code', values: outcome.values ?? {}, fieldMessages: {}, messages: outcome.messages ?? [] };
+    }),
+    /** A wrong code keeps the code form. */
+    showCodeRejection: assign(({ event }) => rejectionView(event)),
     rememberIdentity: assign(({ event }) => ({
       identityId: outputOf<'registered'>(event).identityId,
     })),
@@ -56,6 +71,7 @@ export const registrationMachine = setup({
             onDone: [
               { guard: 'isRegistered', target: 'registered', actions: 'rememberIdentity' },
               { guard: 'isNextScreen', target: 'awaiting_input', actions: 'showNextScreen' },
+              { guard: 'isCodeSent', target: '#registration.sent_email', actions: 'showSent' },
               { target: 'awaiting_input', actions: 'showRejection' },
             ],
           },
@@ -70,8 +86,30 @@ export const registrationMachine = setup({
           invoke: {
             id: 'issueSession',
             src: 'issueSession',
-            input: ({ context }) => ({ flowId: context.flowId, identityId: context.identityId!, method: context.active ?? 'password', aal: 'aal1' as const }),
+            input: ({ context }) => ({ flowId: context.flowId, identityId: context.identityId!, method: registeredWith(context), aal: 'aal1' as const }),
             onDone: { target: '#registration.passed_challenge', actions: 'rememberSession' },
+          },
+        },
+      },
+    },
+    sent_email: {
+      initial: 'awaiting_input',
+      states: {
+        awaiting_input: {
+          tags: ['awaiting_input'],
+          on: { 'method.submit': { target: 'checking', actions: 'startSubmission' } },
+        },
+        checking: {
+          invoke: {
+            id: 'register',
+            src: 'register',
+            input: ({ context, event }) => methodInput(context, event),
+            onDone: [
+              { guard: 'isRegistered', target: '#registration.choose_method.registered', actions: 'rememberIdentity' },
+              { guard: 'isCodeSent', target: 'awaiting_input', actions: 'showSent' },
+              { guard: 'isNextScreen', target: '#registration.choose_method.awaiting_input', actions: 'showNextScreen' },
+              { target: 'awaiting_input', actions: 'showCodeRejection' },
+            ],
           },
         },
       },

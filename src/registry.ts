@@ -30,6 +30,8 @@ import {
 } from './methods/webauthn/webauthn.method.ts';
 import type { IdentityRecord } from './identity/identity.ts';
 import type { SecondFactorImport } from './identity/identity-service.ts';
+import { secondFactorKinds } from './session/aal.ts';
+import { createSignInCode } from './methods/code/sign-in-code.method.ts';
 import { createChallengeIssuer, createChallengeMethod, type ChallengeMethodDeps } from './methods/code/challenge.method.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
 import { Courier } from './courier/courier.ts';
@@ -57,6 +59,8 @@ export interface Registry {
   flowService: FlowService;
   /** The enabled methods, in display order (their routes are mounted by the public API). */
   methods: readonly Method[];
+  /** Credential kinds that count as second factors here (a code only with `mfa_enabled`). */
+  secondFactors: ReadonlySet<string>;
   metrics: Metrics;
   returnTo: ReturnToValidator;
   /** Message queue: `enqueue` inside a transaction; the sender runs inside `serve` (started by startServer). */
@@ -146,6 +150,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const allMethods = [...methods.all, ...(options.extraMethods ?? [])];
   const stately = options.inspectUrl ? createStatelyInspector(options.inspectUrl) : undefined;
   if (stately) logger.warn('streaming flow machines to the Stately inspector (development only)', { url: options.inspectUrl });
+  const secondFactors = secondFactorKinds({ codeMfa: config.selfservice.methods.code.mfa_enabled === true });
   const registry: Registry = {
     config,
     logger,
@@ -158,6 +163,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     sessions,
     flowService: undefined as unknown as FlowService,
     methods: allMethods,
+    secondFactors,
     metrics,
     returnTo: returnToValidator(config, urls.public),
     courier,
@@ -173,7 +179,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     },
   };
   registry.flowService = new FlowService({
-    config, store, clock, metrics, schemas, identities, sessions, courier, webHooks, schemaUrl,
+    config, store, clock, metrics, schemas, identities, sessions, courier, webHooks, schemaUrl, secondFactors,
     runtime: new FlowRuntime(FLOW_MACHINES, stately ? [stately.inspect] : []),
     methods: allMethods,
     challengeIssuer: methods.issuer,
@@ -311,13 +317,37 @@ function buildMethods(config: Config, deps: {
     hmac: { recovery: new SecretHmac(codeSecret, 'idflow-recovery-code'), verification: new SecretHmac(codeSecret, 'idflow-verification-code') },
   });
   const issuers = { code: createChallengeIssuer(challengeDeps('code')), link: createChallengeIssuer(challengeDeps('link')) };
-  // Recovery and verification each offer the method they `use`; one object serves both when they agree.
+  // Recovery and verification each offer the method they `use`; one object serves both when they agree. The code
+  // method also signs in and up when `passwordless_enabled` or `mfa_enabled` is on (one method, one `method=code`).
   const used = new Set([selfservice.flows.recovery.use ?? 'code', selfservice.flows.verification.use ?? 'code']);
+  const code = selfservice.methods.code;
+  const signIn = code.passwordless_enabled === true || code.mfa_enabled === true
+    ? createSignInCode({
+      settings: {
+        lifespanMs: lifespanOf('code'), maxSubmissions: code.config?.max_submissions ?? 5, passwordless: code.passwordless_enabled === true,
+        mfa: code.mfa_enabled === true, mitigate: config.security.account_enumeration.mitigate !== false,
+      },
+      codes: store.codes,
+      schemas: deps.schemas,
+      identities: {
+        get: (id) => store.identities.get(id),
+        findByCodeIdentifier: (identifier) => store.identities.findByCredentialIdentifier('code', identifier),
+        buildNew: (input, prepared) => identities.buildNew(input, prepared),
+        hasConflicts,
+        duplicateHints: selfservice.flows.registration.login_hints === true
+          ? (record) => identities.duplicateAccountHints(record, { codeLogin: code.passwordless_enabled === true })
+          : undefined,
+      },
+      identityForTemplate: (identity) => toIdentityJson(identity, { schemaUrl: deps.schemaUrl, admin: false, credentials: false }) as unknown as Record<string, unknown>,
+      hmac: { login: new SecretHmac(codeSecret, 'idflow-login-code'), registration: new SecretHmac(codeSecret, 'idflow-registration-code') },
+    })
+    : {};
   for (const kind of ['code', 'link'] as const) {
-    if (!used.has(kind)) continue;
+    if (!used.has(kind) && !(kind === 'code' && (signIn.login || signIn.registration))) continue;
     const method = createChallengeMethod(kind, challengeDeps(kind), issuers[kind]);
     all.push({
       ...method,
+      ...(kind === 'code' ? signIn : {}),
       recovery: (selfservice.flows.recovery.use ?? 'code') === kind ? method.recovery : undefined,
       verification: (selfservice.flows.verification.use ?? 'code') === kind ? method.verification : undefined,
     });

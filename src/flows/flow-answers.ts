@@ -125,7 +125,7 @@ export class FlowAnswers {
     const issuedToken = work.issued?.token ?? work.upgraded?.token;
     const token = record.type === 'api' ? issuedToken : undefined;
     if (kind === 'login') {
-      if (sessionView && subject && !satisfiesAal(sessionView.aal, this.#d.config.session.whoami.required_aal, credentialKinds(subject.credentials))) {
+      if (sessionView && subject && !satisfiesAal(sessionView.aal, this.#d.config.session.whoami.required_aal, credentialKinds(subject.credentials), this.#d.secondFactors)) {
         return this.secondFactorNext(record, rq, session!, token);
       }
       const continueWith = record.type === 'browser' ? [{ action: 'redirect_browser_to', redirect_browser_to: returnTo }] : [];

@@ -33,6 +33,8 @@ export interface FlowServiceDeps {
   returnTo: () => ReturnToValidator;
   internal: InternalSealer;
   schemaUrl: (schemaId: string) => string;
+  /** Credential kinds that count as second factors in this configuration (see session/aal.ts). */
+  secondFactors: ReadonlySet<string>;
 }
 
 export interface CreateOptions {

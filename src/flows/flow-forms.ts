@@ -134,7 +134,7 @@ export class FlowForms {
    */
   requireSettingsAal(identity: IdentityRecord, current: CallerSession, returnTo: string | undefined): void {
     const required = this.#d.config.selfservice.flows.settings.required_aal;
-    if (satisfiesAal(current.session.aal, required, credentialKinds(identity.credentials))) return;
+    if (satisfiesAal(current.session.aal, required, credentialKinds(identity.credentials), this.#d.secondFactors)) return;
     throw sessionAal2Required(this.#d.urls.endpoint('self-service/login/browser', { aal: 'aal2', return_to: returnTo }));
   }
 
@@ -151,10 +151,17 @@ export class FlowForms {
     const all = this.#d.methods.filter((m) => m[kind] && (kind !== 'login' || m.login!.aal === context.requestedAal));
     // A login method's own screen (passwordless WebAuthn after the identifier) shows that method alone.
     if (kind === 'login' && context.screen) return all.filter((m) => m.id === context.screen);
+    // Sign-up by code, once the code is sent: the traits (hidden) and the code form.
+    if (kind === 'registration' && context.screen === 'code') return all.filter((m) => m.id === 'profile' || m.id === 'code');
     if (kind !== 'registration' || this.#d.config.selfservice.flows.registration.style === 'unified') return all;
     // Profile-first: the traits alone first; the credentials once they were accepted (or were just tried).
     const credentialStep = context.screen === 'credential-selection' || (context.active !== undefined && context.active !== 'profile');
     return credentialStep ? all : all.filter((m) => m.id === 'profile');
+  }
+
+  /** Ids of the methods offering a flow kind. */
+  shownMethodIds(kind: FlowKind): string[] {
+    return this.#d.methods.filter((m) => m[kind]).map((m) => m.id);
   }
 
   /** The method taking a submission of `methodId`; a login flow takes only the factors of its AAL (Kratos CheckAAL). */
@@ -232,7 +239,8 @@ export class FlowForms {
     const boundIdentity = kind === 'login' && (options.refresh || options.requestedAal === 'aal2') ? options.identity?.id : identityId;
     const input: FlowInput = {
       flowId: id, flowType: type, identityId: boundIdentity, schemaId: this.#d.schemas.defaultId, refresh: options.refresh, requestedAal: options.requestedAal ?? 'aal1',
-      messages: options.messages, issueSession: kind === 'registration' && afterHooks(this.#d.config, 'registration', 'password').includes('session'),
+      messages: options.messages,
+      sessionAfter: kind === 'registration' ? this.shownMethodIds('registration').filter((id) => afterHooks(this.#d.config, 'registration', id).includes('session')) : undefined,
     };
     const settled = this.#d.runtime.start(kind, input, { events: options.events, inspect: this.inspector(kind, { id, type }) });
     const lifespan = parseDuration(this.#d.config.selfservice.flows[kind]?.lifespan ?? '1h');

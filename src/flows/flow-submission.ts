@@ -217,7 +217,7 @@ export class FlowSubmission {
       if (verificationOn && fresh.length > 0) {
         // Registration in a browser issues a session, which rotates the CSRF cookie: bind the new flow to the new token.
         const csrf = loaded.record.type === 'browser'
-          ? (kind === 'registration' && settled.context.issueSession ? rq.rotateCsrf() : rq.csrfToken())
+          ? (kind === 'registration' && work.issued ? rq.rotateCsrf() : rq.csrfToken())
           : undefined;
         const started = await this.#forms.startVerification(loaded.record, work.identity.record, fresh[0].value, rq, csrf);
         work.followUps.push(started.record);

@@ -18,6 +18,14 @@ export const WEBAUTHN_SECOND_FACTOR = 'webauthn:mfa';
 /** Credential kinds that are second factors. */
 export const SECOND_FACTOR_KINDS: ReadonlySet<string> = new Set(['totp', 'lookup_secret', WEBAUTHN_SECOND_FACTOR]);
 
+/**
+ * The second factors of a configuration: a `code` credential (every identity with a code address has one) is a second
+ * factor only while `selfservice.methods.code.mfa_enabled` is on (Kratos `CountActiveMultiFactorCredentials`).
+ */
+export function secondFactorKinds(options: { codeMfa: boolean }): ReadonlySet<string> {
+  return options.codeMfa ? new Set([...SECOND_FACTOR_KINDS, 'code']) : SECOND_FACTOR_KINDS;
+}
+
 export type RequiredAal = 'aal1' | 'highest_available';
 
 /** An identity's credential kinds: its credential types, plus `webauthn:mfa` when a WebAuthn key is a second factor. */
@@ -30,18 +38,20 @@ export function credentialKinds(credentials: ReadonlyArray<{ type: string; confi
   return kinds.sort();
 }
 
-export function hasSecondFactor(kinds: Iterable<string>): boolean {
-  for (const kind of kinds) if (SECOND_FACTOR_KINDS.has(kind)) return true;
+export function hasSecondFactor(kinds: Iterable<string>, secondFactors: ReadonlySet<string> = SECOND_FACTOR_KINDS): boolean {
+  for (const kind of kinds) if (secondFactors.has(kind)) return true;
   return false;
 }
 
-export function availableAal(kinds: Iterable<string>): 'aal1' | 'aal2' {
-  return hasSecondFactor(kinds) ? 'aal2' : 'aal1';
+export function availableAal(kinds: Iterable<string>, secondFactors: ReadonlySet<string> = SECOND_FACTOR_KINDS): 'aal1' | 'aal2' {
+  return hasSecondFactor(kinds, secondFactors) ? 'aal2' : 'aal1';
 }
 
 /** Whether a session of this AAL satisfies `required` for an identity with these credential kinds. */
-export function satisfiesAal(sessionAal: AuthenticatorAssuranceLevel, required: RequiredAal, kinds: Iterable<string>): boolean {
+export function satisfiesAal(
+  sessionAal: AuthenticatorAssuranceLevel, required: RequiredAal, kinds: Iterable<string>, secondFactors: ReadonlySet<string> = SECOND_FACTOR_KINDS,
+): boolean {
   if (sessionAal === 'aal2' || sessionAal === 'aal3') return true;
   if (sessionAal !== 'aal1') return false;
-  return required === 'aal1' || !hasSecondFactor(kinds);
+  return required === 'aal1' || !hasSecondFactor(kinds, secondFactors);
 }

@@ -37,20 +37,47 @@ export const loginModel: MachineModelSpec = {
       submit: { method: 'carrier-pigeon', payload: {} },
       outputs: { authenticate: { kind: 'rejected', messages: [text(4010002)] } },
     },
+    // One-time codes: passwordless at aal1, a second factor at aal2 (the code goes to the session identity's address).
+    'ask for a login code': {
+      submit: { method: 'code', payload: { identifier: 'user' } },
+      outputs: { authenticate: { kind: 'code_sent', values: { identifier: 'user' }, messages: [{ ...text(1010014), type: 'info' }] } },
+    },
+    'ask for a second-factor code': {
+      submit: { method: 'code', payload: { address: 'user' } },
+      outputs: { authenticate: { kind: 'code_sent', values: { identifier: 'user', channel: 'email' }, messages: [{ ...text(1010025), type: 'info' }] } },
+    },
+    'ask for the code again': {
+      submit: { method: 'code', payload: { identifier: 'user', resend: 'code' } },
+      outputs: (context) => ({
+        authenticate: { kind: 'code_sent', values: context.values, messages: [{ ...text(context.requestedAal === 'aal2' ? 1010025 : 1010014), type: 'info' }] },
+      }),
+    },
+    'submit a wrong login code': {
+      submit: { method: 'code', payload: { identifier: 'user', code: '000000' } },
+      outputs: (context) => ({ authenticate: { kind: 'rejected', values: context.values, messages: [text(4010008)] } }),
+    },
+    'submit the login code': {
+      submit: { method: 'code', payload: { identifier: 'user', code: '123456' } },
+      outputs: (context) => (context.requestedAal === 'aal2'
+        ? { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'code', aal: 'aal2' }, continueSession: { sessionId: 'session' } }
+        : { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'code', aal: 'aal1' }, issueSession: { sessionId: 'session' } }),
+    },
   },
   availableIn: (state, context) => {
+    const aal2 = (context as { requestedAal?: string }).requestedAal === 'aal2';
+    if (state === 'sent_email') return ['submit the login code', 'submit a wrong login code', 'ask for the code again'];
     if (state !== 'choose_method') return [];
-    return (context as { requestedAal?: string }).requestedAal === 'aal2'
-      ? ['submit the authenticator code', 'submit a wrong authenticator code', 'submit unknown method']
-      : ['submit correct password', 'submit wrong password', 'submit unknown method'];
+    return aal2
+      ? ['submit the authenticator code', 'submit a wrong authenticator code', 'submit unknown method', 'ask for a second-factor code']
+      : ['submit correct password', 'submit wrong password', 'submit unknown method', 'ask for a login code'];
   },
 };
 
 export const registrationModel: MachineModelSpec = {
   machine: registrationMachine,
   openings: {
-    'with session hook': { flowId: 'flow', flowType: 'api', issueSession: true },
-    'without session hook': { flowId: 'flow', flowType: 'api', issueSession: false },
+    'with session hook': { flowId: 'flow', flowType: 'api', sessionAfter: ['password', 'code'] },
+    'without session hook': { flowId: 'flow', flowType: 'api', sessionAfter: [] },
   },
   actions: {
     'submit profile traits': {
@@ -73,10 +100,33 @@ export const registrationModel: MachineModelSpec = {
       submit: { method: 'password', payload: { traits: { email: 'user' }, password: 'secret' } },
       outputs: { register: { kind: 'registered', identityId: 'identity', method: 'password' }, issueSession: { sessionId: 'session' } },
     },
+    'ask for a sign-up code': {
+      submit: { method: 'code', payload: { traits: { email: 'user' } } },
+      outputs: { register: { kind: 'code_sent', values: { traits: { email: 'user' } }, messages: [{ ...text(1040005), type: 'info' }] } },
+    },
+    'ask for the sign-up code again': {
+      submit: { method: 'code', payload: { traits: { email: 'user' }, resend: 'code' } },
+      outputs: { register: { kind: 'code_sent', values: { traits: { email: 'user' } }, messages: [{ ...text(1040005), type: 'info' }] } },
+    },
+    'submit a wrong sign-up code': {
+      submit: { method: 'code', payload: { traits: { email: 'user' }, code: '000000' } },
+      outputs: { register: { kind: 'rejected', values: { traits: { email: 'user' } }, messages: [text(4040003)] } },
+    },
+    // Profile-first: back from the code form to the choice of credentials.
+    'go back from the code form': {
+      submit: { method: 'profile', payload: { screen: 'credential-selection', traits: { email: 'user' } } },
+      outputs: { register: { kind: 'next_screen', screen: 'credential-selection', values: { traits: { email: 'user' } } } },
+    },
+    'submit the sign-up code': {
+      submit: { method: 'code', payload: { traits: { email: 'user' }, code: '123456' } },
+      outputs: { register: { kind: 'registered', identityId: 'identity', method: 'code' }, issueSession: { sessionId: 'session' } },
+    },
   },
   availableIn: (state) => (state === 'choose_method'
-    ? ['submit profile traits', 'go back to the traits', 'submit invalid traits', 'submit password for a taken e-mail', 'submit valid password']
-    : []),
+    ? ['submit profile traits', 'go back to the traits', 'submit invalid traits', 'submit password for a taken e-mail', 'submit valid password', 'ask for a sign-up code']
+    : state === 'sent_email'
+      ? ['ask for the sign-up code again', 'submit a wrong sign-up code', 'go back from the code form', 'submit the sign-up code']
+      : []),
 };
 
 export const settingsModel: MachineModelSpec = {

@@ -17,7 +17,7 @@ const inactive = () => sessionInactive();
  * the credential types the lookup already read (no second query).
  */
 function requireWhoamiAal(registry: Registry, session: RequestSession['session']): void {
-  if (satisfiesAal(session.aal, registry.config.session.whoami.required_aal, session.credentialTypes)) return;
+  if (satisfiesAal(session.aal, registry.config.session.whoami.required_aal, session.credentialTypes, registry.secondFactors)) return;
   throw sessionAal2Required(new URL('self-service/login/browser?aal=aal2', registry.urls.public).toString());
 }
 

@@ -10,7 +10,7 @@ import type { SecretHmac } from '../../x/hmac.ts';
 import { randomAlphanumeric, randomDigits, timingSafeEqualString } from '../../x/random.ts';
 import { problemsToMessages } from '../form-messages.ts';
 import type { Capability, Changes, CodeChange, Method, MethodContext, Outcome } from '../method.ts';
-import type { CodeReader, CodeRecord } from './code-record.ts';
+import { mintCode, type CodeReader, type CodeRecord } from './code-record.ts';
 
 export type ChallengePurpose = 'recovery' | 'verification';
 export type ChallengeKind = 'code' | 'link';
@@ -98,13 +98,10 @@ export function createChallengeIssuer(deps: Pick<ChallengeMethodDeps, 'settings'
   return {
     secretUrl,
     async issue(input) {
-      const secret = input.kind === 'code' ? randomDigits(6) : randomAlphanumeric(32);
       const expiresAt = input.expiresAt ?? new Date(input.now.getTime() + deps.settings.lifespanMs);
-      const code: CodeRecord = {
-        id: crypto.randomUUID(), flowId: input.flowId, purpose: input.purpose, kind: input.kind, via: 'email', address: input.address,
-        identityId: input.identity.id, secretHmac: await deps.hmac[input.purpose].hex(secret), failedAttempts: 0, expiresAt,
-        usedAt: null, createdAt: input.now, updatedAt: input.now,
-      };
+      const { secret, code } = await mintCode(deps.hmac[input.purpose], {
+        flowId: input.flowId, purpose: input.purpose, kind: input.kind, via: 'email', address: input.address, identityId: input.identity.id, expiresAt, now: input.now,
+      }, input.kind === 'code' ? randomDigits(6) : randomAlphanumeric(32));
       const data: Record<string, unknown> = {
         to: input.address,
         identity: deps.identityForTemplate(input.identity),
@@ -184,15 +181,10 @@ export function createChallengeMethod(kind: ChallengeKind, deps: ChallengeMethod
         }
       } else {
         // The same rows and the same answer for an unknown address; the secret it would carry matches nothing.
-        const secret = kind === 'code' ? randomDigits(6) : randomAlphanumeric(32);
-        codes.push({
-          op: 'insert',
-          code: {
-            id: crypto.randomUUID(), flowId: ctx.flow.id, purpose, kind, via: 'email', address, identityId: null,
-            secretHmac: await deps.hmac[purpose].hex(secret), failedAttempts: 0, expiresAt: new Date(now.getTime() + deps.settings.lifespanMs),
-            usedAt: null, createdAt: now, updatedAt: now,
-          },
-        });
+        const { code } = await mintCode(deps.hmac[purpose], {
+          flowId: ctx.flow.id, purpose, kind, via: 'email', address, identityId: null, expiresAt: new Date(now.getTime() + deps.settings.lifespanMs), now,
+        }, kind === 'code' ? randomDigits(6) : randomAlphanumeric(32));
+        codes.push({ op: 'insert', code });
         if (deps.settings.notifyUnknown[purpose]) messages.push({ templateType: templateType(purpose, kind, false), recipient: address, data: {} });
       }
       return { kind: 'code_sent', values: { email: address }, messages: [message(SENT[purpose][kind])], changes: { codes, messages, ...(identity ? { identity } : {}) } };

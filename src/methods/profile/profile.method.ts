@@ -42,11 +42,16 @@ export function createProfileMethod(deps: ProfileMethodDeps): Method {
       nodes(ctx) {
         const traits = (ctx.flow.values.traits as Record<string, unknown> | undefined) ?? {};
         const schema = schemaOf(undefined);
+        const hidden = (): UiNode[] => traitNodes(schema, traits, 'default').map((node) => (node.messages.length > 0 ? node : { ...node, attributes: { ...node.attributes, type: 'hidden' as const } }));
+        if (ctx.flow.screen === 'code') {
+          // A sign-up code is out: the traits it was sent for travel hidden; profile-first can go back to the credentials.
+          const back = deps.registrationStyle === 'unified' ? [] : [submitNode('profile', 'screen', 'credential-selection', message(MessageId.InfoSelfServiceRegistrationBack))];
+          return { nodes: [...hidden(), ...back] };
+        }
         if (deps.registrationStyle === 'unified') return { nodes: traitNodes(schema, traits, 'default') };
         if (ctx.flow.screen === 'credential-selection') {
           // Traits travel as hidden inputs while the user picks a credential; "back" returns to them.
-          const hidden: UiNode[] = traitNodes(schema, traits, 'default').map((node) => ({ ...node, attributes: { ...node.attributes, type: 'hidden' as const } }));
-          return { nodes: [...hidden, submitNode('profile', 'screen', 'previous', message(MessageId.InfoSelfServiceRegistrationBack))] };
+          return { nodes: [...hidden(), submitNode('profile', 'screen', 'previous', message(MessageId.InfoSelfServiceRegistrationBack))] };
         }
         return { nodes: [...traitNodes(schema, traits, 'default'), submitNode('profile', 'method', 'profile', message(MessageId.InfoSelfServiceRegistration))] };
       },
@@ -55,6 +60,7 @@ export function createProfileMethod(deps: ProfileMethodDeps): Method {
         const values = { traits };
         const problems = problemsToMessages(payloadProblems(REGISTRATION_SCHEMA, payload), payload);
         if (payload.screen === 'previous') return { kind: 'next_screen', values };
+        if (payload.screen === 'credential-selection') return { kind: 'next_screen', screen: 'credential-selection', values };
         const fieldMessages = mergeFieldMessages(problems.fieldMessages, traitMessages(schemaOf(undefined).validateTraits(traits)));
         if (Object.keys(fieldMessages).length > 0 || problems.messages.length > 0) {
           return { kind: 'rejected', values, fieldMessages, messages: problems.messages };

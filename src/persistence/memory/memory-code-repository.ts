@@ -29,6 +29,11 @@ export class MemoryCodeRepository implements CodeRepository {
     return latest ? copy(latest) : null;
   }
 
+  async unusedForFlow(flowId: string, purpose: CodeRecord['purpose']): Promise<CodeRecord[]> {
+    const rows = [...this.#source.read('codes').values()].filter((row) => row.flowId === flowId && row.purpose === purpose && row.usedAt === null);
+    return rows.sort((a, b) => byTime(b.createdAt, a.createdAt)).map(copy);
+  }
+
   /** `since` is inclusive; used codes count. */
   async failuresSince(purpose: CodeRecord['purpose'], address: string, since: Date): Promise<number> {
     let sum = 0;

@@ -24,6 +24,11 @@ export class SqlCodeRepository implements CodeRepository {
     return row ? toRecord(row) : null;
   }
 
+  async unusedForFlow(flowId: string, purpose: CodeRecord['purpose']): Promise<CodeRecord[]> {
+    const rows = await this.#source.em().find(SelfServiceCode, { flowId, purpose, usedAt: null }, { orderBy: { createdAt: 'desc' }, disableIdentityMap: true });
+    return rows.map(toRecord);
+  }
+
   async failuresSince(purpose: CodeRecord['purpose'], address: string, since: Date): Promise<number> {
     const rows = await this.#source.em().find(SelfServiceCode, { purpose, address, createdAt: { $gte: since } }, { fields: ['failedAttempts'], disableIdentityMap: true });
     return rows.reduce((sum, r) => sum + r.failedAttempts, 0);

@@ -558,6 +558,20 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(await store.codes.latestUnused(otherFlowId, 'verification')).toEqual(elsewhere);
       });
 
+      it('unusedForFlow lists a flow\'s unused codes of one purpose, newest first (sign-up mails one per address)', async () => {
+        const now = new Date();
+        const flowId = crypto.randomUUID();
+        const a = codeRecord(flowId, `a-${tag()}@example.com`, at(now, -2000), { purpose: 'registration' });
+        const b = codeRecord(flowId, `b-${tag()}@example.com`, at(now, -1000), { purpose: 'registration' });
+        const login = codeRecord(flowId, `c-${tag()}@example.com`, at(now, -500), { purpose: 'login', identityId: crypto.randomUUID() });
+        for (const code of [a, b, login]) await store.codes.insert(code);
+        expect(await store.codes.unusedForFlow(flowId, 'registration')).toEqual([b, a]);
+        expect(await store.codes.unusedForFlow(flowId, 'login')).toEqual([login]);
+        await store.codes.update(b.id, { usedAt: now }, now);
+        expect(await store.codes.unusedForFlow(flowId, 'registration')).toEqual([a]);
+        expect(await store.codes.unusedForFlow(crypto.randomUUID(), 'registration')).toEqual([]);
+      });
+
       it('failuresSince sums the failed attempts of a purpose and address since a time, used codes included', async () => {
         const now = new Date();
         const address = `fail-${tag()}@example.com`;

@@ -40,6 +40,8 @@ for (const db of testDatabases()) {
   describe(`model-based paths over HTTP (${db.name})`, () => {
     let withHook: TestServer;
     let withoutHook: TestServer;
+    /** Login at aal2: TOTP and the code as second factors (a code is a first factor on the other two). */
+    let secondFactors: TestServer;
     let smtp: TestSmtpServer;
     const drops: Array<() => Promise<void>> = [];
 
@@ -51,27 +53,34 @@ for (const db of testDatabases()) {
       };
       const a = await db.create();
       const b = await db.create();
-      drops.push(a.drop, b.drop);
+      const c = await db.create();
+      drops.push(a.drop, b.drop, c.drop);
+      const passwordless = { ...overlay.selfservice.methods, code: { passwordless_enabled: true } };
       withHook = await startTestServer(a.dsn, {
         ...overlay,
         selfservice: {
           ...overlay.selfservice,
           flows: {
             verification: { enabled: true },
-            registration: { after: { password: { hooks: [{ hook: 'show_verification_ui' }, { hook: 'session' }] } } },
+            registration: { after: { password: { hooks: [{ hook: 'show_verification_ui' }, { hook: 'session' }] }, code: { hooks: [{ hook: 'session' }] } } },
             settings: { privileged_session_max_age: '5m' },
           },
-          methods: { ...overlay.selfservice.methods, totp: { enabled: true }, lookup_secret: { enabled: true } },
+          methods: { ...passwordless, lookup_secret: { enabled: true } },
         },
       });
       withoutHook = await startTestServer(b.dsn, {
         ...overlay,
-        selfservice: { ...overlay.selfservice, flows: { registration: { after: { password: { hooks: [] } } } } },
+        selfservice: { methods: passwordless, flows: { registration: { after: { password: { hooks: [] }, code: { hooks: [] } } } } },
+      });
+      secondFactors = await startTestServer(c.dsn, {
+        ...overlay,
+        selfservice: { ...overlay.selfservice, methods: { ...overlay.selfservice.methods, totp: { enabled: true }, code: { mfa_enabled: true } } },
       });
     });
     afterAll(async () => {
       await withHook?.close();
       await withoutHook?.close();
+      await secondFactors?.close();
       await smtp?.close();
       for (const drop of drops) await drop();
     });
@@ -99,7 +108,8 @@ for (const db of testDatabases()) {
         run.token = login.session_token;
       }
       if (kind === 'login' && opening === 'api at aal2') {
-        // An identity with an authenticator app logs in with its password (aal1), then steps up.
+        // An identity with an authenticator app (and a code address) logs in with its password (aal1), then steps up.
+        run.server = secondFactors;
         await run.server.identityApi.createIdentity({
           createIdentityBody: {
             schema_id: 'default', traits: { email: run.email },
@@ -195,7 +205,36 @@ for (const db of testDatabases()) {
             throw new Error(`no HTTP action for ${kind}:${action}`);
         }
       }
+      const codeMail = () => {
+        run.address = run.email;
+        run.mailsTo[run.email] = (run.mailsTo[run.email] ?? 0) + 1;
+      };
       switch (`${kind}:${action}`) {
+        case 'login:ask for a login code':
+          codeMail();
+          return post(run, kind, { method: 'code', identifier: run.email });
+        case 'login:ask for a second-factor code':
+          codeMail();
+          return post(run, kind, { address: run.email });
+        case 'login:ask for the code again':
+          codeMail();
+          return post(run, kind, { method: 'code', identifier: run.email, resend: 'code' });
+        case 'login:submit a wrong login code':
+          return post(run, kind, { method: 'code', identifier: run.email, code: '000000' === (await lastCode(run)) ? '111111' : '000000' });
+        case 'login:submit the login code':
+          return post(run, kind, { method: 'code', identifier: run.email, code: await lastCode(run) });
+        case 'registration:ask for a sign-up code':
+          codeMail();
+          return post(run, kind, { method: 'code', traits: { email: run.email } });
+        case 'registration:ask for the sign-up code again':
+          codeMail();
+          return post(run, kind, { method: 'code', resend: 'code', traits: { email: run.email } });
+        case 'registration:submit a wrong sign-up code':
+          return post(run, kind, { method: 'code', traits: { email: run.email }, code: '000000' === (await lastCode(run)) ? '111111' : '000000' });
+        case 'registration:go back from the code form':
+          return post(run, kind, { method: 'profile', screen: 'credential-selection', traits: { email: run.email } });
+        case 'registration:submit the sign-up code':
+          return post(run, kind, { method: 'code', traits: { email: run.email }, code: await lastCode(run) });
         case 'login:submit the authenticator code':
           return post(run, kind, { method: 'totp', totp_code: await totpCode(run.server.clock.now()) });
         case 'login:submit a wrong authenticator code':
@@ -259,7 +298,7 @@ for (const db of testDatabases()) {
       }
       expectResponse(OPERATION[kind], res.status, body);
       const state = topState(predicted);
-      const ctx = predicted.context as { messages: Array<{ id: number }>; fieldMessages: Record<string, Array<{ id: number }>>; issueSession: boolean };
+      const ctx = predicted.context as { messages: Array<{ id: number }>; fieldMessages: Record<string, Array<{ id: number }>>; sessionAfter: string[]; active?: string };
       if ((kind === 'recovery' || kind === 'verification')) {
         const formProblem = Object.keys(ctx.fieldMessages).length > 0;
         expect(res.status, where).toBe(formProblem ? 400 : 200);
@@ -284,7 +323,7 @@ for (const db of testDatabases()) {
         }
         if (kind === 'registration') {
           expect(body.identity.traits.email, where).toBe(run.email);
-          expect(Boolean(body.session_token), where).toBe(ctx.issueSession);
+          expect(Boolean(body.session_token), where).toBe(ctx.sessionAfter.includes(ctx.active ?? ''));
         }
         const stored = await fetch(`${run.server.publicUrl}/self-service/${kind}/flows?id=${run.flowId}`).then((r) => r.json());
         expect(stored.state, where).toBe('passed_challenge');

@@ -160,7 +160,6 @@ const UNSUPPORTED = [
   'version',
   'serve.public.tls',
   'serve.admin.request_log',
-  'selfservice.methods.code.config.missing_credential_fallback_enabled',
   'ciphers',
   'courier.channels',
   'session.whoami.tokenizer',
@@ -235,7 +234,7 @@ describe('a real-world kratos.yml', () => {
       expect(config.selfservice.flows.registration.after?.hooks?.[0].config).toMatchObject({ url: 'https://example.com/after-registration', emit_analytics_event: true });
       expect(config.selfservice.methods.totp).toEqual({ enabled: true, config: { issuer: 'Kratos' } });
       expect(config.selfservice.flows.settings.required_aal).toBe('highest_available');
-      expect(config.selfservice.methods.code.config).toEqual({ lifespan: '1h', max_submissions: 5 });
+      expect(config.selfservice.methods.code.config).toEqual({ lifespan: '1h', max_submissions: 5, missing_credential_fallback_enabled: false });
       expect(config.clients.http).toEqual({ disallow_private_ip_ranges: true, private_ip_exception_urls: [] });
       expect(config.hashers.algorithm).toBe('bcrypt');
       expect(config.hashers.bcrypt.cost).toBe(8); // allowed with --dev

@@ -50,8 +50,14 @@ const CASES: Case[] = [
     name: 'methods.oidc', patch: { selfservice: { methods: { oidc: { enabled: true } } } },
     key: 'selfservice.methods.oidc.enabled', rule: ruleFor('selfservice.methods.oidc.enabled', '`true`'),
   },
-  { name: 'code passwordless', patch: { selfservice: { methods: { code: { passwordless_enabled: true } } } }, key: 'selfservice.methods.code.passwordless_enabled', rule: ruleFor('selfservice.methods.code.passwordless_enabled', '`true`') },
-  { name: 'code mfa', patch: { selfservice: { methods: { code: { mfa_enabled: true } } } }, key: 'selfservice.methods.code.mfa_enabled', rule: ruleFor('selfservice.methods.code.mfa_enabled', '`true`') },
+  {
+    name: 'code fallback', patch: { selfservice: { methods: { code: { config: { missing_credential_fallback_enabled: true } } } } },
+    key: 'selfservice.methods.code.config.missing_credential_fallback_enabled', rule: ruleFor('selfservice.methods.code.config.missing_credential_fallback_enabled', '`true`'),
+  },
+  {
+    name: 'code legacy fallback', patch: { selfservice: { methods: { code: { passwordless_login_fallback_enabled: true } } } },
+    key: 'selfservice.methods.code.passwordless_login_fallback_enabled', rule: ruleFor('selfservice.methods.code.passwordless_login_fallback_enabled', 'set'),
+  },
   {
     name: 'code disabled, recovery by code', patch: { selfservice: { methods: { code: { enabled: false } }, flows: { recovery: { enabled: true } } } },
     key: 'selfservice.methods.code.enabled', rule: ruleFor('selfservice.methods.code.enabled', /^`false` while/),
@@ -163,11 +169,11 @@ describe('unsupported config keys', () => {
     // A schema error stops before the rules run (the config isn't usable yet) ...
     expect(refusal({ file, env: {} })).toEqual([`serve.public.port must be integer, got "abc" (${file})`]);
     // ... otherwise all refusals and the remaining checks are reported together.
-    const two = yamlFile({ identity: { default_schema_id: 'nope' }, selfservice: { methods: { code: { passwordless_enabled: true }, oidc: { enabled: true } } } });
+    const two = yamlFile({ identity: { default_schema_id: 'nope' }, selfservice: { methods: { code: { config: { missing_credential_fallback_enabled: true } }, oidc: { enabled: true } } } });
     const problems = refusal({ file: two, env: {} });
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^selfservice\.methods\.oidc\.enabled: not supported yet/);
-    expect(problems[1]).toMatch(/^selfservice\.methods\.code\.passwordless_enabled: not supported yet/);
+    expect(problems[1]).toMatch(/^selfservice\.methods\.code\.config\.missing_credential_fallback_enabled: not supported yet/);
     expect(problems[2]).toMatch(/^identity\.default_schema_id "nope" is not the id/);
   });
 

@@ -37,6 +37,9 @@ function setup(options: { identities?: IdentityRecord[]; notifyUnknown?: boolean
       async latestUnused(flowId, purpose) {
         return codes.filter((c) => c.flowId === flowId && c.purpose === purpose && c.usedAt === null).at(-1) ?? null;
       },
+      async unusedForFlow(flowId, purpose) {
+        return codes.filter((c) => c.flowId === flowId && c.purpose === purpose && c.usedAt === null).reverse();
+      },
       async failuresSince(purpose, address, since) {
         return codes.filter((c) => c.purpose === purpose && c.address === address && c.createdAt >= since).reduce((n, c) => n + c.failedAttempts, 0);
       },
