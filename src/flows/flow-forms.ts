@@ -293,7 +293,9 @@ export class FlowForms {
 
   decode(kind: FlowKind, loaded: Loaded, input: SubmitInput): Record<string, unknown> {
     const context = loaded.settled.context;
-    const named = typeof input.body.method === 'string' ? input.body.method : '';
+    // A form may carry `method` twice (the code form's hidden input and its button): Go's form Get takes the first.
+    const raw = Array.isArray(input.body.method) ? input.body.method[0] : input.body.method;
+    const named = typeof raw === 'string' ? raw : '';
     const claimed = named === '' ? this.shownMethods(kind, context).find((m) => m[kind]!.claims?.(input.body))?.id : undefined;
     const methodId = claimed ?? named;
     const found = this.capabilityFor(kind, methodId, context) ?? this.capabilityFor(kind, this.shownMethods(kind, context)[0]?.id ?? '', context);

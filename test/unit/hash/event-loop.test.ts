@@ -6,7 +6,10 @@
  * the lag bound holds for the best of up to 5 rounds: a hash on the loop would block it for a
  * whole hash (50-100 ms) in every round. Should the machine be so loaded that an idle loop lags
  * past the bound too, hashing may add at most the bound on top of that idle lag. ELU is not
- * inflated by such contention and is asserted as is.
+ * inflated by such contention and is asserted as is. A round whose lag is still high counts as
+ * contention, not a blocked loop, when the loop was busy for less than half that lag in the whole
+ * round (a hash run on the loop keeps it busy for the whole stall: seen 64-90 ms lag at ELU 0.02
+ * while three test runs shared the 2 cores).
  */
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,7 +64,8 @@ describe.each<[string, PasswordHasherOptions]>([
       }));
       expect(hashes.every((h) => h.startsWith('$argon2id$v=19$m=19456,t=2,p=1$'))).toBe(true);
     }
-    const best = Math.min(...rounds.map((r) => r.lag));
+    const busyMs = (r: Round) => r.elu * r.ms;
+    const best = Math.min(...rounds.map((r) => (busyMs(r) < r.lag / 2 ? 0 : r.lag)));
     let allowed = MAX_LAG;
     let report = rounds.map((r) => `lag ${r.lag.toFixed(1)} ms, ELU ${r.elu.toFixed(2)}`).join('; ');
     if (best >= MAX_LAG) {
