@@ -84,10 +84,6 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
   },
 
   // Flows.
-  {
-    path: 'selfservice.flows.login.style', condition: '`identifier_first`', when: (value) => value === 'identifier_first', action: 'refuse',
-    why: 'identifier-first login is not implemented; login asks for identifier and password on one screen (`unified`)',
-  },
 
   // Hooks (web_hook, session, show_verification_ui on registration and require_verified_address on login are implemented).
   {

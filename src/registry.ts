@@ -31,6 +31,7 @@ import {
 import type { IdentityRecord } from './identity/identity.ts';
 import type { SecondFactorImport } from './identity/identity-service.ts';
 import { secondFactorKinds } from './session/aal.ts';
+import { createIdentifierFirstMethod } from './methods/identifier-first/identifier-first.method.ts';
 import { createSignInCode } from './methods/code/sign-in-code.method.ts';
 import { createChallengeIssuer, createChallengeMethod, type ChallengeMethodDeps } from './methods/code/challenge.method.ts';
 import { createMetrics, type Metrics } from '../observability/metrics.ts';
@@ -211,6 +212,22 @@ function firstFactorCount(identity: IdentityRecord): number {
   return count;
 }
 
+/**
+ * The first-factor login methods an identity can use (Kratos's strategies' `CountActiveFirstFactorCredentials` per
+ * method): a password with a hash, a code address (Kratos offers code to any identity, then refuses one without),
+ * passwordless keys, passkeys.
+ */
+function loginMethodsOf(identity: IdentityRecord): string[] {
+  const methods = new Set<string>();
+  for (const credential of identity.credentials) {
+    if (credential.type === 'code' && credential.identifiers.length > 0) methods.add('code');
+    else if (credential.type === 'password' && typeof credential.config.hashed_password === 'string' && credential.config.hashed_password !== '') methods.add('password');
+    else if ((credential.type === 'webauthn' || credential.type === 'passkey') && firstFactorKeys(credential) > 0) methods.add(credential.type);
+    else if (credential.type === 'oidc' && credential.identifiers.length > 0) methods.add('oidc');
+  }
+  return [...methods];
+}
+
 /** Imported second factors in the methods' stored formats (sealed with secrets.cipher). */
 function secondFactorImport(cipher: CredentialCipher): SecondFactorImport {
   return {
@@ -240,6 +257,21 @@ function buildMethods(config: Config, deps: {
       schemas: deps.schemas,
       registrationStyle: selfservice.flows.registration.style ?? 'profile_first',
       identities: { buildReplacement: (current, input, prepared) => identities.buildReplacement(current, input, prepared), hasConflicts },
+    }));
+  }
+  if (selfservice.flows.login.style === 'identifier_first') {
+    // Kratos lists its strategy last; its identifier comes first in the form, so it is first here.
+    all.push(createIdentifierFirstMethod({
+      schemas: deps.schemas,
+      mitigate: config.security.account_enumeration.mitigate !== false,
+      async findByIdentifier(identifier) {
+        for (const type of ['password', 'code', 'webauthn'] as const) {
+          const found = await store.identities.findByCredentialIdentifier(type, identifier);
+          if (found) return found;
+        }
+        return null;
+      },
+      loginMethodsOf: (identity) => loginMethodsOf(identity),
     }));
   }
   if (selfservice.methods.password.enabled) {

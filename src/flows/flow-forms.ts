@@ -28,6 +28,7 @@ import type { CallerSession, RequestFacts, RequestState } from './flow-request.t
 import type { FlowServiceDeps, SubmitInput } from './flow-deps.ts';
 import type { Settled } from './flow-runtime.ts';
 import { afterHooks } from './hooks.ts';
+import { IDENTIFIED_SCREEN, IDENTIFIER_FIRST, identifiedHint } from '../methods/identifier-first/identifier-first.method.ts';
 
 export const NO_STRATEGY: Record<FlowKind, MessageIdValue> = {
   login: MessageId.ErrorValidationLoginNoStrategyFound,
@@ -147,8 +148,15 @@ export class FlowForms {
   }
 
   /** Methods showing nodes in this flow, in display order; a login flow shows the factors of its AAL only. */
-  shownMethods(kind: FlowKind, context: FlowContext): Method[] {
+  shownMethods(kind: FlowKind, context: FlowContext, internal?: InternalState): Method[] {
     const all = this.#d.methods.filter((m) => m[kind] && (kind !== 'login' || m.login!.aal === context.requestedAal));
+    const identifierFirst = this.identifierFirst(kind, context);
+    if (identifierFirst === 'identify') return all.filter((m) => m.id === IDENTIFIER_FIRST || m.id === 'passkey');
+    if (identifierFirst === 'identified') {
+      // The identity's own methods (all of them under enumeration mitigation), the identifier travelling hidden.
+      const known = identifiedHint(internal?.[IDENTIFIER_FIRST])?.methods;
+      return all.filter((m) => m.id === IDENTIFIER_FIRST || !known || known.includes(m.id));
+    }
     // A login method's own screen (passwordless WebAuthn after the identifier) shows that method alone.
     if (kind === 'login' && context.screen) return all.filter((m) => m.id === context.screen);
     // Sign-up by code, once the code is sent: the traits (hidden) and the code form.
@@ -162,6 +170,17 @@ export class FlowForms {
   /** Ids of the methods offering a flow kind. */
   shownMethodIds(kind: FlowKind): string[] {
     return this.#d.methods.filter((m) => m[kind]).map((m) => m.id);
+  }
+
+  /**
+   * Identifier-first login (`selfservice.flows.login.style`): `identify` on its first screen, `identified` once the
+   * identifier is known; undefined for other flows and for refresh or aal2 logins (their identity is known).
+   */
+  identifierFirst(kind: FlowKind, context: FlowContext): 'identify' | 'identified' | undefined {
+    if (kind !== 'login' || this.#d.config.selfservice.flows.login.style !== 'identifier_first') return undefined;
+    if (context.refresh || context.requestedAal !== 'aal1') return undefined;
+    if (context.screen === IDENTIFIED_SCREEN) return 'identified';
+    return context.screen === undefined ? 'identify' : undefined;
   }
 
   /** The method taking a submission of `methodId`; a login flow takes only the factors of its AAL (Kratos CheckAAL). */
@@ -206,9 +225,14 @@ export class FlowForms {
     const kind = record.kind;
     const internal = { ...loaded.internal };
     const nodes: UiNode[] = [];
-    for (const method of this.shownMethods(kind, settled.context)) {
+    // On identifier-first screens the identifier is the identifier-first method's; other methods' inputs for it go.
+    const ownIdentifier = this.identifierFirst(kind, settled.context) !== undefined;
+    for (const method of this.shownMethods(kind, settled.context, loaded.internal)) {
       const result = await method[kind]!.nodes(this.methodContext(kind, loaded, actor, method));
-      for (const node of result.nodes) upsertShared(nodes, node);
+      for (const node of result.nodes) {
+        if (ownIdentifier && node.group === 'default' && node.attributes.node_type === 'input' && node.attributes.name === 'identifier') continue;
+        upsertShared(nodes, node);
+      }
       if (result.internal !== undefined) internal[method.id] = result.internal;
     }
     const passedVerification = kind === 'verification' && settled.state === 'passed_challenge';
@@ -296,9 +320,9 @@ export class FlowForms {
     // A form may carry `method` twice (the code form's hidden input and its button): Go's form Get takes the first.
     const raw = Array.isArray(input.body.method) ? input.body.method[0] : input.body.method;
     const named = typeof raw === 'string' ? raw : '';
-    const claimed = named === '' ? this.shownMethods(kind, context).find((m) => m[kind]!.claims?.(input.body))?.id : undefined;
+    const claimed = named === '' ? this.shownMethods(kind, context, loaded.internal).find((m) => m[kind]!.claims?.(input.body))?.id : undefined;
     const methodId = claimed ?? named;
-    const found = this.capabilityFor(kind, methodId, context) ?? this.capabilityFor(kind, this.shownMethods(kind, context)[0]?.id ?? '', context);
+    const found = this.capabilityFor(kind, methodId, context) ?? this.capabilityFor(kind, this.shownMethods(kind, context, loaded.internal)[0]?.id ?? '', context);
     const schemaPath = found?.[1].payloadSchema;
     const schema = schemaPath ? this.#payloadSchema(schemaPath) : undefined;
     const decoded = decodeBody(input.body, { source: input.source === 'json' ? 'json' : 'form', schema, documents: [this.#identityDocument()] });

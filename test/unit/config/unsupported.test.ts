@@ -66,7 +66,6 @@ const CASES: Case[] = [
     name: 'link disabled, verification by link', patch: { selfservice: { flows: { verification: { enabled: true, use: 'link' } } } },
     key: 'selfservice.methods.link.enabled', rule: ruleFor('selfservice.methods.link.enabled', /^`false` while/),
   },
-  { name: 'identifier-first login', patch: { selfservice: { flows: { login: { style: 'identifier_first' } } } }, key: 'selfservice.flows.login.style', rule: ruleFor('selfservice.flows.login.style', '`identifier_first`') },
   {
     name: 'revoke_active_sessions after login', patch: { selfservice: { flows: { login: { after: { hooks: [webHook, { hook: 'revoke_active_sessions' }] } } } } },
     key: 'selfservice.flows.login.after.hooks[1].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
