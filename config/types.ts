@@ -159,6 +159,8 @@ export interface CourierConfig {
       auth?: { type: 'api_key' | 'basic_auth'; config: Record<string, string> };
     };
   };
+  /** Kratos's other channels: `sms` over HTTP (the only one Kratos has). */
+  channels?: Array<{ id: 'sms'; type?: 'http'; request_config: NonNullable<NonNullable<CourierConfig['http']>['request_config']> }>;
   templates?: Record<string, unknown>;
   template_override_path?: string;
   message_retries: number;

@@ -212,6 +212,15 @@ function firstFactorCount(identity: IdentityRecord): number {
   return count;
 }
 
+/** Whether a schema has a trait whose one-time codes go by SMS (`ory.sh/kratos.credentials.code.via: sms`). */
+function codeViaSms(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(codeViaSms);
+  if (node === null || typeof node !== 'object') return false;
+  const extension = (node as Record<string, { credentials?: { code?: { via?: unknown } } }>)['ory.sh/kratos'];
+  if (extension?.credentials?.code?.via === 'sms') return true;
+  return Object.values(node).some(codeViaSms);
+}
+
 /**
  * The first-factor login methods an identity can use (Kratos's strategies' `CountActiveFirstFactorCredentials` per
  * method): a password with a hash, a code address (Kratos offers code to any identity, then refuses one without),
@@ -374,6 +383,9 @@ function buildMethods(config: Config, deps: {
       hmac: { login: new SecretHmac(codeSecret, 'idflow-login-code'), registration: new SecretHmac(codeSecret, 'idflow-registration-code') },
     })
     : {};
+  if ((signIn.login || signIn.registration) && !config.courier.channels?.some((c) => c.id === 'sms') && deps.schemas.all().some((schema) => codeViaSms(schema.raw))) {
+    deps.logger.warn('an identity schema sends one-time codes by SMS (code.via: sms) but courier.channels has no sms channel: those codes cannot be delivered', {});
+  }
   for (const kind of ['code', 'link'] as const) {
     if (!used.has(kind) && !(kind === 'code' && (signIn.login || signIn.registration))) continue;
     const method = createChallengeMethod(kind, challengeDeps(kind), issuers[kind]);

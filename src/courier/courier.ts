@@ -5,12 +5,12 @@ import type { CourierMessageRecord, CourierRepository, Transaction } from '../pe
 import type { Clock } from '../x/clock.ts';
 import { parseDuration } from '../x/duration.ts';
 import { retryHorizonMs, type RetryPolicy } from './backoff.ts';
-import { assertRecipient } from './recipient.ts';
+import { assertPhoneRecipient, assertRecipient } from './recipient.ts';
 import { CourierSender } from './sender.ts';
 import { TEMPLATE_SPECS, TEMPLATE_TYPES, templateModel, TemplateSet, type TemplateData, type TemplateType } from './templates.ts';
-import { createHttpTransport } from './transports/http.ts';
+import { createHttpTransport, createRequestTransport } from './transports/http.ts';
 import { createSmtpTransport } from './transports/smtp.ts';
-import type { Transport } from './transports/transport.ts';
+import { routeByChannel, type Transport } from './transports/transport.ts';
 import { captureTraceContext } from './trace-context.ts';
 import { createOutboundGuard } from '../x/outbound-guard.ts';
 
@@ -19,6 +19,8 @@ export interface MessageDraft {
   templateType: TemplateType;
   recipient: string;
   data?: TemplateData;
+  /** `sms` for an address whose schema says `via: sms` (sent through `courier.channels[id=sms]`); e-mail by default. */
+  channel?: 'email' | 'sms';
 }
 
 export interface CourierDeps {
@@ -73,9 +75,14 @@ export class Courier {
     const settings = workerSettings(config);
     let transport = deps.transport;
     if (!transport) {
-      if (config.delivery_strategy === 'http') transport = createHttpTransport(config, { guard: createOutboundGuard(deps.clientsHttp ?? {}) });
-      else if (config.smtp.connection_uri) transport = createSmtpTransport(config);
-      else this.#unavailable = 'courier.smtp.connection_uri is not set';
+      const guard = createOutboundGuard(deps.clientsHttp ?? {});
+      let email: Transport | undefined;
+      if (config.delivery_strategy === 'http') email = createHttpTransport(config, { guard });
+      else if (config.smtp.connection_uri) email = createSmtpTransport(config);
+      const channel = config.channels?.find((c) => c.id === 'sms');
+      const sms = channel ? createRequestTransport(channel.request_config, 'courier.channels[id=sms].request_config', { guard }) : undefined;
+      transport = sms ? routeByChannel({ email, sms }) : email;
+      if (!transport) this.#unavailable = 'courier.smtp.connection_uri is not set';
     }
     if (transport) {
       this.sender = new CourierSender({ queue: this.queue, transport, logger: deps.logger, metrics: deps.metrics, now: this.#now, ...settings });
@@ -94,18 +101,19 @@ export class Courier {
    * exactly one plain e-mail address (no display name, comment, quotes, list or CR/LF).
    */
   render(draft: MessageDraft): CourierMessageRecord {
-    const recipient = assertRecipient(draft.recipient);
+    const sms = draft.channel === 'sms';
+    const recipient = sms ? assertPhoneRecipient(draft.recipient) : assertRecipient(draft.recipient);
     const type = draft.templateType;
     if (!(TEMPLATE_TYPES as readonly string[]).includes(type)) throw new Error(`courier: unknown template type ${String(type)}`);
     const data = templateModel(type, { ...(draft.data ?? {}), to: recipient });
     for (const key of TEMPLATE_SPECS[type].required) {
       if (data[key] === undefined || data[key] === null || data[key] === '') throw new Error(`courier: a ${type} message needs ${key}`);
     }
-    const rendered = this.templates.render(type, data);
+    const rendered = sms ? { subject: '', text: this.templates.renderSms(type, data), html: null } : this.templates.render(type, data);
     const now = this.#now();
     return {
       id: crypto.randomUUID(),
-      type: 'email',
+      type: sms ? 'phone' : 'email',
       status: 'queued',
       recipient,
       subject: rendered.subject,
@@ -113,7 +121,7 @@ export class Courier {
       htmlBody: rendered.html,
       templateType: type,
       templateData: data,
-      channel: 'email',
+      channel: sms ? 'sms' : 'email',
       traceContext: captureTraceContext(),
       sendCount: 0,
       nextAttemptAt: now,

@@ -221,6 +221,7 @@ export class CourierSender {
           html: message.htmlBody,
           templateType: message.templateType,
           templateData: message.templateData,
+          channel: message.channel,
         }));
         outcome = { ok: true };
       } catch (err) {

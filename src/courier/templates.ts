@@ -75,6 +75,10 @@ export function templateModel(type: TemplateType, data: Record<string, unknown>)
   return model;
 }
 
+/** Message types that also go by SMS (Kratos's `<group>/<variant>/sms.body.gotmpl`). */
+export const SMS_TEMPLATE_TYPES: readonly TemplateType[] = ['login_code_valid', 'registration_code_valid', 'verification_code_valid'];
+const SMS_FILE = 'sms.body.gotmpl';
+
 type Part = 'subject' | 'html' | 'plaintext';
 const FILES: Record<Part, string> = { subject: 'email.subject.gotmpl', html: 'email.body.gotmpl', plaintext: 'email.body.plaintext.gotmpl' };
 
@@ -159,6 +163,32 @@ export class TemplateSet {
         this.#compiled.set(`${type}:${part}`, compileTemplate(source, { name, fields: spec.fields }));
       }
     }
+    for (const type of SMS_TEMPLATE_TYPES) {
+      const spec = TEMPLATE_SPECS[type];
+      const relative = join(spec.group, spec.variant, SMS_FILE);
+      const variant = (sources.templates?.[spec.group] as Record<string, unknown> | undefined)?.[spec.variant] as { sms?: { body?: { plaintext?: unknown } } } | undefined;
+      const url = variant?.sms?.body?.plaintext;
+      let name: string;
+      let source: string;
+      if (typeof url === 'string' && url !== '') {
+        name = `courier.templates.${spec.group}.${spec.variant}.sms.body.plaintext`;
+        source = readTemplateUrl(url, name, sources.cwd);
+      } else if (overrideDir && existsSync(join(overrideDir, relative))) {
+        name = join(overrideDir, relative);
+        source = readFileSync(name, 'utf8');
+      } else {
+        name = `built-in ${relative}`;
+        source = readFileSync(join(BUILT_IN_TEMPLATE_DIR, relative), 'utf8');
+      }
+      this.#compiled.set(`${type}:sms`, compileTemplate(source, { name, fields: [...spec.fields, 'RequestURLDomain'] }));
+    }
+  }
+
+  /** The text of an SMS (values as they are); only the SMS_TEMPLATE_TYPES have one. */
+  renderSms(type: TemplateType, data: Record<string, unknown>): string {
+    const template = this.#compiled.get(`${type}:sms`);
+    if (!template) throw new Error(`courier: ${type} messages are not sent by SMS`);
+    return template.render(data, { escape: 'none' });
   }
 
   /**

@@ -76,7 +76,7 @@ export interface CourierDispatchRecord {
 
 /** A message the sender claimed: what it needs to deliver it. */
 export type ClaimedMessage = Pick<CourierMessageRecord,
-  'id' | 'recipient' | 'subject' | 'body' | 'htmlBody' | 'templateType' | 'templateData' | 'traceContext' | 'sendCount' | 'createdAt'>;
+  'id' | 'recipient' | 'subject' | 'body' | 'htmlBody' | 'templateType' | 'templateData' | 'traceContext' | 'sendCount' | 'createdAt' | 'channel'>;
 
 /** An error stored for a browser's error UI (`GET /self-service/errors?id=`). */
 export interface SelfServiceErrorRecord {

@@ -10,6 +10,8 @@ export const KRATOS_DEFAULT_HTTP_BODY = 'base64://ZnVuY3Rpb24oY3R4KSB7CiAgcmVjaX
 
 export class HttpConfigError extends Error {}
 
+type HttpRequestConfig = NonNullable<NonNullable<CourierConfig['http']>['request_config']>;
+
 /** The JSON body: what Kratos's default jsonnet produces for a message. */
 export function httpPayload(message: OutgoingMessage): Record<string, unknown> {
   const data = message.templateData ?? {};
@@ -34,16 +36,20 @@ export function httpPayload(message: OutgoingMessage): Record<string, unknown> {
  * is refused at start-up: the courier sends Kratos's default payload only (web hooks do render jsonnet).
  */
 export function createHttpTransport(config: CourierConfig, options: { timeoutMs?: number; guard?: OutboundGuard } = {}): Transport {
-  const request = config.http?.request_config;
-  if (!request?.url) throw new HttpConfigError('courier.http.request_config.url is not set: messages cannot be sent');
+  return createRequestTransport(config.http?.request_config, 'courier.http.request_config', options);
+}
+
+/** One HTTP request per message to `request` (`courier.http.request_config`, or a channel's `request_config`). */
+export function createRequestTransport(request: HttpRequestConfig | undefined, key: string, options: { timeoutMs?: number; guard?: OutboundGuard } = {}): Transport {
+  if (!request?.url) throw new HttpConfigError(`${key}.url is not set: messages cannot be sent`);
   if (request.body && request.body !== KRATOS_DEFAULT_HTTP_BODY) {
-    throw new HttpConfigError('courier.http.request_config.body: custom jsonnet bodies are not supported by idflow; remove the key to send the message as JSON');
+    throw new HttpConfigError(`${key}.body: custom jsonnet bodies are not supported by idflow; remove the key to send the message as JSON`);
   }
   const url = new URL(request.url);
   const method = (request.method ?? 'POST').toUpperCase();
   let auth: ReturnType<typeof requestAuth>;
   try {
-    auth = requestAuth(request.auth, 'courier.http.request_config.auth');
+    auth = requestAuth(request.auth, `${key}.auth`);
   } catch (err) {
     throw new HttpConfigError((err as Error).message);
   }

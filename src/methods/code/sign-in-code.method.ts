@@ -202,7 +202,7 @@ export function createSignInCode(deps: SignInCodeDeps): Pick<Method, 'login' | '
       });
       codes.push({ op: 'insert', code });
       messages.push({
-        templateType: 'login_code_valid', recipient: address.address,
+        templateType: 'login_code_valid', recipient: address.address, channel: address.channel,
         data: {
           login_code: secret, identity: deps.identityForTemplate(identity), expires_in_minutes: expiresInMinutes,
           transient_payload: payload.transient_payload as Record<string, unknown> | undefined,
@@ -300,7 +300,7 @@ export function createSignInCode(deps: SignInCodeDeps): Pick<Method, 'login' | '
       });
       codes.push({ op: 'insert', code });
       messages.push({
-        templateType: 'registration_code_valid', recipient: address.address,
+        templateType: 'registration_code_valid', recipient: address.address, channel: address.channel,
         data: {
           traits, registration_code: secret, expires_in_minutes: expiresInMinutes,
           transient_payload: payload.transient_payload as Record<string, unknown> | undefined,

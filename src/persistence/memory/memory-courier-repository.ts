@@ -83,7 +83,7 @@ export class MemoryCourierRepository implements CourierRepository {
         return copy({
           id: claimed.id, recipient: claimed.recipient, subject: claimed.subject, body: claimed.body, htmlBody: claimed.htmlBody,
           templateType: claimed.templateType, templateData: claimed.templateData, traceContext: claimed.traceContext,
-          sendCount: claimed.sendCount, createdAt: claimed.createdAt,
+          sendCount: claimed.sendCount, createdAt: claimed.createdAt, channel: claimed.channel,
         });
       });
     });

@@ -29,7 +29,7 @@ function toJson(value: unknown): Record<string, unknown> | null {
   return value as Record<string, unknown>;
 }
 
-const CLAIMED_COLUMNS = ['id', 'recipient', 'subject', 'body', 'html_body', 'template_type', 'template_data', 'trace_context', 'send_count', 'created_at'];
+const CLAIMED_COLUMNS = ['id', 'recipient', 'subject', 'body', 'html_body', 'template_type', 'template_data', 'trace_context', 'send_count', 'created_at', 'channel'];
 
 const DUE = `((status = 'queued' AND next_attempt_at <= ?) OR (status = 'processing' AND lease_until < ?))`;
 
@@ -119,6 +119,7 @@ export class SqlCourierRepository implements CourierRepository {
         traceContext: toJson(r.trace_context) as Record<string, string> | null,
         sendCount: Number(r.send_count),
         createdAt: toDate(r.created_at),
+        channel: (r.channel as string | null) ?? null,
       }))
       .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }

@@ -73,7 +73,7 @@ export function storeParity(name: string, open: () => Promise<OpenedStore>): voi
         const first = await store.courier.claim('w1', 2, now, lease);
         expect(first).toEqual([c, b].map((m) => ({
           id: m.id, recipient: m.recipient, subject: m.subject, body: m.body, htmlBody: null, templateType: m.templateType,
-          templateData: m.templateData, traceContext: m.traceContext, sendCount: 1, createdAt: m.createdAt,
+          templateData: m.templateData, traceContext: m.traceContext, sendCount: 1, createdAt: m.createdAt, channel: m.channel,
         })));
         expect(await store.courier.get(c.id)).toEqual({ ...c, status: 'processing', leaseUntil: lease, leasedBy: 'w1', sendCount: 1, updatedAt: now });
         expect((await store.courier.claim('w2', 10, now, lease)).map((m) => m.id)).toEqual([a.id, dueExactlyNow.id]);
