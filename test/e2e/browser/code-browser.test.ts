@@ -1,8 +1,9 @@
 /**
  * One-time codes in real Chromium through a self-service UI shaped like kratos-selfservice-ui-node
  * (test/support/ui-server.ts), as Kratos's Cypress `profiles/code` specs do: sign up with "Send sign up code", a
- * wrong code (4040003), "Resend code", the mailed code; log out; log in with "Send sign in code" and the mailed code;
- * the session says `code`. Mails go to a real SMTP server on loopback.
+ * wrong code (4040003), "Resend code", the mailed code; log out; log in identifier-first ("Continue", then "Send sign
+ * in code") with the mailed code; the session says `code`. And the code as a second factor: a password login steps up
+ * at aal2 with "Send code to …". Mails go to a real SMTP server on loopback.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserContext, type Page } from 'playwright-core';
@@ -18,16 +19,21 @@ type Json = any;
 const TIMEOUT = 90_000;
 const chromium = useChromium();
 
-function overlay(ui: string, smtpUri: string): Overlay {
+function overlay(ui: string, smtpUri: string, mode: 'passwordless' | 'mfa'): Overlay {
   return {
     courier: { smtp: { connection_uri: smtpUri, from_address: 'accounts@idflow.test' }, worker: FAST_WORKER },
+    // Hashing is not under test here: the cheapest bcrypt keeps the file fast on a busy machine.
+    hashers: { algorithm: 'bcrypt', bcrypt: { cost: 4 } },
     selfservice: {
       default_browser_return_url: `${ui}/welcome`,
       allowed_return_urls: [ui],
-      methods: { password: { config: { haveibeenpwned_enabled: false } }, code: { passwordless_enabled: true } },
+      methods: {
+        password: { config: { haveibeenpwned_enabled: false } },
+        code: mode === 'passwordless' ? { passwordless_enabled: true } : { mfa_enabled: true },
+      },
       flows: {
         error: { ui_url: `${ui}/error` },
-        login: { ui_url: `${ui}/login` },
+        login: { ui_url: `${ui}/login`, style: mode === 'passwordless' ? 'identifier_first' : 'unified' },
         registration: { ui_url: `${ui}/registration`, style: 'unified', after: { code: { hooks: [{ hook: 'session' }] } } },
         settings: { ui_url: `${ui}/settings` },
         recovery: { ui_url: `${ui}/recovery` },
@@ -41,22 +47,26 @@ function overlay(ui: string, smtpUri: string): Overlay {
 for (const db of testDatabases()) {
   describe(`one-time codes in Chromium (${db.name})`, () => {
     let env: UiEnv;
+    let mfaEnv: UiEnv;
     let smtp: TestSmtpServer;
-    let drop: (() => Promise<void>) | undefined;
+    const drops: Array<() => Promise<void>> = [];
 
     beforeAll(async () => {
       smtp = await startSmtpServer();
-      const created = await db.create();
-      drop = created.drop;
-      env = await startUiEnv(created.dsn, (ui) => overlay(ui, smtp.uri()));
+      const a = await db.create();
+      const b = await db.create();
+      drops.push(a.drop, b.drop);
+      env = await startUiEnv(a.dsn, (ui) => overlay(ui, smtp.uri(), 'passwordless'));
+      mfaEnv = await startUiEnv(b.dsn, (ui) => overlay(ui, smtp.uri(), 'mfa'));
     });
     afterAll(async () => {
       await stopUiEnv(env);
+      await stopUiEnv(mfaEnv);
       await smtp?.close();
-      await drop?.();
+      for (const drop of drops) await drop();
     });
 
-    const inBrowser = (run: (page: Page, context: BrowserContext) => Promise<void>) => openBrowser(chromium(), env, run);
+    const inBrowser = (run: (page: Page, context: BrowserContext) => Promise<void>, on: UiEnv = env) => openBrowser(chromium(), on, run);
 
     async function mailedCode(to: string, n: number, start: string): Promise<string> {
       for (let i = 0; i < 400; i++) {
@@ -104,9 +114,13 @@ for (const db of testDatabases()) {
         await visit(page, (await logout.json()).logout_url);
         expect(page.url()).toBe(`${env.ui.url}/logged-out`);
 
+        // Identifier-first: the identifier alone, then the methods this identity has (a code; it has no password).
         await visit(page, `${env.pub}self-service/login/browser`);
         expect(page.url()).toMatch(uiFlowUrl(env, 'login'));
+        expect(await page.locator('input[name="password"]').count()).toBe(0);
         await page.fill('input[name="identifier"]', email);
+        await click(page, 'button[name="method"][value="identifier_first"]');
+        expect(await page.locator('input[name="identifier"][type="hidden"]').count()).toBe(1);
         await click(page, 'button[name="method"][value="code"]');
         expect(ids(await uiMessages(page))).toEqual([1010014]);
         expect(await page.locator('input[name="password"]').count()).toBe(0);
@@ -115,6 +129,33 @@ for (const db of testDatabases()) {
         expect(page.url()).toBe(`${env.ui.url}/welcome`);
         expect((await whoami(page)).authentication_methods.map((m: Json) => m.method)).toEqual(['code']);
       });
+    }, TIMEOUT);
+
+    it('steps a password login up to aal2 with a code mailed to the identity\'s address', async () => {
+      const email = address('code-mfa');
+      const password = 'a long code-mfa passphrase 4711';
+      const created = await fetch(`${mfaEnv.server.adminUrl}/admin/identities`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ schema_id: 'default', traits: { email }, credentials: { password: { config: { password } } } }),
+      });
+      expect(created.status).toBe(201);
+      await inBrowser(async (page) => {
+        await visit(page, `${mfaEnv.pub}self-service/login/browser`);
+        await page.fill('input[name="identifier"]', email);
+        await page.fill('input[name="password"]', password);
+        await click(page, 'button[name="method"][value="password"]');
+        // The identity has a second factor (a code address): Kratos sends the browser on to the aal2 login.
+        expect(page.url()).toMatch(uiFlowUrl(mfaEnv, 'login'));
+        expect(ids(await uiMessages(page))).toEqual([1010004]);
+        await click(page, `button[name="address"][value="${email}"]`);
+        expect(ids(await uiMessages(page))).toEqual([1010025]);
+        await page.fill('input[name="code"]', await mailedCode(email, 1, SIGN_IN));
+        await click(page, 'button[name="method"][value="code"]');
+        expect(page.url()).toBe(`${mfaEnv.ui.url}/welcome`);
+        const session = await whoami(page);
+        expect(session.authenticator_assurance_level).toBe('aal2');
+        expect(session.authentication_methods.map((m: Json) => m.method)).toEqual(['password', 'code']);
+      }, mfaEnv);
     }, TIMEOUT);
   });
 }

@@ -42,7 +42,7 @@ for (const db of testDatabases()) {
         courier,
         selfservice: {
           methods: { password: { config: { haveibeenpwned_enabled: false } }, code: { passwordless_enabled: true } },
-          flows: { registration: { style: 'unified', after: { code: { hooks: [{ hook: 'session' }] } } } },
+          flows: { registration: { style: 'unified', login_hints: true, after: { code: { hooks: [{ hook: 'session' }] } } } },
         },
       });
       mfa = await startTestServer(b.dsn, {
@@ -138,6 +138,22 @@ for (const db of testDatabases()) {
       expect(again.status).toBe(400);
       expect(messageIds(again.body.ui.messages)).toEqual([4040002]);
       expect(again.body.session_token).toBeUndefined();
+    });
+
+    it('finds a taken address only once its code is proven, and then names how that account signs in (login hints, 4000028)', async () => {
+      const email = `taken-${crypto.randomUUID()}@example.com`;
+      await register(passwordless, email);
+      const flow = await call(passwordless, 'GET', '/self-service/registration/api');
+      const url = `/self-service/registration?flow=${flow.body.id}`;
+      const sent = await call(passwordless, 'POST', url, { body: { method: 'code', traits: { email } } });
+      expect(messageIds(sent.body.ui.messages)).toEqual([1040005]);
+      const code = await mailedCode(email, 2, 'registration');
+      const dup = await call(passwordless, 'POST', url, { body: { method: 'code', code, traits: { email } } });
+      expect(dup.status).toBe(400);
+      expect(dup.body.ui.messages).toMatchObject([{
+        id: 4000028, context: { available_credential_types: ['code'], available_oidc_providers: [], credential_identifier_hint: email },
+      }]);
+      expect(dup.body.session_token).toBeUndefined();
     });
 
     it('logs in by code: sent_email with the identifier hidden (1010014), wrong (4010008), then an aal1 session that verified the address', async () => {
@@ -242,6 +258,27 @@ for (const db of testDatabases()) {
       expect(done.status).toBe(303);
       const whoami = await bodyOf(await browser.getJson('/sessions/whoami'));
       expect(whoami.authentication_methods.map((m: Json) => m.method)).toEqual(['code']);
+    });
+
+    it('re-authenticates by code (refresh): only the session identity\'s own address (4000035 otherwise), the session continues', async () => {
+      const email = `refresh-${crypto.randomUUID()}@example.com`;
+      const first = await register(passwordless, email);
+      const token = first.session_token;
+      const flow = await call(passwordless, 'GET', '/self-service/login/api?refresh=true', { token });
+      expect(flow.status).toBe(200);
+      expect(flow.body.refresh).toBe(true);
+      const url = `/self-service/login?flow=${flow.body.id}`;
+      const other = `other-${crypto.randomUUID()}@example.com`;
+      await register(passwordless, other);
+      const foreign = await call(passwordless, 'POST', url, { token, body: { method: 'code', identifier: other } });
+      expect(messageIds(foreign.body.ui.messages)).toEqual([4000035]);
+      const sent = await call(passwordless, 'POST', url, { token, body: { method: 'code', identifier: email } });
+      expect(messageIds(sent.body.ui.messages)).toEqual([1010025]);
+      const code = await mailedCode(email, 1, 'login');
+      const done = await call(passwordless, 'POST', url, { token, body: { method: 'code', identifier: email, code } });
+      expect(done.status, JSON.stringify(done.body)).toBe(200);
+      expect(done.body.session.id).toBe(first.session.id);
+      expect(done.body.session.authentication_methods.map((m: Json) => m.method)).toEqual(['code', 'code']);
     });
 
     it('as a second factor: an aal1 session must step up (whoami 403), aal2 shows one button per address (1010023), the code upgrades the session', async () => {
