@@ -23,6 +23,9 @@ export interface ServeEndpointConfig {
   cors?: CorsConfig;
   /** Request body limit (idflow extension, bytes string like "1MB"). */
   request_body_limit?: string;
+  /** idflow: JSON nesting depth and member count (form fields) a body may have. */
+  request_body_max_depth?: number;
+  request_body_max_keys?: number;
 }
 
 export interface IdentitySchemaRef {

@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import type { Registry } from '../../registry.ts';
 import { createBaseApp } from '../base-app.ts';
-import { bodyParsers } from '../middleware/body.ts';
+import { bodyLimits, bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { pingDatabase, type AppState } from '../public/public-app.ts';
@@ -29,7 +29,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
   app.use(health);
   app.use('/admin', health);
   app.use(metricsRoutes(registry.metrics.registry));
-  app.use(bodyParsers(registry.config.serve.admin.request_body_limit ?? '5MB'));
+  app.use(bodyParsers(bodyLimits(registry.config.serve.admin, '5MB', 50000)));
   app.use('/admin', schemasRoutes(registry.schemas));
   app.use(identitiesRoutes({
     identities: registry.identities,

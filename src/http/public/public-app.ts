@@ -1,7 +1,7 @@
 import type { Express } from 'express';
 import type { Registry } from '../../registry.ts';
 import { createBaseApp } from '../base-app.ts';
-import { bodyParsers } from '../middleware/body.ts';
+import { bodyLimits, bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { schemasRoutes } from './schemas.routes.ts';
@@ -22,7 +22,7 @@ export function createPublicApp(registry: Registry, state: AppState): Express {
     isAcceptingTraffic: () => state.accepting,
     showDetails: false,
   }));
-  app.use(bodyParsers(registry.config.serve.public.request_body_limit ?? '1MB'));
+  app.use(bodyParsers(bodyLimits(registry.config.serve.public, '1MB', 1000)));
   app.use(schemasRoutes(registry.schemas));
   app.use(sessionsRoutes(registry));
   app.use(selfServiceFlowRoutes(registry));
