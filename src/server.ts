@@ -4,6 +4,7 @@ import type { Registry } from './registry.ts';
 import { applyBaseUrls, configuredBaseUrl, defaultBaseUrl } from './registry.ts';
 import { createPublicApp, type AppState } from './http/public/public-app.ts';
 import { createAdminApp } from './http/admin/admin-app.ts';
+import { capConnectionsPerIp, serverTimeouts } from './http/connection-limits.ts';
 
 export interface RunningServer {
   publicUrl: string;
@@ -30,13 +31,10 @@ export interface StartServerOptions {
 export async function startServer(registry: Registry, options: StartServerOptions = {}): Promise<RunningServer> {
   const { config, logger } = registry;
   const state: AppState = { accepting: true };
-  const publicServer = createServer(createPublicApp(registry, state));
-  const adminServer = createServer(createAdminApp(registry, state));
-  for (const server of [publicServer, adminServer]) {
-    server.keepAliveTimeout = 5000;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 60_000;
-  }
+  const publicServer = createServer(serverTimeouts(config.serve.public), createPublicApp(registry, state));
+  const adminServer = createServer(serverTimeouts(config.serve.admin), createAdminApp(registry, state));
+  capConnectionsPerIp(publicServer, config.serve.public.max_connections_per_ip ?? 256);
+  capConnectionsPerIp(adminServer, config.serve.admin.max_connections_per_ip ?? 256);
   const pub = await listen(publicServer, config.serve.public.host, config.serve.public.port);
   let adm: AddressInfo;
   try {
