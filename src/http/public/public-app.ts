@@ -3,6 +3,7 @@ import type { Registry } from '../../registry.ts';
 import { createBaseApp } from '../base-app.ts';
 import { bodyLimits, bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
+import { noStore } from '../middleware/no-store.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { schemasRoutes } from './schemas.routes.ts';
 import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
@@ -16,6 +17,7 @@ export interface AppState {
 
 export function createPublicApp(registry: Registry, state: AppState): Express {
   const app = createBaseApp(registry.metrics);
+  app.use(noStore(/^\/(self-service|sessions)(\/|$)/));
   app.use(whoamiRoutes(registry)); // the hottest route first: no other router's layers to walk
   app.use(healthRoutes({
     pingDatabase: () => pingDatabase(registry),
