@@ -32,7 +32,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
   app.use(health);
   app.use('/admin', health);
   app.use(metricsRoutes(registry.metrics.registry));
-  app.use(bodyParsers(bodyLimits(registry.config.serve.admin, '5MB', 50000)));
+  app.use(bodyParsers(bodyLimits(registry.config.serve.admin, '5MB', 50000, true)));
   app.use('/admin', schemasRoutes(registry.schemas));
   app.use(identitiesRoutes({
     identities: registry.identities,

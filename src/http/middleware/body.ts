@@ -1,7 +1,7 @@
 import express, { type RequestHandler } from 'express';
 import type { ServeEndpointConfig } from '../../../config/types.ts';
 import { parseByteSize } from '../../x/bytesize.ts';
-import { jsonShapeProblem, type JsonShapeLimits } from './json-shape.ts';
+import { jsonShapeProblem, type JsonShapeLimits, type JsonShapeProblem } from './json-shape.ts';
 
 export interface BodyLimits extends JsonShapeLimits {
   /** Byte size ("1MB"); larger bodies are answered 413. */
@@ -9,16 +9,23 @@ export interface BodyLimits extends JsonShapeLimits {
 }
 
 /** The limits of one endpoint's config (`serve.public` / `serve.admin`), with the schema's defaults as fallback. */
-export function bodyLimits(serve: ServeEndpointConfig, size: string, maxKeys: number): BodyLimits {
-  return { size: serve.request_body_limit ?? size, maxDepth: serve.request_body_max_depth ?? 32, maxKeys: serve.request_body_max_keys ?? maxKeys };
+export function bodyLimits(serve: ServeEndpointConfig, size: string, maxKeys: number, refuseNul = false): BodyLimits {
+  return { size: serve.request_body_limit ?? size, maxDepth: serve.request_body_max_depth ?? 32, maxKeys: serve.request_body_max_keys ?? maxKeys, refuseNul };
 }
+
+/** A NUL anywhere in the URL (`%00`): no parameter of either API may carry one, and PostgreSQL can not compare it. */
+export const refuseNulInUrl: RequestHandler = (req, _res, next) => {
+  next(/%00/.test(req.url) ? new BodyShapeError('nul', 0, 'The request URL contains a NUL control character, which is not allowed.') : undefined);
+};
 
 /** Thrown from body-parser's `verify` hook; errors.ts answers it with a Kratos 400. */
 export class BodyShapeError extends Error {
   readonly type: string;
   readonly status = 400;
-  constructor(problem: 'depth' | 'keys', limit: number) {
-    super(problem === 'depth' ? `The request body is nested deeper than ${limit} levels.` : `The request body has more than ${limit} keys.`);
+  constructor(problem: JsonShapeProblem, limit: number, text?: string) {
+    super(text ?? (problem === 'depth' ? `The request body is nested deeper than ${limit} levels.`
+      : problem === 'keys' ? `The request body has more than ${limit} keys.`
+        : 'The request body contains a NUL control character, which is not allowed.'));
     this.type = `entity.shape.${problem}`;
   }
 }

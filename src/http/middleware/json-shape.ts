@@ -6,9 +6,11 @@
 export interface JsonShapeLimits {
   maxDepth: number;
   maxKeys: number;
+  /** Refuse a `\u0000` in any string (PostgreSQL's text and jsonb can not store it). */
+  refuseNul?: boolean;
 }
 
-export type JsonShapeProblem = 'depth' | 'keys';
+export type JsonShapeProblem = 'depth' | 'keys' | 'nul';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -25,7 +27,10 @@ export function jsonShapeProblem(bytes: Uint8Array, limits: JsonShapeLimits): Js
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i];
     if (inString) {
-      if (b === BACKSLASH) i++;
+      if (b === BACKSLASH) {
+        if (limits.refuseNul && isEscapedNul(bytes, i)) return 'nul';
+        i++;
+      }
       else if (b === QUOTE) inString = false;
       continue;
     }
@@ -37,4 +42,12 @@ export function jsonShapeProblem(bytes: Uint8Array, limits: JsonShapeLimits): Js
     else if (b === COLON && ++keys > limits.maxKeys) return 'keys';
   }
   return undefined;
+}
+
+const ZERO = 0x30;
+const U = 0x75;
+
+/** `\u0000` at `i` (JSON can carry a NUL only escaped: raw control characters are not allowed in strings). */
+function isEscapedNul(bytes: Uint8Array, i: number): boolean {
+  return bytes[i + 1] === U && bytes[i + 2] === ZERO && bytes[i + 3] === ZERO && bytes[i + 4] === ZERO && bytes[i + 5] === ZERO;
 }

@@ -123,8 +123,23 @@ for (const db of testDatabases()) {
       });
       expect(batch.status).toBeLessThan(500);
       expect(await countIdentities()).toBe(before);
-      const lookup = await fetch(`${server.adminUrl}/admin/identities?credentials_identifier=${encodeURIComponent('x\u0000y')}`);
-      expect(lookup.status).toBeLessThan(500);
+      const metadata = await post(server.adminUrl, '/admin/identities', { schema_id: 'default', traits: { email: 'meta@example.com' }, metadata_public: { note: 'x\u0000' } });
+      expect(metadata.status, JSON.stringify(metadata.body)).toBe(400);
+      expect(metadata.body.error.reason).toMatch(/NUL control character/);
+      expect(await countIdentities()).toBe(before);
+    });
+
+    it('answers a NUL in any URL with 400, on both APIs (PostgreSQL can not compare it: 500 before)', async () => {
+      for (const url of [
+        `${server.adminUrl}/admin/identities?credentials_identifier=x%00y`,
+        `${server.adminUrl}/admin/courier/messages?recipient=a%00b`,
+        `${server.publicUrl}/self-service/login/flows?id=a%00b`,
+        `${server.publicUrl}/sessions/whoami?tokenize_as=%00`,
+      ]) {
+        const res = await fetch(url);
+        expect(res.status, url).toBe(400);
+        expect((await res.json()).error.reason).toMatch(/NUL control character/);
+      }
     });
   });
 }
