@@ -23,6 +23,15 @@ export interface ServeEndpointConfig {
   cors?: CorsConfig;
   /** Request body limit (idflow extension, bytes string like "1MB"). */
   request_body_limit?: string;
+  /** idflow: JSON nesting depth and member count (form fields) a body may have. */
+  request_body_max_depth?: number;
+  request_body_max_keys?: number;
+  /** idflow: Node's server timeouts, as durations ("30s"). */
+  request_timeout?: string;
+  headers_timeout?: string;
+  keep_alive_timeout?: string;
+  /** idflow: open connections per client IP address; 0 = no cap. */
+  max_connections_per_ip?: number;
 }
 
 export interface IdentitySchemaRef {

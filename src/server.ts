@@ -4,6 +4,7 @@ import type { Registry } from './registry.ts';
 import { applyBaseUrls, configuredBaseUrl, defaultBaseUrl } from './registry.ts';
 import { createPublicApp, type AppState } from './http/public/public-app.ts';
 import { createAdminApp } from './http/admin/admin-app.ts';
+import { capConnectionsPerIp, serverTimeouts } from './http/connection-limits.ts';
 
 export interface RunningServer {
   publicUrl: string;
@@ -12,11 +13,16 @@ export interface RunningServer {
   close(drainMs?: number): Promise<void>;
 }
 
-function listen(server: Server, host: string, port: number): Promise<AddressInfo> {
+/** Listens, or fails with a one-line reason naming the address and the config key (`serve.public.port`). */
+function listen(server: Server, host: string, port: number, key: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const fail = (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'EADDRINUSE' ? 'is already in use' : err.code === 'EACCES' ? 'may not be used by this user' : `can not be listened on (${err.message})`;
+      reject(new Error(`port ${port} on ${host} ${why} (${key})`, { cause: err }));
+    };
+    server.once('error', fail);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', fail);
       resolve(server.address() as AddressInfo);
     });
   });
@@ -30,17 +36,14 @@ export interface StartServerOptions {
 export async function startServer(registry: Registry, options: StartServerOptions = {}): Promise<RunningServer> {
   const { config, logger } = registry;
   const state: AppState = { accepting: true };
-  const publicServer = createServer(createPublicApp(registry, state));
-  const adminServer = createServer(createAdminApp(registry, state));
-  for (const server of [publicServer, adminServer]) {
-    server.keepAliveTimeout = 5000;
-    server.headersTimeout = 10_000;
-    server.requestTimeout = 60_000;
-  }
-  const pub = await listen(publicServer, config.serve.public.host, config.serve.public.port);
+  const publicServer = createServer(serverTimeouts(config.serve.public), createPublicApp(registry, state));
+  const adminServer = createServer(serverTimeouts(config.serve.admin), createAdminApp(registry, state));
+  capConnectionsPerIp(publicServer, config.serve.public.max_connections_per_ip ?? 256);
+  capConnectionsPerIp(adminServer, config.serve.admin.max_connections_per_ip ?? 256);
+  const pub = await listen(publicServer, config.serve.public.host, config.serve.public.port, 'serve.public.port');
   let adm: AddressInfo;
   try {
-    adm = await listen(adminServer, config.serve.admin.host, config.serve.admin.port);
+    adm = await listen(adminServer, config.serve.admin.host, config.serve.admin.port, 'serve.admin.port');
   } catch (err) {
     publicServer.close();
     throw err;

@@ -42,7 +42,14 @@ export async function serveCommand(argv: string[], env: Record<string, string | 
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   for (const warning of warnings) logger.warn(warning);
   const registry = await createRegistry(config, { logger, migrations: file ? 'require' : 'auto', inspectUrl: args.values.inspect as string | undefined });
-  const server = await startServer(registry);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(registry);
+  } catch (err) {
+    // The database pool, the hash workers and the courier would keep the process alive: a failed start exits.
+    await registry.close().catch(() => undefined);
+    throw err;
+  }
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal });

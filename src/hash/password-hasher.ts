@@ -8,10 +8,10 @@ import { HashFormatError, toImportError, unsupported } from './errors.ts';
 
 export interface PasswordHasher {
   readonly algorithm: HashersConfig['algorithm'];
-  /** A new hash in the configured algorithm. bcrypt throws PasswordTooLongError above 72 bytes. */
+  /** A new hash of the NFKC form in the configured algorithm. bcrypt throws PasswordTooLongError above 72 bytes. */
   hash(password: string): Promise<string>;
   /**
-   * Checks a password against a hash in any supported format. A hash that cannot be used
+   * Checks a password (its NFKC form, then as typed when that differs) against a hash in any supported format. A hash that cannot be used
    * (unknown, malformed, over the cost limits) never matches: false, not an error.
    */
   verify(password: string, encoded: string): Promise<boolean>;
@@ -53,14 +53,20 @@ export function createPasswordHasher(cfg: HashersConfig, options: PasswordHasher
 
     async hash(password) {
       if (typeof password !== 'string' || password.length === 0) throw new TypeError('password must be a non-empty string');
-      const bytes = utf8(password);
+      // NIST SP 800-63B-4 3.1.1.2: NFKC before hashing, so "é" typed composed or decomposed is one password.
+      const bytes = utf8(password.normalize('NFKC'));
       return argon2 ? hashArgon2id(bytes, argon2, engine) : hashBcrypt(bytes, bcryptCost, engine);
     },
 
     async verify(password, encoded) {
       if (typeof password !== 'string' || password.length === 0 || typeof encoded !== 'string') return false;
       const parsed = tryParse(encoded);
-      return parsed ? verifyParsed(parsed, utf8(password), engine) : false;
+      if (!parsed) return false;
+      const normalized = password.normalize('NFKC');
+      if (await verifyParsed(parsed, utf8(normalized), engine)) return true;
+      // Hashes made before passwords were normalised (and imported ones) hold the password as typed; an input that
+      // is already NFKC was hashed the same way then, so only a non-NFKC input needs the second try.
+      return normalized !== password && verifyParsed(parsed, utf8(password), engine);
     },
 
     needsRehash(encoded) {

@@ -6,6 +6,7 @@ import { MessageId } from '../text/ids.ts';
 import { message } from '../text/message.ts';
 import { pointerToNodeName, traitErrorText } from '../ui/trait-errors.ts';
 import type { PayloadProblem } from '../x/body-validator.ts';
+import { CONTROL_CHARACTER_REASON, IDENTIFIER_FORMAT } from '../x/control-characters.ts';
 
 export interface FormMessages {
   fieldMessages: Record<string, UiMessage[]>;
@@ -29,6 +30,8 @@ export function problemsToMessages(problems: PayloadProblem[], payload: Record<s
       found = message(MessageId.ErrorValidationMaxLength, { max_length: p.params.limit, actual_length: typeof value === 'string' ? [...value].length : 0 });
     } else if (p.keyword === 'minLength') {
       found = message(MessageId.ErrorValidationMinLength, { min_length: p.params.limit, actual_length: typeof value === 'string' ? [...value].length : 0 });
+    } else if (p.keyword === 'format' && p.params.format === IDENTIFIER_FORMAT) {
+      found = message(MessageId.ErrorValidationGeneric, { reason: CONTROL_CHARACTER_REASON });
     } else found = message(MessageId.ErrorValidationGeneric, { reason: p.message });
     if (p.field && p.field !== 'method') (fieldMessages[p.field] ??= []).push(found);
     else messages.push(found);

@@ -13,6 +13,8 @@ export async function openStore(dsn: string, options: OpenStoreOptions): Promise
   const parsed = parseDsn(dsn);
   const orm = await openOrm(parsed);
   try {
+    const check = await orm.checkConnection();
+    if (!check.ok) throw new Error(`can not reach the database ${redactDsn(dsn)}: ${check.reason.split('\n')[0]}`);
     let applied: string[] = [];
     if (options.migrations === 'auto' || (parsed.dialect === 'sqlite' && parsed.memory)) applied = await migrateUp(orm);
     else await assertMigrated(orm, redactDsn(dsn));

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { allEntities } from '../../entities/index.ts';
 import { migrationsFor } from '../../entities/migrations/index.ts';
 import { parseDsn, type ParsedDsn } from './dsn.ts';
+import { boundPostgreSqlDriver, boundSqliteDriver } from './sql/bound-connection.ts';
 
 export type Orm = MikroORM;
 
@@ -39,11 +40,10 @@ export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions =
     serialization: { forceObject: true },
   };
   if (parsed.dialect === 'sqlite') {
-    const { SqliteDriver } = await import('@mikro-orm/sqlite');
     if (!parsed.memory) mkdirSync(dirname(parsed.file), { recursive: true });
     return MikroORM.init({
       ...common,
-      driver: SqliteDriver,
+      driver: await boundSqliteDriver(),
       dbName: parsed.file,
       pool: {
         min: 1,
@@ -56,11 +56,12 @@ export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions =
       },
     } as Options);
   }
-  const { PostgreSqlDriver } = await import('@mikro-orm/postgresql');
   return MikroORM.init({
     ...common,
-    driver: PostgreSqlDriver,
+    driver: await boundPostgreSqlDriver(),
     clientUrl: parsed.clientUrl,
     pool: { min: 0, max: parsed.poolMax ?? 20 },
+    // A database host that drops packets fails a connection attempt after 10 s instead of the OS's minutes.
+    driverOptions: { connection: { connectionTimeoutMillis: 10_000 } },
   } as Options);
 }

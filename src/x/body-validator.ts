@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KratosError } from '../errors/kratos-error.ts';
 import { packageRoot } from './paths.ts';
+import { hasIdentifierControl, IDENTIFIER_FORMAT } from './control-characters.ts';
 
 /** One ajv instance for request bodies; every schema under schemas/ (admin/, methods/) is compiled once, lazily. */
 const ajv = new Ajv({ allErrors: true, strict: false, useDefaults: false });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
+ajv.addFormat(IDENTIFIER_FORMAT, { type: 'string', validate: (value: string) => !hasIdentifierControl(value) });
 const compiled = new Map<string, ValidateFunction>();
 
 function load(relativePath: string): ValidateFunction {

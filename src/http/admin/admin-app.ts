@@ -1,8 +1,9 @@
 import type { Express } from 'express';
 import type { Registry } from '../../registry.ts';
 import { createBaseApp } from '../base-app.ts';
-import { bodyParsers } from '../middleware/body.ts';
+import { bodyLimits, bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
+import { noStore } from '../middleware/no-store.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { pingDatabase, type AppState } from '../public/public-app.ts';
 import { schemasRoutes } from '../public/schemas.routes.ts';
@@ -21,6 +22,8 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
     if (!req.url.startsWith('/admin/') && req.url !== '/admin' && !UNPREFIXED.test(req.url)) req.url = '/admin' + req.url;
     next();
   });
+  // Every admin answer about identities, sessions, recovery codes and links, and courier messages.
+  app.use(noStore(/^\/admin\/(identities|sessions|recovery|courier)(\/|$)/));
   const health = healthRoutes({
     pingDatabase: () => pingDatabase(registry),
     isAcceptingTraffic: () => state.accepting,
@@ -29,7 +32,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
   app.use(health);
   app.use('/admin', health);
   app.use(metricsRoutes(registry.metrics.registry));
-  app.use(bodyParsers(registry.config.serve.admin.request_body_limit ?? '5MB'));
+  app.use(bodyParsers(bodyLimits(registry.config.serve.admin, '5MB', 50000, true)));
   app.use('/admin', schemasRoutes(registry.schemas));
   app.use(identitiesRoutes({
     identities: registry.identities,

@@ -11,6 +11,7 @@ import { normalizeIdentifier } from '../../identity/schema/index.ts';
 import type { PageTokenSealer } from '../../x/page-token.ts';
 import { queryList, queryString } from '../middleware/request-context.ts';
 import { paginationLinks, parsePageSize } from './pagination.ts';
+import { CONTROL_CHARACTER_REASON, hasIdentifierControl } from '../../x/control-characters.ts';
 
 export interface IdentitiesRoutesDeps {
   identities: IdentityService;
@@ -46,6 +47,7 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
     if (filters > 1) throw badRequest('Only one of ids, credentials_identifier and preview_credentials_identifier_similar may be used.');
     if (ids.length > 500) throw badRequest('At most 500 ids can be requested at once.');
     if (similar !== undefined) throw badRequest('preview_credentials_identifier_similar is not supported by idflow.');
+    if (identifier !== undefined && hasIdentifierControl(identifier)) throw badRequest(`credentials_identifier: ${CONTROL_CHARACTER_REASON}`);
     const context = `identities:${ids.join(',')}:${identifier ?? ''}`;
     const token = queryString(req, 'page_token');
     const afterId = token ? (await deps.pageTokens.open<{ after: string }>(context, token)).after : undefined;

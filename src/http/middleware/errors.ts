@@ -11,6 +11,12 @@ function fromBodyParser(err: BodyParserError & Error): KratosError | undefined {
       return new KratosError(400, undefined, { reason: 'Unable to decode the request body: it is not valid JSON.' });
     case 'entity.too.large':
       return new KratosError(413, undefined, { reason: 'The request body exceeds the size limit.' });
+    case 'entity.shape.depth':
+    case 'entity.shape.keys':
+    case 'entity.shape.nul':
+      return new KratosError(400, undefined, { reason: err.message });
+    case 'parameters.too.many':
+      return new KratosError(400, undefined, { reason: 'The request body has too many form fields.' });
     case 'charset.unsupported':
     case 'encoding.unsupported':
       return new KratosError(415, undefined, { reason: err.message });

@@ -1,8 +1,9 @@
 import type { Express } from 'express';
 import type { Registry } from '../../registry.ts';
 import { createBaseApp } from '../base-app.ts';
-import { bodyParsers } from '../middleware/body.ts';
+import { bodyLimits, bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
+import { noStore } from '../middleware/no-store.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { schemasRoutes } from './schemas.routes.ts';
 import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
@@ -16,13 +17,14 @@ export interface AppState {
 
 export function createPublicApp(registry: Registry, state: AppState): Express {
   const app = createBaseApp(registry.metrics);
+  app.use(noStore(/^\/(self-service|sessions)(\/|$)/));
   app.use(whoamiRoutes(registry)); // the hottest route first: no other router's layers to walk
   app.use(healthRoutes({
     pingDatabase: () => pingDatabase(registry),
     isAcceptingTraffic: () => state.accepting,
     showDetails: false,
   }));
-  app.use(bodyParsers(registry.config.serve.public.request_body_limit ?? '1MB'));
+  app.use(bodyParsers(bodyLimits(registry.config.serve.public, '1MB', 1000)));
   app.use(schemasRoutes(registry.schemas));
   app.use(sessionsRoutes(registry));
   app.use(selfServiceFlowRoutes(registry));

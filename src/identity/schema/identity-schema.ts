@@ -3,6 +3,7 @@ import type { AnySchemaObject } from 'ajv';
 import { compileSchema, type CompiledSchema } from './compile.ts';
 import { mapAjvErrors, traitError, jsonType } from './errors.ts';
 import { MessageId } from '../../text/ids.ts';
+import { controlCharacterErrors } from './control-characters.ts';
 import { extractTraits } from './extension.ts';
 import { checkSchemaDocument, schemaDialect } from './meta.ts';
 import { isPlainObject } from './pointer.ts';
@@ -53,9 +54,10 @@ export class IdentitySchema {
     if (!isPlainObject(traits)) {
       return [traitError('/traits', MessageId.ErrorValidationWrongType, { allowed_types: ['object'], actual_type: traits === undefined ? 'null' : jsonTypeName(traits) })];
     }
+    const control = controlCharacterErrors(this.raw, this.traitsSchema, traits);
     const ok = this.compiled.validate({ traits });
-    if (ok) return [];
-    const errors = mapAjvErrors(this.compiled.validate.errors);
+    if (ok) return control;
+    const errors = [...mapAjvErrors(this.compiled.validate.errors), ...control];
     // Never report an invalid document as valid, even if every ajv error was a summary.
     return errors.length > 0 ? errors : [traitError('/traits', MessageId.ErrorValidationGeneric, { reason: 'the traits do not match the identity schema' })];
   }

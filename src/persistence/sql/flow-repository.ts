@@ -1,6 +1,7 @@
 import { Flow, type FlowRow } from '../../../entities/index.ts';
 import { StoreConflictError, type FlowRecord, type FlowRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
+import { storableJson } from './storable-json.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -27,13 +28,14 @@ export class SqlFlowRepository implements FlowRepository {
   }
 
   async insert(flow: FlowRecord): Promise<void> {
-    await this.#source.em().insert(Flow, { ...flow });
+    await this.#source.em().insert(Flow, { ...flow, snapshot: storableJson(flow.snapshot), internal: storableJson(flow.internal) });
   }
 
   async update(flow: FlowRecord): Promise<FlowRecord> {
     const next = { ...flow, version: flow.version + 1 };
     const { id: _id, version: _v, createdAt: _c, ...changes } = next;
-    const affected = await this.#source.em().nativeUpdate(Flow, { id: flow.id, version: flow.version }, { ...changes, version: next.version });
+    const stored = { ...changes, snapshot: storableJson(changes.snapshot), internal: storableJson(changes.internal), version: next.version };
+    const affected = await this.#source.em().nativeUpdate(Flow, { id: flow.id, version: flow.version }, stored);
     if (affected === 0) throw new StoreConflictError(`flow ${flow.id} was changed by a concurrent request`);
     return next;
   }

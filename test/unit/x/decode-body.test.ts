@@ -466,7 +466,7 @@ describe('decodeBody — without a schema', () => {
 describe('bodyParsers (src/http/middleware/body.ts)', () => {
   it('hands repeated form keys on as arrays, so decodeBody sees every value', async () => {
     const body = 'traits.tags=a&traits.tags=b&traits.email=e%40example.com&__proto__=x';
-    const urlencoded = bodyParsers('1mb')[1];
+    const urlencoded = bodyParsers({ size: '1mb', maxDepth: 32, maxKeys: 1000 })[1];
     const req = Object.assign(Readable.from([Buffer.from(body)]), {
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) },
       method: 'POST',
