@@ -9,7 +9,8 @@ import { inputNode, submitNode, type UiNode } from '../../ui/node.ts';
 import { identifierLabel } from '../../ui/trait-nodes.ts';
 import type { SecretHmac } from '../../x/hmac.ts';
 import { timingSafeEqualString } from '../../x/random.ts';
-import { duplicateAccountMessage, traitMessages } from '../form-messages.ts';
+import { duplicateAccountMessage, problemsToMessages, traitMessages } from '../form-messages.ts';
+import { payloadProblems } from '../../x/body-validator.ts';
 import type { Capability, CodeChange, Json, Method, MethodContext, Outcome } from '../method.ts';
 import { mintCode, type CodeReader, type CodeRecord } from './code-record.ts';
 
@@ -164,6 +165,11 @@ export function createSignInCode(deps: SignInCodeDeps): Pick<Method, 'login' | '
       };
     },
     async submit(ctx, payload) {
+      const problems = payloadProblems(LOGIN_SCHEMA, payload);
+      if (problems.length > 0) {
+        const identifier = str(payload.identifier) || str(ctx.flow.values.identifier);
+        return { kind: 'rejected', values: { ...ctx.flow.values, identifier }, ...problemsToMessages(problems, payload) };
+      }
       const resend = payload.resend === 'code';
       if (ctx.flow.state === 'sent_email' && !resend) return checkLoginCode(ctx, payload);
       return sendLoginCode(ctx, payload);

@@ -67,6 +67,14 @@ describe('sign-in code: login', () => {
     expect(outcome.changes).toBeUndefined();
   });
 
+  it('refuses a control character in the identifier on its node (4000001) and sends nothing', async () => {
+    const { login } = setup();
+    const outcome = await login!.submit(context(), { method: 'code', identifier: 'user\u0000@example.com' });
+    expect(outcome.kind).toBe('rejected');
+    expect(ids((outcome as Json).fieldMessages.identifier)).toEqual([4000001]);
+    expect(outcome.changes).toBeUndefined();
+  });
+
   it('with mitigation sends nothing to an unknown or disabled identity but answers as for a known one', async () => {
     const disabled = withCode(identityRecord('off@example.com', { state: 'inactive' }));
     const { login } = setup({ identities: [disabled] });
