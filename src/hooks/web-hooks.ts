@@ -14,8 +14,6 @@
  * - Not supported yet, refused at start-up rather than silently skipped: `response.parse` / `can_interrupt`
  *   (hooks that modify or veto a flow before it is saved) and templates fetched over HTTP.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Config, HookConfig } from '../../config/types.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { Metrics } from '../../observability/metrics.ts';
@@ -24,6 +22,7 @@ import { Redactor } from '../courier/redact.ts';
 import { outboundSecrets, requestAuth, type RequestAuthConfig } from '../x/request-auth.ts';
 import { createOutboundGuard, type OutboundGuard } from '../x/outbound-guard.ts';
 import { sendRequest } from '../x/outbound-request.ts';
+import { evaluateJsonnet, loadJsonnetSource } from './jsonnet.ts';
 
 export type HookFlow = 'login' | 'registration' | 'settings' | 'recovery' | 'verification';
 const HOOK_FLOWS: HookFlow[] = ['login', 'registration', 'settings', 'recovery', 'verification'];
@@ -89,15 +88,6 @@ interface PreparedHook {
   redactor: Redactor;
 }
 
-/** The part of @hanazuki/node-jsonnet (libjsonnet, evaluated off the event loop) used here; it ships no ESM types. */
-interface JsonnetVm {
-  tlaCode(key: string, code: string): JsonnetVm;
-  evaluateSnippet(snippet: string, filename?: string): Promise<string>;
-}
-interface JsonnetModule {
-  Jsonnet: new () => JsonnetVm;
-}
-const JSONNET_MODULE = '@hanazuki/node-jsonnet';
 
 export interface WebHooksOptions {
   logger: Logger;
@@ -117,7 +107,6 @@ export class WebHooks {
   readonly #guard: OutboundGuard;
   /** `clients.web_hook.header_allowlist`: the request headers a template may read. */
   readonly headerAllowlist: readonly string[];
-  #jsonnet: Promise<JsonnetModule> | undefined;
 
   /** Validates every configured web hook and loads its template; throws WebHookConfigError on what idflow can't honour. */
   constructor(config: Config, options: WebHooksOptions) {
@@ -218,14 +207,11 @@ export class WebHooks {
   }
 
   async #render(hook: PreparedHook, ctx: WebHookContext): Promise<string> {
-    this.#jsonnet ??= import(JSONNET_MODULE) as Promise<JsonnetModule>;
-    const { Jsonnet } = await this.#jsonnet;
     try {
-      const output = await new Jsonnet().tlaCode('ctx', JSON.stringify(ctx)).evaluateSnippet(hook.template!, `${hook.name}.jsonnet`);
-      return JSON.stringify(JSON.parse(output));
+      return JSON.stringify(await evaluateJsonnet(hook.template!, `${hook.name}.jsonnet`, { tla: { ctx } }));
     } catch (err) {
-      // The template's error may quote ctx values: keep only its first line's location, never the data.
-      throw new Error(`the body template failed: ${String((err as Error).message).split('\n')[0].slice(0, 200)}`);
+      // The template's error may quote ctx values: evaluateJsonnet keeps only its first line's location.
+      throw new Error(`the body template failed: ${(err as Error).message}`);
     }
   }
 }
@@ -260,14 +246,9 @@ function prepare(config: WebHookConfig | undefined, where: string, baseDir: stri
 }
 
 function loadTemplate(uri: string, where: string, baseDir: string): string {
-  if (uri.startsWith('base64://')) return Buffer.from(uri.slice('base64://'.length), 'base64').toString('utf8');
-  if (uri.startsWith('file://')) {
-    const path = uri.slice('file://'.length);
-    try {
-      return readFileSync(resolve(baseDir, path), 'utf8');
-    } catch (err) {
-      throw new WebHookConfigError(`${where}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+  const loaded = loadJsonnetSource(uri, baseDir);
+  if ('problem' in loaded) {
+    throw new WebHookConfigError(`${where}: ${loaded.problem.replace('Jsonnet source (sources', 'template (templates')}`);
   }
-  throw new WebHookConfigError(`${where}: use a file:// or base64:// template (templates fetched over HTTP are not supported by idflow)`);
+  return loaded.source;
 }
