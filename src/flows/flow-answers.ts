@@ -49,6 +49,10 @@ export class FlowAnswers {
     const outcome = work.outcome;
     if (outcome?.kind === 'exhausted') return this.replaceExhausted(kind, loaded, rq);
     if (outcome?.kind === 'needs_refresh') throw this.refreshRequired(record);
+    if (outcome?.kind === 'redirect') {
+      // Kratos: a browser is sent on (303); a JSON client is told where to send it (422).
+      return { flowType: record.type, status: 422, body: browserLocationChangeRequired(outcome.to).toJSON(), browserLocation: outcome.to, cookies: rq.cookies };
+    }
     const completed = settled.done
       || (kind === 'settings' && outcome?.kind === 'updated')
       || ((kind === 'recovery' || kind === 'verification') && settled.state === 'passed_challenge');

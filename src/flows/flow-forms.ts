@@ -9,7 +9,7 @@ import { KratosError, sessionAal2Required, sessionInactive, securityIdentityMism
 import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
-import type { Capability, Changes, Method, MethodContext, Outcome } from '../methods/method.ts';
+import type { Capability, Changes, Json, Method, MethodContext, Outcome } from '../methods/method.ts';
 import type { FlowKind, FlowRecord, FlowType, SessionPatch } from '../persistence/store.ts';
 import type { SessionView } from '../session/session.ts';
 import { credentialKinds, satisfiesAal } from '../session/aal.ts';
@@ -161,6 +161,9 @@ export class FlowForms {
     if (kind === 'login' && context.screen) return all.filter((m) => m.id === context.screen);
     // Sign-up by code, once the code is sent: the traits (hidden) and the code form.
     if (kind === 'registration' && context.screen === 'code') return all.filter((m) => m.id === 'profile' || m.id === 'code');
+    // A method that holds the form alone (an OpenID Connect sign-up lacking traits): the traits and that method.
+    const exclusive = kind === 'registration' ? all.find((m) => m.registration!.exclusive?.(internal?.[m.id] as Json | undefined)) : undefined;
+    if (exclusive) return all.filter((m) => m.id === 'profile' || m === exclusive);
     if (kind !== 'registration' || this.#d.config.selfservice.flows.registration.style === 'unified') return all;
     // Profile-first: the traits alone first; the credentials once they were accepted (or were just tried).
     const credentialStep = context.screen === 'credential-selection' || (context.active !== undefined && context.active !== 'profile');

@@ -139,7 +139,14 @@ export class FlowService {
       const early = await this.#linkShortcuts(kind, loaded, rq, input.body);
       if (early) return early;
     } else if (input.callback) {
-      // The method that owns the route binds its callback to the flow and the browser.
+      // A callback (an OpenID Connect provider sending the browser back) carries the flow's state, bound to the flow by
+      // the method; a browser flow is also bound to the browser that started it, by its CSRF cookie (Kratos: the
+      // continuity cookie), so a state that leaks cannot finish the flow in another browser.
+      if (record.type === 'browser' && !this.#forms.sameBrowser(record, facts)) {
+        return this.#answers.flowAnswer(kind, loaded, rq, await this.#forms.actorFor(kind, record, facts), 400, [
+          message(MessageId.ErrorValidationGeneric, { reason: 'No resumable session could be found in the HTTP Header.' }),
+        ]);
+      }
     } else if (record.type === 'browser') {
       if (!facts.csrfCookie || !verifyCsrfToken(facts.csrfCookie, facts.csrfSubmitted) || !verifyCsrfToken(facts.csrfCookie, record.csrfToken)) throw securityCsrfViolation();
     } else if (facts.browserMarkers) {
@@ -182,6 +189,11 @@ export class FlowService {
       }
       // Profile-first's Back button carries only `screen=previous` (Kratos's profile strategy takes it).
       if (kind === 'registration' && typeof payload.method !== 'string' && payload.screen === 'previous') payload = { ...payload, method: 'profile' };
+    }
+    if (!input.callback) {
+      // Only a method's own route submits a callback, and only the service resumes a converted flow.
+      const { callback: _callback, resume: _resume, ...rest } = payload;
+      payload = rest;
     }
     return this.#submission.run(kind, loaded, rq, actor, payload, viaLink);
   }

@@ -74,8 +74,35 @@ export class FlowSubmission {
       }
       this.countSecondFactor(kind, work);
       if (work.refusal) throw work.refusal;
+      const outcome = work.outcome;
+      if (outcome?.kind === 'continue_in' && (kind === 'login' || kind === 'registration')) {
+        return this.continueIn(record, outcome, work.methodId!, rq, actor, viaLink);
+      }
       return this.#answers.completed(kind, { record, settled, internal: work.internal }, rq, actor, work, viaLink);
     }
+  }
+
+  /**
+   * The submission goes on in a new flow of the other kind (Kratos converts OpenID Connect logins of unknown accounts
+   * into sign-ups and back, and clashing sign-ups into a login that links). The new flow inherits the type, return_to
+   * and request URL; it is stored, then either submitted at once for the method (`resume`) or shown with its messages.
+   * The old flow was committed already: this is a second transaction, as Kratos's own conversion writes twice.
+   */
+  async continueIn(from: FlowRecord, outcome: Extract<Outcome, { kind: 'continue_in' }>, methodId: string, rq: RequestState, actor: Actor, viaLink: boolean): Promise<FlowAnswer> {
+    const kind = outcome.flowKind;
+    const { record } = await this.#forms.build(kind, from.type, rq, {
+      returnTo: from.returnTo ?? undefined, requestUrl: from.requestUrl, messages: outcome.messages, session: rq.facts.session,
+      internal: { [methodId]: outcome.carry }, runBeforeHooks: true,
+    });
+    await this.#d.store.flows.insert(record);
+    this.#d.metrics.flowsStarted.inc({ flow: kind, type: from.type });
+    if (outcome.messages && outcome.messages.length > 0) {
+      const ui = this.#d.urls.uiFor(kind, record.id);
+      const json = (await this.#forms.render(await this.#forms.load(kind, record.id), rq, { session: actor.session, privileged: false })).json;
+      return { flowType: record.type, status: 400, body: json, browserLocation: ui, cookies: rq.cookies };
+    }
+    const loaded = await this.#forms.load(kind, record.id);
+    return this.run(kind, loaded, rq, { session: actor.session, privileged: false }, { method: methodId, resume: true }, viaLink);
   }
 
   /**
@@ -161,6 +188,7 @@ export class FlowSubmission {
       const refusal = await this.requireVerifiedAddress(kind, loaded, rq, work, outcome);
       if (refusal) outcome = refusal;
     }
+    if (outcome.kind === 'authenticated') outcome = await this.afterLogin(kind, loaded, actor, outcome);
     work.outcome = outcome;
     work.methodId = method.id;
     if (outcome.internal !== undefined) work.internal[method.id] = outcome.internal;
@@ -173,7 +201,28 @@ export class FlowSubmission {
       // Enrolling a second factor proved it: the session records the method and is aal2 from now on.
       work.upgraded = { session: actor.session.session, token: actor.session.token, patch: this.#d.sessions.upgrade(actor.session.session, added) };
     }
-    return toMachineOutcome(outcome);
+    return toMachineOutcome(outcome, loaded.settled.context);
+  }
+
+  /**
+   * Methods with work waiting in this login flow for whoever logs in (OpenID Connect account linking) change the
+   * identity that just proved itself; the change is committed with the login.
+   */
+  async afterLogin(kind: FlowKind, loaded: Loaded, actor: Actor, outcome: Extract<Outcome, { kind: 'authenticated' }>): Promise<Outcome> {
+    if (kind !== 'login') return outcome;
+    const waiting = this.#d.methods.filter((m) => m.afterLogin && loaded.internal[m.id] !== undefined);
+    if (waiting.length === 0) return outcome;
+    let identity = outcome.changes?.identity?.record ?? (await this.#d.store.identities.get(outcome.identityId)) ?? undefined;
+    let changed = false;
+    for (const method of waiting) {
+      if (!identity) break;
+      const next = await method.afterLogin!(this.#forms.methodContext(kind, loaded, actor, method), identity);
+      if (next) {
+        identity = next;
+        changed = true;
+      }
+    }
+    return changed && identity ? { ...outcome, changes: { ...outcome.changes, identity: { record: identity, isNew: false } } } : outcome;
   }
 
   /**
@@ -285,10 +334,13 @@ export class FlowSubmission {
 }
 
 /** The part of a method outcome the machine branches on (changes and internal state stay with the service). */
-function toMachineOutcome(outcome: Outcome): MachineOutcome {
+function toMachineOutcome(outcome: Outcome, context: { values: Record<string, unknown> }): MachineOutcome {
   const { changes: _changes, internal: _internal, ...rest } = outcome;
   if (rest.kind === 'updated') return { ...rest, messages: [message(MessageId.InfoSelfServiceSettingsUpdateSuccess)] };
   if (rest.kind === 'authenticated') return { kind: 'authenticated', identityId: rest.identityId, method: rest.method, aal: rest.aal };
+  // The flow keeps waiting while the browser is elsewhere (a provider), or when the submission went on in another flow.
+  if (rest.kind === 'redirect') return { kind: 'rejected', values: rest.values ?? context.values };
+  if (rest.kind === 'continue_in') return { kind: 'rejected', values: context.values };
   return rest as MachineOutcome;
 }
 

@@ -113,6 +113,18 @@ export type Outcome = OutcomeBase & (
   | { kind: 'exhausted'; messages: UiMessage[] }
   /** Settings: the change needs a recent login; it is kept and applied after re-authentication. */
   | { kind: 'needs_refresh' }
+  /**
+   * The browser must go elsewhere to go on (an OpenID Connect provider's authorization endpoint); the flow keeps waiting
+   * with `values` (Kratos answers 303, or 422 `browser_location_change_required` to JSON clients).
+   */
+  | { kind: 'redirect'; to: string; values?: Record<string, unknown> }
+  /**
+   * The submission goes on in a new flow of another kind (Kratos converts an OpenID Connect login of an unknown
+   * account into a sign-up, and back; a sign-up that clashes with an account into a login that links it). The new
+   * flow gets `messages`, and `carry` as this method's internal state; without messages the service submits it at once
+   * with `{method, resume: true}`, otherwise the browser is sent to it.
+   */
+  | { kind: 'continue_in'; flowKind: 'login' | 'registration'; carry: Json; messages?: UiMessage[] }
 );
 
 export interface Capability {
@@ -129,6 +141,11 @@ export interface Capability {
    * `totp_unlink`, the `lookup_secret_*` buttons force their method).
    */
   claims?(body: Record<string, unknown>): boolean;
+  /**
+   * Registration: while this returns true for the method's internal state, the form shows the traits and this method
+   * alone (an OpenID Connect sign-up that lacks traits continues with its provider only).
+   */
+  exclusive?(internal: Json | undefined): boolean;
 }
 
 /**
@@ -144,6 +161,8 @@ export interface MethodRoute {
 }
 
 export interface MethodRouteRequest {
+  /** The request path (under the public API), without the query. */
+  path: string;
   params: Record<string, string>;
   query: Record<string, string>;
   body: Record<string, unknown>;
@@ -152,7 +171,11 @@ export interface MethodRouteRequest {
 export type MethodRouteAnswer =
   /** `shareable`: public, static content any origin may load (a script tag with `crossorigin` and `integrity`). */
   | { kind: 'content'; status: number; contentType: string; body: string; cacheControl?: string; shareable?: boolean }
-  | { kind: 'submit'; flowKind: FlowKind; flowId: string; payload: Record<string, unknown> };
+  | { kind: 'submit'; flowKind: FlowKind; flowId: string; payload: Record<string, unknown> }
+  /** Send the browser elsewhere (a relative `to` is resolved against the public base URL). */
+  | { kind: 'redirect'; status: 302 | 303; to: string }
+  /** A request the route refuses before any flow is known: the error UI (or JSON) with this reason. */
+  | { kind: 'error'; status: 400 | 404; reason: string };
 
 /**
  * A method whose login capability is `aal2` is a second factor. An identity has it available when it holds a
@@ -170,4 +193,9 @@ export interface Method {
   verification?: Capability;
   /** Endpoints this method owns. */
   routes?: MethodRoute[];
+  /**
+   * Login: someone proved an identity in this flow (by any method) while this method has internal state here; the
+   * method may change that identity, committed with the login (OpenID Connect account linking). Undefined: no change.
+   */
+  afterLogin?(ctx: MethodContext, identity: IdentityRecord): Promise<IdentityRecord | undefined>;
 }

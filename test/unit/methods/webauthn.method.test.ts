@@ -104,7 +104,7 @@ describe('webauthn method: the script', () => {
   it('is served by a route and pinned by the script node (sha512 of exactly the served bytes)', async () => {
     const { method } = setup();
     expect(method.routes!.map((r) => [r.method, r.path])).toEqual([['GET', '/.well-known/ory/webauthn.js']]);
-    const answer = await method.routes![0].handle({ params: {}, query: {}, body: {} });
+    const answer = await method.routes![0].handle({ path: '/.well-known/ory/webauthn.js', params: {}, query: {}, body: {} });
     expect(answer).toEqual({ kind: 'content', status: 200, contentType: 'text/javascript; charset=UTF-8', body: WEBAUTHN_JS, shareable: true });
     expect(setup({ passwordless: true }).method.routes).toEqual(method.routes);
     expect(WEBAUTHN_JS_INTEGRITY).toBe(`sha512-${createHash('sha512').update(Buffer.from(WEBAUTHN_JS, 'utf8')).digest('base64')}`);

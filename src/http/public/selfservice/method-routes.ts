@@ -2,6 +2,8 @@ import { Router, type Request, type Response } from 'express';
 import type { Registry } from '../../../registry.ts';
 import type { MethodRoute } from '../../../methods/method.ts';
 import type { FlowAnswer } from '../../../flows/flow-request.ts';
+import { KratosError } from '../../../errors/kratos-error.ts';
+import { forwardToErrorUi, redirect, wantsJson } from './http-context.ts';
 
 /**
  * Mounts the endpoints methods own (`Method.routes`): content is sent as is; a submission goes to the flow service
@@ -23,7 +25,18 @@ export function methodRoutes(
     const handler = async (req: Request, res: Response): Promise<void> => {
       const query = Object.fromEntries(Object.entries(req.query).filter((e): e is [string, string] => typeof e[1] === 'string'));
       const body = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? req.body as Record<string, unknown> : {};
-      const answer = await route.handle({ params: { ...req.params } as Record<string, string>, query, body });
+      const answer = await route.handle({ path: req.path, params: { ...req.params } as Record<string, string>, query, body });
+      if (answer.kind === 'redirect') {
+        redirect(res, new URL(answer.to.replace(/^\/+/, ''), registry.urls.public).toString(), answer.status);
+        return;
+      }
+      if (answer.kind === 'error') {
+        const error = new KratosError(answer.status, undefined, { reason: answer.reason });
+        // A browser navigation sees the error UI (Kratos's SelfServiceErrorManager().Forward); a JSON client the error.
+        if (wantsJson(req)) throw error;
+        await forwardToErrorUi(registry, req, res, error);
+        return;
+      }
       if (answer.kind === 'content') {
         if (answer.cacheControl) res.setHeader('Cache-Control', answer.cacheControl);
         if (answer.shareable) {
