@@ -1,4 +1,5 @@
 import type { Config } from './types.ts';
+import { SUPPORTED_PROVIDERS } from '../src/methods/oidc/providers.ts';
 
 /**
  * Config switches that are valid in Kratos's kratos.yml (so they pass config.schema.json) but that idflow does not
@@ -63,7 +64,50 @@ const ANY_HOOK = 'selfservice.flows.*.**.hooks.*.hook';
 
 export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
   // Methods.
-  { path: 'selfservice.methods.oidc.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'sign-in with OpenID Connect / social providers is not implemented' },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.provider', condition: `other than ${SUPPORTED_PROVIDERS.map((p) => `\`${p}\``).join(', ')}`,
+    when: (value) => typeof value === 'string' && !(SUPPORTED_PROVIDERS as readonly string[]).includes(value), action: 'refuse',
+    why: 'only these provider presets are implemented',
+  },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.claims_source', condition: '`userinfo`', when: (value) => value === 'userinfo', action: 'refuse',
+    why: 'claims are taken from the verified id_token only',
+  },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.subject_source', condition: 'not `userinfo`', when: (value) => value !== undefined && value !== 'userinfo', action: 'refuse',
+    why: 'the subject is always the id_token\'s `sub`',
+  },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.update_identity_on_login', condition: '`automatic`', when: (value) => value === 'automatic', action: 'refuse',
+    why: 'the claims mapper runs at sign-up only; logins never change the identity',
+  },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.aal2_acr_values', condition: 'set', when: (value) => Array.isArray(value) && value.length > 0, action: 'refuse',
+    why: 'sessions from an OpenID Connect login are always aal1',
+  },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.aal2_amr_values', condition: 'set', when: (value) => Array.isArray(value) && value.length > 0, action: 'refuse',
+    why: 'sessions from an OpenID Connect login are always aal1',
+  },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.account_linking_mode', condition: '`automatic`', when: (value) => value === 'automatic', action: 'warn',
+    why: 'an Ory Network feature: accounts are linked only after the user signs in to the existing one (the safer behaviour)',
+  },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.additional_id_token_audiences', condition: 'set', when: (value) => Array.isArray(value) && value.length > 0, action: 'warn',
+    why: 'submitting an id_token to a native flow is not implemented, so nothing reads it',
+  },
+  { path: 'selfservice.methods.oidc.config.providers.*.organization_id', condition: 'set', when: isSet, action: 'warn', why: 'organizations are an Ory Network feature; the provider is offered to everyone' },
+  { path: 'selfservice.methods.oidc.config.providers.*.fedcm_config_url', condition: 'set', when: isSet, action: 'warn', why: 'FedCM is an Ory Network feature' },
+  { path: 'selfservice.methods.oidc.config.providers.*.net_id_token_origin_header', condition: 'set', when: isSet, action: 'warn', why: 'FedCM is an Ory Network feature' },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.auth_url', condition: 'set', when: isSet, action: 'warn',
+    why: 'endpoints come from the issuer\'s discovery document (OpenID Connect) or the preset (OAuth 2.0 providers)',
+  },
+  {
+    path: 'selfservice.methods.oidc.config.providers.*.token_url', condition: 'set', when: isSet, action: 'warn',
+    why: 'endpoints come from the issuer\'s discovery document (OpenID Connect) or the preset (OAuth 2.0 providers)',
+  },
   {
     path: 'selfservice.methods.code.passwordless_login_fallback_enabled', condition: 'set', when: (value) => value !== undefined, action: 'warn',
     why: 'Kratos removed it (its successor `config.missing_credential_fallback_enabled` is not implemented); it changes nothing',
@@ -152,7 +196,10 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
     path: 'feature_flags.faster_session_extend', condition: '`true`', when: isTrue, action: 'warn',
     why: 'extending a session (admin API) answers 200 with the session rather than 204',
   },
-  { path: 'feature_flags.legacy_oidc_registration_node_group', condition: '`true`', when: isTrue, action: 'warn', why: 'only affects OpenID Connect registration, which idflow refuses' },
+  {
+    path: 'feature_flags.legacy_oidc_registration_node_group', condition: '`true`', when: isTrue, action: 'warn',
+    why: 'an OpenID Connect sign-up that lacks traits shows them in the `default` group',
+  },
   {
     path: 'feature_flags.legacy_allow_insecure_origins', condition: '`true`', when: isTrue, action: 'warn',
     why: 'unbounded wildcard return URLs stay refused (the secure behaviour)',

@@ -39,6 +39,9 @@ import { Courier } from './courier/courier.ts';
 import { createStatelyInspector } from '../observability/stately-inspector.ts';
 import { instrumentHasher } from '../observability/hasher-metrics.ts';
 import { WebHooks } from './hooks/web-hooks.ts';
+import { evaluateJsonnet, loadJsonnetSource } from './hooks/jsonnet.ts';
+import { createOidcMethod, CALLBACK_PATH, type StatePayload } from './methods/oidc/oidc.method.ts';
+import { OidcConfigError, resolveProviders, type ResolvedProvider } from './methods/oidc/providers.ts';
 
 export interface Urls {
   public: string;
@@ -335,6 +338,7 @@ function buildMethods(config: Config, deps: {
     }));
   }
   if (selfservice.methods.lookup_secret.enabled) all.push(createLookupSecretMethod({ cipher: deps.credentialCipher }));
+  if (selfservice.methods.oidc.enabled) all.push(buildOidcMethod(config, deps));
   const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
   const lifespanOf = (kind: 'code' | 'link') => parseDuration(selfservice.methods[kind].config?.lifespan ?? '1h');
   const challengeDeps = (kind: 'code' | 'link'): ChallengeMethodDeps => ({
@@ -401,4 +405,55 @@ function buildMethods(config: Config, deps: {
     secretUrl: (...args: Parameters<typeof issuers.code.secretUrl>) => issuers[args[1]].secretUrl(...args),
   };
   return { all, issuer };
+}
+
+/**
+ * The `oidc` method: providers resolved and their mappers loaded at start (a bad one stops the start, naming the key);
+ * the state sealed with secrets.cipher; upstream tokens sealed per identity like other credential secrets.
+ */
+function buildOidcMethod(config: Config, deps: {
+  store: Store; schemas: IdentitySchemaRegistry; identities: IdentityService; urls: Urls; credentialCipher: CredentialCipher;
+}): Method {
+  const methodConfig = config.selfservice.methods.oidc.config as { base_redirect_uri?: string } | undefined;
+  const providers = resolveProviders(config.selfservice.methods.oidc.config);
+  const mappers = new Map<string, string>();
+  providers.forEach((p, i) => {
+    const loaded = loadJsonnetSource(p.mapperUrl, process.cwd());
+    if ('problem' in loaded) throw new OidcConfigError(`selfservice.methods.oidc.config.providers[${i}].mapper_url: ${loaded.problem}`);
+    mappers.set(p.id, loaded.source);
+  });
+  const cipherSecrets = config.secrets.cipher ?? [];
+  if (cipherSecrets.length === 0) throw new OidcConfigError('selfservice.methods.oidc: set secrets.cipher (the state parameter and upstream tokens are sealed with it)');
+  const sealer = new Sealer(cipherSecrets, 'idflow-oidc-state');
+  const { store } = deps;
+  return createOidcMethod({
+    providers,
+    // Read per request: the public URL is final only once the server is bound (port 0 in tests).
+    redirectUri: (p: ResolvedProvider) => {
+      const base = methodConfig?.base_redirect_uri ?? deps.urls.public;
+      const path = p.pkce === 'force' ? CALLBACK_PATH : `${CALLBACK_PATH}/${p.id}`;
+      return new URL(path.replace(/^\//, ''), base.endsWith('/') ? base : `${base}/`).toString();
+    },
+    state: {
+      seal: (payload: StatePayload) => sealer.seal('oidc-state', payload),
+      open: (value: string) => sealer.open<StatePayload>('oidc-state', value),
+    },
+    sealToken: (identityId, purpose, value) => deps.credentialCipher.seal(identityId, purpose, value),
+    mapClaims: (p, claims) => evaluateJsonnet(mappers.get(p.id)!, `${p.id}.mapper.jsonnet`, {
+      ext: { claims, identity: { traits: {}, metadata_public: {}, metadata_admin: {} } },
+    }),
+    schemas: deps.schemas,
+    identities: {
+      findByCredentialIdentifier: (type, identifier) => store.identities.findByCredentialIdentifier(type, identifier),
+      buildNew: (input, prepared, id) => deps.identities.buildNew(input, prepared, id),
+      async conflictingIdentity(record) {
+        const identifiers = record.credentials.flatMap((c) => c.identifiers.map((identifier) => ({ type: c.type, identifier })));
+        const owners = [
+          ...await store.identities.identifierOwners(identifiers, record.id),
+          ...await store.identities.addressOwners([...record.verifiableAddresses, ...record.recoveryAddresses], record.id),
+        ];
+        return owners.length > 0 ? store.identities.get(owners[0]) : null;
+      },
+    },
+  });
 }

@@ -362,7 +362,8 @@ export interface DuplicateAccountHints {
 
 export interface PreparedCredentials {
   password?: Record<string, unknown>;
-  oidc?: { providers: Array<{ provider: string; subject: string; use_auto_link?: boolean; organization?: string | null }> };
+  /** Providers and subjects; sign-up also stores the upstream tokens, sealed (`initial_id_token` ...). */
+  oidc?: { providers: Array<{ provider: string; subject: string; use_auto_link?: boolean; organization?: string | null; [key: string]: unknown }> };
   totp?: Record<string, unknown>;
   lookup_secret?: Record<string, unknown>;
   /** A `webauthn` credential config (`{credentials, user_handle}`), from registration with a security key. */

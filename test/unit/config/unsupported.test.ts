@@ -46,10 +46,26 @@ const HOOKS = 'selfservice.flows.*.**.hooks.*.hook';
 
 /** One case per rule (at least), each turning exactly that rule on in an otherwise clean config. */
 const CASES: Case[] = [
-  {
-    name: 'methods.oidc', patch: { selfservice: { methods: { oidc: { enabled: true } } } },
-    key: 'selfservice.methods.oidc.enabled', rule: ruleFor('selfservice.methods.oidc.enabled', '`true`'),
-  },
+  ...([
+    ['oidc preset', { provider: 'slack' }, 'provider', /^other than/],
+    ['oidc claims source', { claims_source: 'userinfo' }, 'claims_source', '`userinfo`'],
+    ['oidc subject source', { subject_source: 'me' }, 'subject_source', 'not `userinfo`'],
+    ['oidc identity updates', { update_identity_on_login: 'automatic' }, 'update_identity_on_login', '`automatic`'],
+    ['oidc aal2 acr', { aal2_acr_values: ['mfa'] }, 'aal2_acr_values', 'set'],
+    ['oidc aal2 amr', { aal2_amr_values: ['mfa'] }, 'aal2_amr_values', 'set'],
+    ['oidc automatic linking', { account_linking_mode: 'automatic' }, 'account_linking_mode', '`automatic`'],
+    ['oidc id_token audiences', { additional_id_token_audiences: ['x'] }, 'additional_id_token_audiences', 'set'],
+    ['oidc organization', { organization_id: '12345678-1234-1234-1234-123456789012' }, 'organization_id', 'set'],
+    ['oidc fedcm', { fedcm_config_url: 'https://example.com/config.json' }, 'fedcm_config_url', 'set'],
+    ['oidc netid origin', { net_id_token_origin_header: 'https://example.com' }, 'net_id_token_origin_header', 'set'],
+    ['oidc auth_url', { auth_url: 'https://op.example.com/auth' }, 'auth_url', 'set'],
+    ['oidc token_url', { token_url: 'https://op.example.com/token' }, 'token_url', 'set'],
+  ] as Array<[string, Obj, string, string | RegExp]>).map(([name, provider, key, condition]): Case => ({
+    name,
+    patch: { selfservice: { methods: { oidc: { config: { providers: [{ id: 'op', provider: 'generic', client_id: 'c', mapper_url: 'base64://e30=', issuer_url: 'https://op.example.com', ...provider }] } } } } },
+    key: `selfservice.methods.oidc.config.providers[0].${key}`,
+    rule: ruleFor(`selfservice.methods.oidc.config.providers.*.${key}`, condition),
+  })),
   {
     name: 'code fallback', patch: { selfservice: { methods: { code: { config: { missing_credential_fallback_enabled: true } } } } },
     key: 'selfservice.methods.code.config.missing_credential_fallback_enabled', rule: ruleFor('selfservice.methods.code.config.missing_credential_fallback_enabled', '`true`'),
@@ -153,8 +169,8 @@ describe('unsupported config keys', () => {
   }
 
   it('names where a refused value came from: env or command line', () => {
-    expect(refusal({ file: yamlFile(), env: { SELFSERVICE_METHODS_OIDC_ENABLED: 'true' } })).toEqual([
-      'selfservice.methods.oidc.enabled: not supported yet - sign-in with OpenID Connect / social providers is not implemented (env SELFSERVICE_METHODS_OIDC_ENABLED)',
+    expect(refusal({ file: yamlFile(), env: { SERVE_ADMIN_CORS_ENABLED: 'true' } })).toEqual([
+      refused('serve.admin.cors.enabled', ruleFor('serve.admin.cors.enabled', '`true`').why, 'env SERVE_ADMIN_CORS_ENABLED'),
     ]);
     expect(refusal({ file: yamlFile(), env: {}, overrides: { 'serve.public.cors.enabled': true } })).toEqual([
       refused('serve.public.cors.enabled', ruleFor('serve.public.cors.enabled', '`true`').why, 'command line'),
@@ -164,15 +180,15 @@ describe('unsupported config keys', () => {
   });
 
   it('reports every refusal at once, with other problems, in one ConfigError', () => {
-    const file = yamlFile({ serve: { public: { port: 'abc' } }, selfservice: { methods: { code: { passwordless_enabled: true }, oidc: { enabled: true } } } });
+    const file = yamlFile({ serve: { public: { port: 'abc' }, admin: { cors: { enabled: true } } }, selfservice: { methods: { code: { passwordless_enabled: true } } } });
     // A schema error stops before the rules run (the config isn't usable yet) ...
     expect(refusal({ file, env: {} })).toEqual([`serve.public.port must be integer, got "abc" (${file})`]);
     // ... otherwise all refusals and the remaining checks are reported together.
-    const two = yamlFile({ identity: { default_schema_id: 'nope' }, selfservice: { methods: { code: { config: { missing_credential_fallback_enabled: true } }, oidc: { enabled: true } } } });
+    const two = yamlFile({ identity: { default_schema_id: 'nope' }, serve: { admin: { cors: { enabled: true } } }, selfservice: { methods: { code: { config: { missing_credential_fallback_enabled: true } } } } });
     const problems = refusal({ file: two, env: {} });
     expect(problems).toHaveLength(3);
-    expect(problems[0]).toMatch(/^selfservice\.methods\.oidc\.enabled: not supported yet/);
-    expect(problems[1]).toMatch(/^selfservice\.methods\.code\.config\.missing_credential_fallback_enabled: not supported yet/);
+    expect(problems[0]).toMatch(/^selfservice\.methods\.code\.config\.missing_credential_fallback_enabled: not supported yet/);
+    expect(problems[1]).toMatch(/^serve\.admin\.cors\.enabled: not supported yet/);
     expect(problems[2]).toMatch(/^identity\.default_schema_id "nope" is not the id/);
   });
 

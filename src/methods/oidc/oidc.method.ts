@@ -1,0 +1,401 @@
+/**
+ * The `oidc` method (Kratos `strategy/oidc`): sign-in and sign-up with OpenID Connect and OAuth 2.0 providers.
+ *
+ * - Login and registration show one `provider` submit button per provider (group `oidc`, 1010002 / 1040002).
+ * - A submit answers `redirect` to the provider's authorization endpoint with a sealed `state` (flow, flow kind,
+ *   provider, a random id), a nonce and a PKCE S256 challenge. The state's id, the nonce, the PKCE verifier and the
+ *   traits the form carried wait in this method's internal state of the flow (sealed at rest, never shown) — Kratos's
+ *   continuity container. The flow service binds a browser flow's callback to the browser that holds its CSRF cookie.
+ * - The callback (`/self-service/methods/oidc/callback/{provider}`) becomes a flow submit: the waiting state is used up
+ *   whatever happens next (a replayed callback finds none), the code is exchanged and the id_token verified (issuer,
+ *   audience, signature, nonce), the claims go through the provider's Jsonnet mapper.
+ * - Login matches the identity by (provider id, subject) only (credential identifier `provider:subject`), never by
+ *   e-mail. An unknown subject continues as a sign-up in a new registration flow; a known one in a registration flow
+ *   continues as a login (Kratos converts the flows the same way).
+ * - Registration: the mapper's traits (the form's traits win) are validated; a missing or invalid trait shows the
+ *   traits pre-filled with a Continue button for the same provider. Addresses the mapper lists in
+ *   `verified_addresses` start verified. When the new identity clashes with an existing account (an e-mail in use),
+ *   nothing is created: a new login flow says so (1010016), and logging in there links the provider to that account.
+ */
+import type { IdentityInput, PreparedCredentials } from '../../identity/identity-service.ts';
+import type { IdentityRecord } from '../../identity/identity.ts';
+import type { IdentitySchemaRegistry } from '../../identity/schema/index.ts';
+import { MessageId } from '../../text/ids.ts';
+import { message, type UiMessage } from '../../text/message.ts';
+import { submitNode, type UiNode } from '../../ui/node.ts';
+import { traitMessages } from '../form-messages.ts';
+import type { Capability, Json, Method, MethodContext, MethodRoute, MethodRouteAnswer, Outcome } from '../method.ts';
+import { RelyingParty, UpstreamError, type Claims, type UpstreamTokens } from './relying-party.ts';
+import type { ResolvedProvider } from './providers.ts';
+
+export const OIDC = 'oidc';
+export const CALLBACK_PATH = '/self-service/methods/oidc/callback';
+/** Kratos keeps the continuity container for 30 minutes. */
+const PENDING_LIFESPAN_MS = 30 * 60 * 1000;
+
+/** What the sealed `state` parameter carries. */
+export interface StatePayload {
+  /** Flow id, flow kind, provider id, and the id of the waiting request in the flow's internal state. */
+  f: string;
+  k: 'login' | 'registration';
+  p: string;
+  s: string;
+}
+
+export interface OidcMethodDeps {
+  providers: ResolvedProvider[];
+  /** The callback URL registered at the provider (`base_redirect_uri` or the public base URL). */
+  redirectUri(provider: ResolvedProvider): string;
+  /** Seals and opens the `state` parameter (secrets.cipher). */
+  state: { seal(payload: StatePayload): Promise<string>; open(value: string): Promise<StatePayload | undefined> };
+  /** Seals upstream tokens for the credential, bound to the identity (secrets.cipher). */
+  sealToken(identityId: string, purpose: string, value: string): Promise<string>;
+  /** Runs the provider's Jsonnet mapper (`std.extVar('claims')`, `std.extVar('identity')`). */
+  mapClaims(provider: ResolvedProvider, claims: Claims): Promise<unknown>;
+  schemas: IdentitySchemaRegistry;
+  identities: {
+    findByCredentialIdentifier(type: string, identifier: string): Promise<IdentityRecord | null>;
+    buildNew(input: IdentityInput, prepared: PreparedCredentials, id?: string): IdentityRecord;
+    /** The identity owning one of `record`'s identifiers or addresses, if any. */
+    conflictingIdentity(record: IdentityRecord): Promise<IdentityRecord | null>;
+  };
+  /** A relying party per provider (tests may pass their own). */
+  relyingParty?(provider: ResolvedProvider): RelyingParty;
+}
+
+/** A request to the provider waiting for its callback. */
+interface Pending {
+  provider: string;
+  stateId: string;
+  nonce?: string;
+  verifier?: string;
+  traits?: Record<string, unknown>;
+  issuedAt: number;
+}
+
+/** A verified sign-in carried into another flow (login ↔ registration), or into account linking. */
+interface Carried {
+  provider: string;
+  claims: Claims;
+  tokens: UpstreamTokens;
+  traits?: Record<string, unknown>;
+}
+
+/** This method's internal state in a flow. */
+interface OidcInternal {
+  pending?: Pending;
+  /** Registration lacked traits: the form continues with this provider only (Kratos's Continue button). */
+  continueWith?: string;
+  /** The sign-in continues here without another round trip to the provider (a converted flow). */
+  resume?: Carried;
+  /** Account linking: logging in to the account that owns `identifier` links this provider to it. */
+  link?: Carried & { identifier: string };
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : undefined);
+const internalOf = (ctx: MethodContext): OidcInternal => (obj(ctx.internal) ?? {}) as OidcInternal;
+const asJson = (value: OidcInternal): Json => JSON.parse(JSON.stringify(value)) as Json;
+const generic = (reason: string): UiMessage => message(MessageId.ErrorValidationGeneric, { reason });
+
+/** Kratos's `merge(a, b)`: b's keys, a's win (deeply for objects). */
+function merge(a: Record<string, unknown> | undefined, b: Record<string, unknown>): Record<string, unknown> {
+  if (!a || Object.keys(a).length === 0) return b;
+  const out: Record<string, unknown> = { ...b };
+  for (const [key, value] of Object.entries(a)) {
+    const inner = obj(value);
+    const base = obj(out[key]);
+    out[key] = inner && base ? merge(inner, base) : value;
+  }
+  return out;
+}
+
+function randomToken(bytes = 32): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('base64url');
+}
+
+export function createOidcMethod(deps: OidcMethodDeps): Method {
+  const parties = new Map(deps.providers.map((p) => [p.id, deps.relyingParty?.(p) ?? new RelyingParty(p, () => deps.redirectUri(p))]));
+  const providerById = (id: string) => deps.providers.find((p) => p.id === id);
+
+  function providerNodes(label: (provider: ResolvedProvider) => UiMessage, only?: (p: ResolvedProvider) => boolean): UiNode[] {
+    return deps.providers.filter((p) => !only || only(p)).map((p) => submitNode('oidc', 'provider', p.id, label(p)));
+  }
+
+  /** Starts the round trip: the authorization URL, and what waits for the callback. */
+  async function redirect(ctx: MethodContext, kind: 'login' | 'registration', payload: Record<string, unknown>): Promise<Outcome> {
+    const traits = obj(payload.traits);
+    const values = kind === 'registration' ? { traits: traits ?? obj(ctx.flow.values.traits) ?? {} } : ctx.flow.values;
+    const keep = internalOf(ctx);
+    if (ctx.flow.type !== 'browser') {
+      // Native apps need Kratos's session token exchange (return_session_token_exchange_code), not implemented yet.
+      return { kind: 'rejected', values, messages: [generic('Signing in with an OpenID Connect provider is supported in browser flows only.')] };
+    }
+    const provider = providerById(str(payload.provider));
+    if (!provider) return { kind: 'rejected', values, messages: [generic(`OpenID Connect Provider "${str(payload.provider)}" is unknown or has not been configured`)] };
+    const party = parties.get(provider.id)!;
+    try {
+      const pending: Pending = {
+        provider: provider.id, stateId: randomToken(16), issuedAt: ctx.now.getTime(),
+        // A nonce binds the id_token to this request (OpenID Connect Core 3.1.2.1); OAuth 2.0 providers have none.
+        nonce: provider.kind === 'oidc' ? randomToken() : undefined,
+        verifier: await party.usesPkce() ? randomToken() : undefined,
+        traits: kind === 'registration' ? traits : undefined,
+      };
+      const state = await deps.state.seal({ f: ctx.flow.id, k: kind, p: provider.id, s: pending.stateId });
+      const to = await party.authorizationUrl({ state, nonce: pending.nonce, pkceVerifier: pending.verifier, prompt: ctx.flow.refresh ? 'login' : undefined });
+      return { kind: 'redirect', to, values, internal: asJson({ ...keep, pending, resume: undefined }) };
+    } catch (err) {
+      if (err instanceof UpstreamError) return { kind: 'rejected', values, messages: [generic(err.message)] };
+      throw err;
+    }
+  }
+
+  /**
+   * The provider's answer. The waiting request is used up first, so nothing that follows can be replayed; a state
+   * that matches no waiting request changes nothing (it may be a stale or forged one).
+   */
+  async function callback(ctx: MethodContext, kind: 'login' | 'registration', input: { params: Record<string, string>; state: StatePayload }): Promise<Outcome> {
+    const internal = internalOf(ctx);
+    const values = ctx.flow.values;
+    const pending = internal.pending;
+    if (!pending || pending.stateId !== input.state.s || pending.provider !== input.state.p || input.state.f !== ctx.flow.id) {
+      return { kind: 'rejected', values, messages: [generic('Unable to complete OpenID Connect flow because the query state parameter does not match the state parameter from the session cookie.')] };
+    }
+    const rest: OidcInternal = { ...internal, pending: undefined };
+    const fail = (reason: string): Outcome => ({ kind: 'rejected', values, messages: [generic(reason)], internal: asJson(rest) });
+    if (ctx.now.getTime() - pending.issuedAt > PENDING_LIFESPAN_MS) return fail('No resumable session could be found in the HTTP Header.');
+    const { params } = input;
+    if (params.error) {
+      return fail(`Unable to complete OpenID Connect flow because the OpenID Provider returned error "${params.error}": ${params.error_description ?? ''}`);
+    }
+    if (!params.code) return fail('Unable to complete OpenID Connect flow because the OpenID Provider did not return the code query parameter.');
+    const provider = providerById(pending.provider);
+    if (!provider) return fail(`OpenID Connect Provider "${pending.provider}" is unknown or has not been configured`);
+    let result: { claims: Claims; tokens: UpstreamTokens };
+    try {
+      result = await parties.get(provider.id)!.exchange(params, { state: params.state, nonce: pending.nonce, pkceVerifier: pending.verifier });
+    } catch (err) {
+      if (err instanceof UpstreamError) return fail(err.message);
+      throw err;
+    }
+    if (result.claims.sub === '') return fail('The OpenID Connect provider returned no subject.');
+    const carried: Carried = { provider: provider.id, claims: result.claims, tokens: result.tokens, traits: pending.traits };
+    const outcome = kind === 'login' ? await signIn(ctx, provider, carried, false) : await signUp(ctx, provider, carried, false);
+    return { ...outcome, internal: asJson({ ...rest, ...(obj(outcome.internal) as OidcInternal | undefined) }) };
+  }
+
+  /** Login with verified claims: the identity with this (provider, subject), else a sign-up in a registration flow. */
+  async function signIn(ctx: MethodContext, provider: ResolvedProvider, carried: Carried, converted: boolean): Promise<Outcome> {
+    const values = ctx.flow.values;
+    const identity = await deps.identities.findByCredentialIdentifier(OIDC, `${provider.id}:${carried.claims.sub}`);
+    if (!identity) {
+      if (converted) return { kind: 'rejected', values, messages: [generic('Unable to find matching OpenID Connect credentials.')] };
+      return { kind: 'continue_in', flowKind: 'registration', carry: asJson({ resume: carried }) };
+    }
+    const linked = oidcProviders(identity).some((p) => p.provider === provider.id && p.subject === carried.claims.sub);
+    if (!linked) return { kind: 'rejected', values, messages: [generic('Unable to find matching OpenID Connect credentials.')] };
+    if (identity.state !== 'active') return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationIdentityDisabled)] };
+    if (ctx.flow.refresh && ctx.identity && ctx.identity.id !== identity.id) {
+      return { kind: 'rejected', values, messages: [generic('You must sign in with the same account you are currently signed in with.')] };
+    }
+    return { kind: 'authenticated', identityId: identity.id, method: OIDC, aal: 'aal1', provider: provider.id };
+  }
+
+  /** Registration with verified claims. */
+  async function signUp(ctx: MethodContext, provider: ResolvedProvider, carried: Carried, converted: boolean): Promise<Outcome> {
+    const existing = await deps.identities.findByCredentialIdentifier(OIDC, `${provider.id}:${carried.claims.sub}`);
+    if (existing) {
+      if (converted) return { kind: 'rejected', values: ctx.flow.values, messages: [generic('An account with this OpenID Connect identity exists already.')] };
+      return { kind: 'continue_in', flowKind: 'login', carry: asJson({ resume: carried }) };
+    }
+    let mapped: Record<string, unknown>;
+    try {
+      mapped = obj(obj(await deps.mapClaims(provider, carried.claims))?.identity) ?? {};
+    } catch (err) {
+      return { kind: 'rejected', values: ctx.flow.values, messages: [generic(`The OpenID Connect claims mapper failed: ${(err as Error).message}`)] };
+    }
+    const mappedTraits = obj(mapped.traits);
+    if (!mappedTraits) {
+      return { kind: 'rejected', values: ctx.flow.values, messages: [generic('OpenID Connect Jsonnet mapper did not return an object for key identity.traits. Please check your Jsonnet code!')] };
+    }
+    const traits = merge(carried.traits, mappedTraits);
+    const schema = deps.schemas.require(deps.schemas.defaultId);
+    const errors = schema.validateTraits(traits);
+    if (errors.length > 0) {
+      // Kratos: the traits the provider gave, pre-filled, and a Continue button for the same provider.
+      return { kind: 'rejected', values: { traits }, fieldMessages: traitMessages(errors), internal: asJson({ continueWith: provider.id }) };
+    }
+    const id = crypto.randomUUID();
+    const sealed = async (purpose: string, value: string | undefined) => (value ? deps.sealToken(id, purpose, value) : '');
+    const entry = {
+      provider: provider.id, subject: carried.claims.sub,
+      initial_id_token: await sealed('oidc-id-token', carried.tokens.id_token),
+      initial_access_token: await sealed('oidc-access-token', carried.tokens.access_token),
+      initial_refresh_token: await sealed('oidc-refresh-token', carried.tokens.refresh_token),
+    };
+    const verified = verifiedAddresses(mapped.verified_addresses);
+    let record = deps.identities.buildNew({
+      schema_id: schema.id, traits,
+      metadata_public: obj(mapped.metadata_public), metadata_admin: obj(mapped.metadata_admin),
+    }, { oidc: { providers: [entry] } }, id);
+    record = markVerified(record, verified, ctx.now);
+    const owner = await deps.identities.conflictingIdentity(record);
+    if (owner) {
+      // No automatic linking, whatever the provider says about the address: the user proves the existing account.
+      const identifier = duplicateIdentifier(record, owner);
+      return {
+        kind: 'continue_in', flowKind: 'login', carry: asJson({ link: { ...carried, identifier } }),
+        messages: [message(MessageId.InfoSelfServiceLoginLink, {
+          duplicateIdentifier: identifier, provider: provider.label, newLoginUrl: '', duplicate_identifier: identifier, new_login_url: '',
+          available_credential_types: owner.credentials.map((c) => c.type).filter((t) => t !== 'code').sort(),
+          available_providers: oidcProviders(owner).map((p) => p.provider).sort(),
+        })],
+      };
+    }
+    return { kind: 'registered', identityId: record.id, method: OIDC, changes: { identity: { record, isNew: true } } };
+  }
+
+  /** A flow converted from the other kind carries the verified sign-in: it continues without another round trip. */
+  async function resume(ctx: MethodContext, kind: 'login' | 'registration'): Promise<Outcome | undefined> {
+    const internal = internalOf(ctx);
+    if (!internal.resume) return undefined;
+    const provider = providerById(internal.resume.provider);
+    const rest = asJson({ ...internal, resume: undefined });
+    if (!provider) return { kind: 'rejected', values: ctx.flow.values, messages: [generic('The OpenID Connect provider is no longer configured.')], internal: rest };
+    const outcome = kind === 'login' ? await signIn(ctx, provider, internal.resume, true) : await signUp(ctx, provider, internal.resume, true);
+    return { ...outcome, internal: outcome.internal ?? rest };
+  }
+
+  function capability(kind: 'login' | 'registration'): Capability {
+    return {
+      payloadSchema: `methods/oidc/${kind}.json`,
+      nodes(ctx) {
+        if (ctx.flow.type !== 'browser') return { nodes: [] };
+        const internal = internalOf(ctx);
+        if (kind === 'registration' && internal.continueWith) {
+          return { nodes: providerNodes(() => message(MessageId.InfoSelfServiceRegistrationContinue), (p) => p.id === internal.continueWith) };
+        }
+        if (kind === 'login') {
+          // Account linking: the provider that led here is not offered again (Kratos populateAccountLinkingUI).
+          const used = internal.link?.provider;
+          return { nodes: providerNodes((p) => message(MessageId.InfoSelfServiceLoginWith, { provider: p.label, provider_id: p.id }), (p) => p.id !== used) };
+        }
+        return { nodes: providerNodes((p) => message(MessageId.InfoSelfServiceRegistrationWith, { provider: p.label, provider_id: p.id })) };
+      },
+      async submit(ctx, payload) {
+        if (payload.resume === true) return (await resume(ctx, kind)) ?? { kind: 'rejected', values: ctx.flow.values, messages: [generic('There is no OpenID Connect sign-in to continue.')] };
+        const cb = obj(payload.callback);
+        if (cb) return callback(ctx, kind, { params: cb.params as Record<string, string>, state: cb.state as StatePayload });
+        return redirect(ctx, kind, payload);
+      },
+      exclusive: kind === 'registration' ? (internal) => Boolean((obj(internal) as OidcInternal | undefined)?.continueWith) : undefined,
+    };
+  }
+
+  const callbackRoute = (path: string, method: 'GET' | 'POST'): MethodRoute => ({
+    method,
+    path,
+    async handle(request): Promise<MethodRouteAnswer> {
+      if (method === 'POST') {
+        // A form post (Apple's response_mode=form_post) carries no SameSite cookie: go again as a GET (Kratos redirectToGET).
+        const query = new URLSearchParams(request.query);
+        for (const [key, value] of Object.entries(request.body)) if (typeof value === 'string') query.set(key, value);
+        return { kind: 'redirect', status: 302, to: `${request.path}?${query.toString()}` };
+      }
+      const params = request.query;
+      if (!params.state) return { kind: 'error', status: 400, reason: 'Unable to complete OpenID Connect flow because the OpenID Provider did not return the state query parameter.' };
+      const state = await deps.state.open(params.state);
+      if (!state) return { kind: 'error', status: 400, reason: 'Unable to complete OpenID Connect flow because the state parameter is invalid.' };
+      if (request.params.provider !== undefined && request.params.provider !== state.p) {
+        return { kind: 'error', status: 400, reason: 'Unable to complete OpenID Connect flow: provider mismatch between internal state and URL.' };
+      }
+      return { kind: 'submit', flowKind: state.k, flowId: state.f, payload: { method: OIDC, callback: { params, state } as unknown as Json } };
+    },
+  });
+
+  return {
+    id: OIDC,
+    group: 'oidc',
+    login: { ...capability('login'), aal: 'aal1' },
+    registration: capability('registration'),
+    routes: [
+      callbackRoute(`${CALLBACK_PATH}/:provider`, 'GET'),
+      callbackRoute(`${CALLBACK_PATH}/:provider`, 'POST'),
+      callbackRoute(CALLBACK_PATH, 'GET'),
+      callbackRoute(CALLBACK_PATH, 'POST'),
+    ],
+    async afterLogin(ctx, identity) {
+      const link = internalOf(ctx).link;
+      if (!link) return undefined;
+      // Only the account that owns the clashing identifier gets the provider (Kratos checks the same).
+      const owns = identity.verifiableAddresses.some((a) => a.value === link.identifier)
+        || identity.recoveryAddresses.some((a) => a.value === link.identifier)
+        || identity.credentials.some((c) => c.identifiers.includes(link.identifier));
+      if (!owns || oidcProviders(identity).some((p) => p.provider === link.provider && p.subject === link.claims.sub)) return undefined;
+      const sealed = async (purpose: string, value: string | undefined) => (value ? deps.sealToken(identity.id, purpose, value) : '');
+      const entry = {
+        provider: link.provider, subject: link.claims.sub,
+        initial_id_token: await sealed('oidc-id-token', link.tokens.id_token),
+        initial_access_token: await sealed('oidc-access-token', link.tokens.access_token),
+        initial_refresh_token: await sealed('oidc-refresh-token', link.tokens.refresh_token),
+      };
+      return addOidcCredential(identity, entry, ctx.now);
+    },
+  };
+}
+
+interface OidcEntry { provider: string; subject: string; [key: string]: unknown }
+
+/** The providers an identity's `oidc` credential links (Kratos CredentialsOIDC). */
+export function oidcProviders(identity: IdentityRecord): OidcEntry[] {
+  const config = identity.credentials.find((c) => c.type === OIDC)?.config as { providers?: OidcEntry[] } | undefined;
+  return (config?.providers ?? []).filter((p) => typeof p?.provider === 'string' && typeof p?.subject === 'string');
+}
+
+function addOidcCredential(identity: IdentityRecord, entry: OidcEntry, now: Date): IdentityRecord {
+  const existing = identity.credentials.find((c) => c.type === OIDC);
+  const providers = [...oidcProviders(identity), entry];
+  const identifiers = providers.map((p) => `${p.provider}:${p.subject}`);
+  const credential = existing
+    ? { ...existing, config: { ...existing.config, providers }, identifiers, updatedAt: now }
+    : { id: crypto.randomUUID(), type: OIDC as 'oidc', identifiers, config: { providers }, version: 0, createdAt: now, updatedAt: now };
+  return {
+    ...identity,
+    updatedAt: now,
+    credentials: existing ? identity.credentials.map((c) => (c === existing ? credential : c)) : [...identity.credentials, credential],
+  };
+}
+
+/** The mapper's `verified_addresses` (`[{via, value}]`), e-mail addresses lower-cased as Kratos does. */
+function verifiedAddresses(value: unknown): Array<{ via: string; value: string }> {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((entry) => {
+    const e = obj(entry);
+    if (!e || typeof e.via !== 'string' || typeof e.value !== 'string') return [];
+    return [{ via: e.via, value: e.via === 'email' ? e.value.trim().toLowerCase() : e.value }];
+  });
+}
+
+function markVerified(record: IdentityRecord, verified: Array<{ via: string; value: string }>, now: Date): IdentityRecord {
+  if (verified.length === 0) return record;
+  return {
+    ...record,
+    verifiableAddresses: record.verifiableAddresses.map((a) => (verified.some((v) => v.via === a.via && v.value === a.value)
+      ? { ...a, verified: true, verifiedAt: now, status: 'completed' as const, updatedAt: now }
+      : a)),
+  };
+}
+
+/** The identifier or address of `record` that `owner` has too (shown in 1010016). */
+function duplicateIdentifier(record: IdentityRecord, owner: IdentityRecord): string {
+  const ownerValues = new Set([
+    ...owner.verifiableAddresses.map((a) => a.value), ...owner.recoveryAddresses.map((a) => a.value),
+    ...owner.credentials.filter((c) => c.type !== OIDC).flatMap((c) => c.identifiers),
+  ]);
+  const mine = [
+    ...record.verifiableAddresses.map((a) => a.value), ...record.recoveryAddresses.map((a) => a.value),
+    ...record.credentials.filter((c) => c.type !== OIDC).flatMap((c) => c.identifiers),
+  ];
+  return mine.find((v) => ownerValues.has(v)) ?? mine[0] ?? '';
+}
