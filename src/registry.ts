@@ -443,6 +443,7 @@ function buildOidcMethod(config: Config, deps: {
       ext: { claims, identity: { traits: {}, metadata_public: {}, metadata_admin: {} } },
     }),
     schemas: deps.schemas,
+    registrationEnabled: () => config.selfservice.flows.registration.enabled !== false,
     identities: {
       findByCredentialIdentifier: (type, identifier) => store.identities.findByCredentialIdentifier(type, identifier),
       buildNew: (input, prepared, id) => deps.identities.buildNew(input, prepared, id),

@@ -59,6 +59,8 @@ export interface OidcMethodDeps {
     /** The identity owning one of `record`'s identifiers or addresses, if any. */
     conflictingIdentity(record: IdentityRecord): Promise<IdentityRecord | null>;
   };
+  /** `selfservice.flows.registration.enabled`, read when needed. */
+  registrationEnabled(): boolean;
   /** A relying party per provider (tests may pass their own). */
   relyingParty?(provider: ResolvedProvider): RelyingParty;
 }
@@ -191,6 +193,8 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
     const identity = await deps.identities.findByCredentialIdentifier(OIDC, `${provider.id}:${carried.claims.sub}`);
     if (!identity) {
       if (converted) return { kind: 'rejected', values, messages: [generic('Unable to find matching OpenID Connect credentials.')] };
+      // Kratos: a sign-in of an unknown account is not turned into a sign-up while registration is off.
+      if (!deps.registrationEnabled()) return { kind: 'rejected', values, messages: [generic('Registration is not allowed because it was disabled.')] };
       return { kind: 'continue_in', flowKind: 'registration', carry: asJson({ resume: carried }) };
     }
     const linked = oidcProviders(identity).some((p) => p.provider === provider.id && p.subject === carried.claims.sub);

@@ -231,6 +231,29 @@ for (const db of testDatabases()) {
       expect((await identityWithCredentials(session.identity.id)).credentials.oidc.identifiers).toEqual([`op1:${sub}`]);
     });
 
+    it('while registration is disabled, a login of an unknown subject is refused (Kratos 4000001), nothing stored', async () => {
+      const flows = srv.registry.config.selfservice.flows;
+      const b = browser();
+      const sub = unique('nina');
+      op.setClaims(sub, { email: `${sub}@example.org`, website: WEBSITE });
+      const before = (await identities()).length;
+      const { authorization, flow } = await goToProvider(b, 'login');
+      const callbackUrl = await op.authorize(b.jar, authorization.toString(), { login: sub });
+      flows.registration.enabled = false;
+      try {
+        const res = await callback(b, callbackUrl);
+        expect(res.status).toBe(303);
+        expect(flowIdOf(res.headers.get('location')!)).toBe(flow.id);
+        const shown = await b.readFlow('login', flow.id);
+        expect(messageIds(shown.ui.messages)).toEqual([4000001]);
+        expect(shown.ui.messages[0].text).toBe('Registration is not allowed because it was disabled.');
+      } finally {
+        flows.registration.enabled = true;
+      }
+      expect((await identities()).length).toBe(before);
+      expect(b.sessionCookie()).toBeUndefined();
+    });
+
     it('an e-mail that belongs to another account: no new identity, a login flow with 1010016; logging in links the provider', async () => {
       const sub = unique('erin');
       const email = `${sub}@example.org`;
