@@ -24,7 +24,8 @@ import { SUPPORTED_PROVIDERS } from '../src/methods/oidc/providers.ts';
  * - `feature_flags.legacy_require_verified_login_error` and `selfservice.flows.registration.style` are implemented;
  *   `selfservice.flows.registration.enable_legacy_one_step` is mapped to `style` by loadConfig.
  * - Web hooks: `response.parse` / `can_interrupt` are refused where web hooks are built (src/hooks/web-hooks.ts), a
- *   custom `courier.http.request_config.body` by the HTTP courier; both at start-up as well.
+ *   `courier.http.request_config.body` sources other than file:// and base64:// by the HTTP courier; both at start-up
+ *   as well.
  */
 
 export type UnsupportedAction = 'refuse' | 'warn';
