@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -12,6 +12,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Writes `text` to a fresh temp file ending in `name` and returns its path. */
 export function tempFile(name: string, text: string): string {
+  // Test files share this module (vitest runs them unisolated): another file's afterAll may have removed the folder.
+  mkdirSync(dir, { recursive: true });
   const file = join(dir, `${Math.random().toString(36).slice(2)}-${name}`);
   writeFileSync(file, text);
   return file;
