@@ -23,6 +23,8 @@ export function defaultConfig(): Record<string, unknown> {
     serve: {
       public: { host: '127.0.0.1', port: 4433 },
       admin: { host: '127.0.0.1', port: 4434 },
+      // idflow's own UI, where the ui_urls below point (`idflow serve --no-ui` turns it off).
+      ui: { enabled: true, host: '127.0.0.1', port: 4455 },
     },
     identity: {
       default_schema_id: 'default',

@@ -186,7 +186,7 @@ export interface CourierConfig {
 export interface Config {
   dsn: string;
   dev: boolean;
-  serve: { public: ServeEndpointConfig; admin: ServeEndpointConfig };
+  serve: { public: ServeEndpointConfig; admin: ServeEndpointConfig; ui: { enabled: boolean; host: string; port: number } };
   identity: { default_schema_id: string; schemas: IdentitySchemaRef[] };
   selfservice: SelfserviceConfig;
   session: SessionConfig;

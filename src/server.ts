@@ -4,11 +4,14 @@ import type { Registry } from './registry.ts';
 import { applyBaseUrls, configuredBaseUrl, defaultBaseUrl } from './registry.ts';
 import { createPublicApp, type AppState } from './http/public/public-app.ts';
 import { createAdminApp } from './http/admin/admin-app.ts';
+import { createUiApp } from './http/ui/ui-app.ts';
 import { capConnectionsPerIp, serverTimeouts } from './http/connection-limits.ts';
 
 export interface RunningServer {
   publicUrl: string;
   adminUrl: string;
+  /** idflow's own self-service UI, when `serve.ui.enabled`. */
+  uiUrl?: string;
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), then closes the database. */
   close(drainMs?: number): Promise<void>;
 }
@@ -40,12 +43,16 @@ export async function startServer(registry: Registry, options: StartServerOption
   const adminServer = createServer(serverTimeouts(config.serve.admin), createAdminApp(registry, state));
   capConnectionsPerIp(publicServer, config.serve.public.max_connections_per_ip ?? 256);
   capConnectionsPerIp(adminServer, config.serve.admin.max_connections_per_ip ?? 256);
+  const uiServer = config.serve.ui?.enabled ? createServer(serverTimeouts(config.serve.public), createUiApp(registry)) : undefined;
   const pub = await listen(publicServer, config.serve.public.host, config.serve.public.port, 'serve.public.port');
   let adm: AddressInfo;
+  let ui: AddressInfo | undefined;
   try {
     adm = await listen(adminServer, config.serve.admin.host, config.serve.admin.port, 'serve.admin.port');
+    if (uiServer) ui = await listen(uiServer, config.serve.ui.host, config.serve.ui.port, 'serve.ui.port');
   } catch (err) {
     publicServer.close();
+    adminServer.close();
     throw err;
   }
   await applyBaseUrls(registry, {
@@ -56,27 +63,29 @@ export async function startServer(registry: Registry, options: StartServerOption
   const adminUrl = `http://${formatHost(adm.address)}:${adm.port}`;
   logger.info('public API listening', { address: publicUrl, base_url: registry.urls.public });
   logger.info('admin API listening', { address: adminUrl, base_url: registry.urls.admin });
+  const uiUrl = ui ? `http://${formatHost(ui.address)}:${ui.port}` : undefined;
+  if (uiUrl) logger.info('self-service UI listening', { address: uiUrl });
   if (options.watchCourier !== false) registry.courier.start();
 
   let closing: Promise<void> | undefined;
+  const servers = [publicServer, adminServer, ...(uiServer ? [uiServer] : [])];
   return {
     publicUrl,
     adminUrl,
+    uiUrl,
     close(drainMs = 30_000) {
       closing ??= (async () => {
         state.accepting = false;
-        const stopped = Promise.all([publicServer, adminServer].map((server) => new Promise<void>((resolve) => {
+        const stopped = Promise.all(servers.map((server) => new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();
         })));
         const timer = setTimeout(() => {
           logger.warn('requests still running after the drain period; closing their connections');
-          publicServer.closeAllConnections();
-          adminServer.closeAllConnections();
+          for (const server of servers) server.closeAllConnections();
         }, drainMs);
         const idle = setInterval(() => {
-          publicServer.closeIdleConnections();
-          adminServer.closeIdleConnections();
+          for (const server of servers) server.closeIdleConnections();
         }, 100);
         await stopped;
         clearTimeout(timer);

@@ -7,10 +7,11 @@ import { parse, helpText, type CommandSpec } from './args.ts';
 export const serveSpec: CommandSpec = {
   name: 'serve',
   summary: 'Run the public (4433) and admin (4434) APIs.',
-  usage: 'idflow serve [--config FILE] [--dev] [--inspect URL]',
+  usage: 'idflow serve [--config FILE] [--dev] [--no-ui] [--inspect URL]',
   options: {
     config: { type: 'string', short: 'c' },
     dev: { type: 'boolean', default: false },
+    'no-ui': { type: 'boolean', default: false },
     'watch-courier': { type: 'boolean' },
     inspect: { type: 'string' },
   },
@@ -20,6 +21,8 @@ Options:
                       default: SQLite under ./data/ (migrated automatically), 127.0.0.1:4433 and :4434.
       --dev           development mode: plain-HTTP cookies and generated secrets when none are configured.
                       Without --dev, secrets.cookie (or secrets.default) and secrets.cipher are required.
+      --no-ui         do not serve idflow's self-service UI (serve.ui; on in the built-in default config, at
+                      http://127.0.0.1:4455, where its ui_urls point)
       --watch-courier accepted for Kratos compatibility: serve always runs the courier's sender
                       (\`idflow courier watch\` runs more senders on their own; they share the queue safely)
       --inspect URL   stream every flow machine to the Stately inspector's WebSocket at URL (e.g.
@@ -39,6 +42,7 @@ export async function serveCommand(argv: string[], env: Record<string, string | 
   }
   const file = args.values.config as string | undefined;
   const { config, warnings } = loadConfig({ file, env, dev: args.values.dev === true });
+  if (args.values['no-ui'] === true) config.serve.ui.enabled = false;
   const logger = createLogger({ level: config.log.level, format: config.log.format });
   for (const warning of warnings) logger.warn(warning);
   const registry = await createRegistry(config, { logger, migrations: file ? 'require' : 'auto', inspectUrl: args.values.inspect as string | undefined });

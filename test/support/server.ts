@@ -18,6 +18,8 @@ export interface TestServer {
   orm: Orm;
   publicUrl: string;
   adminUrl: string;
+  /** idflow's own UI, when the overlay turns `serve.ui` on. */
+  uiUrl?: string;
   identityApi: IdentityApi;
   frontendApi: FrontendApi;
   /** Every log line the server wrote (JSON strings). */
@@ -63,6 +65,7 @@ export async function startTestServer(dsn: string, overlay: Overlay = {}, option
     orm: (registry.store as SqlStore).orm,
     publicUrl: server.publicUrl,
     adminUrl: server.adminUrl,
+    uiUrl: server.uiUrl,
     identityApi: new IdentityApi(new Configuration({ basePath: server.adminUrl })),
     frontendApi: new FrontendApi(new Configuration({ basePath: server.publicUrl, headers: { Accept: 'application/json' } })),
     logs,

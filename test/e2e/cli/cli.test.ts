@@ -70,7 +70,7 @@ describe('idflow CLI', () => {
 
   it('serves the built-in default config on SQLite under ./data and shuts down gracefully on SIGTERM', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'idflow-start-'));
-    const child = spawnCli(['serve', '--dev'], { cwd, env: { SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', LOG_LEVEL: 'info' } });
+    const child = spawnCli(['serve', '--dev'], { cwd, env: { SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', SERVE_UI_PORT: '0', LOG_LEVEL: 'info' } });
     let stderr = '';
     const adminUrl = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start: ${stderr}`)), 20_000);
@@ -86,6 +86,16 @@ describe('idflow CLI', () => {
     });
     expect(stderr).toMatch(/dev mode/i);
     expect(existsSync(join(cwd, 'data', 'idflow.sqlite'))).toBe(true);
+    // The built-in config serves idflow's own UI; its start page works (and offers the development mail viewer).
+    let uiUrl: string | undefined;
+    for (let i = 0; i < 100 && !uiUrl; i++) {
+      uiUrl = /"msg":"self-service UI listening","address":"([^"]+)"/.exec(stderr)?.[1];
+      if (!uiUrl) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(uiUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const home = await fetch(`${uiUrl}/`);
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain('href="/mail"');
 
     // A request whose body is still arriving when SIGTERM comes must be completed, not dropped.
     const body = JSON.stringify({ schema_id: 'default', traits: { email: 'in-flight@example.com' } });
