@@ -30,6 +30,28 @@ export const Flow = defineEntity({
 });
 export type FlowRow = InferEntity<typeof Flow>;
 
+/**
+ * A flow's history: one row per transition of its machine (from, to, the event's type, the submitted method) — never
+ * an event's payload. Rows of one submit share the flow version they moved on from, in order.
+ */
+export const FlowTransition = defineEntity({
+  name: 'FlowTransition',
+  tableName: 'selfservice_flow_transitions',
+  indexes: [{ properties: ['flowId', 'flowVersion', 'position'] }],
+  properties: {
+    id: p.uuid().primary(),
+    flowId: p.uuid(),
+    flowVersion: p.integer(),
+    position: p.integer(),
+    event: p.string().length(64),
+    fromState: p.string().length(128),
+    toState: p.string().length(128),
+    method: p.string().length(64).nullable(),
+    createdAt: p.datetime(),
+  },
+});
+export type FlowTransitionRow = InferEntity<typeof FlowTransition>;
+
 /** Errors shown to browsers through `GET /self-service/errors?id=`. */
 export const SelfServiceError = defineEntity({
   name: 'SelfServiceError',

@@ -1,6 +1,6 @@
 import { Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, RecoveryAddress } from './identity.entity.ts';
 import { Session } from './session.entity.ts';
-import { Flow, SelfServiceError } from './flow.entity.ts';
+import { Flow, FlowTransition, SelfServiceError } from './flow.entity.ts';
 import { CourierMessage, CourierDispatch } from './courier.entity.ts';
 import { SelfServiceCode } from './code.entity.ts';
 
@@ -12,5 +12,5 @@ export * from './code.entity.ts';
 
 export const allEntities = [
   Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, RecoveryAddress,
-  Session, Flow, SelfServiceError, CourierMessage, CourierDispatch, SelfServiceCode,
+  Session, Flow, FlowTransition, SelfServiceError, CourierMessage, CourierDispatch, SelfServiceCode,
 ];

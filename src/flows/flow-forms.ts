@@ -4,7 +4,7 @@
  * decoding. Shared by the service, the submission and the answers.
  */
 import type { FlowContext, FlowEvent, FlowInput, UiMessage } from '../../machines/flow-types.ts';
-import { createFlowInspector } from '../../observability/flow-inspector.ts';
+import { createFlowInspector, type TransitionRecord } from '../../observability/flow-inspector.ts';
 import { KratosError, sessionAal2Required, sessionInactive, securityIdentityMismatch } from '../errors/kratos-error.ts';
 import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
@@ -75,6 +75,8 @@ export interface Attempt {
   /** Single-use secrets consumed: the commit checks each credential is still as read (see Changes.consumes). */
   consumes: NonNullable<Changes['consumes']>[];
   verificationFlows: Array<{ flowId: string; address: string }>;
+  /** The machine's transitions in this attempt (the flow's history), with the method submitted. */
+  transitions: Array<{ event: string; from: string; to: string; method: string | null }>;
   /** require_verified_address refused the login: commit the verification flow, answer with this error. */
   refusal?: KratosError;
 }
@@ -336,8 +338,9 @@ export class FlowForms {
     return this.#d.config.selfservice.methods.code.config?.max_submissions ?? 5;
   }
 
-  inspector(kind: FlowKind, record: { id: string; type: string; state?: string }) {
-    return createFlowInspector(this.#d.metrics, kind, { flowId: record.id, flowType: record.type, fromState: record.state });
+  /** The inspection hook of a flow's actor (metrics, spans); `listener` also sees each transition (the flow's history). */
+  inspector(kind: FlowKind, record: { id: string; type: string; state?: string }, listener?: (t: TransitionRecord) => void) {
+    return createFlowInspector(this.#d.metrics, kind, { flowId: record.id, flowType: record.type, fromState: record.state }, listener);
   }
 
   now(): Date {

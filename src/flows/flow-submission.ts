@@ -54,7 +54,10 @@ export class FlowSubmission {
       const work = this.newAttempt(loaded);
       const settled = await this.#d.runtime.advance(kind, loaded.record.snapshot, event, {
         actors: this.actors(kind, loaded, rq, actor, work),
-        inspect: this.#forms.inspector(kind, loaded.record),
+        // The history keeps what the flow did; restoring and stopping the actor for this request are not part of it.
+        inspect: this.#forms.inspector(kind, loaded.record, (t) => {
+          if (t.event !== 'xstate.init' && t.event !== 'xstate.stop') work.transitions.push({ event: t.event, from: t.from, to: t.to, method: method || null });
+        }),
         failure: () => work.failure,
       }).catch((err: unknown) => {
         this.#d.metrics.flowsFailed.inc({ flow: kind, type: loaded.record.type });
@@ -118,7 +121,7 @@ export class FlowSubmission {
   newAttempt(loaded: Loaded): Attempt {
     const internal = { ...loaded.internal };
     delete internal[PENDING_SETTINGS];
-    return { internal, codes: [], messages: [], followUps: [], verificationFlows: [], consumes: [] };
+    return { internal, codes: [], messages: [], followUps: [], verificationFlows: [], consumes: [], transitions: [] };
   }
 
   /** Second-factor metrics: a login at aal2 or an enrolment that proved a code, by method and result. */
@@ -312,6 +315,7 @@ export class FlowSubmission {
         if (!stored || !sameJson(stored, consumed.config)) throw new StoreConflictError(`the ${consumed.type} credential changed while it was being used`);
       }
       const written = await tx.flows.update(next);
+      await tx.flows.appendHistory(work.transitions.map((t, position) => ({ flowId: next.id, flowVersion: loaded.record.version, position, ...t, at: now })));
       if (work.identity) await tx.identities.save(work.identity.record, work.identity.isNew);
       for (const flow of work.followUps) await tx.flows.insert(flow);
       await this.applyCodes(tx, work.codes, now);

@@ -137,11 +137,29 @@ export interface IdentityRepository {
   delete(id: string): Promise<boolean>;
 }
 
+/** One transition of a flow's machine (its audit trail); never an event's payload. */
+export interface FlowTransitionRecord {
+  flowId: string;
+  /** The flow version the submit moved on from; `position` orders the rows of one submit. */
+  flowVersion: number;
+  position: number;
+  event: string;
+  from: string;
+  to: string;
+  /** The method submitted, when the transition came from a submit. */
+  method: string | null;
+  at: Date;
+}
+
 export interface FlowRepository {
   get(id: string): Promise<FlowRecord | null>;
   insert(flow: FlowRecord): Promise<void>;
   /** Writes `flow` (its version + 1) if the stored version is still `flow.version`; else StoreConflictError. */
   update(flow: FlowRecord): Promise<FlowRecord>;
+  /** Adds transitions to a flow's history. */
+  appendHistory(rows: FlowTransitionRecord[]): Promise<void>;
+  /** A flow's history, oldest first. */
+  history(flowId: string): Promise<FlowTransitionRecord[]>;
 }
 
 export interface SessionListQuery {

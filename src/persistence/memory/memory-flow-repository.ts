@@ -1,4 +1,4 @@
-import { StoreConflictError, type FlowRecord, type FlowRepository } from '../store.ts';
+import { StoreConflictError, type FlowRecord, type FlowRepository, type FlowTransitionRecord } from '../store.ts';
 import { copy, date, deepFreeze, isUuid, json, uniqueViolation, type Source } from './memory-tables.ts';
 
 const flowRow = (flow: FlowRecord): FlowRecord => deepFreeze({
@@ -36,5 +36,17 @@ export class MemoryFlowRepository implements FlowRepository {
       w.write('flows').set(flow.id, flowRow({ ...next, createdAt: stored.createdAt }));
       return next;
     });
+  }
+
+  appendHistory(rows: FlowTransitionRecord[]): Promise<void> {
+    return this.#source.write((w) => {
+      const table = w.write('flowTransitions');
+      for (const row of rows) table.set(crypto.randomUUID(), deepFreeze({ ...row, at: date(row.at) }));
+    });
+  }
+
+  async history(flowId: string): Promise<FlowTransitionRecord[]> {
+    const rows = [...this.#source.read('flowTransitions').values()].filter((r) => r.flowId === flowId.toLowerCase());
+    return rows.sort((a, b) => a.flowVersion - b.flowVersion || a.position - b.position).map(copy);
   }
 }

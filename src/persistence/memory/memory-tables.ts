@@ -7,7 +7,7 @@
 import type { CredentialType, IdentityRecord } from '../../identity/identity.ts';
 import {
   UniqueViolationError,
-  type CodeRecord, type CourierDispatchRecord, type CourierMessageRecord, type FlowRecord, type SelfServiceErrorRecord,
+  type CodeRecord, type CourierDispatchRecord, type CourierMessageRecord, type FlowRecord, type FlowTransitionRecord, type SelfServiceErrorRecord,
   type SessionRecord,
 } from '../store.ts';
 
@@ -35,6 +35,7 @@ export interface IdentityRow extends Omit<IdentityRecord, 'credentials'> {
 export interface Tables {
   identities: Map<string, IdentityRow>;
   flows: Map<string, FlowRecord>;
+  flowTransitions: Map<string, FlowTransitionRecord>;
   sessions: Map<string, SessionRecord>;
   codes: Map<string, CodeRecord>;
   courier: Map<string, CourierMessageRecord>;
@@ -46,7 +47,7 @@ export type TableName = keyof Tables;
 
 export function emptyTables(): Tables {
   return {
-    identities: new Map(), flows: new Map(), sessions: new Map(), codes: new Map(), courier: new Map(),
+    identities: new Map(), flows: new Map(), flowTransitions: new Map(), sessions: new Map(), codes: new Map(), courier: new Map(),
     dispatches: new Map(), errors: new Map(),
   };
 }

@@ -1,5 +1,5 @@
-import { Flow, type FlowRow } from '../../../entities/index.ts';
-import { StoreConflictError, type FlowRecord, type FlowRepository } from '../store.ts';
+import { Flow, FlowTransition, type FlowRow } from '../../../entities/index.ts';
+import { StoreConflictError, type FlowRecord, type FlowRepository, type FlowTransitionRecord } from '../store.ts';
 import type { EmSource } from './em-source.ts';
 import { storableJson } from './storable-json.ts';
 
@@ -38,5 +38,21 @@ export class SqlFlowRepository implements FlowRepository {
     const affected = await this.#source.em().nativeUpdate(Flow, { id: flow.id, version: flow.version }, stored);
     if (affected === 0) throw new StoreConflictError(`flow ${flow.id} was changed by a concurrent request`);
     return next;
+  }
+
+  async appendHistory(rows: FlowTransitionRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.#source.em().insertMany(FlowTransition, rows.map((r) => ({
+      id: crypto.randomUUID(), flowId: r.flowId, flowVersion: r.flowVersion, position: r.position, event: r.event,
+      fromState: r.from, toState: r.to, method: r.method, createdAt: r.at,
+    })));
+  }
+
+  async history(flowId: string): Promise<FlowTransitionRecord[]> {
+    if (!UUID.test(flowId)) return [];
+    const rows = await this.#source.em().find(FlowTransition, { flowId: flowId.toLowerCase() }, { orderBy: { flowVersion: 'asc', position: 'asc' }, disableIdentityMap: true });
+    return rows.map((r) => ({
+      flowId: r.flowId, flowVersion: r.flowVersion, position: r.position, event: r.event, from: r.fromState, to: r.toState, method: r.method ?? null, at: r.createdAt,
+    }));
   }
 }

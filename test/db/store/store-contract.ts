@@ -173,6 +173,23 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(await store.flows.get("' or 1=1 --")).toBeNull();
       });
 
+      it('appendHistory keeps transitions; history lists a flow\'s own, ordered by version then position', async () => {
+        const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+        const flowId = crypto.randomUUID();
+        const row = (flowVersion: number, position: number, to: string, method: string | null = 'password') => ({
+          flowId, flowVersion, position, event: 'method.submit', from: 'choose_method.awaiting_input', to, method, at: now,
+        });
+        await store.flows.appendHistory([row(2, 0, 'b'), row(2, 1, 'c', null)]);
+        await store.flows.appendHistory([row(1, 1, 'a2'), row(1, 0, 'a1')]);
+        await store.flows.appendHistory([{ ...row(1, 0, 'elsewhere'), flowId: crypto.randomUUID() }]);
+        await store.flows.appendHistory([]);
+        expect((await store.flows.history(flowId)).map((t) => t.to)).toEqual(['a1', 'a2', 'b', 'c']);
+        expect((await store.flows.history(flowId))[3]).toEqual(row(2, 1, 'c', null));
+        expect(await store.flows.history(flowId.toUpperCase())).toHaveLength(4);
+        expect(await store.flows.history(crypto.randomUUID())).toEqual([]);
+        expect(await store.flows.history('not-a-uuid')).toEqual([]);
+      });
+
       it('update writes the next version; a stale version throws StoreConflictError and changes nothing', async () => {
         const now = new Date();
         const flow = flowRecord(now);
