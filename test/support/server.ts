@@ -49,7 +49,8 @@ export const TEST_SECRETS = {
 export async function startTestServer(dsn: string, overlay: Overlay = {}, options: { inspectUrl?: string; extraMethods?: Method[] } = {}): Promise<TestServer> {
   const base: Overlay = {
     dsn,
-    serve: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 } },
+    // The built-in config serves idflow's UI on 4455; tests that want it turn it on (on a port of their own).
+    serve: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, ui: { enabled: false } },
     secrets: TEST_SECRETS,
     log: { level: 'info', format: 'json' },
   };

@@ -10,6 +10,7 @@ import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
 import { sessionsRoutes, whoamiRoutes } from './sessions.routes.ts';
 import { logoutRoutes } from './logout.routes.ts';
 import { selfServiceErrorsRoutes } from './errors.routes.ts';
+import { wellKnownRoutes } from './well-known.routes.ts';
 
 export interface AppState {
   accepting: boolean;
@@ -26,6 +27,7 @@ export function createPublicApp(registry: Registry, state: AppState): Express {
   }));
   app.use(bodyParsers(bodyLimits(registry.config.serve.public, '1MB', 1000)));
   app.use(schemasRoutes(registry.schemas));
+  app.use(wellKnownRoutes(() => registry.config.selfservice.flows.settings.ui_url, () => registry.urls.public));
   app.use(sessionsRoutes(registry));
   app.use(selfServiceFlowRoutes(registry));
   app.use(logoutRoutes(registry));

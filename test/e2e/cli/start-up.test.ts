@@ -31,11 +31,11 @@ function listening(): Promise<Server & { port: number }> {
 }
 
 describe('idflow serve start-up failures', () => {
-  for (const which of ['public', 'admin'] as const) {
+  for (const which of ['public', 'admin', 'ui'] as const) {
     it(`exits 1 within seconds naming the port when serve.${which}.port is taken`, async () => {
       const holder = await listening();
       try {
-        const env = { SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', [`SERVE_${which.toUpperCase()}_PORT`]: String(holder.port) };
+        const env = { SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', SERVE_UI_PORT: '0', [`SERVE_${which.toUpperCase()}_PORT`]: String(holder.port) };
         const result = await runWithin(['serve', '--dev'], env, 15_000);
         expect(result.code, result.stderr).toBe(1);
         expect(result.ms).toBeLessThan(10_000);
@@ -50,7 +50,7 @@ describe('idflow serve start-up failures', () => {
     const closed = await listening();
     const port = closed.port;
     await new Promise((resolve) => closed.close(resolve));
-    const result = await runWithin(['serve', '--dev'], { DSN: `postgres://idflow:hunter2-secret@127.0.0.1:${port}/idflow`, SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0' }, 20_000);
+    const result = await runWithin(['serve', '--dev'], { DSN: `postgres://idflow:hunter2-secret@127.0.0.1:${port}/idflow`, SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', SERVE_UI_PORT: '0' }, 20_000);
     expect(result.code, result.stderr).toBe(1);
     expect(result.ms).toBeLessThan(15_000);
     expect(result.stderr).toContain(`can not reach the database postgres://idflow:***@127.0.0.1:${port}/idflow`);

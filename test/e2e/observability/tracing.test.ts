@@ -27,7 +27,7 @@ describe('OpenTelemetry tracing of a running server', () => {
     child = spawnCli(['serve', '--dev'], {
       cwd,
       env: {
-        SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', LOG_LEVEL: 'trace', LOG_FORMAT: 'json',
+        SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', SERVE_UI_PORT: '0', LOG_LEVEL: 'trace', LOG_FORMAT: 'json',
         SELFSERVICE_METHODS_PASSWORD_CONFIG_HAVEIBEENPWNED_ENABLED: 'false',
         TRACING_PROVIDER: 'otel', TRACING_SERVICE_NAME: 'idflow-e2e',
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
