@@ -443,6 +443,7 @@ function buildOidcMethod(config: Config, deps: {
       ext: { claims, identity: { traits: {}, metadata_public: {}, metadata_admin: {} } },
     }),
     schemas: deps.schemas,
+    firstFactorCount,
     registrationEnabled: () => config.selfservice.flows.registration.enabled !== false,
     identities: {
       findByCredentialIdentifier: (type, identifier) => store.identities.findByCredentialIdentifier(type, identifier),

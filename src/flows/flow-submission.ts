@@ -131,7 +131,8 @@ export class FlowSubmission {
     const method = this.#d.methods.find((m) => m.id === work.methodId);
     if (kind === 'login' && method?.login?.aal === 'aal2' && (outcome.kind === 'authenticated' || outcome.kind === 'rejected')) {
       this.#d.metrics.secondFactorChecks.inc({ method: method.id, flow: kind, result: outcome.kind === 'authenticated' ? 'success' : 'failure' });
-    } else if (kind === 'settings' && outcome.changes?.sessionMethod) {
+    } else if (kind === 'settings' && outcome.changes?.sessionMethod?.aal === 'aal2') {
+      // A first factor proven in settings (a linked OpenID Connect provider) is no second-factor check.
       this.#d.metrics.secondFactorChecks.inc({ method: outcome.changes.sessionMethod.method, flow: kind, result: 'success' });
     }
   }
@@ -294,7 +295,7 @@ export class FlowSubmission {
     if (work.issued && loaded.record.type === 'browser' && !sameIdentity) rq.rotateCsrf();
     if (outcome.kind === 'needs_refresh' && loaded.record.type === 'browser' && actor.identity) {
       // Kratos's continuity container: the change waits (sealed, with the flow) until the user re-authenticated.
-      work.internal[PENDING_SETTINGS] = { identityId: actor.identity.id, payload: payload as Json } as Json;
+      work.internal[PENDING_SETTINGS] = { identityId: actor.identity.id, payload: (outcome.resubmit ?? payload) as Json } as Json;
     }
   }
 
@@ -345,6 +346,7 @@ function toMachineOutcome(outcome: Outcome, context: { values: Record<string, un
   // The flow keeps waiting while the browser is elsewhere (a provider), or when the submission went on in another flow.
   if (rest.kind === 'redirect') return { kind: 'rejected', values: rest.values ?? context.values };
   if (rest.kind === 'continue_in') return { kind: 'rejected', values: context.values };
+  if (rest.kind === 'needs_refresh') return { kind: 'needs_refresh' };
   return rest as MachineOutcome;
 }
 

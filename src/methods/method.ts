@@ -111,8 +111,11 @@ export type Outcome = OutcomeBase & (
   | { kind: 'challenge_passed'; identityId: string; method: string; messages?: UiMessage[] }
   /** Too many wrong codes: the flow must start over. */
   | { kind: 'exhausted'; messages: UiMessage[] }
-  /** Settings: the change needs a recent login; it is kept and applied after re-authentication. */
-  | { kind: 'needs_refresh' }
+  /**
+   * Settings: the change needs a recent login; it is kept and applied after re-authentication — the submitted payload,
+   * or `resubmit` when that can not be applied twice (an OpenID Connect callback: the provider is asked again).
+   */
+  | { kind: 'needs_refresh'; resubmit?: Record<string, Json> }
   /**
    * The browser must go elsewhere to go on (an OpenID Connect provider's authorization endpoint); the flow keeps waiting
    * with `values` (Kratos answers 303, or 422 `browser_location_change_required` to JSON clients).

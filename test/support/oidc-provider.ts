@@ -29,6 +29,8 @@ export interface TestOpenIdProvider {
    * (`deny`), and returns where the provider finally sends the browser (the relying party's callback URL).
    */
   authorize(jar: CookieJar, authorizationUrl: string, user: { login: string } | { deny: true }): Promise<URL>;
+  /** Signs the browser out at the provider (drops its cookies), so the next authorization asks who logs in. */
+  forget(jar: CookieJar): void;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,10 @@ export async function startOpenIdProvider(): Promise<TestOpenIdProvider> {
         url = new URL(location, url);
       }
       throw new Error('too many redirects at the provider');
+    },
+    forget(jar) {
+      // oidc-provider's cookies: _session, _interaction, _interaction_resume and their .sig / .legacy variants.
+      for (const name of jar.names()) if (/^_(session|interaction)/.test(name)) jar.delete(name);
     },
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();

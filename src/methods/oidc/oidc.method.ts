@@ -37,7 +37,7 @@ const PENDING_LIFESPAN_MS = 30 * 60 * 1000;
 export interface StatePayload {
   /** Flow id, flow kind, provider id, and the id of the waiting request in the flow's internal state. */
   f: string;
-  k: 'login' | 'registration';
+  k: 'login' | 'registration' | 'settings';
   p: string;
   s: string;
 }
@@ -59,6 +59,8 @@ export interface OidcMethodDeps {
     /** The identity owning one of `record`'s identifiers or addresses, if any. */
     conflictingIdentity(record: IdentityRecord): Promise<IdentityRecord | null>;
   };
+  /** Kratos CountActiveFirstFactorCredentials over every credential type of the identity. */
+  firstFactorCount(identity: IdentityRecord): number;
   /** `selfservice.flows.registration.enabled`, read when needed. */
   registrationEnabled(): boolean;
   /** A relying party per provider (tests may pass their own). */
@@ -128,13 +130,17 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
   async function redirect(ctx: MethodContext, kind: 'login' | 'registration', payload: Record<string, unknown>): Promise<Outcome> {
     const traits = obj(payload.traits);
     const values = kind === 'registration' ? { traits: traits ?? obj(ctx.flow.values.traits) ?? {} } : ctx.flow.values;
-    const keep = internalOf(ctx);
     if (ctx.flow.type !== 'browser') {
       // Native apps need Kratos's session token exchange (return_session_token_exchange_code), not implemented yet.
       return { kind: 'rejected', values, messages: [generic('Signing in with an OpenID Connect provider is supported in browser flows only.')] };
     }
     const provider = providerById(str(payload.provider));
     if (!provider) return { kind: 'rejected', values, messages: [generic(`OpenID Connect Provider "${str(payload.provider)}" is unknown or has not been configured`)] };
+    return roundTrip(ctx, kind, provider, values, kind === 'registration' ? traits : undefined);
+  }
+
+  /** The authorization URL for `provider`, and the request that waits in the flow for its callback. */
+  async function roundTrip(ctx: MethodContext, kind: StatePayload['k'], provider: ResolvedProvider, values: Record<string, unknown>, traits?: Record<string, unknown>): Promise<Outcome> {
     const party = parties.get(provider.id)!;
     try {
       const pending: Pending = {
@@ -142,11 +148,11 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
         // A nonce binds the id_token to this request (OpenID Connect Core 3.1.2.1); OAuth 2.0 providers have none.
         nonce: provider.kind === 'oidc' ? randomToken() : undefined,
         verifier: await party.usesPkce() ? randomToken() : undefined,
-        traits: kind === 'registration' ? traits : undefined,
+        traits,
       };
       const state = await deps.state.seal({ f: ctx.flow.id, k: kind, p: provider.id, s: pending.stateId });
       const to = await party.authorizationUrl({ state, nonce: pending.nonce, pkceVerifier: pending.verifier, prompt: ctx.flow.refresh ? 'login' : undefined });
-      return { kind: 'redirect', to, values, internal: asJson({ ...keep, pending, resume: undefined }) };
+      return { kind: 'redirect', to, values, internal: asJson({ ...internalOf(ctx), pending, resume: undefined }) };
     } catch (err) {
       if (err instanceof UpstreamError) return { kind: 'rejected', values, messages: [generic(err.message)] };
       throw err;
@@ -155,17 +161,20 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
 
   /**
    * The provider's answer. The waiting request is used up first, so nothing that follows can be replayed; a state
-   * that matches no waiting request changes nothing (it may be a stale or forged one).
+   * that matches no waiting request changes nothing (it may be a stale or forged one). The code is exchanged and the
+   * id_token checked; `fail` outcomes keep the used-up state.
    */
-  async function callback(ctx: MethodContext, kind: 'login' | 'registration', input: { params: Record<string, string>; state: StatePayload }): Promise<Outcome> {
+  async function consume(ctx: MethodContext, input: { params: Record<string, string>; state: StatePayload }): Promise<
+    { outcome: Outcome } | { provider: ResolvedProvider; carried: Carried; rest: OidcInternal }
+  > {
     const internal = internalOf(ctx);
     const values = ctx.flow.values;
     const pending = internal.pending;
     if (!pending || pending.stateId !== input.state.s || pending.provider !== input.state.p || input.state.f !== ctx.flow.id) {
-      return { kind: 'rejected', values, messages: [generic('Unable to complete OpenID Connect flow because the query state parameter does not match the state parameter from the session cookie.')] };
+      return { outcome: { kind: 'rejected', values, messages: [generic('Unable to complete OpenID Connect flow because the query state parameter does not match the state parameter from the session cookie.')] } };
     }
     const rest: OidcInternal = { ...internal, pending: undefined };
-    const fail = (reason: string): Outcome => ({ kind: 'rejected', values, messages: [generic(reason)], internal: asJson(rest) });
+    const fail = (reason: string) => ({ outcome: { kind: 'rejected', values, messages: [generic(reason)], internal: asJson(rest) } satisfies Outcome });
     if (ctx.now.getTime() - pending.issuedAt > PENDING_LIFESPAN_MS) return fail('No resumable session could be found in the HTTP Header.');
     const { params } = input;
     if (params.error) {
@@ -182,7 +191,13 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
       throw err;
     }
     if (result.claims.sub === '') return fail('The OpenID Connect provider returned no subject.');
-    const carried: Carried = { provider: provider.id, claims: result.claims, tokens: result.tokens, traits: pending.traits };
+    return { provider, carried: { provider: provider.id, claims: result.claims, tokens: result.tokens, traits: pending.traits }, rest };
+  }
+
+  async function callback(ctx: MethodContext, kind: 'login' | 'registration', input: { params: Record<string, string>; state: StatePayload }): Promise<Outcome> {
+    const consumed = await consume(ctx, input);
+    if ('outcome' in consumed) return consumed.outcome;
+    const { provider, carried, rest } = consumed;
     const outcome = kind === 'login' ? await signIn(ctx, provider, carried, false) : await signUp(ctx, provider, carried, false);
     return { ...outcome, internal: asJson({ ...rest, ...(obj(outcome.internal) as OidcInternal | undefined) }) };
   }
@@ -231,13 +246,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
       return { kind: 'rejected', values: { traits }, fieldMessages: traitMessages(errors), internal: asJson({ continueWith: provider.id }) };
     }
     const id = crypto.randomUUID();
-    const sealed = async (purpose: string, value: string | undefined) => (value ? deps.sealToken(id, purpose, value) : '');
-    const entry = {
-      provider: provider.id, subject: carried.claims.sub,
-      initial_id_token: await sealed('oidc-id-token', carried.tokens.id_token),
-      initial_access_token: await sealed('oidc-access-token', carried.tokens.access_token),
-      initial_refresh_token: await sealed('oidc-refresh-token', carried.tokens.refresh_token),
-    };
+    const entry = await credentialEntry(id, carried);
     const verified = verifiedAddresses(mapped.verified_addresses);
     let record = deps.identities.buildNew({
       schema_id: schema.id, traits,
@@ -283,7 +292,9 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
         if (kind === 'login') {
           // Account linking: the provider that led here is not offered again (Kratos populateAccountLinkingUI).
           const used = internal.link?.provider;
-          return { nodes: providerNodes((p) => message(MessageId.InfoSelfServiceLoginWith, { provider: p.label, provider_id: p.id }), (p) => p.id !== used) };
+          // Re-authentication offers the providers the signed-in identity has linked, only (Kratos populateMethod for refresh).
+          const mine = ctx.flow.refresh && ctx.identity ? linked(ctx.identity).map((p) => p.id) : undefined;
+          return { nodes: providerNodes((p) => message(MessageId.InfoSelfServiceLoginWith, { provider: p.label, provider_id: p.id }), (p) => p.id !== used && (!mine || mine.includes(p.id))) };
         }
         return { nodes: providerNodes((p) => message(MessageId.InfoSelfServiceRegistrationWith, { provider: p.label, provider_id: p.id })) };
       },
@@ -318,11 +329,95 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
     },
   });
 
+  /** Kratos's settings refusals (strategy_settings.go), shown as 4000001. */
+  const CONNECTION_EXISTS = 'can not link unknown or already existing OpenID Connect connection';
+  const UNKNOWN_CONNECTION = 'can not unlink non-existing OpenID Connect connection';
+  const LAST_FIRST_FACTOR = 'can not unlink OpenID Connect connection because it is the last remaining first factor credential';
+
+  /** Configured providers this identity has not linked yet (Kratos linkableProviders). */
+  const linkable = (identity: IdentityRecord) => deps.providers.filter((p) => !oidcProviders(identity).some((l) => l.provider === p.id));
+  /** Configured providers this identity has linked (Kratos linkedProviders: a provider no longer configured is left out). */
+  const linked = (identity: IdentityRecord) => deps.providers.filter((p) => oidcProviders(identity).some((l) => l.provider === p.id));
+
+  const settings: Capability = {
+    payloadSchema: 'methods/oidc/settings.json',
+    // Kratos's settings form names no method: the `link` / `unlink` buttons make the submission this method's.
+    claims: (body) => (typeof body.link === 'string' && body.link !== '') || (typeof body.unlink === 'string' && body.unlink !== ''),
+    nodes(ctx) {
+      const identity = ctx.identity;
+      if (!identity) return { nodes: [] };
+      // Linking needs the browser's session at the callback: API flows (a native app's token) can only unlink.
+      const links = ctx.flow.type === 'browser'
+        ? linkable(identity).map((p) => submitNode('oidc', 'link', p.id, message(MessageId.InfoSelfServiceSettingsUpdateLinkOidc, { provider: p.label })))
+        : [];
+      // The last first factor is not offered for unlinking (Kratos PopulateSettingsMethod: count > 1).
+      const unlinks = deps.firstFactorCount(identity) > 1
+        ? linked(identity).map((p) => submitNode('oidc', 'unlink', p.id, message(MessageId.InfoSelfServiceSettingsUpdateUnlinkOidc, { provider: p.label })))
+        : [];
+      return { nodes: [...links, ...unlinks] };
+    },
+    async submit(ctx, payload) {
+      const identity = ctx.identity;
+      const refuse = (reason: string): Outcome => ({ kind: 'rejected', messages: [generic(reason)] });
+      if (!identity) return { kind: 'rejected', messages: [message(MessageId.ErrorValidationSettingsNoStrategyFound)] };
+      const cb = obj(payload.callback);
+      if (cb) return linkCallback(ctx, identity, { params: cb.params as Record<string, string>, state: cb.state as StatePayload });
+      const link = str(payload.link);
+      const unlink = str(payload.unlink);
+      if (link !== '' && unlink !== '') return refuse('it is not possible to link and unlink providers in the same request');
+      if (link !== '') {
+        const provider = linkable(identity).find((p) => p.id === link);
+        if (!provider) return refuse(CONNECTION_EXISTS);
+        if (!ctx.privileged) return { kind: 'needs_refresh' };
+        if (ctx.flow.type !== 'browser') return refuse('Linking an OpenID Connect provider is supported in browser flows only.');
+        return roundTrip(ctx, 'settings', provider, {});
+      }
+      if (unlink !== '') {
+        if (!ctx.privileged) return { kind: 'needs_refresh' };
+        // Kratos counts before it looks for the connection: the last first factor is refused whatever is named.
+        if (deps.firstFactorCount(identity) < 2) return refuse(LAST_FIRST_FACTOR);
+        if (!linked(identity).some((p) => p.id === unlink)) return refuse(UNKNOWN_CONNECTION);
+        return { kind: 'updated', method: OIDC, changes: { identity: { record: removeOidcProvider(identity, unlink, ctx.now), isNew: false } } };
+      }
+      return { kind: 'rejected', messages: [message(MessageId.ErrorValidationSettingsNoStrategyFound)] };
+    },
+  };
+
+  /** Settings: the provider's answer to a `link`; the provider joins the identity's oidc credential. */
+  async function linkCallback(ctx: MethodContext, identity: IdentityRecord, input: { params: Record<string, string>; state: StatePayload }): Promise<Outcome> {
+    const consumed = await consume(ctx, input);
+    if ('outcome' in consumed) return consumed.outcome;
+    const { provider, carried, rest } = consumed;
+    const internal = asJson(rest);
+    // The session aged at the provider: re-authenticate, then go to the provider again (Kratos keeps `link` for then).
+    if (!ctx.privileged) return { kind: 'needs_refresh', resubmit: { method: OIDC, link: provider.id }, internal };
+    if (!linkable(identity).some((p) => p.id === provider.id)) return { kind: 'rejected', messages: [generic(CONNECTION_EXISTS)], internal };
+    // A subject another identity signs in with stays there (Kratos: the credential identifier is unique, 4000007).
+    if (await deps.identities.findByCredentialIdentifier(OIDC, `${provider.id}:${carried.claims.sub}`)) {
+      return { kind: 'rejected', messages: [message(MessageId.ErrorValidationDuplicateCredentials)], internal };
+    }
+    const record = addOidcCredential(identity, await credentialEntry(identity.id, carried), ctx.now);
+    // Kratos SessionAddAuthenticationMethods: the session records that the provider proved this identity.
+    return { kind: 'updated', method: OIDC, changes: { identity: { record, isNew: false }, sessionMethod: { method: OIDC, aal: 'aal1' } }, internal };
+  }
+
+  /** The credential's entry for a provider and subject, the upstream tokens sealed for the identity. */
+  async function credentialEntry(identityId: string, carried: Carried): Promise<OidcEntry> {
+    const sealed = async (purpose: string, value: string | undefined) => (value ? deps.sealToken(identityId, purpose, value) : '');
+    return {
+      provider: carried.provider, subject: carried.claims.sub,
+      initial_id_token: await sealed('oidc-id-token', carried.tokens.id_token),
+      initial_access_token: await sealed('oidc-access-token', carried.tokens.access_token),
+      initial_refresh_token: await sealed('oidc-refresh-token', carried.tokens.refresh_token),
+    };
+  }
+
   return {
     id: OIDC,
     group: 'oidc',
     login: { ...capability('login'), aal: 'aal1' },
     registration: capability('registration'),
+    settings,
     routes: [
       callbackRoute(`${CALLBACK_PATH}/:provider`, 'GET'),
       callbackRoute(`${CALLBACK_PATH}/:provider`, 'POST'),
@@ -337,13 +432,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
         || identity.recoveryAddresses.some((a) => a.value === link.identifier)
         || identity.credentials.some((c) => c.identifiers.includes(link.identifier));
       if (!owns || oidcProviders(identity).some((p) => p.provider === link.provider && p.subject === link.claims.sub)) return undefined;
-      const sealed = async (purpose: string, value: string | undefined) => (value ? deps.sealToken(identity.id, purpose, value) : '');
-      const entry = {
-        provider: link.provider, subject: link.claims.sub,
-        initial_id_token: await sealed('oidc-id-token', link.tokens.id_token),
-        initial_access_token: await sealed('oidc-access-token', link.tokens.access_token),
-        initial_refresh_token: await sealed('oidc-refresh-token', link.tokens.refresh_token),
-      };
+      const entry = await credentialEntry(identity.id, link);
       return addOidcCredential(identity, entry, ctx.now);
     },
   };
@@ -355,6 +444,18 @@ interface OidcEntry { provider: string; subject: string; [key: string]: unknown 
 export function oidcProviders(identity: IdentityRecord): OidcEntry[] {
   const config = identity.credentials.find((c) => c.type === OIDC)?.config as { providers?: OidcEntry[] } | undefined;
   return (config?.providers ?? []).filter((p) => typeof p?.provider === 'string' && typeof p?.subject === 'string');
+}
+
+/** The identity without its link to `providerId`; the credential goes with its last link (as the admin API removes it). */
+function removeOidcProvider(identity: IdentityRecord, providerId: string, now: Date): IdentityRecord {
+  const existing = identity.credentials.find((c) => c.type === OIDC)!;
+  const providers = oidcProviders(identity).filter((p) => p.provider !== providerId);
+  const credentials = providers.length === 0
+    ? identity.credentials.filter((c) => c !== existing)
+    : identity.credentials.map((c) => (c === existing
+      ? { ...c, config: { ...c.config, providers }, identifiers: providers.map((p) => `${p.provider}:${p.subject}`), updatedAt: now }
+      : c));
+  return { ...identity, updatedAt: now, credentials };
 }
 
 function addOidcCredential(identity: IdentityRecord, entry: OidcEntry, now: Date): IdentityRecord {

@@ -11,45 +11,11 @@ import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse, expectSchema } from '../../support/openapi.ts';
 import { startOpenIdProvider, type TestOpenIdProvider } from '../../support/oidc-provider.ts';
-import { personSchema, schemaUrl } from '../../support/person-schema.ts';
+import { schemaUrl } from '../../support/person-schema.ts';
 import { Browser, bodyOf, csrfOf, messageIds } from '../browser/browser-client.ts';
+import { flowIdOf, mapperUrl, node, PASSWORD, SCHEMA, unique, WEBSITE } from './oidc-fixture.ts';
 
 type Json = any;
-
-const PASSWORD = 'a long oidc-test passphrase 4711';
-const WEBSITE = 'https://www.example.org/home';
-
-const SCHEMA = personSchema('oidc', {
-  email: {
-    credentials: { password: { identifier: true } },
-    verification: { via: 'email' },
-    recovery: { via: 'email' },
-  },
-  traits: { website: { type: 'string', format: 'uri', minLength: 10, title: 'Website' } },
-  required: ['email', 'website'],
-});
-
-/** Kratos's Cypress mapper, in short: e-mail and website from the claims; a verified e-mail stays verified. */
-const MAPPER = `
-local claims = std.extVar('claims');
-{
-  identity: {
-    traits: {
-      [if std.objectHas(claims, 'email') then 'email' else null]: claims.email,
-      [if std.objectHas(claims, 'website') then 'website' else null]: claims.website,
-    },
-    verified_addresses: if std.objectHas(claims, 'email_verified') && claims.email_verified then [{ via: 'email', value: claims.email }] else [],
-    metadata_public: { provider_subject: claims.sub },
-  },
-}`;
-const mapperUrl = `base64://${Buffer.from(MAPPER).toString('base64')}`;
-
-const node = (flow: Json, name: string, value?: string): Json =>
-  (flow.ui.nodes ?? []).find((n: Json) => n.attributes.name === name && (value === undefined || n.attributes.value === value));
-const flowIdOf = (location: string) => new URL(location).searchParams.get('flow')!;
-
-let counter = 0;
-const unique = (name: string) => `${name}-${Date.now().toString(36)}-${counter++}`;
 
 for (const db of testDatabases()) {
   describe(`OpenID Connect sign-in against a real provider (${db.name})`, () => {
