@@ -94,10 +94,6 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
     path: 'selfservice.methods.oidc.config.providers.*.account_linking_mode', condition: '`automatic`', when: (value) => value === 'automatic', action: 'warn',
     why: 'an Ory Network feature: accounts are linked only after the user signs in to the existing one (the safer behaviour)',
   },
-  {
-    path: 'selfservice.methods.oidc.config.providers.*.additional_id_token_audiences', condition: 'set', when: (value) => Array.isArray(value) && value.length > 0, action: 'warn',
-    why: 'submitting an id_token to a native flow is not implemented, so nothing reads it',
-  },
   { path: 'selfservice.methods.oidc.config.providers.*.organization_id', condition: 'set', when: isSet, action: 'warn', why: 'organizations are an Ory Network feature; the provider is offered to everyone' },
   { path: 'selfservice.methods.oidc.config.providers.*.fedcm_config_url', condition: 'set', when: isSet, action: 'warn', why: 'FedCM is an Ory Network feature' },
   { path: 'selfservice.methods.oidc.config.providers.*.net_id_token_origin_header', condition: 'set', when: isSet, action: 'warn', why: 'FedCM is an Ory Network feature' },

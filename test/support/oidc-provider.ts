@@ -8,6 +8,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import Provider from 'oidc-provider';
 import type { CookieJar } from './cookie-jar.ts';
 
@@ -29,6 +30,13 @@ export interface TestOpenIdProvider {
    * (`deny`), and returns where the provider finally sends the browser (the relying party's callback URL).
    */
   authorize(jar: CookieJar, authorizationUrl: string, user: { login: string } | { deny: true }): Promise<URL>;
+  /**
+   * What a native app's SDK gets: the authorization code flow run for `client` as `login` (with `nonce`), the code
+   * exchanged at the token endpoint; returns the id_token the provider signed.
+   */
+  issueIdToken(jar: CookieJar, client: TestClient, user: { login: string; nonce?: string }): Promise<string>;
+  /** A JWT signed with the provider's own key (for tokens the provider would never issue: another audience or issuer). */
+  sign(claims: Record<string, unknown>): Promise<string>;
   /** Signs the browser out at the provider (drops its cookies), so the next authorization asks who logs in. */
   forget(jar: CookieJar): void;
   close(): Promise<void>;
@@ -42,6 +50,10 @@ export async function startOpenIdProvider(): Promise<TestOpenIdProvider> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const accounts = new Map<string, Record<string, unknown>>();
+  // The provider signs with this key (published at its jwks_uri), so tests can sign tokens it would not issue.
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const signingJwk = { ...await exportJWK(privateKey), kid: 'test-op-key', alg: 'RS256', use: 'sig' };
+  let registered: TestClient[] = [];
 
   const op: TestOpenIdProvider = {
     issuer,
@@ -49,7 +61,9 @@ export async function startOpenIdProvider(): Promise<TestOpenIdProvider> {
       accounts.set(sub, claims);
     },
     async start(clients) {
+      registered = clients;
       const provider = new Provider(issuer, {
+        jwks: { keys: [signingJwk] },
         clients: clients.map((c) => ({
           ...c, grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post',
         })),
@@ -93,6 +107,29 @@ export async function startOpenIdProvider(): Promise<TestOpenIdProvider> {
         url = new URL(location, url);
       }
       throw new Error('too many redirects at the provider');
+    },
+    async issueIdToken(jar, client, user) {
+      const known = registered.find((c) => c.client_id === client.client_id) ?? client;
+      const redirectUri = known.redirect_uris[0];
+      const auth = new URL(`${issuer}/auth`);
+      auth.search = new URLSearchParams({
+        client_id: known.client_id, redirect_uri: redirectUri, response_type: 'code', scope: 'openid email profile', state: 'native-app-state',
+        ...(user.nonce ? { nonce: user.nonce } : {}),
+      }).toString();
+      const back = await op.authorize(jar, auth.toString(), { login: user.login });
+      const code = back.searchParams.get('code');
+      if (!code) throw new Error(`the provider returned no code: ${back.toString()}`);
+      const res = await fetch(`${issuer}/token`, {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: known.client_id, client_secret: known.client_secret }).toString(),
+      });
+      const body = await res.json() as { id_token?: string };
+      if (!body.id_token) throw new Error(`the provider issued no id_token: ${res.status} ${JSON.stringify(body)}`);
+      return body.id_token;
+    },
+    sign(claims) {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ iat: now, exp: now + 600, ...claims }).setProtectedHeader({ alg: 'RS256', kid: signingJwk.kid }).sign(privateKey);
     },
     forget(jar) {
       // oidc-provider's cookies: _session, _interaction, _interaction_resume and their .sig / .legacy variants.

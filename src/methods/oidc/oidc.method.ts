@@ -25,7 +25,8 @@ import { message, type UiMessage } from '../../text/message.ts';
 import { submitNode, type UiNode } from '../../ui/node.ts';
 import { traitMessages } from '../form-messages.ts';
 import type { Capability, Json, Method, MethodContext, MethodRoute, MethodRouteAnswer, Outcome } from '../method.ts';
-import { RelyingParty, UpstreamError, type Claims, type UpstreamTokens } from './relying-party.ts';
+import { verifyIdToken } from './id-token.ts';
+import { RelyingParty, toClaims, UpstreamError, type Claims, type UpstreamTokens } from './relying-party.ts';
 import type { ResolvedProvider } from './providers.ts';
 
 export const OIDC = 'oidc';
@@ -137,6 +138,35 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
     const provider = providerById(str(payload.provider));
     if (!provider) return { kind: 'rejected', values, messages: [generic(`OpenID Connect Provider "${str(payload.provider)}" is unknown or has not been configured`)] };
     return roundTrip(ctx, kind, provider, values, kind === 'registration' ? traits : undefined);
+  }
+
+  /**
+   * A native app signed in with the provider's SDK and submits the id_token (Kratos: `id_token`, `id_token_nonce`): it is
+   * verified here instead of a round trip through the browser, then signs in or up like a callback.
+   */
+  async function idTokenSubmit(ctx: MethodContext, kind: 'login' | 'registration', payload: Record<string, unknown>): Promise<Outcome> {
+    const traits = obj(payload.traits);
+    const values = kind === 'registration' ? { traits: traits ?? obj(ctx.flow.values.traits) ?? {} } : ctx.flow.values;
+    const refuse = (reason: string): Outcome => ({ kind: 'rejected', values, messages: [generic(reason)] });
+    const provider = providerById(str(payload.provider));
+    if (!provider) return refuse(`OpenID Connect Provider "${str(payload.provider)}" is unknown or has not been configured`);
+    const check = provider.idToken;
+    if (!check) return refuse(`The provider ${provider.type} does not support id_token verification`);
+    let raw: Record<string, unknown>;
+    try {
+      raw = await verifyIdToken({
+        issuer: check.issuer,
+        jwksUri: async () => check.jwksUri ?? parties.get(provider.id)!.jwksUri(),
+        audiences: check.audiences,
+        // Kratos's NonceValidationSkipper: Google's SDKs may send none; Apple only when the device does not support nonces.
+        canSkipNonce: (claims) => provider.type === 'google' || !(claims.nonce_supported === true || claims.nonce_supported === 'true'),
+      }, str(payload.id_token), str(payload.id_token_nonce));
+    } catch (err) {
+      if (err instanceof UpstreamError) return refuse(err.message);
+      throw err;
+    }
+    const carried: Carried = { provider: provider.id, claims: toClaims(raw, check.issuer), tokens: { id_token: str(payload.id_token) }, traits: kind === 'registration' ? traits : undefined };
+    return kind === 'login' ? signIn(ctx, provider, carried, false) : signUp(ctx, provider, carried, false);
   }
 
   /** The authorization URL for `provider`, and the request that waits in the flow for its callback. */
@@ -302,6 +332,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
         if (payload.resume === true) return (await resume(ctx, kind)) ?? { kind: 'rejected', values: ctx.flow.values, messages: [generic('There is no OpenID Connect sign-in to continue.')] };
         const cb = obj(payload.callback);
         if (cb) return callback(ctx, kind, { params: cb.params as Record<string, string>, state: cb.state as StatePayload });
+        if (str(payload.id_token) !== '') return idTokenSubmit(ctx, kind, payload);
         return redirect(ctx, kind, payload);
       },
       exclusive: kind === 'registration' ? (internal) => Boolean((obj(internal) as OidcInternal | undefined)?.continueWith) : undefined,

@@ -28,6 +28,7 @@ export interface OidcProviderConfig {
   apple_private_key_id?: string;
   apple_private_key?: string;
   requested_claims?: Record<string, unknown>;
+  additional_id_token_audiences?: string[];
   pkce?: PkceMode;
   claims_source?: 'id_token' | 'userinfo';
 }
@@ -54,12 +55,27 @@ export interface ResolvedProvider {
   userApi?: UserApi;
   /** Extra authorization request parameters of the preset (Google's `access_type=offline`). */
   authParams: Record<string, string>;
+  /**
+   * Presets that accept an id_token submitted by a native app (Kratos's IDTokenVerifier): the issuer the token must
+   * name and the provider's key set (undefined: the `jwks_uri` of the issuer's discovery document).
+   */
+  idToken?: { issuer: string; jwksUri?: string; audiences: string[] };
   /** Apple: the client secret is a JWT signed with this key (ES256), minted per token request. */
   appleKey?: { teamId: string; keyId: string; pem: string };
 }
 
 /** Presets idflow implements; Kratos knows more (`provider` enum in config.schema.json), refused in config/unsupported.ts. */
 export const SUPPORTED_PROVIDERS = ['generic', 'google', 'microsoft', 'gitlab', 'auth0', 'apple', 'github', 'discord', 'facebook'] as const;
+
+/** http:// on this machine (development and tests); everything else needs https. */
+export function isLoopbackHttp(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
 
 export class OidcConfigError extends Error {
   override name = 'OidcConfigError';
@@ -92,6 +108,21 @@ export function resolveProvider(config: OidcProviderConfig, index: number): Reso
     if (!issuer) throw new OidcConfigError(`${where}.issuer_url: required for provider "${config.provider}"`);
     return { ...base, kind: 'oidc', issuer, scopes: withOpenId(scopes) };
   };
+  /**
+   * Google and Apple have fixed issuers (Kratos ignores `issuer_url` for them). idflow takes an `issuer_url` on this
+   * machine (http://127.0.0.1, localhost) instead — discovery, the code flow and submitted id_tokens then use that
+   * issuer and its discovered key set — so the presets' native id_token sign-in can be tested against a local
+   * OpenID Provider; any other `issuer_url` is ignored as Kratos does.
+   */
+  const fixedIssuer = (issuer: string) => (config.issuer_url && isLoopbackHttp(config.issuer_url) ? config.issuer_url : issuer);
+  const withIdToken = (resolved: ResolvedProvider, jwksUri: string): ResolvedProvider => ({
+    ...resolved,
+    idToken: {
+      issuer: resolved.issuer!,
+      jwksUri: fixedIssuer(jwksUri) === jwksUri ? jwksUri : undefined,
+      audiences: [config.client_id, ...(config.additional_id_token_audiences ?? [])],
+    },
+  });
   switch (config.provider) {
     case 'generic':
     case 'auth0':
@@ -101,7 +132,7 @@ export function resolveProvider(config: OidcProviderConfig, index: number): Reso
     case 'google': {
       // Kratos (provider_google.go): `offline_access` is not a Google scope; it asks for a refresh token instead.
       const offline = scopes.includes('offline_access');
-      const resolved = oidc('https://accounts.google.com');
+      const resolved = withIdToken(oidc(fixedIssuer('https://accounts.google.com')), 'https://www.googleapis.com/oauth2/v3/certs');
       return { ...resolved, scopes: resolved.scopes.filter((s) => s !== 'offline_access'), authParams: offline ? { access_type: 'offline', prompt: 'consent' } : {} };
     }
     case 'microsoft': {
@@ -113,7 +144,7 @@ export function resolveProvider(config: OidcProviderConfig, index: number): Reso
       return oidc(`https://login.microsoftonline.com/${tenant}/v2.0`);
     }
     case 'apple': {
-      const resolved = oidc('https://appleid.apple.com');
+      const resolved = withIdToken(oidc(fixedIssuer('https://appleid.apple.com')), 'https://appleid.apple.com/auth/keys');
       if (config.apple_private_key && config.apple_team_id && config.apple_private_key_id) {
         return { ...resolved, appleKey: { teamId: config.apple_team_id, keyId: config.apple_private_key_id, pem: config.apple_private_key } };
       }

@@ -9,7 +9,7 @@
  */
 import * as client from 'openid-client';
 import { importPKCS8, SignJWT } from 'jose';
-import type { ResolvedProvider } from './providers.ts';
+import { isLoopbackHttp, type ResolvedProvider } from './providers.ts';
 
 /** OpenID Connect claims with Kratos's names (Claims in selfservice/strategy/oidc/provider.go) and `raw_claims`. */
 export type Claims = Record<string, unknown> & { sub: string; iss: string; raw_claims: Record<string, unknown> };
@@ -31,7 +31,7 @@ const STANDARD_CLAIMS = [
   'phone_number_verified', 'updated_at', 'hd', 'team_id', 'nonce', 'acr', 'amr',
 ];
 
-function toClaims(raw: Record<string, unknown>, issuer: string): Claims {
+export function toClaims(raw: Record<string, unknown>, issuer: string): Claims {
   const claims: Record<string, unknown> = {};
   for (const key of STANDARD_CLAIMS) if (raw[key] !== undefined) claims[key] = raw[key];
   // Some providers send `"true"`; Kratos's ConvertibleBoolean accepts both.
@@ -39,11 +39,7 @@ function toClaims(raw: Record<string, unknown>, issuer: string): Claims {
   return { ...claims, iss: typeof raw.iss === 'string' ? raw.iss : issuer, sub: String(raw.sub ?? ''), raw_claims: raw } as Claims;
 }
 
-/** http:// is accepted only for providers on this machine (development and tests); everything else needs https. */
-function loopbackHttp(url: string): boolean {
-  const parsed = new URL(url);
-  return parsed.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(parsed.hostname);
-}
+const loopbackHttp = isLoopbackHttp;
 
 const TIMEOUT_SECONDS = 10;
 
@@ -86,6 +82,13 @@ export class RelyingParty {
     config.timeout = TIMEOUT_SECONDS;
     if (loopbackHttp(endpoints.token)) client.allowInsecureRequests(config);
     return config;
+  }
+
+  /** The provider's key set, from its discovery document. */
+  async jwksUri(): Promise<string> {
+    const uri = (await this.configuration()).serverMetadata().jwks_uri;
+    if (!uri) throw new UpstreamError('The OpenID Connect provider publishes no jwks_uri.');
+    return uri;
   }
 
   /** PKCE for this provider: `force` always, `never` never, `auto` when the provider advertises S256 (Kratos pkce.go). */

@@ -68,14 +68,15 @@ export interface OidcFixture {
  * A server with providers `op1` (label "Test OP", PKCE auto) and `op2` (PKCE never) at one test OP; `extra` is merged
  * into the config (a deep merge of plain objects), `providers` replace or add providers by id.
  */
-export async function startOidcFixture(db: TestDatabase, options: { extra?: Record<string, unknown>; providers?: Json[] } = {}): Promise<OidcFixture> {
+export async function startOidcFixture(db: TestDatabase, options: { extra?: Record<string, unknown>; providers?: (issuer: string) => Json[] } = {}): Promise<OidcFixture> {
   const op = await startOpenIdProvider();
+  const more = options.providers?.(op.issuer) ?? [];
   const created = await db.create();
   const base: Json[] = [
     { id: 'op1', provider: 'generic', label: 'Test OP', client_id: 'client-1', client_secret: 'secret-one-0123456789', issuer_url: op.issuer, mapper_url: mapperUrl, scope: ['email', 'profile'] },
     { id: 'op2', provider: 'generic', client_id: 'client-2', client_secret: 'secret-two-0123456789', issuer_url: op.issuer, mapper_url: mapperUrl, scope: ['email', 'profile'], pkce: 'never' },
   ];
-  const providers = [...base.filter((p) => !(options.providers ?? []).some((o) => o.id === p.id)), ...(options.providers ?? [])];
+  const providers = [...base.filter((p) => !more.some((o) => o.id === p.id)), ...more];
   const srv = await startTestServer(created.dsn, merge({
     identity: { default_schema_id: 'oidc', schemas: [{ id: 'oidc', url: schemaUrl(SCHEMA) }] },
     selfservice: {

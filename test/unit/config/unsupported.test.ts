@@ -54,7 +54,6 @@ const CASES: Case[] = [
     ['oidc aal2 acr', { aal2_acr_values: ['mfa'] }, 'aal2_acr_values', 'set'],
     ['oidc aal2 amr', { aal2_amr_values: ['mfa'] }, 'aal2_amr_values', 'set'],
     ['oidc automatic linking', { account_linking_mode: 'automatic' }, 'account_linking_mode', '`automatic`'],
-    ['oidc id_token audiences', { additional_id_token_audiences: ['x'] }, 'additional_id_token_audiences', 'set'],
     ['oidc organization', { organization_id: '12345678-1234-1234-1234-123456789012' }, 'organization_id', 'set'],
     ['oidc fedcm', { fedcm_config_url: 'https://example.com/config.json' }, 'fedcm_config_url', 'set'],
     ['oidc netid origin', { net_id_token_origin_header: 'https://example.com' }, 'net_id_token_origin_header', 'set'],
