@@ -125,6 +125,12 @@ export class FlowAnswers {
       return { flowType: record.type, status: 200, body: json, browserLocation: this.#d.urls.uiFor('verification', record.id), cookies: rq.cookies };
     }
 
+    if (work.exchange && (kind === 'login' || kind === 'registration')) {
+      // Kratos MaybeRedirectAPICodeFlow: to the flow's return_to (else the default browser return URL) with `code`.
+      const to = new URL(record.returnTo ?? this.#d.config.selfservice.default_browser_return_url);
+      to.searchParams.set('code', work.exchange.returnToCode);
+      return { flowType: record.type, status: 303, body: {}, browserLocation: to.toString(), cookies: rq.cookies };
+    }
     const subject = await loadIdentity();
     const sessionView = work.issued?.session ?? (work.upgraded ? { ...work.upgraded.session, ...work.upgraded.patch } : undefined);
     const session = sessionView && subject ? toSessionJson({ ...sessionView, identity: subject }, { includeIdentity: true, schemaUrl: this.#d.schemaUrl }) : undefined;

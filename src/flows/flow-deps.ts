@@ -39,6 +39,8 @@ export interface FlowServiceDeps {
 
 export interface CreateOptions {
   returnTo?: string;
+  /** API login and registration: Kratos's `return_session_token_exchange_code=true` (a native app signs in in a browser). */
+  returnSessionTokenExchangeCode?: boolean;
   refresh?: boolean;
   aal?: string;
 }

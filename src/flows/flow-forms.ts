@@ -41,6 +41,8 @@ export const NO_STRATEGY: Record<FlowKind, MessageIdValue> = {
 /** Internal keys of the flow service itself (methods' slices are keyed by method id). */
 export const PENDING_SETTINGS = '$pending_settings';
 export const PREFILL = '$prefill';
+/** An API flow whose session the app gets by a token exchange (the row is in session_token_exchanges). */
+export const TOKEN_EXCHANGE = '$token_exchange';
 export const SUBMITS = '$code_submits';
 /** An administrator's browser recovery flow, bound to no browser until its link is first opened. */
 export const UNBOUND = '$unbound';
@@ -79,6 +81,8 @@ export interface Attempt {
   transitions: Array<{ event: string; from: string; to: string; method: string | null }>;
   /** require_verified_address refused the login: commit the verification flow, answer with this error. */
   refusal?: KratosError;
+  /** A native app's token exchange completes with this submit: the return_to code (its hash is committed). */
+  exchange?: { returnToCode: string; returnToCodeHash: string };
 }
 
 export class FlowForms {
@@ -213,6 +217,7 @@ export class FlowForms {
         requestedAal: context.requestedAal,
         continueTo: record.returnTo ?? this.#d.urls.after(kind),
         screen: context.screen,
+        tokenExchange: loaded.internal[TOKEN_EXCHANGE] === true,
         values: { ...context.values, ...prefill },
         fieldMessages: context.fieldMessages,
       },

@@ -20,7 +20,8 @@ import { message } from '../text/message.ts';
 import { verifyCsrfToken } from '../x/csrf-token.ts';
 import { FlowAnswers } from './flow-answers.ts';
 import type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
-import { FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, UNBOUND, type Loaded } from './flow-forms.ts';
+import { FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, TOKEN_EXCHANGE, UNBOUND, type Loaded } from './flow-forms.ts';
+import { startTokenExchange } from '../session/token-exchange.ts';
 import { RequestState, type FlowAnswer, type RequestFacts } from './flow-request.ts';
 import { FlowSubmission } from './flow-submission.ts';
 
@@ -99,13 +100,26 @@ export class FlowService {
       // Kratos returns to this very request (WithRequestURL) only when it carried a return_to, and only for browsers.
       this.#forms.requireSettingsAal(identity, current!, type === 'browser' && options.returnTo ? facts.requestUrl : undefined);
     }
+    // Kratos: only API login and registration flows hand out an exchange code.
+    const exchange = options.returnSessionTokenExchangeCode === true && type === 'api' && (kind === 'login' || kind === 'registration');
     const { record, settled, json } = await this.#forms.build(kind, type, rq, {
       returnTo, refresh, requestedAal, identity, messages: messages.length > 0 ? messages : undefined, requestUrl: facts.requestUrl, session: current, runBeforeHooks: true,
+      internal: exchange ? { [TOKEN_EXCHANGE]: true } : undefined,
     });
-    await this.#d.store.flows.insert(record);
+    let body: Record<string, unknown> = json;
+    if (exchange) {
+      const started = await startTokenExchange(record, this.#forms.now());
+      await this.#d.store.transaction(async (tx) => {
+        await tx.flows.insert(record);
+        await tx.tokenExchanges.insert(started.record);
+      });
+      body = { ...json, session_token_exchange_code: started.initCode };
+    } else {
+      await this.#d.store.flows.insert(record);
+    }
     this.#d.metrics.flowsStarted.inc({ flow: kind, type });
     void settled;
-    return { flowType: type, status: 200, body: json, browserLocation: this.#d.urls.uiFor(kind, record.id), cookies: rq.cookies };
+    return { flowType: type, status: 200, body, browserLocation: this.#d.urls.uiFor(kind, record.id), cookies: rq.cookies };
   }
 
   async #get(kind: FlowKind, id: string, facts: RequestFacts, seen: { type?: FlowType }): Promise<FlowAnswer> {

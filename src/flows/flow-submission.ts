@@ -13,7 +13,8 @@ import { StoreConflictError, type FlowKind, type FlowRecord, type Transaction } 
 import { MessageId } from '../text/ids.ts';
 import { message } from '../text/message.ts';
 import type { FlowAnswers } from './flow-answers.ts';
-import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, type Actor, type Attempt, type FlowForms, type Loaded } from './flow-forms.ts';
+import { EXCHANGE_WINDOW_MS, hashExchangeCode, newExchangeCode } from '../session/token-exchange.ts';
+import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, TOKEN_EXCHANGE, type Actor, type Attempt, type FlowForms, type Loaded } from './flow-forms.ts';
 import type { FlowAnswer, RequestState } from './flow-request.ts';
 import type { Settled } from './flow-runtime.ts';
 import type { FlowServiceDeps } from './flow-deps.ts';
@@ -79,7 +80,7 @@ export class FlowSubmission {
       if (work.refusal) throw work.refusal;
       const outcome = work.outcome;
       if (outcome?.kind === 'continue_in' && (kind === 'login' || kind === 'registration')) {
-        return this.continueIn(record, outcome, work.methodId!, rq, actor, viaLink);
+        return this.continueIn(record, outcome, work.methodId!, rq, actor, viaLink, work.internal[TOKEN_EXCHANGE] === true);
       }
       return this.#answers.completed(kind, { record, settled, internal: work.internal }, rq, actor, work, viaLink);
     }
@@ -91,13 +92,17 @@ export class FlowSubmission {
    * and request URL; it is stored, then either submitted at once for the method (`resume`) or shown with its messages.
    * The old flow was committed already: this is a second transaction, as Kratos's own conversion writes twice.
    */
-  async continueIn(from: FlowRecord, outcome: Extract<Outcome, { kind: 'continue_in' }>, methodId: string, rq: RequestState, actor: Actor, viaLink: boolean): Promise<FlowAnswer> {
+  async continueIn(from: FlowRecord, outcome: Extract<Outcome, { kind: 'continue_in' }>, methodId: string, rq: RequestState, actor: Actor, viaLink: boolean, exchange: boolean): Promise<FlowAnswer> {
     const kind = outcome.flowKind;
     const { record } = await this.#forms.build(kind, from.type, rq, {
       returnTo: from.returnTo ?? undefined, requestUrl: from.requestUrl, messages: outcome.messages, session: rq.facts.session,
-      internal: { [methodId]: outcome.carry }, runBeforeHooks: true,
+      internal: { [methodId]: outcome.carry, ...(exchange ? { [TOKEN_EXCHANGE]: true } : {}) }, runBeforeHooks: true,
     });
-    await this.#d.store.flows.insert(record);
+    await this.#d.store.transaction(async (tx) => {
+      await tx.flows.insert(record);
+      // Kratos MoveToNewFlow: a native app's token exchange follows the sign-in into the new flow.
+      if (exchange) await tx.tokenExchanges.moveToFlow(from.id, record.id, this.#forms.now());
+    });
     this.#d.metrics.flowsStarted.inc({ flow: kind, type: from.type });
     if (outcome.messages && outcome.messages.length > 0) {
       const ui = this.#d.urls.uiFor(kind, record.id);
@@ -285,6 +290,12 @@ export class FlowSubmission {
       const after = work.identity.record.credentials.find((c) => c.type === 'password')?.config.hashed_password;
       if (after !== undefined && before !== after) work.revokeOthers = { identityId: work.identity.record.id, exceptSessionId: actor.session?.session.id };
     }
+    if (work.issued && loaded.record.type === 'api' && work.internal[TOKEN_EXCHANGE] === true && (payload.callback !== undefined || payload.resume === true)) {
+      // A native app's sign-in came back through the browser (Kratos MaybeRedirectAPICodeFlow): the browser takes a
+      // return_to code to the app, which exchanges it with its init code for the session token.
+      const returnToCode = newExchangeCode();
+      work.exchange = { returnToCode, returnToCodeHash: await hashExchangeCode(returnToCode) };
+    }
     if (work.issued && rq.facts.session) {
       // Re-authentication replaces the old session: a token planted before login never survives it.
       work.revokeToken = rq.facts.session.token;
@@ -322,6 +333,9 @@ export class FlowSubmission {
       await this.applyCodes(tx, work.codes, now);
       for (const draft of work.messages) await this.#d.courier.enqueue(tx, draft);
       if (work.issued) await tx.sessions.insert(work.issued.record);
+      if (work.exchange && work.issued) {
+        await tx.tokenExchanges.complete(loaded.record.id, work.exchange.returnToCodeHash, work.issued.session.id, new Date(now.getTime() + EXCHANGE_WINDOW_MS), now);
+      }
       if (work.revokeOthers) await tx.sessions.deactivateAllForIdentity(work.revokeOthers.identityId, now, work.revokeOthers.exceptSessionId);
       if (work.revokeToken) await this.#d.sessions.revokeByToken(work.revokeToken, tx);
       if (work.upgraded) await tx.sessions.update(work.upgraded.session.id, work.upgraded.patch, now);

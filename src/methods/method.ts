@@ -33,6 +33,8 @@ export interface MethodFlowView {
   continueTo: string;
   /** The form's step: registration's profile-first screen, or a login method's own screen (its id). */
   screen?: string;
+  /** An API flow created with `return_session_token_exchange_code=true`: it may go through a browser. */
+  tokenExchange?: boolean;
   /** Non-secret values echoed into the form (traits, identifier, the address a code went to). */
   values: Record<string, unknown>;
   /** Messages attached to nodes, by node name. */

@@ -202,6 +202,31 @@ export interface CodeRepository extends CodeReader {
   voidUnusedForFlow(flowId: string, at: Date): Promise<void>;
 }
 
+/** A session token exchange (Kratos's exchanger): hashes of its codes, the session once the flow issued one. */
+export interface TokenExchangeRecord {
+  id: string;
+  flowId: string;
+  initCodeHash: string;
+  returnToCodeHash: string | null;
+  sessionId: string | null;
+  expiresAt: Date;
+  usedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface TokenExchangeRepository {
+  insert(record: TokenExchangeRecord): Promise<void>;
+  findByInitCodeHash(hash: string): Promise<TokenExchangeRecord | null>;
+  findForFlow(flowId: string): Promise<TokenExchangeRecord | null>;
+  /** The flow continued in another one (a login that became a sign-up): the exchange follows it. */
+  moveToFlow(oldFlowId: string, newFlowId: string, at: Date): Promise<void>;
+  /** The flow issued a session: the return_to code's hash and the session wait for the exchange. */
+  complete(flowId: string, returnToCodeHash: string, sessionId: string, expiresAt: Date, at: Date): Promise<void>;
+  /** Uses the exchange up; false when it was used already (a concurrent exchange won). */
+  markUsed(id: string, at: Date): Promise<boolean>;
+}
+
 export interface CourierMessageQuery {
   limit: number;
   status?: CourierStatus;
@@ -253,6 +278,7 @@ export interface Repositories {
   codes: CodeRepository;
   courier: CourierRepository;
   errors: ErrorRepository;
+  tokenExchanges: TokenExchangeRepository;
 }
 
 export interface Transaction extends Repositories {

@@ -155,6 +155,14 @@ export class SessionService {
     return { patch, token };
   }
 
+  /** A new token for a session whose token nobody holds (a native app's token exchange); the old one stops working. */
+  async newToken(): Promise<{ patch: SessionPatch; token: string }> {
+    const token = randomToken(SESSION_TOKEN_PREFIX, TOKEN_RANDOM_LENGTH);
+    const tokenHash = await hashToken(token);
+    const logoutTokenHash = await hashToken(await deriveLogoutToken(LOGOUT_TOKEN_PREFIX, tokenHash, TOKEN_RANDOM_LENGTH));
+    return { patch: { tokenHash, logoutTokenHash }, token };
+  }
+
   /**
    * The `whoami` hot path: one prepared statement by token hash (session + identity + addresses), no ORM.
    * Null when the token is malformed or unknown, the session revoked or expired, or the identity inactive.

@@ -3,6 +3,7 @@ import type { Registry } from '../../registry.ts';
 import { KratosError, sessionAal2Required, sessionInactive } from '../../errors/kratos-error.ts';
 import { satisfiesAal } from '../../session/aal.ts';
 import { toSessionJson } from '../../session/index.ts';
+import { exchangeSessionToken } from '../../session/token-exchange.ts';
 import { isUuid } from '../../identity/identity-service.ts';
 import { keysetPage } from '../admin/pagination.ts';
 import { currentSession, setSessionCookie, type RequestSession } from './selfservice/http-context.ts';
@@ -79,6 +80,14 @@ export function sessionsRoutes(registry: Registry): Router {
     // Kratos lists them with ExpandEverything: each carries the (caller's own) identity, without credentials.
     const identity = current.session.identity;
     res.json(others.map((s) => toSessionJson({ ...s, identity }, { includeIdentity: true, schemaUrl: registry.schemaUrl })));
+  });
+
+  // Kratos exchangeSessionToken: a native app's init code and return_to code, once, for the session token.
+  router.get('/sessions/token-exchange', async (req: Request, res: Response) => {
+    const code = (name: string) => (typeof req.query[name] === 'string' ? req.query[name] : '');
+    const { token, session } = await exchangeSessionToken(registry, code('init_code'), code('return_to_code'));
+    res.setHeader('Cache-Control', 'no-store');
+    res.json({ session_token: token, session: toSessionJson(session, { includeIdentity: true, schemaUrl: registry.schemaUrl }) });
   });
 
   router.delete('/sessions', async (req: Request, res: Response) => {

@@ -131,9 +131,9 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
   async function redirect(ctx: MethodContext, kind: 'login' | 'registration', payload: Record<string, unknown>): Promise<Outcome> {
     const traits = obj(payload.traits);
     const values = kind === 'registration' ? { traits: traits ?? obj(ctx.flow.values.traits) ?? {} } : ctx.flow.values;
-    if (ctx.flow.type !== 'browser') {
-      // Native apps need Kratos's session token exchange (return_session_token_exchange_code), not implemented yet.
-      return { kind: 'rejected', values, messages: [generic('Signing in with an OpenID Connect provider is supported in browser flows only.')] };
+    if (ctx.flow.type !== 'browser' && !ctx.flow.tokenExchange) {
+      // A native app gets the session of a browser sign-in only through Kratos's session token exchange.
+      return { kind: 'rejected', values, messages: [generic('Signing in with an OpenID Connect provider in an API flow needs return_session_token_exchange_code=true (or submit the id_token).')] };
     }
     const provider = providerById(str(payload.provider));
     if (!provider) return { kind: 'rejected', values, messages: [generic(`OpenID Connect Provider "${str(payload.provider)}" is unknown or has not been configured`)] };
@@ -314,7 +314,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
     return {
       payloadSchema: `methods/oidc/${kind}.json`,
       nodes(ctx) {
-        if (ctx.flow.type !== 'browser') return { nodes: [] };
+        if (ctx.flow.type !== 'browser' && !ctx.flow.tokenExchange) return { nodes: [] };
         const internal = internalOf(ctx);
         if (kind === 'registration' && internal.continueWith) {
           return { nodes: providerNodes(() => message(MessageId.InfoSelfServiceRegistrationContinue), (p) => p.id === internal.continueWith) };

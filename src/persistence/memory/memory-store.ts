@@ -18,6 +18,7 @@ import { credentialKinds } from '../../session/aal.ts';
 import type { Repositories, SessionLookup, SessionRecord, Store, Transaction } from '../store.ts';
 import { MemoryCodeRepository } from './memory-code-repository.ts';
 import { MemoryCourierRepository } from './memory-courier-repository.ts';
+import { MemoryTokenExchangeRepository } from './memory-token-exchange-repository.ts';
 import { MemoryErrorRepository } from './memory-error-repository.ts';
 import { MemoryFlowRepository } from './memory-flow-repository.ts';
 import { MemoryIdentityRepository, toIdentityRecord } from './memory-identity-repository.ts';
@@ -67,6 +68,7 @@ function repositories(source: Source): Repositories {
     codes: new MemoryCodeRepository(source),
     courier: new MemoryCourierRepository(source),
     errors: new MemoryErrorRepository(source),
+    tokenExchanges: new MemoryTokenExchangeRepository(source),
   };
 }
 

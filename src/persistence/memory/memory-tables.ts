@@ -8,6 +8,7 @@ import type { CredentialType, IdentityRecord } from '../../identity/identity.ts'
 import {
   UniqueViolationError,
   type CodeRecord, type CourierDispatchRecord, type CourierMessageRecord, type FlowRecord, type FlowTransitionRecord, type SelfServiceErrorRecord,
+  type TokenExchangeRecord,
   type SessionRecord,
 } from '../store.ts';
 
@@ -41,6 +42,7 @@ export interface Tables {
   courier: Map<string, CourierMessageRecord>;
   dispatches: Map<string, CourierDispatchRecord>;
   errors: Map<string, SelfServiceErrorRecord>;
+  tokenExchanges: Map<string, TokenExchangeRecord>;
 }
 
 export type TableName = keyof Tables;
@@ -48,7 +50,7 @@ export type TableName = keyof Tables;
 export function emptyTables(): Tables {
   return {
     identities: new Map(), flows: new Map(), flowTransitions: new Map(), sessions: new Map(), codes: new Map(), courier: new Map(),
-    dispatches: new Map(), errors: new Map(),
+    dispatches: new Map(), errors: new Map(), tokenExchanges: new Map(),
   };
 }
 

@@ -5,6 +5,7 @@ import { autocommitSource, transactionSource, type EmSource } from './em-source.
 import { SqlIdentityRepository } from './identity-repository.ts';
 import { SqlFlowRepository } from './flow-repository.ts';
 import { SqlSessionRepository } from './session-repository.ts';
+import { SqlTokenExchangeRepository } from './token-exchange-repository.ts';
 import { SqlCodeRepository } from './code-repository.ts';
 import { SqlCourierRepository } from './courier-repository.ts';
 import { SqlErrorRepository } from './error-repository.ts';
@@ -22,6 +23,7 @@ function repositories(source: EmSource, dialect: 'sqlite' | 'postgresql'): Repos
     flows: new SqlFlowRepository(source),
     sessions: new SqlSessionRepository(source),
     codes: new SqlCodeRepository(source),
+    tokenExchanges: new SqlTokenExchangeRepository(source),
     courier: new SqlCourierRepository(source, dialect),
     errors: new SqlErrorRepository(source),
   };

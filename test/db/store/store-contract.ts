@@ -627,6 +627,38 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
+    describe('token exchanges', () => {
+      it('insert, find by init code hash and by flow, move to another flow, complete once the session exists, use up once', async () => {
+        const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+        const flowId = crypto.randomUUID();
+        const record = {
+          id: crypto.randomUUID(), flowId, initCodeHash: hex64(), returnToCodeHash: null, sessionId: null,
+          expiresAt: at(now, HOUR), usedAt: null, createdAt: now, updatedAt: now,
+        };
+        await store.tokenExchanges.insert(record);
+        await expect(store.transaction((tx) => tx.tokenExchanges.insert({ ...record, id: crypto.randomUUID() }))).rejects.toBeInstanceOf(UniqueViolationError);
+        expect(await store.tokenExchanges.findByInitCodeHash(record.initCodeHash)).toEqual(record);
+        expect(await store.tokenExchanges.findByInitCodeHash(hex64())).toBeNull();
+        expect(await store.tokenExchanges.findForFlow(flowId)).toEqual(record);
+
+        const next = crypto.randomUUID();
+        await store.tokenExchanges.moveToFlow(flowId, next, at(now, 1000));
+        expect(await store.tokenExchanges.findForFlow(flowId)).toBeNull();
+        const sessionId = crypto.randomUUID();
+        const returnHash = hex64();
+        await store.tokenExchanges.complete(next, returnHash, sessionId, at(now, 5000), at(now, 2000));
+        expect(await store.tokenExchanges.findForFlow(next)).toEqual({
+          ...record, flowId: next, returnToCodeHash: returnHash, sessionId, expiresAt: at(now, 5000), updatedAt: at(now, 2000),
+        });
+        expect(await store.tokenExchanges.markUsed(record.id, at(now, 3000))).toBe(true);
+        expect(await store.tokenExchanges.markUsed(record.id, at(now, 4000))).toBe(false);
+        expect((await store.tokenExchanges.findByInitCodeHash(record.initCodeHash))?.usedAt).toEqual(at(now, 3000));
+        // A used exchange is never completed again.
+        await store.tokenExchanges.complete(next, hex64(), crypto.randomUUID(), at(now, 9000), at(now, 9000));
+        expect((await store.tokenExchanges.findForFlow(next))?.sessionId).toBe(sessionId);
+      });
+    });
+
     describe('transactions', () => {
       it('commits every write together, shows them to the transaction itself, and returns the callback value', async () => {
         const identity = identityRecord();

@@ -6,15 +6,17 @@
  * another audience or issuer, and a token signed by a key the OP never published.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
 import { generateKeyPair, SignJWT } from 'jose';
 import { testDatabases } from '../../support/databases.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { CookieJar } from '../../support/cookie-jar.ts';
-import { bodyOf, messageIds } from '../browser/browser-client.ts';
+import { Browser, bodyOf, messageIds } from '../browser/browser-client.ts';
 import { mapperUrl, startOidcFixture, unique, WEBSITE, type OidcFixture } from './oidc-fixture.ts';
 
 type Json = any;
 
+const APP = 'https://app.example.com/signed-in';
 const GOOGLE = { id: 'google', provider: 'google', label: 'Google', client_id: 'client-g', client_secret: 'secret-google-0123456789', mapper_url: mapperUrl, scope: ['email', 'profile'], additional_id_token_audiences: ['ios-app'] };
 
 for (const db of testDatabases()) {
@@ -22,7 +24,10 @@ for (const db of testDatabases()) {
     let f: OidcFixture;
 
     beforeAll(async () => {
-      f = await startOidcFixture(db, { providers: (issuer) => [{ ...GOOGLE, issuer_url: issuer }] });
+      f = await startOidcFixture(db, {
+        providers: (issuer) => [{ ...GOOGLE, issuer_url: issuer }],
+        extra: { selfservice: { allowed_return_urls: [APP] } },
+      });
     });
     afterAll(async () => {
       await f?.close();
@@ -93,6 +98,90 @@ for (const db of testDatabases()) {
       const { status, body } = await submit('registration', { provider: 'google', id_token: token, id_token_nonce: 'n-0123456789' });
       expect(status).toBe(200);
       expect(body.identity.traits.email).toBe(`${sub}@example.org`);
+    });
+
+    describe('through the system browser: return_session_token_exchange_code and GET /sessions/token-exchange', () => {
+      /** The app creates the flow and submits the provider; the system browser goes to the OP and back. */
+      async function signInThroughBrowser(kind: 'login' | 'registration', sub: string): Promise<{ flow: Json; initCode: string; back: Response; browser: Browser }> {
+        const res = await fetch(`${f.pub()}self-service/${kind}/api?return_session_token_exchange_code=true&return_to=${encodeURIComponent(APP)}`, { headers: { accept: 'application/json' } });
+        const flow = await bodyOf(res);
+        expectResponse(kind === 'login' ? 'createNativeLoginFlow' : 'createNativeRegistrationFlow', res.status, flow);
+        const initCode = flow.session_token_exchange_code;
+        expect(initCode).toMatch(/^[A-Za-z0-9]{64}$/);
+        expect(flow.ui.nodes.some((n: Json) => n.attributes.name === 'provider' && n.attributes.value === 'op1')).toBe(true);
+        const go = await fetch(flow.ui.action, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ method: 'oidc', provider: 'op1' }) });
+        const redirect = await bodyOf(go);
+        expect(go.status).toBe(422);
+        expect(redirect.error.id).toBe('browser_location_change_required');
+        const browser = f.browser();
+        f.op.setClaims(sub, { email: `${sub}@example.org`, website: WEBSITE });
+        const callbackUrl = await f.op.authorize(browser.jar, redirect.redirect_browser_to, { login: sub });
+        const back = await f.callback(browser, callbackUrl);
+        return { flow, initCode, back, browser };
+      }
+
+      const exchange = (init: string, ret: string) => fetch(`${f.pub()}sessions/token-exchange?init_code=${init}&return_to_code=${ret}`, { headers: { accept: 'application/json' } });
+
+      it('a login of an unknown subject signs up in the browser; the app exchanges both codes once for a working session token', async () => {
+        const sub = unique('tess');
+        const { initCode, back, browser } = await signInThroughBrowser('login', sub);
+        expect(back.status).toBe(303);
+        const to = new URL(back.headers.get('location')!);
+        expect(`${to.origin}${to.pathname}`).toBe(APP);
+        const returnCode = to.searchParams.get('code')!;
+        expect(returnCode).toMatch(/^[A-Za-z0-9]{64}$/);
+        // The system browser got no session: the session is the app's.
+        expect(browser.sessionCookie()).toBeUndefined();
+
+        // A wrong return code, or one code alone, gives nothing and does not use the exchange up.
+        const wrong = await exchange(initCode, returnCode.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')));
+        expect(wrong.status).toBe(404);
+        expectResponse('exchangeSessionToken', 404, await bodyOf(wrong));
+        const alone = await fetch(`${f.pub()}sessions/token-exchange?init_code=${initCode}`);
+        const aloneBody = await bodyOf(alone);
+        expect(alone.status).toBe(400);
+        expect(aloneBody.error.reason).toBe('"init_code" and "return_to_code" query params must be set');
+
+        const res = await exchange(initCode, returnCode);
+        const body = await bodyOf(res);
+        expectResponse('exchangeSessionToken', res.status, body);
+        expect(res.status).toBe(200);
+        expect(body.session_token).toMatch(/^ory_st_/);
+        expect(body.session.identity.traits.email).toBe(`${sub}@example.org`);
+        const whoami = await fetch(`${f.pub()}sessions/whoami`, { headers: { 'x-session-token': body.session_token } });
+        expect(whoami.status).toBe(200);
+        expect((await bodyOf(whoami)).id).toBe(body.session.id);
+
+        // Single use.
+        expect((await exchange(initCode, returnCode)).status).toBe(404);
+        // The codes are stored hashed and reach no log.
+        const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
+        expect(await f.srv.registry.store.tokenExchanges.findByInitCodeHash(initCode)).toBeNull();
+        const row = await f.srv.registry.store.tokenExchanges.findByInitCodeHash(sha256(initCode));
+        expect(row).toMatchObject({ returnToCodeHash: sha256(returnCode), sessionId: body.session.id });
+        expect(row!.usedAt).not.toBeNull();
+        const logs = f.srv.logs.join('\n');
+        for (const secret of [initCode, returnCode, body.session_token]) expect(logs).not.toContain(secret);
+      });
+
+      it('a known subject signs in through the browser; the exchange is refused after its short window', async () => {
+        const sub = unique('ugo');
+        const first = await signInThroughBrowser('registration', sub);
+        expect(first.back.status).toBe(303);
+        const code = new URL(first.back.headers.get('location')!).searchParams.get('code')!;
+        expect((await exchange(first.initCode, code)).status).toBe(200);
+
+        const { initCode, back } = await signInThroughBrowser('login', sub);
+        const returnCode = new URL(back.headers.get('location')!).searchParams.get('code')!;
+        f.srv.clock.advance(6 * 60 * 1000);
+        expect((await exchange(initCode, returnCode)).status).toBe(404);
+      });
+
+      it('an API flow without the exchange code offers no provider and refuses the redirect', async () => {
+        const flow = (await submit('login', { provider: 'op1' })).body;
+        expect(messageIds(flow.ui.messages)).toEqual([4000001]);
+        expect(flow.ui.nodes.some((n: Json) => n.attributes.name === 'provider')).toBe(false);
+      });
     });
 
     describe('refusals: nothing stored, no session', () => {

@@ -64,6 +64,7 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     for (const type of ['api', 'browser'] as const) {
       router.get(`/self-service/${kind}/${type}`, handle(type === 'browser' ? htmlClient : never, async (req) => flows.create(kind, type, await facts(req), {
         returnTo: queryString(req, 'return_to'),
+        returnSessionTokenExchangeCode: queryString(req, 'return_session_token_exchange_code') === 'true',
         refresh: queryString(req, 'refresh') === 'true',
         aal: queryString(req, 'aal'),
       })));
