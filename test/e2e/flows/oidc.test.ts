@@ -4,7 +4,8 @@
  * strategy_login.go, strategy_registration.go; Cypress profiles/oidc): sign-up, sign-in with the same subject, a
  * login of an unknown subject that continues as a sign-up, account linking (1010016) when the e-mail is taken, a
  * missing trait (the form pre-filled, Continue with the provider), and the refusals — a state from another browser,
- * flow or provider, a replayed callback, a wrong nonce, the provider's access_denied: nothing stored, no session.
+ * flow or provider, a replayed callback, a wrong nonce, the provider's access_denied, an unreachable provider, a code
+ * bound to another PKCE challenge, an expired flow: nothing stored, no session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
@@ -38,6 +39,8 @@ for (const db of testDatabases()) {
                 providers: [
                   { id: 'op1', provider: 'generic', label: 'Test OP', client_id: 'client-1', client_secret: 'secret-one-0123456789', issuer_url: op.issuer, mapper_url: mapperUrl, scope: ['email', 'profile'] },
                   { id: 'op2', provider: 'generic', client_id: 'client-2', client_secret: 'secret-two-0123456789', issuer_url: op.issuer, mapper_url: mapperUrl, scope: ['email', 'profile'], pkce: 'never' },
+                  // Nothing listens on port 9 of this machine: an unreachable provider.
+                  { id: 'down', provider: 'generic', client_id: 'client-3', client_secret: 'secret-three-0123456789', issuer_url: 'http://127.0.0.1:9', mapper_url: mapperUrl },
                 ],
               },
             },
@@ -366,6 +369,32 @@ for (const db of testDatabases()) {
         expect(b.sessionCookie()).toBeUndefined();
       });
 
+      it('an unreachable provider: the flow says so (4000001), nothing stored', async () => {
+        const b = browser();
+        const before = (await identities()).length;
+        const flow = await b.startJson('registration');
+        const res = await b.submitJson(flow.ui.action, { csrf_token: csrfOf(flow), method: 'oidc', provider: 'down' });
+        const body = await bodyOf(res);
+        expect(res.status).toBe(400);
+        expect(messageIds(body.ui.messages)).toEqual([4000001]);
+        expect(body.ui.messages[0].text).toMatch(/^Unable to initialize OpenID Connect Provider: /);
+        expect((await identities()).length).toBe(before);
+      });
+
+      it('a code bound to another PKCE challenge (the verifier does not match): the OP refuses the exchange, nothing stored', async () => {
+        const b = browser();
+        const sub = unique('peggy');
+        op.setClaims(sub, { email: `${sub}@example.org`, website: WEBSITE });
+        const before = (await identities()).length;
+        const { authorization } = await goToProvider(b, 'registration');
+        // An attacker's challenge: the code is bound to it, not to the verifier idflow keeps for the flow.
+        authorization.searchParams.set('code_challenge', 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+        const res = await callback(b, await op.authorize(b.jar, authorization.toString(), { login: sub }));
+        await expectFlowMessage(b, res, 'registration', /^The OpenID Connect provider refused the request: invalid_grant/);
+        expect((await identities()).length).toBe(before);
+        expect(b.sessionCookie()).toBeUndefined();
+      });
+
       it('a state for one provider at another provider\'s callback goes to the error UI', async () => {
         const b = browser();
         const sub = unique('judy');
@@ -388,6 +417,24 @@ for (const db of testDatabases()) {
         expect(b.sessionCookie()).toBeUndefined();
         // A state of another flow kind or id never reaches another flow: the same browser's real callback still works.
         expect((await callback(b, callbackUrl)).status).toBe(303);
+      });
+
+      // Last: it moves the server's clock past every flow's lifespan.
+      it('a callback for an expired flow: a new flow says the old one expired (Kratos 4040001), nothing stored', async () => {
+        const b = browser();
+        const sub = unique('olga');
+        op.setClaims(sub, { email: `${sub}@example.org`, website: WEBSITE });
+        const before = (await identities()).length;
+        const { authorization, flow } = await goToProvider(b, 'registration');
+        const callbackUrl = await op.authorize(b.jar, authorization.toString(), { login: sub });
+        srv.clock.advance(2 * 60 * 60 * 1000);
+        const res = await callback(b, callbackUrl);
+        expect([302, 303]).toContain(res.status);
+        const next = await b.readFlow('registration', flowIdOf(res.headers.get('location')!));
+        expect(next.id).not.toBe(flow.id);
+        expect(messageIds(next.ui.messages)).toEqual([4040001]);
+        expect((await identities()).length).toBe(before);
+        expect(b.sessionCookie()).toBeUndefined();
       });
     });
   });
