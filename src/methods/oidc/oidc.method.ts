@@ -313,6 +313,8 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
   function capability(kind: 'login' | 'registration'): Capability {
     return {
       payloadSchema: `methods/oidc/${kind}.json`,
+      // Kratos's provider buttons post `provider` and no `method`: the button makes the submission this method's.
+      claims: (body) => typeof body.provider === 'string' && body.provider !== '',
       nodes(ctx) {
         if (ctx.flow.type !== 'browser' && !ctx.flow.tokenExchange) return { nodes: [] };
         const internal = internalOf(ctx);
