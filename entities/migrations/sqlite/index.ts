@@ -4,6 +4,7 @@ import { Migration20261125003114_courier_trace_context } from './Migration202611
 import { Migration20261206215232_flow_internal } from './Migration20261206215232_flow_internal.ts';
 import { Migration20261207022602_flow_transitions } from './Migration20261207022602_flow_transitions.ts';
 import { Migration20261207022733_session_token_exchanges } from './Migration20261207022733_session_token_exchanges.ts';
+import { Migration20261207024500_rate_limits } from './Migration20261207024500_rate_limits.ts';
 
 export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261124215255_initial', class: Migration20261124215255_initial },
@@ -11,4 +12,5 @@ export const sqliteMigrations: MigrationObject[] = [
   { name: 'Migration20261206215232_flow_internal', class: Migration20261206215232_flow_internal },
   { name: 'Migration20261207022602_flow_transitions', class: Migration20261207022602_flow_transitions },
   { name: 'Migration20261207022733_session_token_exchanges', class: Migration20261207022733_session_token_exchanges },
+  { name: 'Migration20261207024500_rate_limits', class: Migration20261207024500_rate_limits },
 ];
