@@ -32,6 +32,8 @@ export interface ServeEndpointConfig {
   keep_alive_timeout?: string;
   /** idflow: open connections per client IP address; 0 = no cap. */
   max_connections_per_ip?: number;
+  /** idflow: reverse proxies whose X-Forwarded-For is believed (addresses, CIDRs, Express's names). */
+  trusted_proxies?: string[];
 }
 
 export interface IdentitySchemaRef {
@@ -183,6 +185,25 @@ export interface CourierConfig {
   };
 }
 
+/** idflow: a fixed-window limit (`window` a duration string). */
+export interface RateWindow {
+  limit: number;
+  window: string;
+}
+
+/** idflow: rate limits and the per-identifier lockout (config.schema.json `rate_limit`). */
+export interface RateLimitConfig {
+  enabled: boolean;
+  redis_url?: string;
+  redis_key_prefix: string;
+  lockout: { failure_factor: number; wait_increment: string; max_wait: string; failure_reset: string };
+  login: { per_ip: RateWindow };
+  registration: { per_ip: RateWindow };
+  send: { per_address: RateWindow; per_ip: RateWindow };
+  code: { per_ip: RateWindow };
+  admin: { per_ip: RateWindow };
+}
+
 export interface Config {
   dsn: string;
   dev: boolean;
@@ -200,6 +221,7 @@ export interface Config {
   courier: CourierConfig;
   log: { level: 'trace' | 'debug' | 'info' | 'warning' | 'warn' | 'error' | 'fatal' | 'panic'; format: 'json' | 'text'; leak_sensitive_values?: boolean };
   security: { account_enumeration: { mitigate: boolean } };
+  rate_limit: RateLimitConfig;
   clients: {
     http: { disallow_private_ip_ranges: boolean; private_ip_exception_urls: string[] };
     web_hook: { header_allowlist: string[] };

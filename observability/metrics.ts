@@ -22,6 +22,11 @@ export interface Metrics {
   courierMessages: Gauge<'status'>;
   /** Delivery attempts by result: `sent`, `failed` (to be retried) or `abandoned`. */
   courierDeliveries: Counter<'result'>;
+  /**
+   * Requests refused by a rate limit or a lockout (src/ratelimit/), by action (`login`, `registration`, `send`, `code`,
+   * `admin`) and scope (`identifier`, `address`, `ip`).
+   */
+  rateLimited: Counter<'action' | 'scope'>;
   /** Set by the courier: counts messages per status for the gauge above. */
   courierQueueDepth?: () => Promise<Record<string, number>>;
 }
@@ -67,6 +72,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Time to hash or verify a password.',
       labelNames: ['operation'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: 'idflow_rate_limited_total',
+      help: 'Requests refused with 429 by a rate limit or a lockout, by action and scope (identifier, address, ip).',
+      labelNames: ['action', 'scope'],
       registers: [registry],
     }),
     sessionChecks: new Counter({ name: 'idflow_session_checks_total', help: 'Session lookups (whoami), by result.', labelNames: ['result'], registers: [registry] }),

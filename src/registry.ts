@@ -41,6 +41,9 @@ import { instrumentHasher } from '../observability/hasher-metrics.ts';
 import { WebHooks } from './hooks/web-hooks.ts';
 import { evaluateJsonnet, loadJsonnetSource } from './hooks/jsonnet.ts';
 import { createOidcMethod, CALLBACK_PATH, type StatePayload } from './methods/oidc/oidc.method.ts';
+import { AbuseGuard } from './ratelimit/abuse-guard.ts';
+import { openCounters, type Counters } from './ratelimit/counters.ts';
+import { openRateLimitPool } from './persistence/rate-limit-pool.ts';
 import { OidcConfigError, resolveProviders, type ResolvedProvider } from './methods/oidc/providers.ts';
 
 export interface Urls {
@@ -71,6 +74,8 @@ export interface Registry {
   courier: Courier;
   /** `web_hook` hooks of the self-service flows. */
   webHooks: WebHooks;
+  /** Rate limits and the per-identifier lockout (`rate_limit`). */
+  guard: AbuseGuard;
   /** `csrf_token_<sha256(public base URL)>`; recomputed when the base URL is learnt at listen time. */
   csrfCookieName: string;
   /** Base URLs with a trailing slash; set from config, or from the bound address when not configured. */
@@ -140,12 +145,15 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     admin: configuredBaseUrl(config, 'admin') ?? defaultBaseUrl(config, 'admin', config.serve.admin.port),
   };
   let courier: Courier;
+  let counters: Counters;
   try {
     courier = new Courier(config.courier, { queue: store.courier, clock, logger, metrics, clientsHttp: config.clients.http });
+    counters = await openRateLimitCounters(config, logger, options.store !== undefined);
   } catch (err) {
     await store.close();
     throw err;
   }
+  const guard = new AbuseGuard({ config: config.rate_limit, counters, clock, metrics });
   const credentialCipher = new CredentialCipher(config.secrets.cipher ?? []);
   const identities = new IdentityService({ store, schemas, hasher, clock, secondFactors: secondFactorImport(credentialCipher) });
   const schemaUrl = (schemaId: string) => schemas.schemaUrl(urls.public, schemaId);
@@ -172,6 +180,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     returnTo: returnToValidator(config, urls.public),
     courier,
     webHooks,
+    guard,
     csrfCookieName: await csrfCookieName(urls.public),
     urls,
     schemaUrl,
@@ -179,11 +188,12 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
       stately?.stop();
       await courier.stop();
       await hasher.close();
+      await counters.close();
       await store.close();
     },
   };
   registry.flowService = new FlowService({
-    config, store, clock, metrics, schemas, identities, sessions, courier, webHooks, schemaUrl, secondFactors,
+    config, store, clock, metrics, schemas, identities, sessions, courier, webHooks, schemaUrl, secondFactors, guard,
     runtime: new FlowRuntime(FLOW_MACHINES, stately ? [stately.inspect] : []),
     methods: allMethods,
     challengeIssuer: methods.issuer,
@@ -192,6 +202,18 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     internal: new InternalSealer(new Sealer(config.secrets.cipher ?? [], 'idflow-flow-internal')),
   });
   return registry;
+}
+
+/**
+ * Where rate-limit counters live: Redis when `rate_limit.redis_url` is set; else the PostgreSQL database, so every
+ * replica shares them; else (SQLite, a store handed in by a test, or limits turned off) the process.
+ */
+async function openRateLimitCounters(config: Config, logger: Logger, storeGiven: boolean): Promise<Counters> {
+  const limits = config.rate_limit;
+  if (!limits.enabled) return openCounters({ backend: 'memory' });
+  if (limits.redis_url) return openCounters({ backend: 'redis', url: limits.redis_url, keyPrefix: limits.redis_key_prefix });
+  const pool = storeGiven ? undefined : openRateLimitPool(config.dsn, (err) => logger.warn('rate-limit database connection failed', { reason: err.message }));
+  return openCounters(pool ? { backend: 'postgresql', pool } : { backend: 'memory' });
 }
 
 /** `selfservice.methods.passkey.config` as the passkey method reads it. */

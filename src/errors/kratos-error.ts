@@ -177,3 +177,16 @@ export const browserLocationChangeRequired = (to: string) => new KratosError(422
   beside: { redirect_browser_to: to },
   browserLocation: to,
 });
+
+/**
+ * A rate limit or a lockout (src/ratelimit/). Kratos has no error id for it (rate limiting is left to the operator), so
+ * none is invented: clients branch on the 429 and read `Retry-After` (also in `details.retry_after`, seconds, for the
+ * error UI, which sees no headers). The text is the same whichever limit applied, so it never tells whether an
+ * account exists.
+ */
+export const tooManyRequests = (retryAfterSeconds: number) => new KratosError(429, undefined, {
+  reason: `Too many attempts. Please wait ${retryAfterSeconds} seconds before trying again.`,
+  message: 'The request was rate limited',
+  details: { retry_after: retryAfterSeconds },
+  headers: { 'Retry-After': String(retryAfterSeconds) },
+});

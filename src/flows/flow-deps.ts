@@ -7,6 +7,7 @@ import type { IdentityService } from '../identity/identity-service.ts';
 import type { IdentitySchemaRegistry } from '../identity/schema/index.ts';
 import type { ChallengeIssuer } from '../methods/code/challenge.method.ts';
 import type { Method } from '../methods/method.ts';
+import type { AbuseGuard } from '../ratelimit/abuse-guard.ts';
 import type { Store } from '../persistence/store.ts';
 import type { SessionService } from '../session/session-service.ts';
 import type { Clock } from '../x/clock.ts';
@@ -35,6 +36,8 @@ export interface FlowServiceDeps {
   schemaUrl: (schemaId: string) => string;
   /** Credential kinds that count as second factors in this configuration (see session/aal.ts). */
   secondFactors: ReadonlySet<string>;
+  /** Rate limits and the per-identifier lockout, asked before a method runs. */
+  guard: Pick<AbuseGuard, 'begin'>;
 }
 
 export interface CreateOptions {

@@ -52,6 +52,8 @@ export interface FlowAnswer {
 export class RequestState {
   readonly facts: RequestFacts;
   readonly cookies: CookieChanges = {};
+  /** The kind of outcome the submitted method returned last (the abuse guard counts failures from it). */
+  methodOutcome?: string;
 
   constructor(facts: RequestFacts) {
     this.facts = facts;

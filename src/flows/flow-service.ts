@@ -24,6 +24,7 @@ import { FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, TOKEN_EXC
 import { startTokenExchange } from '../session/token-exchange.ts';
 import { RequestState, type FlowAnswer, type RequestFacts } from './flow-request.ts';
 import { FlowSubmission } from './flow-submission.ts';
+import { guardRequestFor, guardResultOf } from './flow-guard.ts';
 
 export { FlowConflictError } from './flow-submission.ts';
 
@@ -209,7 +210,16 @@ export class FlowService {
       const { callback: _callback, resume: _resume, ...rest } = payload;
       payload = rest;
     }
-    return this.#submission.run(kind, loaded, rq, actor, payload, viaLink);
+    // Rate limits and the lockout apply before the method sees the payload; the method's outcome settles the count.
+    const limited = guardRequestFor({
+      kind, payload, ip: facts.device.ip, identityId: facts.session?.session.identityId ?? record.identityId ?? undefined, callback: viaLink,
+    });
+    const ticket = limited ? await this.#d.guard.begin(limited) : undefined;
+    try {
+      return await this.#submission.run(kind, loaded, rq, actor, payload, viaLink);
+    } finally {
+      await ticket?.settle(guardResultOf(rq.methodOutcome));
+    }
   }
 
   /**

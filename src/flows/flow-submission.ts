@@ -188,11 +188,13 @@ export class FlowSubmission {
       work.internal[SUBMITS] = submits;
       if (submits > this.#forms.maxSubmissions()) {
         work.outcome = { kind: 'exhausted', messages: [] };
+        rq.methodOutcome = 'exhausted';
         return work.outcome;
       }
     }
     const ctx = this.#forms.methodContext(kind, loaded, actor, method);
     let outcome = await capability.submit(ctx, input.payload);
+    rq.methodOutcome = outcome.kind;
     if (outcome.kind === 'authenticated') {
       const refusal = await this.requireVerifiedAddress(kind, loaded, rq, work, outcome);
       if (refusal) outcome = refusal;

@@ -53,6 +53,9 @@ export async function startTestServer(dsn: string, overlay: Overlay = {}, option
     serve: { public: { host: '127.0.0.1', port: 0 }, admin: { host: '127.0.0.1', port: 0 }, ui: { enabled: false } },
     secrets: TEST_SECRETS,
     log: { level: 'info', format: 'json' },
+    // Every test client is 127.0.0.1, so a suite's requests would share one address's budgets: limits are off here
+    // and turned on (`rate_limit: { enabled: true }`) by the tests about them (test/e2e/hardening/rate-limits.test.ts).
+    rate_limit: { enabled: false },
   };
   const { config } = loadConfig({ env: {}, dev: true, overrides: deepMerge(base, overlay) });
   const logs: string[] = [];

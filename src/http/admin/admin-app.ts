@@ -17,7 +17,7 @@ import { metricsRoutes } from './metrics.routes.ts';
 const UNPREFIXED = /^\/(health|version|metrics)(\/|$)/;
 
 export function createAdminApp(registry: Registry, state: AppState): Express {
-  const app = createBaseApp(registry.metrics);
+  const app = createBaseApp(registry.metrics, registry.config.serve.admin.trusted_proxies ?? [], 'serve.admin.trusted_proxies');
   // Kratos's admin server answers both /admin/... and the legacy unprefixed paths.
   app.use((req, _res, next) => {
     if (!req.url.startsWith('/admin/') && req.url !== '/admin' && !UNPREFIXED.test(req.url)) req.url = '/admin' + req.url;
@@ -41,6 +41,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
     pageTokens: registry.pageTokens,
     schemaUrl: registry.schemaUrl,
     adminBaseUrl: () => registry.urls.admin,
+    guard: registry.guard,
   }));
   app.use(adminSessionsRoutes(registry));
   app.use(adminRecoveryRoutes(registry));

@@ -12,6 +12,7 @@ import type { PageTokenSealer } from '../../x/page-token.ts';
 import { queryList, queryString } from '../middleware/request-context.ts';
 import { paginationLinks, parsePageSize } from './pagination.ts';
 import { CONTROL_CHARACTER_REASON, hasIdentifierControl } from '../../x/control-characters.ts';
+import type { AbuseGuard } from '../../ratelimit/abuse-guard.ts';
 
 export interface IdentitiesRoutesDeps {
   identities: IdentityService;
@@ -20,6 +21,8 @@ export interface IdentitiesRoutesDeps {
   pageTokens: PageTokenSealer;
   schemaUrl: (schemaId: string) => string;
   adminBaseUrl: () => string;
+  /** `rate_limit.admin`: identities created per client address (each hashes, validates and writes). */
+  guard: Pick<AbuseGuard, 'begin'>;
 }
 
 const PROTECTED_PATCH_PATHS = [/^\/id(\/|$)/, /^\/state_changed_at(\/|$)/, /^\/stateChangedAt(\/|$)/, /^\/credentials(\/|$)/, /^\/created_at(\/|$)/, /^\/updated_at(\/|$)/, /^\/schema_url(\/|$)/];
@@ -69,6 +72,7 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
 
   router.post('/admin/identities', async (req: Request, res: Response) => {
     const body = assertBody<IdentityInput>('admin/create-identity.json', req.body);
+    await deps.guard.begin({ action: 'admin', ip: req.ip, points: 1 });
     const record = await deps.identities.create(body);
     res.status(201).setHeader('Location', location(record.id)).json(json(record, 'types'));
   });
@@ -79,6 +83,7 @@ export function identitiesRoutes(deps: IdentitiesRoutesDeps): Router {
     if (plaintext > MAX_BATCH_PLAINTEXT) {
       throw badRequest(`At most ${MAX_BATCH_PLAINTEXT} identities with plaintext passwords can be imported in one batch; use hashed_password for larger imports.`);
     }
+    await deps.guard.begin({ action: 'admin', ip: req.ip, points: Math.max(1, body.identities.length) });
     const results = [];
     for (const item of body.identities) {
       const patchId = item.patch_id ?? crypto.randomUUID();

@@ -17,7 +17,7 @@ export interface AppState {
 }
 
 export function createPublicApp(registry: Registry, state: AppState): Express {
-  const app = createBaseApp(registry.metrics);
+  const app = createBaseApp(registry.metrics, registry.config.serve.public.trusted_proxies ?? [], 'serve.public.trusted_proxies');
   app.use(noStore(/^\/(self-service|sessions)(\/|$)/));
   app.use(whoamiRoutes(registry)); // the hottest route first: no other router's layers to walk
   app.use(healthRoutes({

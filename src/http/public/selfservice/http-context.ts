@@ -85,8 +85,9 @@ export function clearSessionCookie(registry: Registry, res: Response): void {
   appendSetCookie(res, clearSessionCookieHeader(options));
 }
 
+/** The client: `req.ip` honours X-Forwarded-For only from `serve.public.trusted_proxies` (base-app.ts). */
 export function deviceOf(req: Request): { ip?: string; userAgent?: string } {
-  return { ip: req.socket.remoteAddress ?? undefined, userAgent: req.get('user-agent') ?? undefined };
+  return { ip: req.ip ?? req.socket.remoteAddress ?? undefined, userAgent: req.get('user-agent') ?? undefined };
 }
 
 /**
