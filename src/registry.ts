@@ -316,7 +316,13 @@ function buildMethods(config: Config, deps: {
     all.push(createPasswordMethod({
       hasher: deps.hasher, policy, schemas: deps.schemas,
       identities: {
-        findByPasswordIdentifier: (identifier) => store.identities.findByCredentialIdentifier('password', identifier),
+        async passwordCredential(identifier) {
+          const found = await store.identities.findCredentialByIdentifier('password', identifier);
+          if (!found) return null;
+          const hashed = found.config.hashed_password;
+          return { identityId: found.identityId, hashedPassword: typeof hashed === 'string' && hashed !== '' ? hashed : undefined };
+        },
+        get: (id) => store.identities.get(id),
         buildNew: (input, prepared) => identities.buildNew(input, prepared),
         hasConflicts,
         duplicateHints: selfservice.flows.registration.login_hints === true
@@ -375,7 +381,8 @@ function buildMethods(config: Config, deps: {
       get: (id) => store.identities.get(id),
       async findActiveByAddress(purpose, address) {
         const id = await store.identities.findIdByAddress(purpose === 'recovery' ? 'recovery' : 'verifiable', 'email', address);
-        const identity = id ? await store.identities.get(id) : null;
+        // An unknown address reads as much as a known one: the same identity load, of an id nobody has (timing).
+        const identity = await store.identities.get(id ?? crypto.randomUUID());
         // A disabled identity is treated like an unknown one: no mail that would let it back in.
         return identity && identity.state === 'active' ? identity : null;
       },

@@ -21,6 +21,11 @@ export interface MessageDraft {
   data?: TemplateData;
   /** `sms` for an address whose schema says `via: sms` (sent through `courier.channels[id=sms]`); e-mail by default. */
   channel?: 'email' | 'sms';
+  /**
+   * Rendered and written like any message, then removed in the same transaction, so nothing is sent: the courier step
+   * of an unknown address costs what a known one's does (account enumeration by timing; STYLE.md #8).
+   */
+  drop?: boolean;
 }
 
 export interface CourierDeps {
@@ -136,6 +141,10 @@ export class Courier {
   async enqueue(tx: Pick<Transaction, 'courier' | 'afterCommit'>, draft: MessageDraft): Promise<CourierMessageRecord> {
     const message = this.render(draft);
     await tx.courier.insert(message);
+    if (draft.drop) {
+      await tx.courier.discard(message.id);
+      return message;
+    }
     tx.afterCommit(() => this.wake());
     return message;
   }

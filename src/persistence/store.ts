@@ -117,6 +117,12 @@ export interface IdentityRepository {
   exists(id: string): Promise<boolean>;
   /** The identity owning a credential identifier of this type (`password`/`webauthn`/`code`/`oidc` ...). */
   findByCredentialIdentifier(type: string, identifier: string): Promise<IdentityRecord | null>;
+  /**
+   * Only the credential behind an identifier: its identity's id and its config, in one query. A login checks the
+   * secret against this first and loads the identity only when it matched, so a wrong password costs the same for an
+   * identifier that exists as for one that does not (one lookup, one hash verification).
+   */
+  findCredentialByIdentifier(type: string, identifier: string): Promise<{ identityId: string; config: Record<string, unknown> } | null>;
   findIdByExternalId(externalId: string): Promise<string | undefined>;
   /** The identity holding this verifiable (or recovery) address. */
   findIdByAddress(kind: 'verifiable' | 'recovery', via: 'email' | 'sms', value: string): Promise<string | undefined>;
@@ -237,6 +243,8 @@ export interface CourierMessageQuery {
 
 export interface CourierRepository {
   insert(message: CourierMessageRecord): Promise<void>;
+  /** Removes a message written in this transaction that must not be sent (see MessageDraft.drop). */
+  discard(id: string): Promise<void>;
   get(id: string): Promise<CourierMessageRecord | null>;
   list(query: CourierMessageQuery): Promise<CourierMessageRecord[]>;
   dispatchesOf(messageIds: string[]): Promise<CourierDispatchRecord[]>;

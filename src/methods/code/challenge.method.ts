@@ -185,7 +185,17 @@ export function createChallengeMethod(kind: ChallengeKind, deps: ChallengeMethod
           flowId: ctx.flow.id, purpose, kind, via: 'email', address, identityId: null, expiresAt: new Date(now.getTime() + deps.settings.lifespanMs), now,
         }, kind === 'code' ? randomDigits(6) : randomAlphanumeric(32));
         codes.push({ op: 'insert', code });
-        if (deps.settings.notifyUnknown[purpose]) messages.push({ templateType: templateType(purpose, kind, false), recipient: address, data: {} });
+        if (deps.settings.notifyUnknown[purpose]) {
+          messages.push({ templateType: templateType(purpose, kind, false), recipient: address, data: {} });
+        } else {
+          // The message a known address gets, rendered and written, then dropped: the same work, nothing sent.
+          const data: Record<string, unknown> = {
+            identity: {}, expires_in_minutes: Math.floor(deps.settings.lifespanMs / 60000),
+            [`${purpose}_url`]: issuer.secretUrl(purpose, kind, ctx.flow.id, randomAlphanumeric(32)),
+          };
+          if (kind === 'code') data[`${purpose}_code`] = randomDigits(6);
+          messages.push({ templateType: templateType(purpose, kind, true), recipient: address, drop: true, data });
+        }
       }
       return { kind: 'code_sent', values: { email: address }, messages: [message(SENT[purpose][kind])], changes: { codes, messages, ...(identity ? { identity } : {}) } };
     }

@@ -17,8 +17,12 @@ export interface PasswordMethodDeps {
   policy: PasswordPolicy;
   schemas: IdentitySchemaRegistry;
   identities: {
-    /** The identity whose password credential has this (normalised) identifier. */
-    findByPasswordIdentifier(identifier: string): Promise<IdentityRecord | null>;
+    /**
+     * The stored hash behind a (normalised) password identifier and whose it is, in one lookup: a wrong password is
+     * then the same work whether or not the identifier exists (the identity is loaded only after the hash matched).
+     */
+    passwordCredential(identifier: string): Promise<{ identityId: string; hashedPassword?: string } | null>;
+    get(id: string): Promise<IdentityRecord | null>;
     buildNew(input: IdentityInput, prepared: PreparedCredentials): IdentityRecord;
     /** Whether another identity holds one of the record's identifiers or addresses. */
     hasConflicts(record: IdentityRecord): Promise<boolean>;
@@ -96,9 +100,10 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
         if (problems.length > 0) return { kind: 'rejected', values, ...problemsToMessages(problems, payload) };
         const identifier = String(payload.identifier);
         const password = String(payload.password);
-        const identity = await deps.identities.findByPasswordIdentifier(normalizeIdentifier(identifier, identifierKind(identifier)));
-        const stored = hashedPassword(identity ?? undefined);
+        const credential = await deps.identities.passwordCredential(normalizeIdentifier(identifier, identifierKind(identifier)));
+        const stored = credential?.hashedPassword;
         const valid = stored ? await safeVerify(deps.hasher, password, stored) : (await safeVerify(deps.hasher, password, await dummy()), false);
+        const identity = valid && credential ? await deps.identities.get(credential.identityId) : null;
         if (!identity || !stored || !valid) return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationInvalidCredentials)] };
         if (identity.state !== 'active') return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationIdentityDisabled)] };
         const outcome: Outcome = { kind: 'authenticated', identityId: identity.id, method: 'password', aal: 'aal1' };

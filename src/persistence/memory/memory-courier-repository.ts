@@ -41,6 +41,13 @@ export class MemoryCourierRepository implements CourierRepository {
     this.#source = source;
   }
 
+  discard(id: string): Promise<void> {
+    return this.#source.write((w) => {
+      const row = w.write('courier').get(id);
+      if (row && row.status === 'queued' && row.sendCount === 0) w.write('courier').delete(id);
+    });
+  }
+
   insert(message: CourierMessageRecord): Promise<void> {
     return this.#source.write((w) => {
       if (w.read('courier').has(message.id)) throw uniqueViolation('courier_messages_pkey', message.id);

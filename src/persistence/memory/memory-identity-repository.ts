@@ -162,6 +162,14 @@ export class MemoryIdentityRepository implements IdentityRepository {
     return null;
   }
 
+  async findCredentialByIdentifier(type: string, identifier: string): Promise<{ identityId: string; config: Record<string, unknown> } | null> {
+    for (const row of this.#source.read('identities').values()) {
+      const credential = row.credentials.find((c) => c.type === type && c.identifiers.some((i) => i.identifier === identifier));
+      if (credential) return { identityId: row.id, config: structuredClone(credential.config) };
+    }
+    return null;
+  }
+
   async findIdByExternalId(externalId: string): Promise<string | undefined> {
     for (const row of this.#source.read('identities').values()) if (row.externalId === externalId) return row.id;
     return undefined;

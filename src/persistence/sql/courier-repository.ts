@@ -65,6 +65,10 @@ export class SqlCourierRepository implements CourierRepository {
     await this.#source.em().insert(CourierMessage, { ...message });
   }
 
+  async discard(id: string): Promise<void> {
+    await this.#source.em().nativeDelete(CourierMessage, { id, status: 'queued', sendCount: 0 });
+  }
+
   async get(id: string): Promise<CourierMessageRecord | null> {
     if (!UUID.test(id)) return null;
     const row = await this.#source.em().findOne(CourierMessage, { id: id.toLowerCase() }, { disableIdentityMap: true });

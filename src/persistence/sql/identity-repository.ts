@@ -238,6 +238,17 @@ export class SqlIdentityRepository implements IdentityRepository {
     return row ? loadIdentityRecord(em, row.identity) : null;
   }
 
+  async findCredentialByIdentifier(type: string, identifier: string): Promise<{ identityId: string; config: Record<string, unknown> } | null> {
+    const em = this.#source.em();
+    const rows = await em.getConnection().execute<Array<{ identity_id: string; config: unknown }>>(
+      'SELECT c.identity_id, c.config FROM identity_credential_identifiers i JOIN identity_credentials c ON c.id = i.credential_id WHERE i.type = ? AND i.identifier = ?',
+      [type, identifier], 'all', em.getTransactionContext(),
+    );
+    if (rows.length === 0) return null;
+    const config = rows[0].config;
+    return { identityId: rows[0].identity_id, config: (typeof config === 'string' ? JSON.parse(config) : config) as Record<string, unknown> };
+  }
+
   findIdByExternalId(externalId: string): Promise<string | undefined> {
     return findIdentityIdByExternalId(this.#source.em(), externalId);
   }

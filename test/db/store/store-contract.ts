@@ -351,6 +351,11 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(normalized(await store.identities.findByCredentialIdentifier('password', email))).toEqual(normalized(identity));
         expect(await store.identities.findByCredentialIdentifier('webauthn', email)).toBeNull();
         expect(await store.identities.findByCredentialIdentifier('password', `nobody-${tag()}@example.com`)).toBeNull();
+        expect(await store.identities.findCredentialByIdentifier('password', email)).toEqual({
+          identityId: identity.id, config: identity.credentials.find((c) => c.type === 'password')!.config,
+        });
+        expect(await store.identities.findCredentialByIdentifier('webauthn', email)).toBeNull();
+        expect(await store.identities.findCredentialByIdentifier('password', `nobody-${tag()}@example.com`)).toBeNull();
 
         expect(await store.identities.findIdByAddress('verifiable', 'email', email)).toBe(identity.id);
         expect(await store.identities.findIdByAddress('verifiable', 'email', identity.verifiableAddresses[1].value)).toBe(identity.id);

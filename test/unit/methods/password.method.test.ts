@@ -39,10 +39,14 @@ function setup(options: { identities?: IdentityRecord[]; conflicts?: boolean; hi
       },
     },
     identities: {
-      async findByPasswordIdentifier(identifier) {
+      async passwordCredential(identifier) {
         lookups.push(identifier);
-        return (options.identities ?? []).find((i) => i.credentials.some((c) => c.type === 'password' && c.identifiers.includes(identifier))) ?? null;
+        const found = (options.identities ?? []).find((i) => i.credentials.some((c) => c.type === 'password' && c.identifiers.includes(identifier)));
+        if (!found) return null;
+        const hashed = found.credentials.find((c) => c.type === 'password')?.config.hashed_password;
+        return { identityId: found.id, hashedPassword: typeof hashed === 'string' ? hashed : undefined };
       },
+      get: async (id) => (options.identities ?? []).find((i) => i.id === id) ?? null,
       buildNew(input, prepared) {
         const record: IdentityRecord = {
           ...identityRecord(String((input.traits as { email?: unknown }).email ?? ''), { traits: input.traits, schemas }),
