@@ -368,7 +368,7 @@ function buildMethods(config: Config, deps: {
   if (selfservice.methods.lookup_secret.enabled) all.push(createLookupSecretMethod({ cipher: deps.credentialCipher }));
   if (selfservice.methods.oidc.enabled) all.push(buildOidcMethod(config, deps));
   const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
-  const lifespanOf = (kind: 'code' | 'link') => parseDuration(selfservice.methods[kind].config?.lifespan ?? '1h');
+  const lifespanOf = (kind: 'code' | 'link') => parseDuration(selfservice.methods[kind].config?.lifespan ?? '15m');
   const challengeDeps = (kind: 'code' | 'link'): ChallengeMethodDeps => ({
     settings: {
       lifespanMs: lifespanOf(kind),

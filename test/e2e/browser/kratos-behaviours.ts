@@ -670,11 +670,11 @@ export function describeKratosBehaviours(db: TestDatabase): void {
         await visit(page, `${main.pub}self-service/recovery/browser`);
         await page.fill('input[name="email"]', user.email);
         await click(page, 'button[name="method"][value="code"]');
-        // courier/template/courier/builtin/templates/recovery_code/valid (ExpiresInMinutes = code lifespan 1h).
+        // courier/template/courier/builtin/templates/recovery_code/valid (ExpiresInMinutes = the code lifespan: idflow's default 15 min, Kratos's 1 h).
         const recovery = await mailTo(user.email, 0);
         const code = codeOf(recovery);
         expect(recovery.parsed.subject).toBe(`Use code ${code} to recover access to your account`);
-        const recoveryBody = `Recover access to your account by entering the following code:\n\n${code}\n\nIf this was not you, do nothing. This code expires in 60 minutes.`;
+        const recoveryBody = `Recover access to your account by entering the following code:\n\n${code}\n\nIf this was not you, do nothing. This code expires in 15 minutes.`;
         expect(lines(recovery.parsed.text)).toBe(recoveryBody);
         expect.soft(lines(recovery.parsed.html)).toBe(recoveryBody);
 
@@ -698,7 +698,7 @@ export function describeKratosBehaviours(db: TestDatabase): void {
         const url = `${main.pub}self-service/verification?code=${vcode}&flow=${flowId}`;
         expect(verification.parsed.subject).toBe(`Use code ${vcode} to verify your account`);
         const verificationText = (link: string) => `Verify your account with the following code:\n\n${vcode}\n\nor clicking the following link:\n\n${link}\n\n`
-          + 'If this was not you, do nothing. This code / link expires in 60 minutes.';
+          + 'If this was not you, do nothing. This code / link expires in 15 minutes.';
         const mailedLink = /^(https?:\/\/\S+)$/m.exec(lines(verification.parsed.text))?.[1] ?? '';
         expect(Object.fromEntries(new URL(mailedLink).searchParams)).toEqual({ code: vcode, flow: flowId });
         expect(lines(verification.parsed.text)).toBe(verificationText(mailedLink));
@@ -706,7 +706,7 @@ export function describeKratosBehaviours(db: TestDatabase): void {
         expect.soft(lines(verification.parsed.text)).toBe(verificationText(url));
         const htmlUrl = url.replaceAll('&', '&amp;');
         expect.soft(lines(verification.parsed.html)).toBe(`Verify your account with the following code:\n\n${vcode}\n\nor clicking the following link:\n\n`
-          + `<a href="${htmlUrl}">${htmlUrl}</a>\n\nIf this was not you, do nothing. This code / link expires in 60 minutes.`);
+          + `<a href="${htmlUrl}">${htmlUrl}</a>\n\nIf this was not you, do nothing. This code / link expires in 15 minutes.`);
 
         await visit(page, `${main.pub}self-service/verification/browser`);
         await page.fill('input[name="email"]', unknown);

@@ -93,7 +93,7 @@ for (const db of testDatabases()) {
       const signUpSms = await smsTo(phone, 1);
       expect(signUpSms.auth).toBe('Bearer sms-gateway-key');
       expect(signUpSms.body).toMatchObject({ recipient: phone, template_type: 'registration_code_valid', subject: '' });
-      expect(signUpSms.body.body).toMatch(/^Your registration code is: \d{6}\n\nIt expires in 60 minutes\.\n/);
+      expect(signUpSms.body.body).toMatch(/^Your registration code is: \d{6}\n\nIt expires in 15 minutes\.\n/);
 
       const done = await post(`/self-service/registration?flow=${registration.id}`, { method: 'code', traits: { phone: typed }, code: codeOf(signUpSms) });
       expect(done.status, JSON.stringify(done.body)).toBe(200);

@@ -233,7 +233,7 @@ describe('a real-world kratos.yml', () => {
       expect(config.selfservice.flows.registration.after?.hooks?.[0].config).toMatchObject({ url: 'https://example.com/after-registration', emit_analytics_event: true });
       expect(config.selfservice.methods.totp).toEqual({ enabled: true, config: { issuer: 'Kratos' } });
       expect(config.selfservice.flows.settings.required_aal).toBe('highest_available');
-      expect(config.selfservice.methods.code.config).toEqual({ lifespan: '1h', max_submissions: 5, missing_credential_fallback_enabled: false });
+      expect(config.selfservice.methods.code.config).toEqual({ lifespan: '15m', max_submissions: 5, missing_credential_fallback_enabled: false });
       expect(config.courier.channels).toMatchObject([{ id: 'sms', type: 'http', request_config: { url: 'https://sms.example.com/send', method: 'POST' } }]);
       expect(config.clients.http).toEqual({ disallow_private_ip_ranges: true, private_ip_exception_urls: [] });
       expect(config.hashers.algorithm).toBe('bcrypt');

@@ -331,7 +331,7 @@ describe('defaults', () => {
       },
     });
     expect(methods.profile.enabled).toBe(true);
-    expect(methods.code).toMatchObject({ enabled: true, passwordless_enabled: false, mfa_enabled: false, config: { lifespan: '1h', max_submissions: 5, missing_credential_fallback_enabled: false } });
+    expect(methods.code).toMatchObject({ enabled: true, passwordless_enabled: false, mfa_enabled: false, config: { lifespan: '15m', max_submissions: 5, missing_credential_fallback_enabled: false } });
     for (const off of ['link', 'totp', 'lookup_secret', 'webauthn', 'passkey', 'oidc'] as const) expect(methods[off].enabled).toBe(false);
     expect(config.session).toMatchObject({
       lifespan: '24h',
