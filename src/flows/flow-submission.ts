@@ -44,6 +44,8 @@ export class FlowSubmission {
   async run(kind: FlowKind, first: Loaded, rq: RequestState, actor: Actor, payload: Record<string, unknown>, viaLink: boolean): Promise<FlowAnswer> {
     const method = typeof payload.method === 'string' ? payload.method : '';
     const event: FlowEvent = { type: 'method.submit', method, payload };
+    // The history names a method only when it is one (a submitted `method` can be any text, of any length).
+    const recordedMethod = this.#d.methods.some((m) => m.id === method) ? method : null;
     let loaded = first;
     for (let attempt = 1; ; attempt++) {
       if (attempt > 1) {
@@ -57,7 +59,7 @@ export class FlowSubmission {
         actors: this.actors(kind, loaded, rq, actor, work),
         // The history keeps what the flow did; restoring and stopping the actor for this request are not part of it.
         inspect: this.#forms.inspector(kind, loaded.record, (t) => {
-          if (t.event !== 'xstate.init' && t.event !== 'xstate.stop') work.transitions.push({ event: t.event, from: t.from, to: t.to, method: method || null });
+          if (t.event !== 'xstate.init' && t.event !== 'xstate.stop') work.transitions.push({ event: t.event, from: t.from, to: t.to, method: recordedMethod });
         }),
         failure: () => work.failure,
       }).catch((err: unknown) => {
