@@ -215,9 +215,19 @@ export function createSignInCode(deps: SignInCodeDeps): Pick<Method, 'login' | '
         },
       });
     } else if (settings.mitigate) {
-      // The same rows and the same answer for an unknown identifier; the code it stands for matches nothing.
-      const { code } = await mintCode(deps.hmac.login, { flowId: ctx.flow.id, purpose: 'login', kind: 'code', via: 'email', address: sentTo, identityId: null, expiresAt: expiry(now), now });
+      // The same rows, the same mail rendered and written (then dropped: nothing is sent) and the same answer for an
+      // unknown identifier; the code it stands for matches nothing.
+      // A known identifier's identity is loaded after its lookup: load one nobody has, for the same reads.
+      await deps.identities.get(crypto.randomUUID());
+      const channel = sentTo.includes('@') ? 'email' as const : /^\+[1-9][0-9]{7,14}$/.test(sentTo) ? 'sms' as const : undefined;
+      const { secret, code } = await mintCode(deps.hmac.login, { flowId: ctx.flow.id, purpose: 'login', kind: 'code', via: channel ?? 'email', address: sentTo, identityId: null, expiresAt: expiry(now), now });
       codes.push({ op: 'insert', code });
+      if (channel) {
+        messages.push({
+          templateType: 'login_code_valid', recipient: sentTo, channel, drop: true,
+          data: { login_code: secret, identity: {}, expires_in_minutes: expiresInMinutes },
+        });
+      }
     } else {
       return { kind: 'rejected', values: keep, messages: [message(MessageId.ErrorValidationNoCodeUser)] };
     }

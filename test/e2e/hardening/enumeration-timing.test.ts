@@ -69,7 +69,7 @@ for (const db of testDatabases()) {
       server = await startTestServer(created.dsn, {
         hashers: { algorithm: 'argon2', argon2: { memory: '2MB', iterations: 1, parallelism: 1 } },
         selfservice: {
-          methods: { password: { config: { haveibeenpwned_enabled: false } } },
+          methods: { password: { config: { haveibeenpwned_enabled: false } }, code: { passwordless_enabled: true } },
           flows: { recovery: { enabled: true, use: 'code' }, verification: { enabled: true, use: 'code' } },
         },
       });
@@ -118,6 +118,16 @@ for (const db of testDatabases()) {
         (i) => submit('registration', { method: 'password', traits: { email: nobody() }, password: `${PASSWORD} ${i}` }, 200),
       );
       expect(r.gap, fmt(r)).toBeLessThanOrEqual(r.bound);
+    });
+
+    it('login code sent to a known and to an unknown identifier', async () => {
+      const r = await compare(
+        (i) => submit('login', { method: 'code', identifier: someKnown(i) }, 400),
+        () => submit('login', { method: 'code', identifier: nobody() }, 400),
+      );
+      expect(r.gap, fmt(r)).toBeLessThanOrEqual(r.bound);
+      const recipients = (await (await fetch(`${server.adminUrl}/admin/courier/messages?page_size=1000`)).json()).map((m: { recipient: string }) => m.recipient) as string[];
+      expect(recipients.filter((to) => to.startsWith('nobody.'))).toEqual([]);
     });
 
     for (const kind of ['recovery', 'verification']) {
