@@ -223,18 +223,19 @@ type PasskeyMethodConfig = Parameters<typeof relyingParty>[0] & {
   timeouts?: Parameters<typeof createPasskeyMethod>[0]['timeouts'];
 };
 
+/** How many first factors one credential holds: a password with a hash, OpenID Connect / SAML links, passwordless keys. */
+function firstFactorsIn(credential: IdentityRecord['credentials'][number]): number {
+  if (credential.type === 'password') return typeof credential.config.hashed_password === 'string' && credential.config.hashed_password !== '' ? 1 : 0;
+  if (credential.type === 'oidc' || credential.type === 'saml') return credential.identifiers.length;
+  return firstFactorKeys(credential);
+}
+
 /**
  * Kratos `CountActiveFirstFactorCredentials`, over every credential type whether or not its method is enabled: a
  * password, OpenID Connect / SAML links, passwordless security keys and passkeys.
  */
 function firstFactorCount(identity: IdentityRecord): number {
-  let count = 0;
-  for (const credential of identity.credentials) {
-    if (credential.type === 'password' && typeof credential.config.hashed_password === 'string' && credential.config.hashed_password !== '') count++;
-    else if ((credential.type === 'oidc' || credential.type === 'saml') && credential.identifiers.length > 0) count += credential.identifiers.length;
-    else count += firstFactorKeys(credential);
-  }
-  return count;
+  return identity.credentials.reduce((sum, credential) => sum + firstFactorsIn(credential), 0);
 }
 
 /** Whether a schema has a trait whose one-time codes go by SMS (`ory.sh/kratos.credentials.code.via: sms`). */
@@ -254,10 +255,7 @@ function codeViaSms(node: unknown): boolean {
 function loginMethodsOf(identity: IdentityRecord): string[] {
   const methods = new Set<string>();
   for (const credential of identity.credentials) {
-    if (credential.type === 'code' && credential.identifiers.length > 0) methods.add('code');
-    else if (credential.type === 'password' && typeof credential.config.hashed_password === 'string' && credential.config.hashed_password !== '') methods.add('password');
-    else if ((credential.type === 'webauthn' || credential.type === 'passkey') && firstFactorKeys(credential) > 0) methods.add(credential.type);
-    else if (credential.type === 'oidc' && credential.identifiers.length > 0) methods.add('oidc');
+    if (credential.type === 'code' ? credential.identifiers.length > 0 : firstFactorsIn(credential) > 0) methods.add(credential.type);
   }
   return [...methods];
 }

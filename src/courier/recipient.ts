@@ -49,8 +49,12 @@ export function assertRecipient(value: unknown): string {
 /** An SMS recipient: an E.164 phone number (`+` and 8 to 15 digits), as the identity schema normalises `via: sms`. */
 const E164 = /^\+[1-9][0-9]{7,14}$/;
 
+export function isPhoneRecipient(value: unknown): value is string {
+  return typeof value === 'string' && E164.test(value);
+}
+
 /** Throws a Kratos 400 unless `value` is an E.164 phone number. */
 export function assertPhoneRecipient(value: unknown): string {
-  if (typeof value !== 'string' || !E164.test(value)) throw new KratosError(400, undefined, { reason: 'Unable to send a message: the recipient is not an E.164 phone number.' });
+  if (!isPhoneRecipient(value)) throw new KratosError(400, undefined, { reason: 'Unable to send a message: the recipient is not an E.164 phone number.' });
   return value;
 }

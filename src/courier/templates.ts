@@ -143,43 +143,25 @@ export class TemplateSet {
       ? (isAbsolute(sources.overridePath) ? sources.overridePath : resolve(sources.cwd ?? process.cwd(), sources.overridePath))
       : undefined;
     if (overrideDir && !existsSync(overrideDir)) throw new TemplateError(`courier.template_override_path: ${overrideDir} does not exist`);
+    // One source per template: a `courier.templates.*` URL, else the override directory's file, else the built-in.
+    const load = (spec: TypeSpec, file: string, configKey: string, url: unknown): { name: string; source: string } => {
+      const relative = join(spec.group, spec.variant, file);
+      if (typeof url === 'string' && url !== '') return { name: configKey, source: readTemplateUrl(url, configKey, sources.cwd) };
+      if (overrideDir && existsSync(join(overrideDir, relative))) return { name: join(overrideDir, relative), source: readFileSync(join(overrideDir, relative), 'utf8') };
+      return { name: `built-in ${relative}`, source: readFileSync(join(BUILT_IN_TEMPLATE_DIR, relative), 'utf8') };
+    };
     for (const type of TEMPLATE_TYPES) {
       const spec = TEMPLATE_SPECS[type];
       for (const part of Object.keys(FILES) as Part[]) {
-        const relative = join(spec.group, spec.variant, FILES[part]);
-        const url = configUrl(sources.templates, spec, part);
-        let source: string;
-        let name: string;
-        if (url) {
-          name = `courier.templates.${spec.group}.${spec.variant}.email.${part === 'subject' ? 'subject' : `body.${part}`}`;
-          source = readTemplateUrl(url, name, sources.cwd);
-        } else if (overrideDir && existsSync(join(overrideDir, relative))) {
-          name = join(overrideDir, relative);
-          source = readFileSync(name, 'utf8');
-        } else {
-          name = `built-in ${relative}`;
-          source = readFileSync(join(BUILT_IN_TEMPLATE_DIR, relative), 'utf8');
-        }
+        const key = `courier.templates.${spec.group}.${spec.variant}.email.${part === 'subject' ? 'subject' : `body.${part}`}`;
+        const { name, source } = load(spec, FILES[part], key, configUrl(sources.templates, spec, part));
         this.#compiled.set(`${type}:${part}`, compileTemplate(source, { name, fields: spec.fields }));
       }
     }
     for (const type of SMS_TEMPLATE_TYPES) {
       const spec = TEMPLATE_SPECS[type];
-      const relative = join(spec.group, spec.variant, SMS_FILE);
       const variant = (sources.templates?.[spec.group] as Record<string, unknown> | undefined)?.[spec.variant] as { sms?: { body?: { plaintext?: unknown } } } | undefined;
-      const url = variant?.sms?.body?.plaintext;
-      let name: string;
-      let source: string;
-      if (typeof url === 'string' && url !== '') {
-        name = `courier.templates.${spec.group}.${spec.variant}.sms.body.plaintext`;
-        source = readTemplateUrl(url, name, sources.cwd);
-      } else if (overrideDir && existsSync(join(overrideDir, relative))) {
-        name = join(overrideDir, relative);
-        source = readFileSync(name, 'utf8');
-      } else {
-        name = `built-in ${relative}`;
-        source = readFileSync(join(BUILT_IN_TEMPLATE_DIR, relative), 'utf8');
-      }
+      const { name, source } = load(spec, SMS_FILE, `courier.templates.${spec.group}.${spec.variant}.sms.body.plaintext`, variant?.sms?.body?.plaintext);
       this.#compiled.set(`${type}:sms`, compileTemplate(source, { name, fields: [...spec.fields, 'RequestURLDomain'] }));
     }
   }

@@ -18,7 +18,6 @@ import type { Actor, Attempt, FlowForms, Loaded } from './flow-forms.ts';
 import type { FlowAnswer, RequestState } from './flow-request.ts';
 import type { FlowServiceDeps } from './flow-deps.ts';
 import { afterHooks } from './hooks.ts';
-import { IDENTIFIER_FIRST } from '../methods/identifier-first/identifier-first.method.ts';
 
 const EXPIRED: Record<FlowKind, MessageIdValue> = {
   login: MessageId.ErrorValidationLoginFlowExpired,
@@ -60,8 +59,7 @@ export class FlowAnswers {
       const formProblem = Object.keys(settled.context.fieldMessages).length > 0;
       // A settings method's own next screen (backup codes to confirm) is no error (Kratos ErrStrategyAsksToReturnToUI).
       const status = kind === 'recovery' || kind === 'verification' ? (formProblem ? 400 : 200) : kind === 'settings' && outcome?.kind === 'next_screen' ? 200 : 400;
-      // Identifier-first's next screen is an ordinary form answer (Kratos idfirst: 303 / 400 with the flow).
-      if (kind === 'login' && outcome?.kind === 'next_screen' && work.methodId !== IDENTIFIER_FIRST) {
+      if (kind === 'login' && outcome?.kind === 'next_screen' && !outcome.asForm) {
         // Kratos: a browser goes to the login UI (303); a JSON client is told to send it there (422).
         const ui = this.#d.urls.uiFor('login', record.id);
         const error = browserLocationChangeRequired(ui);

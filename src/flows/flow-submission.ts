@@ -19,6 +19,7 @@ import type { FlowAnswer, RequestState } from './flow-request.ts';
 import type { Settled } from './flow-runtime.ts';
 import type { FlowServiceDeps } from './flow-deps.ts';
 import { afterHooks } from './hooks.ts';
+import { sameJson } from '../x/same-json.ts';
 
 /** The machine actor that runs a method, per flow kind and state. */
 const METHOD_ACTORS = ['authenticate', 'register', 'applySettings', 'sendCode', 'checkCode'];
@@ -366,15 +367,6 @@ function toMachineOutcome(outcome: Outcome, context: { values: Record<string, un
   if (rest.kind === 'continue_in') return { kind: 'rejected', values: context.values };
   if (rest.kind === 'needs_refresh') return { kind: 'needs_refresh' };
   return rest as MachineOutcome;
-}
-
-/** Deep equality of two JSON values, object keys in any order (PostgreSQL's jsonb reorders them). */
-function sameJson(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
-  const keysA = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const keysB = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  return keysA.length === keysB.length && keysA.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
 }
 
 /** Marks addresses whose code was just mailed as `sent`. */

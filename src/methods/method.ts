@@ -98,9 +98,10 @@ export type Outcome = OutcomeBase & (
    * Registration's profile-first step moved to another screen (`credential-selection`); login: the method shows a
    * screen of its own, named by its id, and the flow shows that method alone (passwordless WebAuthn after the
    * identifier); settings: the method shows a screen of its own with nothing saved (new backup codes to confirm) —
-   * Kratos's `ErrStrategyAsksToReturnToUI`.
+   * Kratos's `ErrStrategyAsksToReturnToUI`. A login method's screen sends JSON clients to the UI (422
+   * `browser_location_change_required`) unless `asForm`: then the flow is answered as a form (400), as identifier-first's.
    */
-  | { kind: 'next_screen'; screen?: string; values?: Record<string, unknown>; messages?: UiMessage[] }
+  | { kind: 'next_screen'; screen?: string; values?: Record<string, unknown>; messages?: UiMessage[]; asForm?: boolean }
   /** Login: this identity proved this factor. */
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal; provider?: string }
   /** Registration: a new identity (also in `changes.identity`). */

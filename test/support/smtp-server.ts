@@ -184,3 +184,16 @@ export async function startSmtpServer(options: TestSmtpOptions = {}): Promise<Te
 
 /** Courier worker settings for tests: fast polling, short leases and back-off. */
 export const FAST_WORKER = { pull_wait: '50ms', lease: '2s', retry: { initial_backoff: '100ms', max_backoff: '400ms', min_age: '0s' } };
+
+/**
+ * The six-digit code in the `n`-th mail (1-based) to `to` whose text starts with `startsWith` (any mail when omitted),
+ * once it arrived (polled for up to 10 s).
+ */
+export async function mailedCode(smtp: TestSmtpServer, to: string, n = 1, startsWith = ''): Promise<string> {
+  for (let i = 0; i < 400; i++) {
+    const mails = smtp.mails.filter((m) => m.envelope.to.includes(to) && (m.parsed.text ?? '').startsWith(startsWith));
+    if (mails.length >= n) return /\b(\d{6})\b/.exec(mails[n - 1].parsed.text ?? '')![1];
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`expected ${n} mails to ${to}`);
+}

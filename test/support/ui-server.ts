@@ -26,6 +26,9 @@
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { escapeHtml } from '../../src/http/ui/html.ts';
+
+export { escapeHtml };
 
 type Json = any;
 
@@ -50,14 +53,6 @@ const FLOW_PAGES = new Set(['login', 'registration', 'settings', 'recovery', 've
 /** Paths the SPA tunnel forwards to idflow. */
 const TUNNELLED = /^\/(self-service|sessions)\//;
 
-export function escapeHtml(value: unknown): string {
-  return String(value ?? '')
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-}
 
 /**
  * After the page (and the async webauthn.js) loaded, nodes' triggers are wired as Ory's UIs do: a click on a node with

@@ -1,4 +1,5 @@
 import type { MessageDraft } from '../../courier/courier.ts';
+import { isPhoneRecipient, isValidRecipient } from '../../courier/recipient.ts';
 import type { DuplicateAccountHints, IdentityInput, PreparedCredentials } from '../../identity/identity-service.ts';
 import type { IdentityRecord } from '../../identity/identity.ts';
 import { normalizeIdentifier, type IdentitySchemaRegistry } from '../../identity/schema/index.ts';
@@ -9,6 +10,7 @@ import { inputNode, submitNode, type UiNode } from '../../ui/node.ts';
 import { identifierLabel } from '../../ui/trait-nodes.ts';
 import type { SecretHmac } from '../../x/hmac.ts';
 import { timingSafeEqualString } from '../../x/random.ts';
+import { sameJson } from '../../x/same-json.ts';
 import { duplicateAccountMessage, problemsToMessages, traitMessages } from '../form-messages.ts';
 import { payloadProblems } from '../../x/body-validator.ts';
 import type { Capability, CodeChange, Json, Method, MethodContext, Outcome } from '../method.ts';
@@ -70,20 +72,8 @@ export function codeAddresses(identity: IdentityRecord | undefined): CodeAddress
 function lookupKeys(identifier: string): string[] {
   const trimmed = identifier.trim();
   if (trimmed.includes('@')) return [normalizeIdentifier(trimmed, 'email')];
-  const keys = new Set([normalizeIdentifier(trimmed, 'text')]);
-  try {
-    keys.add(normalizeIdentifier(trimmed, 'sms'));
-  } catch {
-    // not a phone number
-  }
-  return [...keys];
-}
-
-const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]));
+  // A phone number is stored as E.164; anything else normalises to itself there.
+  return [...new Set([normalizeIdentifier(trimmed, 'text'), normalizeIdentifier(trimmed, 'sms')])];
 }
 
 /** The code form once a code is out: the code, continue, resend (Kratos strategy/code's `sent_email` nodes). */
@@ -194,8 +184,7 @@ export function createSignInCode(deps: SignInCodeDeps): Pick<Method, 'login' | '
         return { kind: 'rejected', values: keep, messages: [message(id)] };
       }
     } else {
-      identity = null;
-      for (const key of keys) identity ??= await deps.identities.findByCodeIdentifier(key);
+      identity = await firstIdentity(keys);
     }
     const address = codeAddresses(identity ?? undefined).find((a) => keys.includes(a.address));
     const now = ctx.now;
@@ -219,7 +208,7 @@ export function createSignInCode(deps: SignInCodeDeps): Pick<Method, 'login' | '
       // unknown identifier; the code it stands for matches nothing.
       // A known identifier's identity is loaded after its lookup: load one nobody has, for the same reads.
       await deps.identities.get(crypto.randomUUID());
-      const channel = sentTo.includes('@') ? 'email' as const : /^\+[1-9][0-9]{7,14}$/.test(sentTo) ? 'sms' as const : undefined;
+      const channel = isValidRecipient(sentTo) ? 'email' as const : isPhoneRecipient(sentTo) ? 'sms' as const : undefined;
       const { secret, code } = await mintCode(deps.hmac.login, { flowId: ctx.flow.id, purpose: 'login', kind: 'code', via: channel ?? 'email', address: sentTo, identityId: null, expiresAt: expiry(now), now });
       codes.push({ op: 'insert', code });
       if (channel) {

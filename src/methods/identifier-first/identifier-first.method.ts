@@ -72,16 +72,17 @@ export function createIdentifierFirstMethod(deps: IdentifierFirstDeps): Method {
         if (problems.length > 0) return { kind: 'rejected', values, ...problemsToMessages(problems, payload) };
         const typed = String(payload.identifier).trim();
         const identifier = normalizeIdentifier(typed, typed.includes('@') ? 'email' : 'text');
+        // Kratos idfirst: the next screen is an ordinary form answer (303 for browsers, 400 with the flow for JSON).
         if (deps.mitigate) {
           // The same screen for everybody: no lookup whose cost or answer could tell accounts apart.
-          return { kind: 'next_screen', screen: IDENTIFIED_SCREEN, values: { identifier }, internal: { identifier } };
+          return { kind: 'next_screen', screen: IDENTIFIED_SCREEN, values: { identifier }, internal: { identifier }, asForm: true };
         }
         const identity = await deps.findByIdentifier(identifier);
         const methods = identity && identity.state === 'active' ? deps.loginMethodsOf(identity) : [];
         if (methods.length === 0) {
           return { kind: 'rejected', values: { identifier: typed }, fieldMessages: { identifier: [message(MessageId.ErrorValidationAccountNotFound)] } };
         }
-        return { kind: 'next_screen', screen: IDENTIFIED_SCREEN, values: { identifier }, internal: { identifier, methods } };
+        return { kind: 'next_screen', screen: IDENTIFIED_SCREEN, values: { identifier }, internal: { identifier, methods }, asForm: true };
       },
     },
   };

@@ -12,7 +12,7 @@ import { useChromium } from '../../support/chromium.ts';
 import { address, inBrowser as openBrowser, startUiEnv, stopUiEnv, uiFlowUrl, type UiEnv } from '../../support/ui-env.ts';
 import { click, ids, uiMessages, visit } from '../../support/ui-page.ts';
 import { type Overlay } from '../../support/server.ts';
-import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
+import { FAST_WORKER, mailedCode as mailedCodeOf, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 
 type Json = any;
 
@@ -68,14 +68,7 @@ for (const db of testDatabases()) {
 
     const inBrowser = (run: (page: Page, context: BrowserContext) => Promise<void>, on: UiEnv = env) => openBrowser(chromium(), on, run);
 
-    async function mailedCode(to: string, n: number, start: string): Promise<string> {
-      for (let i = 0; i < 400; i++) {
-        const mails = smtp.mails.filter((m) => m.envelope.to.includes(to) && (m.parsed.text ?? '').startsWith(start));
-        if (mails.length >= n) return /\b(\d{6})\b/.exec(mails[n - 1].parsed.text ?? '')![1];
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`expected ${n} mails to ${to}`);
-    }
+    const mailedCode = (to: string, n: number, start: string) => mailedCodeOf(smtp, to, n, start);
     const SIGN_UP = 'Complete your account registration with the following code';
     const SIGN_IN = 'Login to your account with the following code';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
-import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
+import { FAST_WORKER, mailedCode as mailedCodeOf, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { Browser, bodyOf, csrfOf } from '../browser/browser-client.ts';
 
 type Json = any;
@@ -66,16 +66,10 @@ for (const db of testDatabases()) {
       return { status: res.status, body: text === '' ? undefined : JSON.parse(text), location: res.headers.get('location') };
     }
 
-    /** The code of the `n`-th mail (1-based) to `address` whose text starts as `kind`'s template does. */
-    async function mailedCode(address: string, n: number, kind: 'login' | 'registration'): Promise<string> {
-      const start = kind === 'login' ? 'Login to your account with the following code' : 'Complete your account registration with the following code';
-      for (let i = 0; i < 400; i++) {
-        const mails = smtp.mails.filter((m) => m.envelope.to.includes(address) && (m.parsed.text ?? '').startsWith(start));
-        if (mails.length >= n) return /\b(\d{6})\b/.exec(mails[n - 1].parsed.text ?? '')![1];
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`expected ${n} ${kind} mails to ${address}`);
-    }
+    const LOGIN_MAIL = 'Login to your account with the following code';
+    const SIGN_UP_MAIL = 'Complete your account registration with the following code';
+    /** The code of the `n`-th mail (1-based) to `address` of `kind`'s template. */
+    const mailedCode = (address: string, n: number, kind: 'login' | 'registration') => mailedCodeOf(smtp, address, n, kind === 'login' ? LOGIN_MAIL : SIGN_UP_MAIL);
     const mailsTo = (address: string) => smtp.mails.filter((m) => m.envelope.to.includes(address)).length;
     const wrong = (code: string) => String((Number(code) + 1) % 1_000_000).padStart(6, '0');
 

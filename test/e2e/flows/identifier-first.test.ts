@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
-import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
+import { FAST_WORKER, mailedCode, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { Browser, bodyOf, csrfOf } from '../browser/browser-client.ts';
 
 type Json = any;
@@ -137,12 +137,7 @@ for (const db of testDatabases()) {
       expect(node(second, 'identifier').attributes).toMatchObject({ type: 'hidden', value: email });
       const sent = await browser.submitForm(`/self-service/login?flow=${flowId}`, { method: 'code', identifier: email, csrf_token: csrfOf(second) });
       expect(sent.status).toBe(303);
-      let code = '';
-      for (let i = 0; i < 400 && code === ''; i++) {
-        const mail = smtp.mails.find((m) => m.envelope.to.includes(email));
-        if (mail) code = /\b(\d{6})\b/.exec(mail.parsed.text ?? '')![1];
-        else await new Promise((r) => setTimeout(r, 25));
-      }
+      const code = await mailedCode(smtp, email);
       const done = await browser.submitForm(`/self-service/login?flow=${flowId}`, { method: 'code', identifier: email, code, csrf_token: csrfOf(second) });
       expect(done.status).toBe(303);
       expect((await bodyOf(await browser.getJson('/sessions/whoami'))).identity.traits.email).toBe(email);
