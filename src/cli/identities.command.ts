@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse, helpText, UsageError, type CommandSpec } from './args.ts';
+import { adminEndpoint, adminFailure, callAdmin, ENDPOINT_HELP } from './admin-client.ts';
 
 export const identitiesSpec: CommandSpec = {
   name: 'identities',
@@ -14,8 +15,7 @@ export const identitiesSpec: CommandSpec = {
   },
   help: `
 Options:
-  -e, --endpoint URL            admin API base URL (default: $IDFLOW_ADMIN_URL, $KRATOS_ADMIN_URL, or
-                                http://127.0.0.1:4434)
+${ENDPOINT_HELP}
       --page-size N             list: identities per page (default 250)
       --page-token T            list: continue from a page token printed by a previous list
   -i, --include-credential T    get: include the credential config of type T (e.g. password)
@@ -25,24 +25,6 @@ import reads a JSON file (or - for standard input) holding one identity or an ar
 format of POST /admin/identities (traits, schema_id, state, metadata_*, credentials incl. hashed_password).
 It prints one line per identity and fails (exit 1) if any was refused.`,
 };
-
-function endpoint(values: Record<string, unknown>, env: Record<string, string | undefined>): string {
-  const base = (values.endpoint as string | undefined) ?? env.IDFLOW_ADMIN_URL ?? env.KRATOS_ADMIN_URL ?? 'http://127.0.0.1:4434';
-  return base.endsWith('/') ? base : base + '/';
-}
-
-async function call(url: string, init: RequestInit = {}): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, headers: { accept: 'application/json', 'content-type': 'application/json', ...init.headers } });
-  } catch (err) {
-    throw new Error(`cannot reach the admin API at ${new URL(url).origin}: ${(err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message}`);
-  }
-}
-
-async function failure(res: Response): Promise<Error> {
-  const body = await res.json().catch(() => undefined) as { error?: { reason?: string; message?: string } } | undefined;
-  return new Error(`admin API answered ${res.status}: ${body?.error?.reason ?? body?.error?.message ?? res.statusText}`);
-}
 
 async function readInput(file: string): Promise<string> {
   if (file !== '-') return readFileSync(file, 'utf8');
@@ -58,7 +40,7 @@ export async function identitiesCommand(argv: string[], env: Record<string, stri
     process.stdout.write(helpText(identitiesSpec));
     return 0;
   }
-  const base = endpoint(args.values, env);
+  const base = adminEndpoint(args.values, env);
   const out = (line: string) => process.stdout.write(line + '\n');
   switch (sub) {
     case 'import': {
@@ -73,13 +55,13 @@ export async function identitiesCommand(argv: string[], env: Record<string, stri
       const items = Array.isArray(parsed) ? parsed : [parsed];
       let failed = 0;
       for (const [index, item] of items.entries()) {
-        const res = await call(new URL('admin/identities', base).toString(), { method: 'POST', body: JSON.stringify(item) });
+        const res = await callAdmin(new URL('admin/identities', base).toString(), { method: 'POST', body: JSON.stringify(item) });
         if (res.status === 201) {
           const identity = await res.json() as { id: string };
           out(args.values.quiet ? identity.id : `imported ${identity.id}`);
         } else {
           failed++;
-          process.stderr.write(`identity #${index + 1}: ${(await failure(res)).message}\n`);
+          process.stderr.write(`identity #${index + 1}: ${(await adminFailure(res)).message}\n`);
         }
       }
       if (failed > 0) throw new Error(`${failed} of ${items.length} identities were not imported`);
@@ -89,8 +71,8 @@ export async function identitiesCommand(argv: string[], env: Record<string, stri
       const url = new URL('admin/identities', base);
       if (args.values['page-size']) url.searchParams.set('page_size', String(args.values['page-size']));
       if (args.values['page-token']) url.searchParams.set('page_token', String(args.values['page-token']));
-      const res = await call(url.toString());
-      if (!res.ok) throw await failure(res);
+      const res = await callAdmin(url.toString());
+      if (!res.ok) throw await adminFailure(res);
       out(JSON.stringify(await res.json(), null, 2));
       const next = /<([^>]+)>;\s*rel="next"/.exec(res.headers.get('link') ?? '')?.[1];
       if (next) process.stderr.write(`next page: --page-token ${new URL(next).searchParams.get('page_token')}\n`);
@@ -102,8 +84,8 @@ export async function identitiesCommand(argv: string[], env: Record<string, stri
       if (!id) throw new UsageError(`${sub} needs an identity ID`);
       const url = new URL(`admin/identities/${encodeURIComponent(id)}`, base);
       for (const type of (args.values['include-credential'] as string[] | undefined) ?? []) url.searchParams.append('include_credential', type);
-      const res = await call(url.toString(), { method: sub === 'get' ? 'GET' : 'DELETE' });
-      if (!res.ok) throw await failure(res);
+      const res = await callAdmin(url.toString(), { method: sub === 'get' ? 'GET' : 'DELETE' });
+      if (!res.ok) throw await adminFailure(res);
       if (sub === 'get') out(JSON.stringify(await res.json(), null, 2));
       else out(`deleted ${id}`);
       return 0;

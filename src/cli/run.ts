@@ -11,6 +11,7 @@ Usage:
   idflow identities import FILE|-            import identities through the admin API
   idflow identities list|get ID|delete ID    read or delete identities
   idflow machines export [--format json|mermaid]   export the flow machines
+  idflow flows history|replay ID             a flow's audit trail; replay it in the Stately inspector
   idflow version                             print the version
 
 Run \`idflow <command> --help\` for a command's options.
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, Command> = {
   courier: async (argv, env) => (await import('./courier.command.ts')).courierCommand(argv, env),
   identities: async (argv, env) => (await import('./identities.command.ts')).identitiesCommand(argv, env),
   machines: async (argv) => (await import('./machines.command.ts')).machinesCommand(argv),
+  flows: async (argv, env) => (await import('./flows.command.ts')).flowsCommand(argv, env),
   version: async (argv) => {
     if (argv.includes('--help') || argv.includes('-h')) process.stdout.write('Print the version.\n\nUsage:\n  idflow version\n');
     else process.stdout.write(`${version}\n`);

@@ -13,6 +13,7 @@ export const SCANNED_DIRS = ['src', 'machines', 'entities', 'config', 'observabi
 export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   xstate: ['machines/', 'src/flows/', 'observability/'],
   '@statelyai/inspect': ['observability/'],
+  ws: ['observability/stately-replay.ts'], // Node 20 has no WebSocket client; Deno and Node >= 22 use their own
 
   '@mikro-orm/*': ['entities/', 'src/persistence/'],
   'better-sqlite3': ['src/persistence/'],
