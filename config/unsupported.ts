@@ -21,7 +21,7 @@ import { SUPPORTED_PROVIDERS } from '../src/methods/oidc/providers.ts';
  *   alike: unknown accounts get the same answers and the same work as known ones.
  * - `selfservice.methods.profile.enabled`: Kratos, too, only turns off the settings profile form with it;
  *   registration always has its profile step.
- * - `feature_flags.legacy_require_verified_login_error` and `selfservice.flows.registration.style` are implemented;
+ * - `feature_flags.legacy_require_verified_login_error`, `feature_flags.faster_session_extend` and `selfservice.flows.registration.style` are implemented;
  *   `selfservice.flows.registration.enable_legacy_one_step` is mapped to `style` by loadConfig.
  * - Web hooks: `response.parse` / `can_interrupt` are refused where web hooks are built (src/hooks/web-hooks.ts), a
  *   `courier.http.request_config.body` sources other than file:// and base64:// by the HTTP courier; both at start-up
@@ -189,10 +189,6 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
     why: 'registration adds `show_verification_ui` only when the `show_verification_ui` hook is configured',
   },
   { path: 'feature_flags.cacheable_sessions', condition: '`true`', when: isTrue, action: 'warn', why: 'session caching is an Ory Network feature; whoami answers are not cached' },
-  {
-    path: 'feature_flags.faster_session_extend', condition: '`true`', when: isTrue, action: 'warn',
-    why: 'extending a session (admin API) answers 200 with the session rather than 204',
-  },
   {
     path: 'feature_flags.legacy_oidc_registration_node_group', condition: '`true`', when: isTrue, action: 'warn',
     why: 'an OpenID Connect sign-up that lacks traits shows them in the `default` group',

@@ -144,7 +144,7 @@ const CASES: Case[] = [
   { name: 'leak sensitive values', patch: { log: { leak_sensitive_values: true } }, key: 'log.leak_sensitive_values', rule: ruleFor('log.leak_sensitive_values', '`true`') },
   { name: 'jaeger tracing', patch: { tracing: { provider: 'jaeger' } }, key: 'tracing.provider', rule: ruleFor('tracing.provider', /^other than/) },
   ...([
-    'use_continue_with_transitions', 'choose_recovery_address', 'legacy_continue_with_verification_ui', 'cacheable_sessions', 'faster_session_extend',
+    'use_continue_with_transitions', 'choose_recovery_address', 'legacy_continue_with_verification_ui', 'cacheable_sessions',
     'legacy_oidc_registration_node_group', 'legacy_allow_insecure_origins', 'refresh_login_choose_address',
   ] as const).map((flag) => ({ name: `feature flag ${flag}`, patch: { feature_flags: { [flag]: true } }, key: `feature_flags.${flag}`, rule: ruleFor(`feature_flags.${flag}`, '`true`') })),
 ];
