@@ -126,14 +126,8 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
 
   // Flows.
 
-  // Hooks (web_hook, session, show_verification_ui on registration and require_verified_address on login are implemented).
-  {
-    path: ANY_HOOK, condition: '`revoke_active_sessions`, except in `selfservice.flows.settings.after.password.hooks` while `session.revoke_other_sessions_on_password_change` is `true`',
-    when: (value, config, at) => isHook('revoke_active_sessions')(value)
-      && !(at[2] === 'settings' && at[3] === 'after' && at[4] === 'password' && config.session.revoke_other_sessions_on_password_change !== false),
-    action: 'refuse',
-    why: 'ending the other sessions is implemented only for a password change in settings (`session.revoke_other_sessions_on_password_change`)',
-  },
+  // Hooks (web_hook, session, revoke_active_sessions, show_verification_ui on registration and require_verified_address on
+  // login are implemented).
   { path: ANY_HOOK, condition: '`verification`', when: isHook('verification'), action: 'refuse', why: 'starting a verification for unverified addresses after login is not implemented' },
   { path: ANY_HOOK, condition: '`verify_new_address`', when: isHook('verify_new_address'), action: 'refuse', why: 'a changed address replaces the old one at once; verifying it first is not implemented' },
   { path: ANY_HOOK, condition: '`notify_previous_addresses`', when: isHook('notify_previous_addresses'), action: 'refuse', why: 'telling the previous addresses about a change is not implemented' },

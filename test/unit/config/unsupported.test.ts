@@ -82,23 +82,6 @@ const CASES: Case[] = [
     key: 'selfservice.methods.link.enabled', rule: ruleFor('selfservice.methods.link.enabled', /^`false` while/),
   },
   {
-    name: 'revoke_active_sessions after login', patch: { selfservice: { flows: { login: { after: { hooks: [webHook, { hook: 'revoke_active_sessions' }] } } } } },
-    key: 'selfservice.flows.login.after.hooks[1].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
-  },
-  {
-    name: 'revoke_active_sessions after recovery', patch: { selfservice: { flows: { recovery: { after: { hooks: [{ hook: 'revoke_active_sessions' }] } } } } },
-    key: 'selfservice.flows.recovery.after.hooks[0].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
-  },
-  {
-    name: 'revoke_active_sessions after any settings change', patch: { selfservice: { flows: { settings: { after: { hooks: [{ hook: 'revoke_active_sessions' }] } } } } },
-    key: 'selfservice.flows.settings.after.hooks[0].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
-  },
-  {
-    name: 'revoke_active_sessions after a password change without the idflow switch',
-    patch: { session: { revoke_other_sessions_on_password_change: false }, selfservice: { flows: { settings: { after: { password: { hooks: [{ hook: 'revoke_active_sessions' }] } } } } } },
-    key: 'selfservice.flows.settings.after.password.hooks[0].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
-  },
-  {
     name: 'verification after login', patch: { selfservice: { flows: { login: { after: { password: { hooks: [{ hook: 'verification' }] } } } } } },
     key: 'selfservice.flows.login.after.password.hooks[0].hook', rule: ruleFor(HOOKS, '`verification`'),
   },
@@ -196,8 +179,18 @@ describe('unsupported config keys', () => {
       const { warnings } = loadConfig({ file: yamlFile(patch), env: {} });
       expect(warnings.filter((w) => w.includes('not supported yet'))).toEqual([]);
     };
-    // The password-change case of revoke_active_sessions is session.revoke_other_sessions_on_password_change (default true).
+    // revoke_active_sessions wherever Kratos's schema allows it (login, settings, recovery), whatever the idflow switch.
     clean({ selfservice: { flows: { settings: { after: { password: { hooks: [{ hook: 'revoke_active_sessions' }] } } } } } });
+    clean({
+      session: { revoke_other_sessions_on_password_change: false },
+      selfservice: {
+        flows: {
+          login: { after: { hooks: [webHook, { hook: 'revoke_active_sessions' }], totp: { hooks: [{ hook: 'revoke_active_sessions' }] } } },
+          settings: { after: { hooks: [{ hook: 'revoke_active_sessions' }] } },
+          recovery: { after: { hooks: [{ hook: 'revoke_active_sessions' }] } },
+        },
+      },
+    });
     // Implemented hooks.
     clean({
       selfservice: {
