@@ -149,8 +149,7 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
   },
 
   // HTTP.
-  { path: 'serve.public.cors.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'CORS is not implemented: no CORS headers are sent, cross-origin browser calls fail' },
-  { path: 'serve.admin.cors.enabled', condition: '`true`', when: isTrue, action: 'refuse', why: 'CORS is not implemented: no CORS headers are sent, cross-origin browser calls fail' },
+  { path: 'serve.*.cors.debug', condition: '`true`', when: isTrue, action: 'warn', why: 'idflow logs nothing more about CORS decisions' },
 
   // Hashing: Kratos reads these only in its `hashers argon2 calibrate` / `load-test` commands, which idflow does not have.
   { path: 'hashers.argon2.expected_duration', condition: 'not `500ms`', when: (value) => value !== '500ms', action: 'warn', why: 'only used by Kratos\'s `hashers argon2` calibration commands' },
