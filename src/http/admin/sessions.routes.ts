@@ -51,11 +51,16 @@ function toPublic(registry: Registry, req: Request): string {
   return new URL(base.pathname.replace(/\/$/, '') + url.pathname + url.search, base).toString();
 }
 
+const TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
 function activeFilter(req: Request): boolean | undefined {
   const value = queryString(req, 'active');
   if (value === undefined) return undefined;
-  if (value !== 'true' && value !== 'false') throw badRequest('active must be true or false.');
-  return value === 'true';
+  // Kratos reads it with Go's strconv.ParseBool.
+  if (TRUE.has(value)) return true;
+  if (FALSE.has(value)) return false;
+  throw badRequest('could not parse parameter active');
 }
 
 export function adminSessionsRoutes(registry: Registry): Router {

@@ -400,6 +400,10 @@ for (const db of [...testDatabases(), sqliteFile]) {
       expectResponse('listSessions', 200, sdkBody);
       expect(sdkBody.find((s: Json) => s.id === ids[0]).identity.id).toBe(identityId);
 
+      // Go's strconv.ParseBool spellings, as Kratos.
+      const oneIsTrue = (await walkPages(server().adminUrl, '/admin/sessions?active=1&page_size=1000', 'listSessions')).pages.flat();
+      expect(oneIsTrue.map((s: Json) => s.id).sort()).toEqual(onlyActive.map((s: Json) => s.id).sort());
+      expect((await adminFetch('/admin/sessions?active=F')).status).toBe(200);
       const badActive = await adminFetch('/admin/sessions?active=maybe');
       expect(badActive.status).toBe(400);
       expectResponse('listSessions', 400, await badActive.json());
