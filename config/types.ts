@@ -127,11 +127,23 @@ export interface CookieConfig {
   secure?: boolean;
 }
 
+/** One `session.whoami.tokenizer.templates.<name>` (Kratos SessionTokenizeFormat). */
+export interface TokenizerTemplateConfig {
+  ttl?: string;
+  claims_mapper_url?: string;
+  jwks_url: string;
+  subject_source?: 'id' | 'external_id';
+}
+
 export interface SessionConfig {
   lifespan: string;
   earliest_possible_extend?: string;
   cookie: CookieConfig & { name: string; persistent: boolean };
-  whoami: { required_aal: 'aal1' | 'highest_available' };
+  whoami: {
+    required_aal: 'aal1' | 'highest_available';
+    /** Kratos's session-to-JWT templates (`GET /sessions/whoami?tokenize_as=<name>`). */
+    tokenizer?: { templates?: Record<string, TokenizerTemplateConfig> };
+  };
   /** idflow: end the identity's other sessions when its password changes (Kratos: opt-in hook). */
   revoke_other_sessions_on_password_change?: boolean;
 }

@@ -12,7 +12,7 @@ import { createReturnToValidator, type ReturnToValidator } from './x/return-to.t
 import { systemClock, type Clock } from './x/clock.ts';
 import { SecretHmac } from './x/hmac.ts';
 import { parseDuration } from './x/duration.ts';
-import { SessionService } from './session/index.ts';
+import { SessionService, SessionTokenizer } from './session/index.ts';
 import { FlowRuntime } from './flows/flow-runtime.ts';
 import { FLOW_MACHINES } from './flows/flow-machines.ts';
 import { FlowService } from './flows/flow-service.ts';
@@ -62,6 +62,8 @@ export interface Registry {
   identities: IdentityService;
   pageTokens: PageTokenSealer;
   sessions: SessionService;
+  /** `GET /sessions/whoami?tokenize_as=`: the session as a JWT per `session.whoami.tokenizer.templates`. */
+  tokenizer: SessionTokenizer;
   /** Every self-service flow: create, read, submit (transport-neutral). */
   flowService: FlowService;
   /** The enabled methods, in display order (their routes are mounted by the public API). */
@@ -132,6 +134,15 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const schemas = await loadIdentitySchemas(config.identity.schemas, config.identity.default_schema_id);
   const metrics = createMetrics({ defaultMetrics: true });
   const webHooks = new WebHooks(config, { logger, metrics });
+  // Keys and mappers are read here, before the database is opened: a bad template stops the start, naming its key.
+  const tokenizer = await SessionTokenizer.create({
+    templates: config.session.whoami.tokenizer?.templates ?? {},
+    clock,
+    issuer: () => urls.public,
+    baseDir: process.cwd(),
+    loadJsonnet: loadJsonnetSource,
+    evaluateJsonnet,
+  });
   let store = options.store;
   if (!store) {
     const opened = await openStore(config.dsn, { migrations: options.migrations });
@@ -173,6 +184,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     identities,
     pageTokens: new PageTokenSealer(secrets),
     sessions,
+    tokenizer,
     flowService: undefined as unknown as FlowService,
     methods: allMethods,
     secondFactors,

@@ -295,6 +295,8 @@ export class FlowSubmission {
       const after = work.identity.record.credentials.find((c) => c.type === 'password')?.config.hashed_password;
       if (after !== undefined && before !== after) work.revokeOthers = { identityId: work.identity.record.id, exceptSessionId: actor.session?.session.id };
     }
+    const destroyer = this.revokeActiveSessions(kind, work, actor);
+    if (destroyer) work.revokeOthers = destroyer;
     if (work.issued && loaded.record.type === 'api' && work.internal[TOKEN_EXCHANGE] === true && (payload.callback !== undefined || payload.resume === true)) {
       // A native app's sign-in came back through the browser (Kratos MaybeRedirectAPICodeFlow): the browser takes a
       // return_to code to the app, which exchanges it with its init code for the session token.
@@ -313,6 +315,24 @@ export class FlowSubmission {
       // Kratos's continuity container: the change waits (sealed, with the flow) until the user re-authenticated.
       work.internal[PENDING_SETTINGS] = { identityId: actor.identity.id, payload: (outcome.resubmit ?? payload) as Json } as Json;
     }
+  }
+
+  /**
+   * Kratos's `revoke_active_sessions` after-hook (selfservice/hook/session_destroyer.go): a login (a step-up too) and a
+   * recovery end every other session of the identity but the one they issued or continued; a settings change every
+   * other but the caller's. Committed with the flow.
+   */
+  revokeActiveSessions(kind: FlowKind, work: Attempt, actor: Actor): Attempt['revokeOthers'] {
+    if (kind !== 'login' && kind !== 'recovery' && kind !== 'settings') return undefined;
+    const outcome = work.outcome;
+    const method = outcome?.kind === 'authenticated' ? outcome.method : work.methodId ?? '';
+    if (!afterHooks(this.#d.config, kind, method).includes('revoke_active_sessions')) return undefined;
+    if (kind === 'settings') {
+      if (outcome?.kind !== 'updated' || !actor.session) return undefined;
+      return { identityId: actor.session.session.identityId, exceptSessionId: actor.session.session.id };
+    }
+    const session = work.issued?.session ?? work.upgraded?.session;
+    return session ? { identityId: session.identityId, exceptSessionId: session.id } : undefined;
   }
 
   /** One transaction: the flow's new snapshot and everything the submit produced. */

@@ -189,8 +189,21 @@ export interface SessionRepository {
   /** Ends every active session of an identity except one; returns how many. */
   deactivateAllForIdentity(identityId: string, at: Date, exceptSessionId?: string): Promise<number>;
   deleteAllForIdentity(identityId: string): Promise<number>;
+  /** Kratos manageSessions `disable`: ends the selected sessions; counts only those that were active before. */
+  deactivateSelected(selection: SessionSelection, at: Date): Promise<number>;
+  /** Kratos manageSessions `delete`: removes the selected rows; returns how many. */
+  deleteSelected(selection: SessionSelection): Promise<number>;
   update(id: string, patch: SessionPatch, at: Date): Promise<void>;
 }
+
+/**
+ * Sessions picked by id, by identity, or any `limit` of them (`all`: Kratos's network-wide wildcard, one bounded batch
+ * per call). Ids that are not UUIDs match nothing.
+ */
+export type SessionSelection =
+  | { sessionIds: readonly string[] }
+  | { identityIds: readonly string[] }
+  | { all: true; limit: number };
 
 /** What may change in a stored session (extension, step-up, refresh: its token too). */
 export type SessionPatch = Partial<Pick<SessionRecord,

@@ -38,6 +38,8 @@ export interface SessionJsonOptions {
   includeIdentity: boolean;
   /** Admin view: the identity carries `metadata_admin`. */
   admin?: boolean;
+  /** List the devices (default); without, `devices` is empty (Kratos: not expanded). */
+  includeDevices?: boolean;
 }
 
 /** Serializes a session; the identity never carries credentials. */
@@ -59,7 +61,7 @@ export function toSessionJson(session: SessionView | SessionWithIdentity, option
       ...(m.provider ? { provider: m.provider } : {}),
     })),
     ...(identity ? { identity } : {}),
-    devices: session.devices.map((d) => ({
+    devices: options.includeDevices === false ? [] : session.devices.map((d) => ({
       id: d.id,
       ...(d.ip_address ? { ip_address: d.ip_address } : {}),
       ...(d.user_agent ? { user_agent: d.user_agent } : {}),

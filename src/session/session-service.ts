@@ -1,5 +1,5 @@
 import type { Config } from '../../config/types.ts';
-import type { Repositories, SessionPatch, SessionRecord, Store } from '../persistence/store.ts';
+import type { Repositories, SessionPatch, SessionRecord, SessionSelection, Store } from '../persistence/store.ts';
 import type { Clock } from '../x/clock.ts';
 import { parseDuration } from '../x/duration.ts';
 import { randomToken } from '../x/random.ts';
@@ -226,6 +226,16 @@ export class SessionService {
   /** Deletes every session row of an identity (Kratos `DELETE /admin/identities/{id}/sessions` removes them). */
   deleteAllForIdentity(identityId: string): Promise<number> {
     return this.#deps.store.sessions.deleteAllForIdentity(identityId);
+  }
+
+  /**
+   * Kratos manageSessions (`POST /admin/sessions`): `disable` ends the selected sessions (counting only those that were
+   * active), `delete` removes them. `all` is one batch of `limit` rows; the caller repeats while a full batch was done.
+   */
+  manage(action: 'disable' | 'delete', selection: SessionSelection): Promise<number> {
+    return action === 'disable'
+      ? this.#deps.store.sessions.deactivateSelected(selection, this.#now())
+      : this.#deps.store.sessions.deleteSelected(selection);
   }
 
   /**

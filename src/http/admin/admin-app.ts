@@ -4,6 +4,7 @@ import { createBaseApp } from '../base-app.ts';
 import { bodyLimits, bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
 import { noStore } from '../middleware/no-store.ts';
+import { corsMiddleware } from '../middleware/cors.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { pingDatabase, type AppState } from '../public/public-app.ts';
 import { schemasRoutes } from '../public/schemas.routes.ts';
@@ -23,6 +24,11 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
     if (!req.url.startsWith('/admin/') && req.url !== '/admin' && !UNPREFIXED.test(req.url)) req.url = '/admin' + req.url;
     next();
   });
+  // Kratos itself has no admin CORS any more; idflow's schema keeps Kratos's older `serve.admin.cors`, applied alike.
+  const cors = corsMiddleware(registry.config.serve.admin.cors, {
+    key: 'serve.admin.cors', dev: registry.config.dev, warn: (message) => registry.logger.warn(message),
+  });
+  if (cors) app.use(cors);
   // Every admin answer about identities, sessions, recovery codes and links, and courier messages.
   app.use(noStore(/^\/admin\/(identities|sessions|recovery|courier|flows)(\/|$)/));
   const health = healthRoutes({

@@ -4,6 +4,7 @@ import { createBaseApp } from '../base-app.ts';
 import { bodyLimits, bodyParsers } from '../middleware/body.ts';
 import { errorHandler, notFoundHandler } from '../middleware/errors.ts';
 import { noStore } from '../middleware/no-store.ts';
+import { corsMiddleware } from '../middleware/cors.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { schemasRoutes } from './schemas.routes.ts';
 import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
@@ -19,6 +20,11 @@ export interface AppState {
 export function createPublicApp(registry: Registry, state: AppState): Express {
   const app = createBaseApp(registry.metrics, registry.config.serve.public.trusted_proxies ?? [], 'serve.public.trusted_proxies');
   app.use(noStore(/^\/(self-service|sessions)(\/|$)/));
+  // Kratos runs CORS ahead of every route (and of CSRF): preflights end there.
+  const cors = corsMiddleware(registry.config.serve.public.cors, {
+    key: 'serve.public.cors', dev: registry.config.dev, warn: (message) => registry.logger.warn(message),
+  });
+  if (cors) app.use(cors);
   app.use(whoamiRoutes(registry)); // the hottest route first: no other router's layers to walk
   app.use(healthRoutes({
     pingDatabase: () => pingDatabase(registry),

@@ -48,6 +48,19 @@ export function whoamiRoutes(registry: Registry): Router {
     const current = await currentSession(registry, req);
     if (!current) throw noSession();
     requireWhoamiAal(registry, current.session);
+    // Kratos tokenizes before answering: an unknown template or a failing mapper is the answer (400).
+    const tokenizeAs = typeof req.query.tokenize_as === 'string' ? req.query.tokenize_as : '';
+    let text: string;
+    if (tokenizeAs !== '') {
+      const json = toSessionJson(current.session, { includeIdentity: true, schemaUrl: registry.schemaUrl });
+      const tokenized = await registry.tokenizer.tokenize(tokenizeAs, {
+        session: json as typeof json & { identity: { id: string } }, externalId: current.session.identity.externalId,
+      });
+      text = JSON.stringify({ ...json, tokenized });
+    } else {
+      // Written directly: res.json's extra work (etag, freshness, Buffer round trip) is measurable on this path.
+      text = body(current.session);
+    }
     if (current.source === 'cookie' && registry.config.session.cookie.persistent) {
       setSessionCookie(registry, res, current.token, current.session.expiresAt);
     }
@@ -56,8 +69,6 @@ export function whoamiRoutes(registry: Registry): Router {
       res.status(200).end();
       return;
     }
-    // Written directly: res.json's extra work (etag, freshness, Buffer round trip) is measurable on this path.
-    const text = body(current.session);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(text));
     res.end(text);

@@ -1,4 +1,4 @@
-import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository } from '../store.ts';
+import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository, SessionSelection } from '../store.ts';
 import {
   byString, copy, date, deepFreeze, foreignKeyViolation, isUuid, json, uniqueViolation, type Source,
 } from './memory-tables.ts';
@@ -15,6 +15,13 @@ function activity(active: boolean | undefined, now: Date): (s: SessionRecord) =>
   if (active === undefined) return () => true;
   const live = (s: SessionRecord) => s.active && s.expiresAt.getTime() > now.getTime();
   return active ? live : (s) => !live(s);
+}
+
+function selected(rows: Iterable<SessionRecord>, selection: SessionSelection, also: (s: SessionRecord) => boolean): SessionRecord[] {
+  const all = [...rows].filter(also);
+  if ('all' in selection) return all.slice(0, selection.limit);
+  if ('sessionIds' in selection) return all.filter((s) => selection.sessionIds.includes(s.id));
+  return all.filter((s) => selection.identityIds.includes(s.identityId));
 }
 
 export class MemorySessionRepository implements SessionRepository {
@@ -102,6 +109,26 @@ export class MemorySessionRepository implements SessionRepository {
     if (!isUuid(identityId)) return 0;
     return this.#source.write((w) => {
       const doomed = [...w.read('sessions').values()].filter((s) => s.identityId === identityId);
+      if (doomed.length === 0) return 0;
+      const sessions = w.write('sessions');
+      for (const row of doomed) sessions.delete(row.id);
+      return doomed.length;
+    });
+  }
+
+  async deactivateSelected(selection: SessionSelection, at: Date): Promise<number> {
+    return this.#source.write((w) => {
+      const ending = selected(w.read('sessions').values(), selection, (s) => s.active);
+      if (ending.length === 0) return 0;
+      const sessions = w.write('sessions');
+      for (const row of ending) sessions.set(row.id, deepFreeze({ ...row, active: false, updatedAt: date(at) }));
+      return ending.length;
+    });
+  }
+
+  async deleteSelected(selection: SessionSelection): Promise<number> {
+    return this.#source.write((w) => {
+      const doomed = selected(w.read('sessions').values(), selection, () => true);
       if (doomed.length === 0) return 0;
       const sessions = w.write('sessions');
       for (const row of doomed) sessions.delete(row.id);

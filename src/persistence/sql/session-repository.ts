@@ -1,6 +1,6 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { Session, type SessionRow } from '../../../entities/index.ts';
-import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository } from '../store.ts';
+import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository, SessionSelection } from '../store.ts';
 import type { EmSource } from './em-source.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -96,6 +96,35 @@ export class SqlSessionRepository implements SessionRepository {
   async deleteAllForIdentity(identityId: string): Promise<number> {
     if (!isUuid(identityId)) return 0;
     return this.#source.em().nativeDelete(Session, { identity: identityId } as FilterQuery<SessionRow>);
+  }
+
+  async deactivateSelected(selection: SessionSelection, at: Date): Promise<number> {
+    const where = await this.#selected(selection, { active: true });
+    return where ? this.#source.em().nativeUpdate(Session, { ...where, active: true } as FilterQuery<SessionRow>, { active: false, updatedAt: at }) : 0;
+  }
+
+  async deleteSelected(selection: SessionSelection): Promise<number> {
+    const where = await this.#selected(selection, {});
+    return where ? this.#source.em().nativeDelete(Session, where as FilterQuery<SessionRow>) : 0;
+  }
+
+  /**
+   * The filter for a selection (null: nothing can match). `all` first reads one batch of ids (`extra` narrows it), as
+   * neither an UPDATE nor a DELETE takes a LIMIT on every dialect; rows arriving in between wait for the next call.
+   */
+  async #selected(selection: SessionSelection, extra: Record<string, unknown>): Promise<Record<string, unknown> | null> {
+    if ('all' in selection) {
+      const rows = await this.#source.em().find(Session, extra as FilterQuery<SessionRow>, {
+        fields: ['id'], limit: selection.limit, disableIdentityMap: true,
+      });
+      return rows.length === 0 ? null : { id: { $in: rows.map((r) => r.id) } };
+    }
+    if ('sessionIds' in selection) {
+      const ids = selection.sessionIds.filter(isUuid);
+      return ids.length === 0 ? null : { id: { $in: ids } };
+    }
+    const ids = selection.identityIds.filter(isUuid);
+    return ids.length === 0 ? null : { identity: { $in: ids } };
   }
 
   async update(id: string, patch: SessionPatch, at: Date): Promise<void> {

@@ -550,6 +550,47 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(await store.sessions.deleteAllForIdentity(a.id)).toBe(0);
         expect(await store.sessions.deleteAllForIdentity('garbage')).toBe(0);
       });
+
+      it('deactivateSelected and deleteSelected by session ids, by identity ids, and one bounded batch of all', async () => {
+        const now = new Date();
+        const a = identityRecord(now);
+        const b = identityRecord(now);
+        const c = identityRecord(now);
+        for (const i of [a, b, c]) await store.identities.save(i, true);
+        const [a1, a2, b1, c1] = [sessionRecord(a.id, now), sessionRecord(a.id, now, { active: false }), sessionRecord(b.id, now), sessionRecord(c.id, now)];
+        for (const s of [a1, a2, b1, c1]) await store.sessions.insert(s);
+        const t1 = at(now, 1000);
+
+        // only sessions active before count; unknown and malformed ids match nothing
+        expect(await store.sessions.deactivateSelected({ sessionIds: [a1.id, a2.id, crypto.randomUUID(), 'garbage'] }, t1)).toBe(1);
+        expect(await store.sessions.get(a1.id)).toEqual({ ...a1, active: false, updatedAt: t1 });
+        expect(await store.sessions.get(a2.id)).toEqual(a2);
+        expect(await store.sessions.deactivateSelected({ sessionIds: [a1.id] }, t1)).toBe(0);
+        expect(await store.sessions.deactivateSelected({ identityIds: [b.id, 'garbage'] }, t1)).toBe(1);
+        expect((await store.sessions.get(b1.id))?.active).toBe(false);
+        expect((await store.sessions.get(c1.id))?.active).toBe(true);
+        expect(await store.sessions.deactivateSelected({ sessionIds: [] }, t1)).toBe(0);
+
+        expect(await store.sessions.deleteSelected({ identityIds: [a.id] })).toBe(2);
+        expect(await store.sessions.get(a1.id)).toBeNull();
+        expect(await store.sessions.deleteSelected({ sessionIds: [b1.id, 'garbage'] })).toBe(1);
+        expect(await store.sessions.get(c1.id)).toEqual(c1);
+
+        // `all` takes at most `limit` rows per call (disable: of the active ones), whatever the identity
+        const more = [sessionRecord(c.id, now), sessionRecord(c.id, now)];
+        for (const s of more) await store.sessions.insert(s);
+        const activeBefore = (await store.sessions.listAll({ now, limit: 100_000, active: true })).length;
+        expect(activeBefore).toBeGreaterThanOrEqual(3);
+        expect(await store.sessions.deactivateSelected({ all: true, limit: 2 }, t1)).toBe(2);
+        expect((await store.sessions.listAll({ now, limit: 100_000, active: true })).length).toBe(activeBefore - 2);
+        let total = (await store.sessions.listAll({ now, limit: 100_000 })).length;
+        expect(await store.sessions.deleteSelected({ all: true, limit: 2 })).toBe(2);
+        expect((await store.sessions.listAll({ now, limit: 100_000 })).length).toBe(total - 2);
+        total -= 2;
+        expect(await store.sessions.deleteSelected({ all: true, limit: 100_000 })).toBe(total);
+        expect(await store.sessions.deleteSelected({ all: true, limit: 10 })).toBe(0);
+        expect(await store.sessions.deactivateSelected({ all: true, limit: 10 }, t1)).toBe(0);
+      });
     });
 
     describe('codes', () => {

@@ -400,6 +400,10 @@ for (const db of [...testDatabases(), sqliteFile]) {
       expectResponse('listSessions', 200, sdkBody);
       expect(sdkBody.find((s: Json) => s.id === ids[0]).identity.id).toBe(identityId);
 
+      // Go's strconv.ParseBool spellings, as Kratos.
+      const oneIsTrue = (await walkPages(server().adminUrl, '/admin/sessions?active=1&page_size=1000', 'listSessions')).pages.flat();
+      expect(oneIsTrue.map((s: Json) => s.id).sort()).toEqual(onlyActive.map((s: Json) => s.id).sort());
+      expect((await adminFetch('/admin/sessions?active=F')).status).toBe(200);
       const badActive = await adminFetch('/admin/sessions?active=maybe');
       expect(badActive.status).toBe(400);
       expectResponse('listSessions', 400, await badActive.json());
@@ -419,15 +423,39 @@ for (const db of [...testDatabases(), sqliteFile]) {
       const identityId = await createIdentity(server(), address, PASSWORD);
       const { token, session } = await nativeLogin(server(), address, PASSWORD);
 
+      // Kratos getSession: "If no value is provided, the expandable properties are skipped."
       const plain = await server().identityApi.getSessionRaw({ id: session.id });
       const plainBody = await plain.raw.json();
       expectResponse('getSession', 200, plainBody);
-      expect(plainBody).toMatchObject({ id: session.id, active: true, expires_at: session.expires_at });
+      expect(plainBody).toMatchObject({ id: session.id, active: true, expires_at: session.expires_at, devices: [] });
+      expect(plainBody.identity).toBeUndefined();
       const expanded = await adminFetch(`/admin/sessions/${session.id}?expand=identity`);
       const expandedBody = await expanded.json();
       expectResponse('getSession', 200, expandedBody);
       expect(expandedBody.identity.id).toBe(identityId);
       expect(expandedBody.identity.credentials).toBeUndefined();
+      expect(expandedBody.identity).toHaveProperty('metadata_admin');
+      expect(expandedBody.devices).toEqual([]);
+      const both = await server().identityApi.getSessionRaw({ id: session.id, expand: ['identity', 'devices'] });
+      const bothBody = await both.raw.json();
+      expectResponse('getSession', 200, bothBody);
+      expect(bothBody.identity.id).toBe(identityId);
+      expect(bothBody.devices).toEqual([expect.objectContaining({ id: expect.any(String) })]);
+      // Kratos ParseExpandable lower-cases the option; anything else is a 400.
+      const upper = await (await adminFetch(`/admin/sessions/${session.id}?expand=Devices`)).json();
+      expect(upper.devices).toHaveLength(1);
+      expect(upper.identity).toBeUndefined();
+      const bogus = await adminFetch(`/admin/sessions/${session.id}?expand=credentials`);
+      expect(bogus.status).toBe(400);
+      const bogusBody = await bogus.json();
+      expectResponse('getSession', 400, bogusBody);
+      expect(bogusBody.error.reason).toBe('Could not parse expand option: credentials');
+      expect((await adminFetch('/admin/sessions?expand=credentials')).status).toBe(400);
+
+      // The admin port sends the public session routes to the public port (307, path and query kept).
+      const redirected = await adminFetch('/admin/sessions/whoami?tokenize_as=x', { redirect: 'manual' });
+      expect(redirected.status).toBe(307);
+      expect(redirected.headers.get('location')).toBe(`${server().publicUrl}/sessions/whoami?tokenize_as=x`);
 
       const unknown = await adminFetch(`/admin/sessions/${crypto.randomUUID()}`);
       expect(unknown.status).toBe(404);
@@ -510,9 +538,13 @@ for (const db of [...testDatabases(), sqliteFile]) {
       expect(paged.pages.map((p) => p.length)).toEqual([1, 1, 1]);
       expect(paged.pages.flat().map((s: Json) => s.id).sort()).toEqual([...ids].sort());
 
-      const unknownList = await failure(server().identityApi.listIdentitySessions({ id: crypto.randomUUID() }));
-      expect(unknownList.status).toBe(404);
-      expectResponse('listIdentitySessions', 404, unknownList.body);
+      // Kratos lists by identity id without loading the identity: an unknown one has no sessions (200, []).
+      const unknownList = await server().identityApi.listIdentitySessionsRaw({ id: crypto.randomUUID() });
+      const unknownBody = await unknownList.raw.json();
+      expectResponse('listIdentitySessions', 200, unknownBody);
+      expect(unknownBody).toEqual([]);
+      // ExpandEverything: the devices too.
+      for (const s of listedBody) expect(s.devices).toHaveLength(1);
       const malformedList = await failure(server().identityApi.listIdentitySessions({ id: 'not-a-uuid' }));
       expect(malformedList.status).toBe(400);
       expectResponse('listIdentitySessions', 400, malformedList.body);
@@ -529,9 +561,68 @@ for (const db of [...testDatabases(), sqliteFile]) {
       const unknownDelete = await failure(server().identityApi.deleteIdentitySessions({ id: crypto.randomUUID() }));
       expect(unknownDelete.status).toBe(404);
       expectResponse('deleteIdentitySessions', 404, unknownDelete.body);
+      // Kratos DeleteSessionsByIdentity: no row deleted is a 404, for a known identity without sessions too.
+      const nothingLeft = await failure(server().identityApi.deleteIdentitySessions({ id: identityId }));
+      expect(nothingLeft.status).toBe(404);
+      expectResponse('deleteIdentitySessions', 404, nothingLeft.body);
       const malformedDelete = await failure(server().identityApi.deleteIdentitySessions({ id: 'not-a-uuid' }));
       expect(malformedDelete.status).toBe(400);
       expectResponse('deleteIdentitySessions', 400, malformedDelete.body);
+    });
+
+    it('disables and deletes sessions in bulk by session ids or identity ids (POST /admin/sessions, manageSessions)', async () => {
+      const [a, b, c] = [email('manage-a'), email('manage-b'), email('manage-c')];
+      const [aId, bId, cId] = [await createIdentity(server(), a, PASSWORD), await createIdentity(server(), b, PASSWORD), await createIdentity(server(), c, PASSWORD)];
+      const a1 = await nativeLogin(server(), a, PASSWORD);
+      const a2 = await nativeLogin(server(), a, PASSWORD);
+      const b1 = await nativeLogin(server(), b, PASSWORD);
+      const c1 = await nativeLogin(server(), c, PASSWORD);
+      const manage = async (body: Json, status = 200): Promise<Json> => {
+        const res = await adminFetch('/admin/sessions', { method: 'POST', body: JSON.stringify(body) });
+        const json = await res.json();
+        expect(res.status, JSON.stringify(json)).toBe(status);
+        expectResponse('manageSessions', status, json);
+        return json;
+      };
+
+      // disable counts only the sessions that were active; unknown ids are no error.
+      expect(await manage({ action: 'disable', sessions: [a1.session.id, crypto.randomUUID()] })).toEqual({ processed: 1, more: false });
+      await expectWhoamiUnauthorized(server(), { 'X-Session-Token': a1.token });
+      await expectWhoamiOk(server(), a2.token);
+      expect(await manage({ action: 'disable', sessions: [a1.session.id] })).toEqual({ processed: 0, more: false });
+      const kept = await (await adminFetch(`/admin/sessions/${a1.session.id}`)).json();
+      expect(kept.active).toBe(false);
+
+      expect(await manage({ action: 'disable', identities: [aId, bId] })).toEqual({ processed: 2, more: false });
+      await expectWhoamiUnauthorized(server(), { 'X-Session-Token': a2.token });
+      await expectWhoamiUnauthorized(server(), { 'X-Session-Token': b1.token });
+      await expectWhoamiOk(server(), c1.token);
+
+      // delete removes the rows, active or not.
+      expect(await manage({ action: 'delete', identities: [aId] })).toEqual({ processed: 2, more: false });
+      expect((await adminFetch(`/admin/sessions/${a1.session.id}`)).status).toBe(404);
+      expect(await manage({ action: 'delete', sessions: [b1.session.id.toUpperCase()] })).toEqual({ processed: 1, more: false });
+      expect((await adminFetch(`/admin/sessions/${b1.session.id}`)).status).toBe(404);
+      await expectWhoamiOk(server(), c1.token);
+      expect((await server().identityApi.manageSessions({ manageSessionsBody: { action: 'disable', identities: [cId] } })).processed).toBe(1);
+      await expectWhoamiUnauthorized(server(), { 'X-Session-Token': c1.token });
+
+      // Kratos's 400s, with its reasons.
+      const reason = async (body: unknown) => (await manage(body, 400)).error.reason;
+      expect(await reason({ action: 'revoke', sessions: [c1.session.id] })).toBe("The 'action' field must be one of 'disable' or 'delete'.");
+      expect(await reason({ action: 'delete' })).toBe("Exactly one of 'identities' or 'sessions' must be a non-empty array.");
+      expect(await reason({ action: 'delete', identities: [], sessions: [] })).toBe("Exactly one of 'identities' or 'sessions' must be a non-empty array.");
+      expect(await reason({ action: 'delete', identities: [cId], sessions: [c1.session.id] })).toBe("Exactly one of 'identities' or 'sessions' must be a non-empty array.");
+      expect(await reason({ action: 'delete', sessions: ['*'] })).toBe("Could not parse 'sessions' field: the wildcard '*' is not accepted here");
+      expect(await reason({ action: 'delete', identities: ['*', cId] })).toBe("Could not parse 'identities' field: the wildcard '*' is not accepted here");
+      expect(await reason({ action: 'delete', sessions: ['nope'] })).toBe(`Could not parse 'sessions' field: could not parse "nope" as UUID`);
+      const tooMany = Array.from({ length: 501 }, () => crypto.randomUUID());
+      expect(await reason({ action: 'delete', sessions: tooMany })).toBe("Could not parse 'sessions' field: at most 500 IDs may be provided per call");
+      expect((await manage({ action: 'delete', sessions: tooMany.slice(0, 500) })).processed).toBe(0);
+      const broken = await adminFetch('/admin/sessions', { method: 'POST', body: '{"action":' });
+      expect(broken.status).toBe(400);
+      expectResponse('manageSessions', 400, await broken.json());
+      expect((await adminFetch(`/admin/sessions/${c1.session.id}`)).status).toBe(200);
     });
 
     it("ends an identity's sessions when it is disabled (at once) or deleted", async () => {
@@ -564,6 +655,38 @@ for (const db of [...testDatabases(), sqliteFile]) {
       const all = (await walkPages(server().adminUrl, '/admin/sessions?page_size=1000', 'listSessions')).pages.flat();
       expect(all.map((s: Json) => s.id)).not.toContain(doomedLogin.session.id);
       expect(all.map((s: Json) => s.id)).toContain(session.id);
+    });
+  });
+
+  describe(`every session at once, and feature_flags.faster_session_extend (${db.name})`, () => {
+    const server = useServer(db, { session: { lifespan: '2h' }, feature_flags: { faster_session_extend: true } });
+
+    it('answers extend with 204 and disables then deletes every session with identities: ["*"]', async () => {
+      const address = email('wildcard');
+      await createIdentity(server(), address, PASSWORD);
+      const one = await nativeLogin(server(), address, PASSWORD);
+      const two = await nativeLogin(server(), address, PASSWORD);
+      await setExpiresAt(server(), one.session.id, new Date(Date.now() + 5 * 60 * 1000));
+      const extended = await fetch(`${server().adminUrl}/admin/sessions/${one.session.id}/extend`, { method: 'PATCH' });
+      expect(extended.status).toBe(204);
+      expect(await extended.text()).toBe('');
+      expect(Date.parse((await expectWhoamiOk(server(), one.token)).expires_at)).toBeGreaterThan(Date.now() + HOUR);
+
+      const manage = async (action: string) => {
+        const res = await fetch(`${server().adminUrl}/admin/sessions`, {
+          method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ action, identities: ['*'] }),
+        });
+        const body = await res.json();
+        expect(res.status).toBe(200);
+        expectResponse('manageSessions', 200, body);
+        return body;
+      };
+      expect(await manage('disable')).toEqual({ processed: 2, more: false });
+      await expectWhoamiUnauthorized(server(), { 'X-Session-Token': one.token });
+      await expectWhoamiUnauthorized(server(), { 'X-Session-Token': two.token });
+      expect(await manage('disable')).toEqual({ processed: 0, more: false });
+      expect(await manage('delete')).toEqual({ processed: 2, more: false });
+      expect(await server().identityApi.listSessions()).toEqual([]);
     });
   });
 

@@ -161,7 +161,6 @@ const UNSUPPORTED = [
   'serve.public.tls',
   'serve.admin.request_log',
   'ciphers',
-  'session.whoami.tokenizer',
   'oauth2_provider',
   'database',
   'organizations',
@@ -174,17 +173,14 @@ const UNSUPPORTED = [
  * them makes loadConfig refuse the file, naming each.
  */
 const REFUSED = [
-  'serve.public.cors.enabled: not supported yet - CORS is not implemented',
   'feature_flags.use_continue_with_transitions: not supported yet - recovery answers with the legacy transitions',
 ];
 
 /** The sample with those switches off: what an operator would run idflow with today. */
 function withoutRefused(): Record<string, unknown> {
   const doc = parse(KRATOS_YML) as {
-    serve: { public: { cors: { enabled: boolean } } };
     feature_flags: { use_continue_with_transitions: boolean };
   };
-  doc.serve.public.cors.enabled = false;
   doc.feature_flags.use_continue_with_transitions = false;
   return doc;
 }
@@ -224,7 +220,8 @@ describe('a real-world kratos.yml', () => {
 
       expect(config.dsn).toBe('sqlite:///var/lib/sqlite/db.sqlite?_fk=true&mode=rwc');
       expect(config.serve.public.base_url).toBe('http://127.0.0.1:4433/');
-      expect(config.serve.public.cors?.enabled).toBe(false);
+      expect(config.serve.public.cors?.enabled).toBe(true);
+      expect(config.session.whoami.tokenizer?.templates?.jwt_example).toEqual({ jwks_url: 'base64://e30=', ttl: '1m', subject_source: 'id' });
       expect(config.serve.public.port).toBe(4433);
       expect(config.selfservice.flows.settings.privileged_session_max_age).toBe('15m');
       expect(config.selfservice.flows.login.lifespan).toBe('10m');

@@ -82,23 +82,6 @@ const CASES: Case[] = [
     key: 'selfservice.methods.link.enabled', rule: ruleFor('selfservice.methods.link.enabled', /^`false` while/),
   },
   {
-    name: 'revoke_active_sessions after login', patch: { selfservice: { flows: { login: { after: { hooks: [webHook, { hook: 'revoke_active_sessions' }] } } } } },
-    key: 'selfservice.flows.login.after.hooks[1].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
-  },
-  {
-    name: 'revoke_active_sessions after recovery', patch: { selfservice: { flows: { recovery: { after: { hooks: [{ hook: 'revoke_active_sessions' }] } } } } },
-    key: 'selfservice.flows.recovery.after.hooks[0].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
-  },
-  {
-    name: 'revoke_active_sessions after any settings change', patch: { selfservice: { flows: { settings: { after: { hooks: [{ hook: 'revoke_active_sessions' }] } } } } },
-    key: 'selfservice.flows.settings.after.hooks[0].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
-  },
-  {
-    name: 'revoke_active_sessions after a password change without the idflow switch',
-    patch: { session: { revoke_other_sessions_on_password_change: false }, selfservice: { flows: { settings: { after: { password: { hooks: [{ hook: 'revoke_active_sessions' }] } } } } } },
-    key: 'selfservice.flows.settings.after.password.hooks[0].hook', rule: ruleFor(HOOKS, /^`revoke_active_sessions`/),
-  },
-  {
     name: 'verification after login', patch: { selfservice: { flows: { login: { after: { password: { hooks: [{ hook: 'verification' }] } } } } } },
     key: 'selfservice.flows.login.after.password.hooks[0].hook', rule: ruleFor(HOOKS, '`verification`'),
   },
@@ -128,8 +111,7 @@ const CASES: Case[] = [
     key: 'selfservice.flows.registration.after.password.hooks[0].config.emit_analytics_event', rule: ruleFor('selfservice.flows.*.**.hooks.*.config.emit_analytics_event', '`false`'),
   },
   { name: 'selectable schema', patch: SECOND_SCHEMA, key: 'identity.schemas[1].selfservice_selectable', rule: ruleFor('identity.schemas.*.selfservice_selectable', /^`true`/) },
-  { name: 'public CORS', patch: { serve: { public: { cors: { enabled: true } } } }, key: 'serve.public.cors.enabled', rule: ruleFor('serve.public.cors.enabled', '`true`') },
-  { name: 'admin CORS', patch: { serve: { admin: { cors: { enabled: true, allowed_origins: ['https://admin.example.com'] } } } }, key: 'serve.admin.cors.enabled', rule: ruleFor('serve.admin.cors.enabled', '`true`') },
+  { name: 'CORS debug', patch: { serve: { admin: { cors: { debug: true } } } }, key: 'serve.admin.cors.debug', rule: ruleFor('serve.*.cors.debug', '`true`') },
   { name: 'argon2 expected_duration', patch: { hashers: { argon2: { expected_duration: '1s' } } }, key: 'hashers.argon2.expected_duration', rule: ruleFor('hashers.argon2.expected_duration', 'not `500ms`') },
   { name: 'argon2 expected_deviation', patch: { hashers: { argon2: { expected_deviation: '100ms' } } }, key: 'hashers.argon2.expected_deviation', rule: ruleFor('hashers.argon2.expected_deviation', 'not `500ms`') },
   { name: 'argon2 dedicated_memory', patch: { hashers: { argon2: { dedicated_memory: '2GB' } } }, key: 'hashers.argon2.dedicated_memory', rule: ruleFor('hashers.argon2.dedicated_memory', 'not `1GB`') },
@@ -144,7 +126,7 @@ const CASES: Case[] = [
   { name: 'leak sensitive values', patch: { log: { leak_sensitive_values: true } }, key: 'log.leak_sensitive_values', rule: ruleFor('log.leak_sensitive_values', '`true`') },
   { name: 'jaeger tracing', patch: { tracing: { provider: 'jaeger' } }, key: 'tracing.provider', rule: ruleFor('tracing.provider', /^other than/) },
   ...([
-    'use_continue_with_transitions', 'choose_recovery_address', 'legacy_continue_with_verification_ui', 'cacheable_sessions', 'faster_session_extend',
+    'use_continue_with_transitions', 'choose_recovery_address', 'legacy_continue_with_verification_ui', 'cacheable_sessions',
     'legacy_oidc_registration_node_group', 'legacy_allow_insecure_origins', 'refresh_login_choose_address',
   ] as const).map((flag) => ({ name: `feature flag ${flag}`, patch: { feature_flags: { [flag]: true } }, key: `feature_flags.${flag}`, rule: ruleFor(`feature_flags.${flag}`, '`true`') })),
 ];
@@ -168,26 +150,26 @@ describe('unsupported config keys', () => {
   }
 
   it('names where a refused value came from: env or command line', () => {
-    expect(refusal({ file: yamlFile(), env: { SERVE_ADMIN_CORS_ENABLED: 'true' } })).toEqual([
-      refused('serve.admin.cors.enabled', ruleFor('serve.admin.cors.enabled', '`true`').why, 'env SERVE_ADMIN_CORS_ENABLED'),
+    expect(refusal({ file: yamlFile(), env: { FEATURE_FLAGS_CHOOSE_RECOVERY_ADDRESS: 'true' } })).toEqual([
+      refused('feature_flags.choose_recovery_address', ruleFor('feature_flags.choose_recovery_address', '`true`').why, 'env FEATURE_FLAGS_CHOOSE_RECOVERY_ADDRESS'),
     ]);
-    expect(refusal({ file: yamlFile(), env: {}, overrides: { 'serve.public.cors.enabled': true } })).toEqual([
-      refused('serve.public.cors.enabled', ruleFor('serve.public.cors.enabled', '`true`').why, 'command line'),
+    expect(refusal({ file: yamlFile(), env: {}, overrides: { 'feature_flags.use_continue_with_transitions': true } })).toEqual([
+      refused('feature_flags.use_continue_with_transitions', ruleFor('feature_flags.use_continue_with_transitions', '`true`').why, 'command line'),
     ]);
     const { warnings } = loadConfig({ file: yamlFile(), env: { LOG_LEAK_SENSITIVE_VALUES: 'true' } });
     expect(warnings).toEqual([ignored('log.leak_sensitive_values', ruleFor('log.leak_sensitive_values', '`true`').why, 'from env LOG_LEAK_SENSITIVE_VALUES')]);
   });
 
   it('reports every refusal at once, with other problems, in one ConfigError', () => {
-    const file = yamlFile({ serve: { public: { port: 'abc' }, admin: { cors: { enabled: true } } }, selfservice: { methods: { code: { passwordless_enabled: true } } } });
+    const file = yamlFile({ serve: { public: { port: 'abc' } }, feature_flags: { choose_recovery_address: true }, selfservice: { methods: { code: { passwordless_enabled: true } } } });
     // A schema error stops before the rules run (the config isn't usable yet) ...
     expect(refusal({ file, env: {} })).toEqual([`serve.public.port must be integer, got "abc" (${file})`]);
     // ... otherwise all refusals and the remaining checks are reported together.
-    const two = yamlFile({ identity: { default_schema_id: 'nope' }, serve: { admin: { cors: { enabled: true } } }, selfservice: { methods: { code: { config: { missing_credential_fallback_enabled: true } } } } });
+    const two = yamlFile({ identity: { default_schema_id: 'nope' }, feature_flags: { choose_recovery_address: true }, selfservice: { methods: { code: { config: { missing_credential_fallback_enabled: true } } } } });
     const problems = refusal({ file: two, env: {} });
     expect(problems).toHaveLength(3);
     expect(problems[0]).toMatch(/^selfservice\.methods\.code\.config\.missing_credential_fallback_enabled: not supported yet/);
-    expect(problems[1]).toMatch(/^serve\.admin\.cors\.enabled: not supported yet/);
+    expect(problems[1]).toMatch(/^feature_flags\.choose_recovery_address: not supported yet/);
     expect(problems[2]).toMatch(/^identity\.default_schema_id "nope" is not the id/);
   });
 
@@ -196,8 +178,18 @@ describe('unsupported config keys', () => {
       const { warnings } = loadConfig({ file: yamlFile(patch), env: {} });
       expect(warnings.filter((w) => w.includes('not supported yet'))).toEqual([]);
     };
-    // The password-change case of revoke_active_sessions is session.revoke_other_sessions_on_password_change (default true).
+    // revoke_active_sessions wherever Kratos's schema allows it (login, settings, recovery), whatever the idflow switch.
     clean({ selfservice: { flows: { settings: { after: { password: { hooks: [{ hook: 'revoke_active_sessions' }] } } } } } });
+    clean({
+      session: { revoke_other_sessions_on_password_change: false },
+      selfservice: {
+        flows: {
+          login: { after: { hooks: [webHook, { hook: 'revoke_active_sessions' }], totp: { hooks: [{ hook: 'revoke_active_sessions' }] } } },
+          settings: { after: { hooks: [{ hook: 'revoke_active_sessions' }] } },
+          recovery: { after: { hooks: [{ hook: 'revoke_active_sessions' }] } },
+        },
+      },
+    });
     // Implemented hooks.
     clean({
       selfservice: {
