@@ -27,8 +27,8 @@ export interface TestOpenIdProvider {
   issuer: string;
   /** Attaches the provider with these clients (call once, after idflow is listening). */
   start(clients: TestClient[]): Promise<void>;
-  /** The claims the provider releases for `sub` (besides `sub`). */
-  setClaims(sub: string, claims: Record<string, unknown>): void;
+  /** The claims the provider releases for `sub` (besides `sub`); `userinfoOnly` go to the userinfo endpoint only. */
+  setClaims(sub: string, claims: Record<string, unknown>, userinfoOnly?: Record<string, unknown>): void;
   /**
    * Plays the user at the provider: opens `authorizationUrl` in `jar`, logs in as `login` and consents, or aborts
    * (`deny`), and returns where the provider finally sends the browser (the relying party's callback URL).
@@ -72,6 +72,7 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
   const prefix = options.issuerPath?.replace(/\/$/, '') ?? '';
   const issuer = `${origin}${prefix}`;
   const accounts = new Map<string, Record<string, unknown>>();
+  const userinfoClaims = new Map<string, Record<string, unknown>>();
   // The provider signs with this key (published at its jwks_uri), so tests can sign tokens it would not issue.
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const signingJwk = { ...await exportJWK(privateKey), kid: 'test-op-key', alg: 'RS256', use: 'sig' };
@@ -79,8 +80,9 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
 
   const op: TestOpenIdProvider = {
     issuer,
-    setClaims(sub, claims) {
+    setClaims(sub, claims, userinfoOnly) {
       accounts.set(sub, claims);
+      userinfoClaims.set(sub, userinfoOnly ?? {});
     },
     async start(clients) {
       registered = clients;
@@ -97,7 +99,10 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
         features: { devInteractions: { enabled: true } },
         pkce: { required: () => false },
         async findAccount(_ctx: unknown, sub: string) {
-          return { accountId: sub, claims: async () => ({ sub, ...(accounts.get(sub) ?? {}) }) };
+          return {
+            accountId: sub,
+            claims: async (use: string) => ({ sub, ...(accounts.get(sub) ?? {}), ...(use === 'userinfo' ? userinfoClaims.get(sub) : {}) }),
+          };
         },
       });
       // Quiet: the development keys and interactions warn once on the console otherwise.
@@ -145,12 +150,12 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions = {}): 
       for (let hop = 0; hop < 12; hop++) {
         if (url.origin !== origin) return url;
         let res = await jar.fetch(url.toString());
-        const interaction = /^\/interaction\/([^/]+)$/.exec(url.pathname);
+        const interaction = /\/interaction\/([^/]+)$/.exec(url.pathname);
         if (interaction && res.status === 200) {
           const html = await res.text();
           const prompt = /name="prompt" value="(\w+)"/.exec(html)?.[1] ?? 'login';
           if ('deny' in user) {
-            res = await jar.fetch(`${origin}/interaction/${interaction[1]}/abort`);
+            res = await jar.fetch(`${url.origin}${url.pathname}/abort`);
           } else {
             const fields: Record<string, string> = prompt === 'login' ? { prompt, login: user.login, password: 'any' } : { prompt };
             res = await jar.fetch(url.toString(), {
