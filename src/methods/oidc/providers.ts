@@ -105,7 +105,11 @@ export interface ResolvedProvider {
   issuerUrl?: string;
   /** Extra authorization request parameters of the preset (Google's `access_type=offline`). */
   authParams: Record<string, string>;
-  /** `prompt` of the preset when the flow forces a sign-in, and otherwise (Discord: consent / none). */
+  /**
+   * `prompt` of the preset when the flow forces a sign-in, and otherwise (Kratos AuthCodeURLOptions: `login` for the
+   * presets built on its generic provider, Discord's consent / none, none for GitHub). `requestedClaims` likewise
+   * goes to every preset but GitHub and Discord.
+   */
   prompt?: { forced: string; otherwise?: string };
   /**
    * Presets that accept an id_token submitted by a native app (Kratos's IDTokenVerifier): the issuer the token must
@@ -225,12 +229,19 @@ export function resolveProvider(config: OidcProviderConfig, index: number, vendo
       // golang.org/x/oauth2/github's endpoint and go-github's `/user` and `/user/emails`.
       const web = trimSlash(vendors.github);
       const api = trimSlash(vendors.githubApi);
-      return oauth2('github', { authorization: `${web}/login/oauth/authorize`, token: `${web}/login/oauth/access_token`, user: `${api}/user`, emails: `${api}/user/emails` });
+      // Kratos's GitHub preset adds no authorization parameters (no prompt, no requested claims).
+      return {
+        ...oauth2('github', { authorization: `${web}/login/oauth/authorize`, token: `${web}/login/oauth/access_token`, user: `${api}/user`, emails: `${api}/user/emails` }),
+        prompt: undefined, requestedClaims: undefined,
+      };
     }
     case 'discord': {
       const api = trimSlash(vendors.discordApi);
       // Kratos asks Discord not to prompt again unless the flow forces a sign-in.
-      return { ...oauth2('discord', { authorization: `${api}/oauth2/authorize`, token: `${api}/oauth2/token`, user: `${api}/users/@me` }), prompt: { forced: 'consent', otherwise: 'none' } };
+      return {
+        ...oauth2('discord', { authorization: `${api}/oauth2/authorize`, token: `${api}/oauth2/token`, user: `${api}/users/@me` }),
+        prompt: { forced: 'consent', otherwise: 'none' }, requestedClaims: undefined,
+      };
     }
     case 'facebook': {
       const graph = trimSlash(vendors.facebookGraph);

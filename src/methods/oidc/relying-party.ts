@@ -133,7 +133,7 @@ export class RelyingParty {
     }
     const prompt = input.forced ? this.provider.prompt?.forced : this.provider.prompt?.otherwise;
     if (prompt) params.prompt = prompt;
-    if (this.provider.requestedClaims && this.provider.kind === 'oidc') params.claims = this.provider.requestedClaims;
+    if (this.provider.requestedClaims) params.claims = this.provider.requestedClaims;
     // Apple answers with a form post when names or e-mail are asked for.
     if (this.provider.type === 'apple' && this.provider.scopes.some((s) => s === 'email' || s === 'name')) params.response_mode = 'form_post';
     // Kratos appends the upstream parameters last: they win over the preset's (a `prompt` of the user's choice).
@@ -322,7 +322,7 @@ function discordAvatar(id: string, user: Record<string, unknown>): string {
   if (avatar === '') {
     // discordgo: discriminator "0" (new usernames) picks by (id >> 22) % 6, else discriminator % 5.
     const discriminator = String(user.discriminator ?? '0');
-    const index = discriminator === '0' ? Number((BigInt(id || '0') >> 22n) % 6n) : Number(discriminator) % 5;
+    const index = discriminator === '0' ? Number((BigInt(/^\d+$/.test(id) ? id : '0') >> 22n) % 6n) : (Number(discriminator) || 0) % 5;
     return `https://cdn.discordapp.com/embed/avatars/${index}.png`;
   }
   return `https://cdn.discordapp.com/avatars/${id}/${avatar}.${avatar.startsWith('a_') ? 'gif' : 'png'}`;

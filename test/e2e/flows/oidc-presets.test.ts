@@ -387,7 +387,7 @@ for (const db of testDatabases()) {
       }
     });
 
-    it('claims_source: userinfo takes the claims of the userinfo endpoint (sub checked against the id_token)', async () => {
+    it('claims_source: userinfo takes the claims of the userinfo endpoint', async () => {
       const login = unique('userinfo');
       const email = `${login}@example.org`;
       // The name is released at the userinfo endpoint only: the traits show that the claims came from there.

@@ -32,6 +32,10 @@ describe('oidc presets', () => {
       endpoints: { authorization: 'https://github.com/login/oauth/authorize', token: 'https://github.com/login/oauth/access_token', user: 'https://api.github.com/user', emails: 'https://api.github.com/user/emails' },
     });
     expect(github.issuerUrl).toBeUndefined();
+    // Kratos's GitHub preset adds nothing to the authorization URL; its generic-based presets send prompt=login and claims.
+    const claims = { requested_claims: { id_token: { email: { essential: true } } } };
+    expect(resolve({ provider: 'github', ...claims })).toMatchObject({ prompt: undefined, requestedClaims: undefined });
+    expect(resolve({ provider: 'facebook', ...claims })).toMatchObject({ prompt: { forced: 'login' }, requestedClaims: JSON.stringify(claims.requested_claims) });
     expect(resolve({ provider: 'discord' })).toMatchObject({
       endpoints: { authorization: 'https://discord.com/api/v9/oauth2/authorize', token: 'https://discord.com/api/v9/oauth2/token', user: 'https://discord.com/api/v9/users/@me' },
       prompt: { forced: 'consent', otherwise: 'none' },
