@@ -71,14 +71,6 @@ export const UNSUPPORTED_RULES: readonly UnsupportedRule[] = [
     why: 'only these provider presets are implemented',
   },
   {
-    path: 'selfservice.methods.oidc.config.providers.*.claims_source', condition: '`userinfo`', when: (value) => value === 'userinfo', action: 'refuse',
-    why: 'claims are taken from the verified id_token only',
-  },
-  {
-    path: 'selfservice.methods.oidc.config.providers.*.subject_source', condition: 'not `userinfo`', when: (value) => value !== undefined && value !== 'userinfo', action: 'refuse',
-    why: 'the subject is always the id_token\'s `sub`',
-  },
-  {
     path: 'selfservice.methods.oidc.config.providers.*.update_identity_on_login', condition: '`automatic`', when: (value) => value === 'automatic', action: 'refuse',
     why: 'the claims mapper runs at sign-up only; logins never change the identity',
   },

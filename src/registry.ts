@@ -44,7 +44,7 @@ import { createOidcMethod, CALLBACK_PATH, type StatePayload } from './methods/oi
 import { AbuseGuard } from './ratelimit/abuse-guard.ts';
 import { openCounters, type Counters } from './ratelimit/counters.ts';
 import { openRateLimitPool } from './persistence/rate-limit-pool.ts';
-import { OidcConfigError, resolveProviders, type ResolvedProvider } from './methods/oidc/providers.ts';
+import { OidcConfigError, resolveProviders, VENDOR_URLS, type ResolvedProvider, type VendorUrls } from './methods/oidc/providers.ts';
 
 export interface Urls {
   public: string;
@@ -98,6 +98,8 @@ export interface RegistryOptions {
   store?: Store;
   /** Methods to offer beside the configured ones (a method under development, a test's own). */
   extraMethods?: Method[];
+  /** Loopback stand-ins for the vendor URLs the oidc presets hard-code (tests only; not a config key, as in Kratos). */
+  oidcVendors?: Partial<VendorUrls>;
 }
 
 export function configuredBaseUrl(config: Config, which: 'public' | 'admin'): string | undefined {
@@ -169,7 +171,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const identities = new IdentityService({ store, schemas, hasher, clock, secondFactors: secondFactorImport(credentialCipher) });
   const schemaUrl = (schemaId: string) => schemas.schemaUrl(urls.public, schemaId);
   const sessions = new SessionService({ store, config, schemaUrl, clock });
-  const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl, credentialCipher });
+  const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl, credentialCipher, oidcVendors: options.oidcVendors });
   const allMethods = [...methods.all, ...(options.extraMethods ?? [])];
   const stately = options.inspectUrl ? createStatelyInspector(options.inspectUrl) : undefined;
   if (stately) logger.warn('streaming flow machines to the Stately inspector (development only)', { url: options.inspectUrl });
@@ -286,7 +288,7 @@ function secondFactorImport(cipher: CredentialCipher): SecondFactorImport {
  */
 function buildMethods(config: Config, deps: {
   store: Store; schemas: IdentitySchemaRegistry; identities: IdentityService; hasher: PasswordHasher; logger: Logger;
-  urls: Urls; schemaUrl: (id: string) => string; credentialCipher: CredentialCipher;
+  urls: Urls; schemaUrl: (id: string) => string; credentialCipher: CredentialCipher; oidcVendors?: Partial<VendorUrls>;
 }) {
   const { store, identities } = deps;
   const hasConflicts = (record: Parameters<IdentityService['assertNoConflicts']>[0]) =>
@@ -452,9 +454,10 @@ function buildMethods(config: Config, deps: {
  */
 function buildOidcMethod(config: Config, deps: {
   store: Store; schemas: IdentitySchemaRegistry; identities: IdentityService; urls: Urls; credentialCipher: CredentialCipher;
+  oidcVendors?: Partial<VendorUrls>;
 }): Method {
   const methodConfig = config.selfservice.methods.oidc.config as { base_redirect_uri?: string } | undefined;
-  const providers = resolveProviders(config.selfservice.methods.oidc.config);
+  const providers = resolveProviders(config.selfservice.methods.oidc.config, { ...VENDOR_URLS, ...deps.oidcVendors });
   const mappers = new Map<string, string>();
   providers.forEach((p, i) => {
     const loaded = loadJsonnetSource(p.mapperUrl, process.cwd());

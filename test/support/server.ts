@@ -6,6 +6,7 @@ import { startServer } from '../../src/server.ts';
 import type { SqlStore } from '../../src/persistence/sql/sql-store.ts';
 import type { Orm } from '../../src/persistence/orm.ts';
 import type { Method } from '../../src/methods/method.ts';
+import type { VendorUrls } from '../../src/methods/oidc/providers.ts';
 import { TestClock } from './clock.ts';
 
 export type Overlay = Record<string, unknown>;
@@ -46,7 +47,7 @@ export const TEST_SECRETS = {
 };
 
 /** Starts the real servers on 127.0.0.1 with ephemeral ports against `dsn`, with an optional config overlay. */
-export async function startTestServer(dsn: string, overlay: Overlay = {}, options: { inspectUrl?: string; extraMethods?: Method[] } = {}): Promise<TestServer> {
+export async function startTestServer(dsn: string, overlay: Overlay = {}, options: { inspectUrl?: string; extraMethods?: Method[]; oidcVendors?: Partial<VendorUrls> } = {}): Promise<TestServer> {
   const base: Overlay = {
     dsn,
     // The built-in config serves idflow's UI on 4455; tests that want it turn it on (on a port of their own).
@@ -61,7 +62,7 @@ export async function startTestServer(dsn: string, overlay: Overlay = {}, option
   const logs: string[] = [];
   const logger = createLogger({ level: config.log.level, format: 'json', write: (line) => logs.push(line) });
   const clock = new TestClock();
-  const registry = await createRegistry(config, { logger, migrations: 'auto', inspectUrl: options.inspectUrl, clock, extraMethods: options.extraMethods });
+  const registry = await createRegistry(config, { logger, migrations: 'auto', inspectUrl: options.inspectUrl, clock, extraMethods: options.extraMethods, oidcVendors: options.oidcVendors });
   const server = await startServer(registry);
   return {
     registry,

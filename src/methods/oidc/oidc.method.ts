@@ -115,6 +115,20 @@ function merge(a: Record<string, unknown> | undefined, b: Record<string, unknown
   return out;
 }
 
+/**
+ * `upstream_parameters` forwarded to the provider's authorization URL: Kratos's allow-list (provider.go
+ * UpstreamParameters); anything else is ignored. `login_hint` is not on it: a caller's hint can steer the provider's
+ * account, tenant or client choice (Kratos, HackerOne #3239672).
+ */
+const UPSTREAM_PARAMETERS = ['hd', 'prompt', 'auth_type', 'acr_values'] as const;
+
+function upstreamParameters(value: unknown): Record<string, string> {
+  const given = obj(value) ?? {};
+  const out: Record<string, string> = {};
+  for (const key of UPSTREAM_PARAMETERS) if (typeof given[key] === 'string' && given[key] !== '') out[key] = given[key];
+  return out;
+}
+
 function randomToken(bytes = 32): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString('base64url');
 }
@@ -137,7 +151,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
     }
     const provider = providerById(str(payload.provider));
     if (!provider) return { kind: 'rejected', values, messages: [generic(`OpenID Connect Provider "${str(payload.provider)}" is unknown or has not been configured`)] };
-    return roundTrip(ctx, kind, provider, values, kind === 'registration' ? traits : undefined);
+    return roundTrip(ctx, kind, provider, values, kind === 'registration' ? traits : undefined, upstreamParameters(payload.upstream_parameters));
   }
 
   /**
@@ -170,7 +184,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
   }
 
   /** The authorization URL for `provider`, and the request that waits in the flow for its callback. */
-  async function roundTrip(ctx: MethodContext, kind: StatePayload['k'], provider: ResolvedProvider, values: Record<string, unknown>, traits?: Record<string, unknown>): Promise<Outcome> {
+  async function roundTrip(ctx: MethodContext, kind: StatePayload['k'], provider: ResolvedProvider, values: Record<string, unknown>, traits?: Record<string, unknown>, upstream?: Record<string, string>): Promise<Outcome> {
     const party = parties.get(provider.id)!;
     try {
       const pending: Pending = {
@@ -181,7 +195,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
         traits,
       };
       const state = await deps.state.seal({ f: ctx.flow.id, k: kind, p: provider.id, s: pending.stateId });
-      const to = await party.authorizationUrl({ state, nonce: pending.nonce, pkceVerifier: pending.verifier, prompt: ctx.flow.refresh ? 'login' : undefined });
+      const to = await party.authorizationUrl({ state, nonce: pending.nonce, pkceVerifier: pending.verifier, forced: ctx.flow.refresh === true, upstream });
       return { kind: 'redirect', to, values, internal: asJson({ ...internalOf(ctx), pending, resume: undefined }) };
     } catch (err) {
       if (err instanceof UpstreamError) return { kind: 'rejected', values, messages: [generic(err.message)] };
@@ -403,7 +417,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
         if (!provider) return refuse(CONNECTION_EXISTS);
         if (!ctx.privileged) return { kind: 'needs_refresh' };
         if (ctx.flow.type !== 'browser') return refuse('Linking an OpenID Connect provider is supported in browser flows only.');
-        return roundTrip(ctx, 'settings', provider, {});
+        return roundTrip(ctx, 'settings', provider, {}, undefined, upstreamParameters(payload.upstream_parameters));
       }
       if (unlink !== '') {
         if (!ctx.privileged) return { kind: 'needs_refresh' };

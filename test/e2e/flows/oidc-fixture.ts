@@ -4,6 +4,7 @@
  */
 import { expect } from 'vitest';
 import type { TestDatabase } from '../../support/databases.ts';
+import type { VendorUrls } from '../../../src/methods/oidc/providers.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { startOpenIdProvider, type TestOpenIdProvider } from '../../support/oidc-provider.ts';
@@ -66,9 +67,12 @@ export interface OidcFixture {
 
 /**
  * A server with providers `op1` (label "Test OP", PKCE auto) and `op2` (PKCE never) at one test OP; `extra` is merged
- * into the config (a deep merge of plain objects), `providers` replace or add providers by id.
+ * into the config (a deep merge of plain objects), `providers` replace or add providers by id, `vendors` stand the test
+ * OP in for a preset's vendor (the internal seam `RegistryOptions.oidcVendors`).
  */
-export async function startOidcFixture(db: TestDatabase, options: { extra?: Record<string, unknown>; providers?: (issuer: string) => Json[] } = {}): Promise<OidcFixture> {
+export async function startOidcFixture(db: TestDatabase, options: {
+  extra?: Record<string, unknown>; providers?: (issuer: string) => Json[]; vendors?: (issuer: string) => Partial<VendorUrls>;
+} = {}): Promise<OidcFixture> {
   const op = await startOpenIdProvider();
   const more = options.providers?.(op.issuer) ?? [];
   const created = await db.create();
@@ -86,7 +90,7 @@ export async function startOidcFixture(db: TestDatabase, options: { extra?: Reco
       },
       flows: { registration: { style: 'unified', after: { oidc: { hooks: [{ hook: 'session' }] } } } },
     },
-  }, options.extra ?? {}));
+  }, options.extra ?? {}), { oidcVendors: options.vendors?.(op.issuer) });
   const pub = () => srv.publicUrl.replace(/\/?$/, '/');
   const admin = () => srv.adminUrl.replace(/\/?$/, '/');
   await op.start(providers.map((p) => ({

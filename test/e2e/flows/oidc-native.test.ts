@@ -1,7 +1,7 @@
 /**
  * Native apps (Kratos strategy_login.go / strategy_registration.go, ProcessIDToken, token_verifier.go): an id_token the
  * app got from the provider's SDK, submitted with `id_token` (+ `id_token_nonce`) to an API flow, verified against
- * the provider's issuer and key set. Tested with the `google` preset pointed at the test OP (issuer_url on loopback),
+ * the provider's issuer and key set. Tested with the `google` preset, the test OP standing in for Google (the internal vendor seam),
  * whose id_tokens are real ones from the OP's code flow; refusals use tokens signed with the OP's own key but naming
  * another audience or issuer, and a token signed by a key the OP never published.
  */
@@ -25,7 +25,8 @@ for (const db of testDatabases()) {
 
     beforeAll(async () => {
       f = await startOidcFixture(db, {
-        providers: (issuer) => [{ ...GOOGLE, issuer_url: issuer }],
+        providers: () => [GOOGLE],
+        vendors: (issuer) => ({ google: issuer }),
         extra: { selfservice: { allowed_return_urls: [APP] } },
       });
     });

@@ -48,8 +48,6 @@ const HOOKS = 'selfservice.flows.*.**.hooks.*.hook';
 const CASES: Case[] = [
   ...([
     ['oidc preset', { provider: 'slack' }, 'provider', /^other than/],
-    ['oidc claims source', { claims_source: 'userinfo' }, 'claims_source', '`userinfo`'],
-    ['oidc subject source', { subject_source: 'me' }, 'subject_source', 'not `userinfo`'],
     ['oidc identity updates', { update_identity_on_login: 'automatic' }, 'update_identity_on_login', '`automatic`'],
     ['oidc aal2 acr', { aal2_acr_values: ['mfa'] }, 'aal2_acr_values', 'set'],
     ['oidc aal2 amr', { aal2_amr_values: ['mfa'] }, 'aal2_amr_values', 'set'],
