@@ -73,6 +73,9 @@ export class RelyingParty {
         timeout: TIMEOUT_SECONDS, execute: insecure ? [client.allowInsecureRequests] : [],
       });
       config.timeout = TIMEOUT_SECONDS;
+      // openid-client trusts an id_token from the token endpoint over TLS without checking its signature (OpenID
+      // Connect Core 3.1.3.7 allows it); Kratos (go-oidc) checks it against the provider's keys, and so does idflow.
+      client.enableNonRepudiationChecks(config);
       return config;
     }
     const endpoints = p.endpoints!;

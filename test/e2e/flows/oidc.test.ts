@@ -5,7 +5,8 @@
  * login of an unknown subject that continues as a sign-up, account linking (1010016) when the e-mail is taken, a
  * missing trait (the form pre-filled, Continue with the provider), and the refusals — a state from another browser,
  * flow or provider, a replayed callback, a wrong nonce, the provider's access_denied, an unreachable provider, a code
- * bound to another PKCE challenge, an expired flow: nothing stored, no session.
+ * bound to another PKCE challenge, an id_token not signed with the provider's keys, an expired flow: nothing stored, no
+ * session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
@@ -14,6 +15,7 @@ import { expectResponse, expectSchema } from '../../support/openapi.ts';
 import { startOpenIdProvider, type TestOpenIdProvider } from '../../support/oidc-provider.ts';
 import { schemaUrl } from '../../support/person-schema.ts';
 import { Browser, bodyOf, csrfOf, messageIds } from '../browser/browser-client.ts';
+import { generateKeyPair, SignJWT } from 'jose';
 import { flowIdOf, mapperUrl, node, PASSWORD, SCHEMA, unique, WEBSITE } from './oidc-fixture.ts';
 
 type Json = any;
@@ -23,9 +25,11 @@ for (const db of testDatabases()) {
     let srv: TestServer;
     let op: TestOpenIdProvider;
     let drop: () => Promise<void>;
+    /** When set, the provider's token endpoint answers with this instead of its own tokens. */
+    let forgeTokens: ((form: Record<string, string>) => Promise<{ status: number; body: unknown }>) | undefined;
 
     beforeAll(async () => {
-      op = await startOpenIdProvider();
+      op = await startOpenIdProvider({ tokenRequest: async (form) => forgeTokens ? forgeTokens(form) : form });
       const created = await db.create();
       drop = created.drop;
       srv = await startTestServer(created.dsn, {
@@ -319,6 +323,30 @@ for (const db of testDatabases()) {
         authorization.searchParams.set('nonce', 'a-nonce-the-relying-party-never-sent-0123456789');
         const res = await callback(b, await op.authorize(b.jar, authorization.toString(), { login: sub }));
         await expectFlowMessage(b, res, 'registration', /^The supplied nonce does not match the nonce from the id_token$/);
+        expect((await identities()).length).toBe(before);
+        expect(b.sessionCookie()).toBeUndefined();
+      });
+
+      it("an id_token signed with a key other than the provider's is refused, even with every claim right", async () => {
+        const b = browser();
+        const sub = unique('forger');
+        op.setClaims(sub, { email: `${sub}@example.org`, website: WEBSITE });
+        const before = (await identities()).length;
+        const { authorization } = await goToProvider(b, 'registration');
+        const { privateKey } = await generateKeyPair('RS256');
+        const now = Math.floor(Date.now() / 1000);
+        // The provider's key id, issuer, audience, nonce and times: only the signature is not the provider's.
+        const forged = await new SignJWT({ nonce: authorization.searchParams.get('nonce')!, email: `${sub}@example.org`, email_verified: true })
+          .setProtectedHeader({ alg: 'RS256', kid: 'test-op-key' })
+          .setIssuer(op.issuer).setAudience('client-1').setSubject(sub).setIssuedAt(now).setExpirationTime(now + 300)
+          .sign(privateKey);
+        forgeTokens = async () => ({ status: 200, body: { access_token: 'forged-access-token', token_type: 'Bearer', expires_in: 300, id_token: forged } });
+        try {
+          const res = await callback(b, await op.authorize(b.jar, authorization.toString(), { login: sub }));
+          await expectFlowMessage(b, res, 'registration', /signature/i);
+        } finally {
+          forgeTokens = undefined;
+        }
         expect((await identities()).length).toBe(before);
         expect(b.sessionCookie()).toBeUndefined();
       });
