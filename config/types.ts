@@ -224,7 +224,7 @@ export interface Config {
   rate_limit: RateLimitConfig;
   clients: {
     http: { disallow_private_ip_ranges: boolean; private_ip_exception_urls: string[] };
-    web_hook: { header_allowlist: string[] };
+    web_hook: { header_allowlist: string[]; retry?: { attempts: number; initial_backoff: string; max_backoff: string } };
   };
   tracing?: { provider?: string; service_name?: string };
   feature_flags: Record<string, boolean>;

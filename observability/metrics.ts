@@ -63,7 +63,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     webHookRequests: new Counter({
       name: 'idflow_web_hook_requests_total',
-      help: 'Web hook requests, by flow and result (ok, failed: answered >= 400 or unreachable, timeout, refused: private address, template: body template failed).',
+      help: 'Web hook requests, by flow and result (ok, failed: answered >= 400 or unreachable, interrupted: answered with messages that stop the flow, timeout, refused: private address, template: body template failed).',
       labelNames: ['flow', 'result'],
       registers: [registry],
     }),
