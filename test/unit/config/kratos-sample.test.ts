@@ -163,7 +163,6 @@ const UNSUPPORTED = [
   'ciphers',
   'session.whoami.tokenizer',
   'oauth2_provider',
-  'database',
   'organizations',
   'preview',
   'feature_flags.password_profile_registration_node_group',
