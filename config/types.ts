@@ -236,8 +236,10 @@ export interface Config {
   rate_limit: RateLimitConfig;
   clients: {
     http: { disallow_private_ip_ranges: boolean; private_ip_exception_urls: string[] };
-    web_hook: { header_allowlist: string[] };
+    web_hook: { header_allowlist: string[]; retry?: { attempts: number; initial_backoff: string; max_backoff: string } };
   };
+  /** Kratos's `database.cleanup.*`; `interval` and `keep_last` are idflow's (the in-process job). */
+  database?: { cleanup?: { batch_size?: number; sleep?: { tables?: string }; interval?: string; keep_last?: string } };
   tracing?: { provider?: string; service_name?: string };
   feature_flags: Record<string, boolean>;
 }

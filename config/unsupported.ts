@@ -23,9 +23,10 @@ import { SUPPORTED_PROVIDERS } from '../src/methods/oidc/providers.ts';
  *   registration always has its profile step.
  * - `feature_flags.legacy_require_verified_login_error`, `feature_flags.faster_session_extend` and `selfservice.flows.registration.style` are implemented;
  *   `selfservice.flows.registration.enable_legacy_one_step` is mapped to `style` by loadConfig.
- * - Web hooks: `response.parse` / `can_interrupt` are refused where web hooks are built (src/hooks/web-hooks.ts), a
- *   `courier.http.request_config.body` sources other than file:// and base64:// by the HTTP courier; both at start-up
- *   as well.
+ * - Web hooks: `response.parse` / `can_interrupt` are implemented on the after-hooks of login, registration and
+ *   settings and refused elsewhere (before-hooks, recovery, verification) where web hooks are built
+ *   (src/hooks/web-hooks.ts), as are template sources other than file:// and base64:// (and by the HTTP courier for
+ *   `courier.http.request_config.body`); both at start-up as well.
  */
 
 export type UnsupportedAction = 'refuse' | 'warn';

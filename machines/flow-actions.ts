@@ -1,4 +1,4 @@
-import type { FlowContext, MethodActorInput, MethodSubmitEvent, Outcome, SessionIssued } from './flow-types.ts';
+import type { FlowContext, HooksInput, HookVerdict, MethodActorInput, MethodSubmitEvent, Outcome, SessionIssued } from './flow-types.ts';
 
 /** Context updates shared by the flow machines (pure functions; each machine wraps them in `assign`). */
 
@@ -34,4 +34,23 @@ export function methodInput(context: FlowContext, event: unknown): MethodActorIn
     flowId: context.flowId, flowType: context.flowType, identityId: context.identityId, schemaId: context.schemaId,
     screen: context.screen, method: submit.method, payload: submit.payload,
   };
+}
+
+/** Whether completing the flow with `method` runs hooks before anything is saved (the pre-persist step). */
+export function hooksBeforeSave(context: FlowContext, method: string | undefined): boolean {
+  return method !== undefined && (context.hooksBeforeSave ?? []).includes(method);
+}
+
+export function hooksInput(context: FlowContext, method: string): HooksInput {
+  return { flowId: context.flowId, flowType: context.flowType, identityId: context.identityId, method };
+}
+
+export function hooksPassed(event: unknown): boolean {
+  return (event as { output: HookVerdict }).output.kind === 'passed';
+}
+
+/** The hooks stopped the flow: their messages on the form, the values shown before (or the ones they give). */
+export function hookRejectionView(event: unknown, context: FlowContext): Partial<FlowContext> {
+  const verdict = (event as { output: Extract<HookVerdict, { kind: 'rejected' }> }).output;
+  return { screen: undefined, values: verdict.values ?? context.values, fieldMessages: verdict.fieldMessages ?? {}, messages: verdict.messages ?? [] };
 }

@@ -24,6 +24,11 @@ export interface FlowInput {
   refresh?: boolean;
   /** Registration: the methods whose sign-up issues a session (their `session` after-hook). */
   sessionAfter?: string[];
+  /**
+   * Login, registration, settings: the methods whose after-hooks run before the flow's changes are saved (web hooks
+   * that may stop the flow or change the identity: Kratos's pre-persist hooks; every login web hook).
+   */
+  hooksBeforeSave?: string[];
   messages?: UiMessage[];
 }
 
@@ -37,6 +42,8 @@ export interface FlowContext {
   refresh: boolean;
   /** Registration: the methods whose sign-up issues a session (their `session` after-hook). */
   sessionAfter: string[];
+  /** See FlowInput.hooksBeforeSave (absent when there are none, and in flows stored before it existed). */
+  hooksBeforeSave?: string[];
   /** Last method submitted (Kratos `active`). */
   active?: string;
   /** Recovery: the settings flow the user continues with. */
@@ -102,6 +109,19 @@ export interface IssueSessionInput {
   aal: Aal;
 }
 
+/** What the pre-persist hooks effect is invoked with: the flow and the method it completed with. */
+export interface HooksInput {
+  flowId: string;
+  flowType: FlowType;
+  identityId?: string;
+  method: string;
+}
+
+/** The pre-persist hooks' verdict: go on and save, or back to the form with the hooks' messages (nothing saved). */
+export type HookVerdict =
+  | { kind: 'passed' }
+  | { kind: 'rejected'; values?: Record<string, unknown>; fieldMessages?: Record<string, UiMessage[]>; messages?: UiMessage[] };
+
 /** What the session effect answers: the session, and (recovery) the settings flow the user continues in. */
 export interface SessionIssued {
   sessionId: string;
@@ -117,6 +137,7 @@ export function initialContext(input: FlowInput): FlowContext {
     requestedAal: input.requestedAal ?? 'aal1',
     refresh: input.refresh ?? false,
     sessionAfter: input.sessionAfter ?? [],
+    ...(input.hooksBeforeSave && input.hooksBeforeSave.length > 0 ? { hooksBeforeSave: input.hooksBeforeSave } : {}),
     values: {},
     fieldMessages: {},
     messages: input.messages ?? [],

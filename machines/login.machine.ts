@@ -1,8 +1,9 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { methodInput, outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
+import { hookRejectionView, hooksBeforeSave, hooksInput, hooksPassed, methodInput, outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
   type FlowContext, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
+  type HooksInput, type HookVerdict,
 } from './flow-types.ts';
 
 /**
@@ -11,6 +12,8 @@ import {
  * to `sent_email` (Kratos's state), where the code, a resend or a wrong code keep it until the code proves the user. A flow bound to the caller's
  * identity (a refresh, a second factor at `aal2`) that proves that identity again continues the caller's session —
  * the method joins its authentication methods (aal2 after a second factor) — instead of issuing another.
+ * With web hooks on the method's after-hooks, they run once the session exists and before it is saved (Kratos): a
+ * hook that interrupts sends the flow back to the form with its messages, and no session remains.
  */
 export const loginMachine = setup({
   types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
@@ -18,11 +21,14 @@ export const loginMachine = setup({
     authenticate: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('authenticate')),
     issueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('issueSession')),
     continueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('continueSession')),
+    runHooks: fromPromise<HookVerdict, HooksInput>(NOT_PROVIDED('runHooks')),
   },
   guards: {
     isRejected: ({ event }) => outcomeKind(event) === 'rejected',
     isAuthenticated: ({ event }) => outcomeKind(event) === 'authenticated',
     isCodeSent: ({ event }) => outcomeKind(event) === 'code_sent',
+    runsHooks: ({ context }) => hooksBeforeSave(context, context.active),
+    hooksPassed: ({ event }) => hooksPassed(event),
     provesFlowIdentity: ({ context, event }) => outcomeKind(event) === 'authenticated' && context.identityId !== undefined
       && outputOf<'authenticated'>(event).identityId === context.identityId,
   },
@@ -46,6 +52,12 @@ export const loginMachine = setup({
       return { identityId: outcome.identityId };
     }),
     rememberSession: assign(({ event }) => sessionIssued(event)),
+    /** The hooks refused the login: no session; a flow bound to the caller's identity (refresh, aal2) stays bound. */
+    showHookRejection: assign(({ context, event }) => ({
+      ...hookRejectionView(event, context),
+      sessionId: undefined,
+      identityId: context.refresh || context.requestedAal === 'aal2' ? context.identityId : undefined,
+    })),
   },
 }).createMachine({
   id: 'login',
@@ -80,7 +92,10 @@ export const loginMachine = setup({
               const outcome = outputOf<'authenticated'>(event);
               return { flowId: context.flowId, identityId: outcome.identityId, method: outcome.method, aal: outcome.aal };
             },
-            onDone: { target: '#login.passed_challenge', actions: 'rememberSession' },
+            onDone: [
+              { guard: 'runsHooks', target: 'running_hooks', actions: 'rememberSession' },
+              { target: '#login.passed_challenge', actions: 'rememberSession' },
+            ],
           },
         },
         continuing_session: {
@@ -91,7 +106,21 @@ export const loginMachine = setup({
               const outcome = outputOf<'authenticated'>(event);
               return { flowId: context.flowId, identityId: outcome.identityId, method: outcome.method, aal: outcome.aal };
             },
-            onDone: { target: '#login.passed_challenge', actions: 'rememberSession' },
+            onDone: [
+              { guard: 'runsHooks', target: 'running_hooks', actions: 'rememberSession' },
+              { target: '#login.passed_challenge', actions: 'rememberSession' },
+            ],
+          },
+        },
+        running_hooks: {
+          invoke: {
+            id: 'runHooks',
+            src: 'runHooks',
+            input: ({ context }) => hooksInput(context, context.active!),
+            onDone: [
+              { guard: 'hooksPassed', target: '#login.passed_challenge' },
+              { target: 'awaiting_input', actions: 'showHookRejection' },
+            ],
           },
         },
       },

@@ -1,15 +1,18 @@
 import { assign, fromPromise, setup } from 'xstate';
-import { methodInput, outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
+import { hookRejectionView, hooksBeforeSave, hooksInput, hooksPassed, methodInput, outcomeKind, outputOf, rejectionView, sessionIssued, startSubmission } from './flow-actions.ts';
 import {
   initialContext, NOT_PROVIDED,
   type FlowContext, type FlowInput, type MethodSubmitEvent, type IssueSessionInput, type MethodActorInput, type Outcome,
+  type HooksInput, type HookVerdict,
 } from './flow-types.ts';
 
 /**
  * Registration: `choose_method` (profile-first screens are internal), `register` validates the traits and
  * credentials and creates the identity; with the `session` hook a session follows; ends in `passed_challenge`.
  * Sign-up by one-time code goes through `sent_email`: the code mailed to the traits' addresses creates the identity;
- * "back" returns to `choose_method`.
+ * "back" returns to `choose_method`. Web hooks that may stop the sign-up or change the identity run after `register`
+ * validated it and before it is saved (Kratos's pre-persist hooks, `running_hooks`); one that interrupts sends the
+ * flow back to the form with its messages, and no identity is created.
  */
 /** The method that created the identity (profile-first's traits step is never it). */
 const registeredWith = (context: FlowContext): string => context.active ?? 'password';
@@ -22,12 +25,15 @@ export const registrationMachine = setup({
   actors: {
     register: fromPromise<Outcome, MethodActorInput>(NOT_PROVIDED('register')),
     issueSession: fromPromise<{ sessionId: string }, IssueSessionInput>(NOT_PROVIDED('issueSession')),
+    runHooks: fromPromise<HookVerdict, HooksInput>(NOT_PROVIDED('runHooks')),
   },
   guards: {
     isRegistered: ({ event }) => outcomeKind(event) === 'registered',
     isNextScreen: ({ event }) => outcomeKind(event) === 'next_screen',
     isCodeSent: ({ event }) => outcomeKind(event) === 'code_sent',
     issuesSession: ({ context }) => sessionFollows(context),
+    isRegisteredWithHooks: ({ context, event }) => outcomeKind(event) === 'registered' && hooksBeforeSave(context, registeredWith(context)),
+    hooksPassed: ({ event }) => hooksPassed(event),
   },
   actions: {
     startSubmission: assign(({ event }) => startSubmission(event)),
@@ -50,6 +56,8 @@ export const registrationMachine = setup({
       identityId: outputOf<'registered'>(event).identityId,
     })),
     rememberSession: assign(({ event }) => sessionIssued(event)),
+    /** The hooks refused the sign-up: back to the editable form with their messages; no identity. */
+    showHookRejection: assign(({ context, event }) => ({ ...hookRejectionView(event, context), identityId: undefined })),
   },
 }).createMachine({
   id: 'registration',
@@ -69,10 +77,22 @@ export const registrationMachine = setup({
             src: 'register',
             input: ({ context, event }) => methodInput(context, event),
             onDone: [
+              { guard: 'isRegisteredWithHooks', target: 'running_hooks', actions: 'rememberIdentity' },
               { guard: 'isRegistered', target: 'registered', actions: 'rememberIdentity' },
               { guard: 'isNextScreen', target: 'awaiting_input', actions: 'showNextScreen' },
               { guard: 'isCodeSent', target: '#registration.sent_email', actions: 'showSent' },
               { target: 'awaiting_input', actions: 'showRejection' },
+            ],
+          },
+        },
+        running_hooks: {
+          invoke: {
+            id: 'runHooks',
+            src: 'runHooks',
+            input: ({ context }) => hooksInput(context, registeredWith(context)),
+            onDone: [
+              { guard: 'hooksPassed', target: 'registered' },
+              { target: 'awaiting_input', actions: 'showHookRejection' },
             ],
           },
         },
@@ -105,6 +125,7 @@ export const registrationMachine = setup({
             src: 'register',
             input: ({ context, event }) => methodInput(context, event),
             onDone: [
+              { guard: 'isRegisteredWithHooks', target: '#registration.choose_method.running_hooks', actions: 'rememberIdentity' },
               { guard: 'isRegistered', target: '#registration.choose_method.registered', actions: 'rememberIdentity' },
               { guard: 'isCodeSent', target: 'awaiting_input', actions: 'showSent' },
               { guard: 'isNextScreen', target: '#registration.choose_method.awaiting_input', actions: 'showNextScreen' },

@@ -16,6 +16,7 @@ export interface Metrics {
   /** HTTP request duration by method, route template (`unmatched` when no route matched) and status code. */
   httpRequestSeconds: Histogram<'method' | 'route' | 'status_code'>;
   webHookRequests: Counter<'flow' | 'result'>;
+  cleanupDeleted: Counter<'table'>;
   passwordHashSeconds: Histogram<'operation'>;
   sessionChecks: Counter<'result'>;
   /** Courier messages by status, counted in the database at scrape time (through `courierQueueDepth`). */
@@ -61,9 +62,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
+    cleanupDeleted: new Counter({
+      name: 'idflow_cleanup_deleted_rows_total',
+      help: 'Rows deleted by the in-process cleanup job (database.cleanup.interval), by table.',
+      labelNames: ['table'],
+      registers: [registry],
+    }),
     webHookRequests: new Counter({
       name: 'idflow_web_hook_requests_total',
-      help: 'Web hook requests, by flow and result (ok, failed: answered >= 400 or unreachable, timeout, refused: private address, template: body template failed).',
+      help: 'Web hook requests, by flow and result (ok, failed: answered >= 400 or unreachable, interrupted: answered with messages that stop the flow, timeout, refused: private address, template: body template failed).',
       labelNames: ['flow', 'result'],
       registers: [registry],
     }),

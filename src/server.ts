@@ -6,12 +6,15 @@ import { createPublicApp, type AppState } from './http/public/public-app.ts';
 import { createAdminApp } from './http/admin/admin-app.ts';
 import { createUiApp } from './http/ui/ui-app.ts';
 import { capConnectionsPerIp, serverTimeouts } from './http/connection-limits.ts';
+import { startCleanupJob, type CleanupJob } from './persistence/cleanup-job.ts';
 
 export interface RunningServer {
   publicUrl: string;
   adminUrl: string;
   /** idflow's own self-service UI, when `serve.ui.enabled`. */
   uiUrl?: string;
+  /** The in-process cleanup job, when `database.cleanup.interval` is set. */
+  cleanup?: CleanupJob;
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), then closes the database. */
   close(drainMs?: number): Promise<void>;
 }
@@ -66,6 +69,7 @@ export async function startServer(registry: Registry, options: StartServerOption
   const uiUrl = ui ? `http://${formatHost(ui.address)}:${ui.port}` : undefined;
   if (uiUrl) logger.info('self-service UI listening', { address: uiUrl });
   if (options.watchCourier !== false) registry.courier.start();
+  const cleanup = startCleanupJob(registry);
 
   let closing: Promise<void> | undefined;
   const servers = [publicServer, adminServer, ...(uiServer ? [uiServer] : [])];
@@ -73,6 +77,7 @@ export async function startServer(registry: Registry, options: StartServerOption
     publicUrl,
     adminUrl,
     uiUrl,
+    cleanup,
     close(drainMs = 30_000) {
       closing ??= (async () => {
         state.accepting = false;
@@ -92,6 +97,7 @@ export async function startServer(registry: Registry, options: StartServerOption
         clearInterval(idle);
         // Running sends finish; messages claimed but not attempted go back to the queue.
         await registry.courier.stop();
+        await cleanup?.stop();
         await registry.close();
         logger.info('server stopped');
       })();

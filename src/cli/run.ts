@@ -7,6 +7,7 @@ Usage:
   idflow serve [--config FILE] [--dev]       run the public and admin APIs
   idflow migrate sql [DSN] [--yes]           apply database migrations
   idflow migrate status [DSN]                show applied and pending migrations
+  idflow cleanup sql [DSN] [--keep-last D]   delete expired flows, sessions, codes and delivered mail
   idflow courier watch [--config FILE]       deliver queued messages (without the APIs)
   idflow identities import FILE|-            import identities through the admin API
   idflow identities list|get ID|delete ID    read or delete identities
@@ -23,6 +24,7 @@ type Command = (argv: string[], env: Record<string, string | undefined>) => Prom
 const COMMANDS: Record<string, Command> = {
   serve: async (argv, env) => (await import('./serve.command.ts')).serveCommand(argv, env),
   migrate: async (argv, env) => (await import('./migrate.command.ts')).migrateCommand(argv, env),
+  cleanup: async (argv, env) => (await import('./cleanup.command.ts')).cleanupCommand(argv, env),
   courier: async (argv, env) => (await import('./courier.command.ts')).courierCommand(argv, env),
   identities: async (argv, env) => (await import('./identities.command.ts')).identitiesCommand(argv, env),
   machines: async (argv) => (await import('./machines.command.ts')).machinesCommand(argv),

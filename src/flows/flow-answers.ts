@@ -5,7 +5,6 @@
  */
 import type { UiMessage } from '../../machines/flow-types.ts';
 import { KratosError, browserLocationChangeRequired, sessionRefreshRequired, sessionAlreadyAvailable, selfServiceFlowExpired, selfServiceFlowReplaced } from '../errors/kratos-error.ts';
-import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { FlowKind, FlowRecord } from '../persistence/store.ts';
@@ -18,6 +17,7 @@ import type { Actor, Attempt, FlowForms, Loaded } from './flow-forms.ts';
 import type { FlowAnswer, RequestState } from './flow-request.ts';
 import type { FlowServiceDeps } from './flow-deps.ts';
 import { afterHooks } from './hooks.ts';
+import { completedHookContext } from './flow-hooks.ts';
 
 const EXPIRED: Record<FlowKind, MessageIdValue> = {
   login: MessageId.ErrorValidationLoginFlowExpired,
@@ -73,16 +73,16 @@ export class FlowAnswers {
     const identityId = settled.context.identityId ?? record.identityId ?? undefined;
     let identity: IdentityRecord | undefined = work.identity?.record;
     const loadIdentity = async () => (identity ??= identityId ? (await this.#d.store.identities.get(identityId)) ?? undefined : undefined);
-    if (this.#d.webHooks.has(kind, settled.context.active)) {
-      const subject = await loadIdentity();
-      const flowJson = (await this.#forms.render(loaded, rq, { ...actor, identity: kind === 'settings' ? subject : actor.identity })).json;
-      const session = work.issued && subject ? toSessionJson({ ...work.issued.session, identity: subject }, { includeIdentity: true, schemaUrl: this.#d.schemaUrl }) : undefined;
-      await this.#d.webHooks.runAfter(kind, settled.context.active, {
-        flow: flowJson,
-        ...(subject ? { identity: toIdentityJson(subject, { schemaUrl: this.#d.schemaUrl, admin: false, credentials: false }) } : {}),
-        ...(session ? { session } : {}),
-        ...requestContext(rq.facts.hook, this.#d.webHooks.headerAllowlist),
-      });
+    const hookFlow = kind as 'login' | 'registration' | 'settings';
+    // A flow stored before its hooks were configured has no pre-persist step: its hooks run here, after saving.
+    const missedPrePersist = !work.hooksRan && kind !== 'recovery' && kind !== 'verification' && this.#d.webHooks.hasPrePersist(hookFlow, settled.context.active);
+    if (this.#d.webHooks.has(kind, settled.context.active) || missedPrePersist) {
+      const ctx = await completedHookContext(this.#d, this.#forms, kind, loaded, rq, actor, work, await loadIdentity());
+      if (missedPrePersist && (await this.#d.webHooks.runPrePersist(hookFlow, settled.context.active, ctx)).kind === 'interrupted') {
+        // Too late to stop the flow: its changes are saved. The client learns that a hook refused.
+        throw new KratosError(502, undefined, { reason: 'A web hook failed.' });
+      }
+      await this.#d.webHooks.runAfter(kind, settled.context.active, ctx);
     }
     if (work.issued && record.type === 'browser') rq.cookies.session = { token: work.issued.token, expiresAt: work.issued.session.expiresAt };
     if (work.upgraded && kind === 'login' && record.type === 'browser') {

@@ -83,6 +83,8 @@ export interface Attempt {
   refusal?: KratosError;
   /** A native app's token exchange completes with this submit: the return_to code (its hash is committed). */
   exchange?: { returnToCode: string; returnToCodeHash: string };
+  /** The machine ran the hooks that come before saving (its `running_hooks` step). */
+  hooksRan?: boolean;
 }
 
 export class FlowForms {
@@ -275,6 +277,9 @@ export class FlowForms {
       flowId: id, flowType: type, identityId: boundIdentity, schemaId: this.#d.schemas.defaultId, refresh: options.refresh, requestedAal: options.requestedAal ?? 'aal1',
       messages: options.messages,
       sessionAfter: kind === 'registration' ? this.shownMethodIds('registration').filter((id) => afterHooks(this.#d.config, 'registration', id).includes('session')) : undefined,
+      hooksBeforeSave: kind === 'login' || kind === 'registration' || kind === 'settings'
+        ? this.shownMethodIds(kind).filter((id) => this.#d.webHooks.hasPrePersist(kind, id))
+        : undefined,
     };
     const settled = this.#d.runtime.start(kind, input, { events: options.events, inspect: this.inspector(kind, { id, type }) });
     const lifespan = parseDuration(this.#d.config.selfservice.flows[kind]?.lifespan ?? '1h');

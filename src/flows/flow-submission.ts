@@ -5,7 +5,7 @@
  * flow loses the optimistic lock and is retried from the stored snapshot.
  */
 import { fromPromise, type AnyActorLogic } from 'xstate';
-import type { FlowEvent, IssueSessionInput, MethodActorInput, Outcome as MachineOutcome, SessionIssued } from '../../machines/flow-types.ts';
+import type { FlowEvent, HooksInput, IssueSessionInput, MethodActorInput, Outcome as MachineOutcome, SessionIssued } from '../../machines/flow-types.ts';
 import { KratosError, sessionVerifiedAddressRequired } from '../errors/kratos-error.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { Json, Outcome } from '../methods/method.ts';
@@ -19,6 +19,7 @@ import type { FlowAnswer, RequestState } from './flow-request.ts';
 import type { Settled } from './flow-runtime.ts';
 import type { FlowServiceDeps } from './flow-deps.ts';
 import { afterHooks } from './hooks.ts';
+import { runPrePersistHooks } from './flow-hooks.ts';
 import { sameJson } from '../x/same-json.ts';
 
 /** The machine actor that runs a method, per flow kind and state. */
@@ -178,7 +179,8 @@ export class FlowSubmission {
       work.upgraded = { session: caller.session, token: continued.token ?? caller.token, patch: continued.patch };
       return { sessionId: caller.session.id };
     });
-    return { ...Object.fromEntries(METHOD_ACTORS.map((name) => [name, runMethod])), issueSession, continueSession };
+    const runHooks = guarded((input: HooksInput) => runPrePersistHooks(this.#d, this.#forms, kind, loaded, rq, actor, work, input));
+    return { ...Object.fromEntries(METHOD_ACTORS.map((name) => [name, runMethod])), issueSession, continueSession, runHooks };
   }
 
   async runMethod(kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, work: Attempt, input: MethodActorInput): Promise<MachineOutcome> {

@@ -12,14 +12,36 @@ import type { MachineModelSpec } from './machine-model.ts';
 
 const text = (id: number) => ({ id, text: '', type: 'error' as const });
 
+/**
+ * Web hooks before saving (the machines' `running_hooks` step): they let the flow pass, or stop it with their own
+ * messages (`HOOK_REFUSAL`: the id and text a hook chose; see test/support/hook-receiver.ts, which answers so).
+ */
+const PASSED = { kind: 'passed' };
+export const HOOK_REFUSAL = { id: 4000099, text: 'Refused by the hook.', type: 'error' as const };
+const hooked = (context: Record<string, unknown>) => ((context.hooksBeforeSave as string[] | undefined) ?? []).length > 0;
+
 export const loginModel: MachineModelSpec = {
   machine: loginMachine,
   // `aal2`: a session that proved its password steps up with the second factor (login?aal=aal2).
-  openings: { api: { flowId: 'flow', flowType: 'api' }, 'api at aal2': { flowId: 'flow', flowType: 'api', requestedAal: 'aal2', identityId: 'identity' } },
+  openings: {
+    api: { flowId: 'flow', flowType: 'api' },
+    'api at aal2': { flowId: 'flow', flowType: 'api', requestedAal: 'aal2', identityId: 'identity' },
+    'api with web hooks': { flowId: 'flow', flowType: 'api', hooksBeforeSave: ['password', 'code'] },
+    'api at aal2 with web hooks': { flowId: 'flow', flowType: 'api', requestedAal: 'aal2', identityId: 'identity', hooksBeforeSave: ['totp', 'code'] },
+  },
   actions: {
     'submit the authenticator code': {
       submit: { method: 'totp', payload: { totp_code: '123456' } },
-      outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'totp', aal: 'aal2' }, continueSession: { sessionId: 'session' } },
+      outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'totp', aal: 'aal2' }, continueSession: { sessionId: 'session' }, runHooks: PASSED },
+    },
+    // A login web hook (can_interrupt) refuses this account: no session, the hook's message on the form.
+    'submit the authenticator code of an account a hook refuses': {
+      submit: { method: 'totp', payload: { totp_code: '123456' } },
+      outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'totp', aal: 'aal2' }, continueSession: { sessionId: 'session' }, runHooks: { kind: 'rejected', messages: [HOOK_REFUSAL] } },
+    },
+    'submit the password of an account a hook refuses': {
+      submit: { method: 'password', payload: { identifier: 'refused', password: 'secret' } },
+      outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'password', aal: 'aal1' }, issueSession: { sessionId: 'session' }, runHooks: { kind: 'rejected', messages: [HOOK_REFUSAL] } },
     },
     'submit a wrong authenticator code': {
       submit: { method: 'totp', payload: { totp_code: '000000' } },
@@ -27,7 +49,7 @@ export const loginModel: MachineModelSpec = {
     },
     'submit correct password': {
       submit: { method: 'password', payload: { identifier: 'user', password: 'secret' } },
-      outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'password', aal: 'aal1' }, issueSession: { sessionId: 'session' } },
+      outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'password', aal: 'aal1' }, issueSession: { sessionId: 'session' }, runHooks: PASSED },
     },
     'submit wrong password': {
       submit: { method: 'password', payload: { identifier: 'user', password: 'wrong' } },
@@ -59,17 +81,18 @@ export const loginModel: MachineModelSpec = {
     'submit the login code': {
       submit: { method: 'code', payload: { identifier: 'user', code: '123456' } },
       outputs: (context) => (context.requestedAal === 'aal2'
-        ? { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'code', aal: 'aal2' }, continueSession: { sessionId: 'session' } }
-        : { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'code', aal: 'aal1' }, issueSession: { sessionId: 'session' } }),
+        ? { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'code', aal: 'aal2' }, continueSession: { sessionId: 'session' }, runHooks: PASSED }
+        : { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'code', aal: 'aal1' }, issueSession: { sessionId: 'session' }, runHooks: PASSED }),
     },
   },
   availableIn: (state, context) => {
     const aal2 = (context as { requestedAal?: string }).requestedAal === 'aal2';
     if (state === 'sent_email') return ['submit the login code', 'submit a wrong login code', 'ask for the code again'];
     if (state !== 'choose_method') return [];
+    const refusals = hooked(context) ? [aal2 ? 'submit the authenticator code of an account a hook refuses' : 'submit the password of an account a hook refuses'] : [];
     return aal2
-      ? ['submit the authenticator code', 'submit a wrong authenticator code', 'submit unknown method', 'ask for a second-factor code']
-      : ['submit correct password', 'submit wrong password', 'submit unknown method', 'ask for a login code'];
+      ? ['submit the authenticator code', 'submit a wrong authenticator code', 'submit unknown method', 'ask for a second-factor code', ...refusals]
+      : ['submit correct password', 'submit wrong password', 'submit unknown method', 'ask for a login code', ...refusals];
   },
 };
 
@@ -78,6 +101,7 @@ export const registrationModel: MachineModelSpec = {
   openings: {
     'with session hook': { flowId: 'flow', flowType: 'api', sessionAfter: ['password', 'code'] },
     'without session hook': { flowId: 'flow', flowType: 'api', sessionAfter: [] },
+    'with web hooks': { flowId: 'flow', flowType: 'api', sessionAfter: ['password', 'code'], hooksBeforeSave: ['password', 'code'] },
   },
   actions: {
     'submit profile traits': {
@@ -98,7 +122,15 @@ export const registrationModel: MachineModelSpec = {
     },
     'submit valid password': {
       submit: { method: 'password', payload: { traits: { email: 'user' }, password: 'secret' } },
-      outputs: { register: { kind: 'registered', identityId: 'identity', method: 'password' }, issueSession: { sessionId: 'session' } },
+      outputs: { register: { kind: 'registered', identityId: 'identity', method: 'password' }, issueSession: { sessionId: 'session' }, runHooks: PASSED },
+    },
+    // A registration web hook (can_interrupt) refuses the address: its message on the e-mail field, no identity.
+    'submit a password sign-up a hook refuses': {
+      submit: { method: 'password', payload: { traits: { email: 'refused' }, password: 'secret' } },
+      outputs: {
+        register: { kind: 'registered', identityId: 'identity', method: 'password' },
+        runHooks: { kind: 'rejected', values: { traits: { email: 'refused' } }, fieldMessages: { 'traits.email': [HOOK_REFUSAL] } },
+      },
     },
     'ask for a sign-up code': {
       submit: { method: 'code', payload: { traits: { email: 'user' } } },
@@ -119,11 +151,12 @@ export const registrationModel: MachineModelSpec = {
     },
     'submit the sign-up code': {
       submit: { method: 'code', payload: { traits: { email: 'user' }, code: '123456' } },
-      outputs: { register: { kind: 'registered', identityId: 'identity', method: 'code' }, issueSession: { sessionId: 'session' } },
+      outputs: { register: { kind: 'registered', identityId: 'identity', method: 'code' }, issueSession: { sessionId: 'session' }, runHooks: PASSED },
     },
   },
-  availableIn: (state) => (state === 'choose_method'
-    ? ['submit profile traits', 'go back to the traits', 'submit invalid traits', 'submit password for a taken e-mail', 'submit valid password', 'ask for a sign-up code']
+  availableIn: (state, context) => (state === 'choose_method'
+    ? ['submit profile traits', 'go back to the traits', 'submit invalid traits', 'submit password for a taken e-mail', 'submit valid password', 'ask for a sign-up code',
+      ...(hooked(context) ? ['submit a password sign-up a hook refuses'] : [])]
     : state === 'sent_email'
       ? ['ask for the sign-up code again', 'submit a wrong sign-up code', 'go back from the code form', 'submit the sign-up code']
       : []),
@@ -131,11 +164,22 @@ export const registrationModel: MachineModelSpec = {
 
 export const settingsModel: MachineModelSpec = {
   machine: settingsMachine,
-  openings: { api: { flowId: 'flow', flowType: 'api', identityId: 'identity' } },
+  openings: {
+    api: { flowId: 'flow', flowType: 'api', identityId: 'identity' },
+    'api with web hooks': { flowId: 'flow', flowType: 'api', identityId: 'identity', hooksBeforeSave: ['profile', 'password', 'lookup_secret'] },
+  },
   actions: {
     'change the name': {
       submit: { method: 'profile', payload: { traits: { email: 'user', name: { first: 'New' } } } },
-      outputs: { applySettings: { kind: 'updated', method: 'profile', messages: [{ ...text(1050001), type: 'success' }] } },
+      outputs: { applySettings: { kind: 'updated', method: 'profile', messages: [{ ...text(1050001), type: 'success' }] }, runHooks: PASSED },
+    },
+    // A settings web hook (can_interrupt) refuses the new name: its message on the form, nothing saved.
+    'change the name to one a hook refuses': {
+      submit: { method: 'profile', payload: { traits: { email: 'user', name: { first: 'Refused' } } } },
+      outputs: (context) => ({
+        applySettings: { kind: 'updated', method: 'profile', messages: [{ ...text(1050001), type: 'success' }] },
+        runHooks: { kind: 'rejected', values: context.values, messages: [HOOK_REFUSAL] },
+      }),
     },
     'submit invalid traits': {
       submit: { method: 'profile', payload: { traits: { email: 'not an e-mail' } } },
@@ -143,7 +187,7 @@ export const settingsModel: MachineModelSpec = {
     },
     'change the password': {
       submit: { method: 'password', payload: { password: 'new secret' } },
-      outputs: { applySettings: { kind: 'updated', method: 'password', messages: [{ ...text(1050001), type: 'success' }] } },
+      outputs: { applySettings: { kind: 'updated', method: 'password', messages: [{ ...text(1050001), type: 'success' }] }, runHooks: PASSED },
     },
     'reuse the current password': {
       submit: { method: 'password', payload: { password: 'current secret' } },
@@ -161,8 +205,11 @@ export const settingsModel: MachineModelSpec = {
     },
   },
   // Backup codes are asked for on the form as it first shows (fewer generated paths; the transition is the same).
-  availableIn: (state) => ['change the name', 'submit invalid traits', 'change the password', 'reuse the current password', 'change the password with an old login',
-    ...(state === 'show_form' ? ['generate backup codes'] : [])],
+  // With web hooks only what reaches them (the other actions behave alike either way; fewer paths to traverse).
+  availableIn: (state, context) => (hooked(context)
+    ? ['change the name', 'change the password', 'change the name to one a hook refuses']
+    : ['change the name', 'submit invalid traits', 'change the password', 'reuse the current password', 'change the password with an old login',
+      ...(state === 'show_form' ? ['generate backup codes'] : [])]),
 };
 
 const SENT = { recovery: 1060003, verification: 1080003 };

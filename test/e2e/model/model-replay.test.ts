@@ -13,6 +13,7 @@ import { FLOW_MODELS } from '../../support/flow-models.ts';
 import { plainActionBody } from '../../support/model-actions.ts';
 import { testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
 import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
+import { HOOK_REFUSALS, HookReceiver, modelHook } from '../../support/hook-receiver.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
 
 type Json = any;
@@ -44,9 +45,12 @@ for (const db of testDatabases()) {
     let secondFactors: TestServer;
     let smtp: TestSmtpServer;
     const drops: Array<() => Promise<void>> = [];
+    /** Web hooks before saving (login, registration, settings): pass, unless a refusal action armed the receiver. */
+    const receiver = new HookReceiver();
 
     beforeAll(async () => {
       smtp = await startSmtpServer();
+      const base = await receiver.listen();
       const overlay = {
         courier: { smtp: { connection_uri: smtp.uri() }, worker: FAST_WORKER },
         selfservice: { methods: { password: { config: { haveibeenpwned_enabled: false } } } },
@@ -62,8 +66,14 @@ for (const db of testDatabases()) {
           ...overlay.selfservice,
           flows: {
             verification: { enabled: true },
-            registration: { after: { password: { hooks: [{ hook: 'show_verification_ui' }, { hook: 'session' }] }, code: { hooks: [{ hook: 'session' }] } } },
-            settings: { privileged_session_max_age: '5m' },
+            registration: {
+              after: {
+                password: { hooks: [modelHook(base, 'registration'), { hook: 'show_verification_ui' }, { hook: 'session' }] },
+                code: { hooks: [modelHook(base, 'registration'), { hook: 'session' }] },
+              },
+            },
+            login: { after: { hooks: [modelHook(base, 'login')] } },
+            settings: { privileged_session_max_age: '5m', after: { hooks: [modelHook(base, 'settings')] } },
           },
           methods: { ...passwordless, lookup_secret: { enabled: true } },
         },
@@ -74,7 +84,11 @@ for (const db of testDatabases()) {
       });
       secondFactors = await startTestServer(c.dsn, {
         ...overlay,
-        selfservice: { ...overlay.selfservice, methods: { ...overlay.selfservice.methods, totp: { enabled: true }, code: { mfa_enabled: true } } },
+        selfservice: {
+          ...overlay.selfservice,
+          methods: { ...overlay.selfservice.methods, totp: { enabled: true }, code: { mfa_enabled: true } },
+          flows: { login: { after: { hooks: [modelHook(base, 'login')] } } },
+        },
       });
     });
     afterAll(async () => {
@@ -82,6 +96,7 @@ for (const db of testDatabases()) {
       await withoutHook?.close();
       await secondFactors?.close();
       await smtp?.close();
+      await receiver.close();
       for (const drop of drops) await drop();
     });
 
@@ -107,7 +122,7 @@ for (const db of testDatabases()) {
         });
         run.token = login.session_token;
       }
-      if (kind === 'login' && opening === 'api at aal2') {
+      if (kind === 'login' && opening.startsWith('api at aal2')) {
         // An identity with an authenticator app (and a code address) logs in with its password (aal1), then steps up.
         run.server = secondFactors;
         await run.server.identityApi.createIdentity({
@@ -124,7 +139,7 @@ for (const db of testDatabases()) {
         run.token = login.session_token;
       }
       if (kind === 'recovery' || kind === 'verification') await createIdentity(run.server, run.email, run.password);
-      const aal = opening === 'api at aal2' ? '?aal=aal2' : '';
+      const aal = opening.startsWith('api at aal2') ? '?aal=aal2' : '';
       const res = await fetch(`${run.server.publicUrl}/self-service/${kind}/api${aal}`, { headers: run.token ? { 'x-session-token': run.token } : {} });
       expect(res.status).toBe(200);
       const flow = await res.json();
@@ -152,8 +167,10 @@ for (const db of testDatabases()) {
     };
 
     /** Performs a model client action over HTTP. */
-    async function act(kind: FlowKind, action: string, run: PathRun): Promise<Response> {
+    async function act(kind: FlowKind, refusalOrAction: string, run: PathRun): Promise<Response> {
       run.counter++;
+      const action = HOOK_REFUSALS[refusalOrAction] ?? refusalOrAction;
+      if (action !== refusalOrAction) receiver.refuseNext();
       const plain = plainActionBody(kind, action, run);
       if (plain) return post(run, kind, plain);
       if (kind === 'recovery' || kind === 'verification') {
@@ -358,7 +375,7 @@ for (const db of testDatabases()) {
             if (event.startsWith('open:')) {
               snapshot = openFlow(spec, event.slice(5));
               await open(kind, event.slice(5), run);
-              if (kind === 'login' && event !== 'open:api at aal2') await createIdentity(run.server, run.email, run.password);
+              if (kind === 'login' && !event.startsWith('open:api at aal2')) await createIdentity(run.server, run.email, run.password);
               continue;
             }
             snapshot = stepAction(spec, snapshot!, event);

@@ -162,7 +162,6 @@ const UNSUPPORTED = [
   'serve.admin.request_log',
   'ciphers',
   'oauth2_provider',
-  'database',
   'organizations',
   'preview',
   'feature_flags.password_profile_registration_node_group',

@@ -16,6 +16,7 @@ import { FLOW_MODELS } from '../../support/flow-models.ts';
 import { testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
 import { createHarness, type Client, type Harness, type Json } from './harness.ts';
+import { HOOK_REFUSALS, HookReceiver, modelHook } from '../../support/hook-receiver.ts';
 
 /** What one client action produced: the flow service's answer, or the error it threw. */
 type Result = { answer: FlowAnswer; error?: undefined } | { answer?: undefined; error: KratosError };
@@ -39,15 +40,24 @@ let withHook: Harness;
 let withoutHook: Harness;
 /** Login at aal2: TOTP and the code as second factors (a code is a first factor on the other two). */
 let secondFactors: Harness;
+/** Web hooks before saving (login, registration, settings): pass, unless a refusal action armed the receiver. */
+const receiver = new HookReceiver();
 beforeAll(async () => {
+  const base = await receiver.listen();
   [withHook, withoutHook, secondFactors] = await Promise.all([
     createHarness({
       selfservice: {
         flows: {
           verification: { enabled: true },
           recovery: { enabled: true },
-          registration: { after: { password: { hooks: [{ hook: 'show_verification_ui' }, { hook: 'session' }] }, code: { hooks: [{ hook: 'session' }] } } },
-          settings: { privileged_session_max_age: '5m' },
+          registration: {
+            after: {
+              password: { hooks: [modelHook(base, 'registration'), { hook: 'show_verification_ui' }, { hook: 'session' }] },
+              code: { hooks: [modelHook(base, 'registration'), { hook: 'session' }] },
+            },
+          },
+          login: { after: { hooks: [modelHook(base, 'login')] } },
+          settings: { privileged_session_max_age: '5m', after: { hooks: [modelHook(base, 'settings')] } },
         },
         methods: { lookup_secret: { enabled: true }, code: { passwordless_enabled: true } },
       },
@@ -55,13 +65,14 @@ beforeAll(async () => {
     createHarness({
       selfservice: { methods: { code: { passwordless_enabled: true } }, flows: { registration: { after: { password: { hooks: [] }, code: { hooks: [] } } } } },
     }),
-    createHarness({ selfservice: { methods: { totp: { enabled: true }, code: { mfa_enabled: true } } } }),
+    createHarness({ selfservice: { methods: { totp: { enabled: true }, code: { mfa_enabled: true } }, flows: { login: { after: { hooks: [modelHook(base, 'login')] } } } } }),
   ]);
 });
 afterAll(async () => {
   await withHook?.close();
   await withoutHook?.close();
   await secondFactors?.close();
+  await receiver.close();
 });
 
 async function attempt(call: () => Promise<FlowAnswer>): Promise<Result> {
@@ -85,7 +96,7 @@ async function open(kind: FlowKind, opening: string, run: PathRun): Promise<void
     await createIdentity(run.harness, run.email, run.password);
     expect((await run.client.login(run.email, run.password)).status).toBe(200);
   }
-  if (kind === 'login' && opening === 'api at aal2') {
+  if (kind === 'login' && opening.startsWith('api at aal2')) {
     // An identity with an authenticator app (and a code address) logs in with its password (aal1), then steps up.
     run.harness = secondFactors;
     run.client = secondFactors.client('api');
@@ -120,8 +131,10 @@ async function lastCode(run: PathRun): Promise<string | undefined> {
 const wrongCode = async (run: PathRun) => ((await lastCode(run)) === '000000' ? '111111' : '000000');
 
 /** Performs a model client action through the flow service. */
-async function act(kind: FlowKind, action: string, run: PathRun): Promise<Result> {
+async function act(kind: FlowKind, refusalOrAction: string, run: PathRun): Promise<Result> {
   run.counter++;
+  const action = HOOK_REFUSALS[refusalOrAction] ?? refusalOrAction;
+  if (action !== refusalOrAction) receiver.refuseNext();
   const { harness, client } = run;
   const plain = plainActionBody(kind, action, run);
   if (plain) return post(run, kind, plain);
