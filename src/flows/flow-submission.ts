@@ -157,8 +157,14 @@ export class FlowSubmission {
       }
     });
     const runMethod = guarded((input: MethodActorInput) => this.runMethod(kind, loaded, rq, actor, work, input));
+    // The session records the provider a social sign-in came through (Kratos CompletedLoginForWithProvider).
+    const provedWith = (input: IssueSessionInput) => {
+      const outcome = work.outcome;
+      const provider = outcome && (outcome.kind === 'authenticated' || outcome.kind === 'registered') && outcome.method === input.method ? outcome.provider : undefined;
+      return { method: input.method, aal: input.aal, ...(provider ? { provider } : {}) };
+    };
     const issue = async (input: IssueSessionInput): Promise<SessionIssued> => {
-      const issued = await this.#d.sessions.issue({ identityId: input.identityId, methods: [{ method: input.method, aal: input.aal }], device: rq.facts.device });
+      const issued = await this.#d.sessions.issue({ identityId: input.identityId, methods: [provedWith(input)], device: rq.facts.device });
       work.issued = issued;
       if (kind !== 'recovery') return { sessionId: issued.session.id };
       const settings = await this.#forms.recoverySettingsFlow(loaded.record, input.identityId, rq);
@@ -173,7 +179,7 @@ export class FlowSubmission {
     const continueSession = guarded(async (input: IssueSessionInput): Promise<SessionIssued> => {
       const caller = rq.facts.session;
       if (!caller || caller.session.identityId !== input.identityId) return issue(input);
-      const continued = await this.#d.sessions.reactivate(caller.session, { method: input.method, aal: input.aal }, {
+      const continued = await this.#d.sessions.reactivate(caller.session, provedWith(input), {
         device: rq.facts.device, rotateToken: loaded.record.type === 'browser',
       });
       work.upgraded = { session: caller.session, token: continued.token ?? caller.token, patch: continued.patch };

@@ -105,7 +105,7 @@ export type Outcome = OutcomeBase & (
   /** Login: this identity proved this factor. */
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal; provider?: string }
   /** Registration: a new identity (also in `changes.identity`). */
-  | { kind: 'registered'; identityId: string; method: string }
+  | { kind: 'registered'; identityId: string; method: string; provider?: string }
   /** Settings: the identity changed (in `changes.identity`). */
   | { kind: 'updated'; method: string; values?: Record<string, unknown> }
   /** Recovery/verification: a code or link was mailed. */

@@ -310,7 +310,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
         })],
       };
     }
-    return { kind: 'registered', identityId: record.id, method: OIDC, changes: { identity: { record, isNew: true } } };
+    return { kind: 'registered', identityId: record.id, method: OIDC, provider: provider.id, changes: { identity: { record, isNew: true } } };
   }
 
   /** A flow converted from the other kind carries the verified sign-in: it continues without another round trip. */

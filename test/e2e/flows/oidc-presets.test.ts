@@ -213,6 +213,7 @@ for (const db of testDatabases()) {
       }
       const session = await b.whoami();
       expect(session.status, JSON.stringify(session.body)).toBe(200);
+      expect(session.body.authentication_methods).toMatchObject([{ method: 'oidc', aal: 'aal1', provider }]);
       const identity = await identityWithCredentials(session.body.identity.id);
       const again = browser();
       const signIn = await through(again, 'login', provider, login);
@@ -220,7 +221,8 @@ for (const db of testDatabases()) {
       const second = await again.whoami();
       expect(second.status).toBe(200);
       expect(second.body.identity.id).toBe(identity.id);
-      expect(second.body.authentication_methods.at(-1)).toMatchObject({ method: 'oidc' });
+      // The provider is recorded on the session, as Kratos's CompletedLoginForWithProvider does.
+      expect(second.body.authentication_methods.at(-1)).toMatchObject({ method: 'oidc', aal: 'aal1', provider });
       return { identity, authorization };
     }
 

@@ -146,7 +146,7 @@ for (const db of testDatabases()) {
       const { status, body: session } = await b.whoami();
       expect(status).toBe(200);
       expect(session.identity.traits).toEqual({ email, website: WEBSITE });
-      expect(session.authentication_methods.map((m: Json) => m.method)).toEqual(['oidc']);
+      expect(session.authentication_methods.map((m: Json) => [m.method, m.provider])).toEqual([['oidc', 'op1']]);
       expect(session.identity.verifiable_addresses[0]).toMatchObject({ value: email, verified: true, status: 'completed' });
       expect(session.identity.metadata_public).toEqual({ provider_subject: sub });
       expect((await identities()).length).toBe(before + 1);
