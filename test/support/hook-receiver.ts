@@ -84,6 +84,18 @@ export class HookReceiver {
 export const modelHook = (base: string, flow: 'login' | 'registration' | 'settings') =>
   ({ hook: 'web_hook', config: { url: `${base}/model/${flow}`, method: 'POST', can_interrupt: true } });
 
+/** The model's flows config: every machine's `running_hooks` state is reachable through the receiver's hooks. */
+export const modelHookFlows = (base: string) => ({
+  registration: {
+    after: {
+      password: { hooks: [modelHook(base, 'registration'), { hook: 'show_verification_ui' }, { hook: 'session' }] },
+      code: { hooks: [modelHook(base, 'registration'), { hook: 'session' }] },
+    },
+  },
+  login: { after: { hooks: [modelHook(base, 'login')] } },
+  settings: { privileged_session_max_age: '5m', after: { hooks: [modelHook(base, 'settings')] } },
+});
+
 /** The model's refusals: the receiver is armed, then the client does what the passing action does. */
 export const HOOK_REFUSALS: Record<string, string> = {
   'submit the password of an account a hook refuses': 'submit correct password',

@@ -13,7 +13,7 @@ import { FLOW_MODELS } from '../../support/flow-models.ts';
 import { plainActionBody } from '../../support/model-actions.ts';
 import { testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
 import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
-import { HOOK_REFUSALS, HookReceiver, modelHook } from '../../support/hook-receiver.ts';
+import { HOOK_REFUSALS, HookReceiver, modelHook, modelHookFlows } from '../../support/hook-receiver.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
 
 type Json = any;
@@ -66,14 +66,7 @@ for (const db of testDatabases()) {
           ...overlay.selfservice,
           flows: {
             verification: { enabled: true },
-            registration: {
-              after: {
-                password: { hooks: [modelHook(base, 'registration'), { hook: 'show_verification_ui' }, { hook: 'session' }] },
-                code: { hooks: [modelHook(base, 'registration'), { hook: 'session' }] },
-              },
-            },
-            login: { after: { hooks: [modelHook(base, 'login')] } },
-            settings: { privileged_session_max_age: '5m', after: { hooks: [modelHook(base, 'settings')] } },
+            ...modelHookFlows(base),
           },
           methods: { ...passwordless, lookup_secret: { enabled: true } },
         },

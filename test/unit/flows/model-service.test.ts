@@ -16,7 +16,7 @@ import { FLOW_MODELS } from '../../support/flow-models.ts';
 import { testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
 import { createHarness, type Client, type Harness, type Json } from './harness.ts';
-import { HOOK_REFUSALS, HookReceiver, modelHook } from '../../support/hook-receiver.ts';
+import { HOOK_REFUSALS, HookReceiver, modelHook, modelHookFlows } from '../../support/hook-receiver.ts';
 
 /** What one client action produced: the flow service's answer, or the error it threw. */
 type Result = { answer: FlowAnswer; error?: undefined } | { answer?: undefined; error: KratosError };
@@ -50,14 +50,7 @@ beforeAll(async () => {
         flows: {
           verification: { enabled: true },
           recovery: { enabled: true },
-          registration: {
-            after: {
-              password: { hooks: [modelHook(base, 'registration'), { hook: 'show_verification_ui' }, { hook: 'session' }] },
-              code: { hooks: [modelHook(base, 'registration'), { hook: 'session' }] },
-            },
-          },
-          login: { after: { hooks: [modelHook(base, 'login')] } },
-          settings: { privileged_session_max_age: '5m', after: { hooks: [modelHook(base, 'settings')] } },
+          ...modelHookFlows(base),
         },
         methods: { lookup_secret: { enabled: true }, code: { passwordless_enabled: true } },
       },
