@@ -62,10 +62,10 @@ export async function cleanupCommand(argv: string[], env: Record<string, string 
   const batchText = (args.values['batch-size'] as string | undefined) ?? String(defaults?.batch_size ?? 100);
   const batchSize = Number(batchText);
   if (!/^\d+$/.test(batchText) || batchSize < 1) throw new UsageError(`--batch-size: "${batchText}" is not a positive integer`);
-  parseDsn(dsn);
+  const { dialect } = parseDsn(dsn);
   const orm = await openOrm(dsn);
   try {
-    const deleted = await cleanupSql(orm, { keepLastMs, batchSize, sleepMs, now: new Date() });
+    const deleted = await cleanupSql(orm, { dialect, keepLastMs, batchSize, sleepMs, now: new Date() });
     for (const [table, rows] of Object.entries(deleted)) process.stdout.write(`${table}\t${rows}\n`);
     process.stdout.write(`Deleted ${Object.values(deleted).reduce((a, b) => a + b, 0)} row(s).\n`);
     return 0;

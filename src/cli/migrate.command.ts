@@ -19,7 +19,7 @@ Subcommands:
   status   list applied and pending migrations
 
 The database is the DSN argument, else DSN from the environment (-e), else dsn from --config.
-DSNs: memory, sqlite://PATH?..., postgres://..., postgresql://..., cockroach://...`,
+DSNs: memory, sqlite://PATH?..., postgres://..., postgresql://... (cockroach:// is refused)`,
 };
 
 function resolveDsn(values: Record<string, unknown>, positionals: string[], env: Record<string, string | undefined>): string {

@@ -1,7 +1,8 @@
 /**
  * The optional in-process cleanup (`database.cleanup.interval`, off by default): every interval, the same work as
  * `idflow cleanup sql` (src/persistence/sql/cleanup.ts), counted in `idflow_cleanup_deleted_rows_total`. A run that
- * fails is logged and the next one tries again; runs never overlap.
+ * fails is logged and the next one tries again; runs never overlap in one process. Replicas on one PostgreSQL may
+ * all run it: each batch locks the rows it deletes and skips rows another run holds (see sql/cleanup.ts).
  */
 import type { Config } from '../../config/types.ts';
 import type { Logger } from '../../observability/logger.ts';
@@ -25,12 +26,13 @@ export function startCleanupJob(deps: { config: Config; store: Store; logger: Lo
     deps.logger.warn('database.cleanup.interval is set but this store has no SQL database; the cleanup job does not run');
     return undefined;
   }
-  const orm = (deps.store as SqlStore).orm;
+  const { orm, dialect } = deps.store as SqlStore;
   const intervalMs = parseDuration(settings.interval);
   let running: Promise<CleanupResult | undefined> | undefined;
   let stopped = false;
   const runOnce = () => {
     running ??= cleanupSql(orm, {
+      dialect,
       keepLastMs: parseDuration(settings.keep_last ?? '0s'),
       batchSize: settings.batch_size ?? 100,
       sleepMs: parseDuration(settings.sleep?.tables ?? '0s'),

@@ -8,12 +8,17 @@
  * emptied in as many batches as it takes (Kratos deletes one batch per table and asks to be re-run). Each batch is
  * its own short transaction: the ids are read first, then deleted by id, so no statement holds locks for long and
  * requests keep running meanwhile. Every value is a bound parameter.
+ *
+ * Several runs at once (the job on every replica, and `idflow cleanup sql` from a cron job) share the work on
+ * PostgreSQL: a batch's ids are read `FOR UPDATE SKIP LOCKED`, so a run never waits for rows another run is deleting
+ * and never counts them; each row is deleted, and counted, once. SQLite has one writer: runs take turns.
  */
-import type { EntityName, FilterQuery } from '@mikro-orm/core';
+import { LockMode, type EntityName, type FilterQuery } from '@mikro-orm/core';
 import { CourierDispatch, CourierMessage, Flow, FlowTransition, SelfServiceCode, Session, SessionTokenExchange } from '../../../entities/index.ts';
 import type { Orm } from '../orm.ts';
 
 export interface CleanupOptions {
+  dialect: 'sqlite' | 'postgresql';
   /** Rows whose end (expiry, delivery) is more recent than now − keepLastMs stay. */
   keepLastMs: number;
   batchSize: number;
@@ -36,6 +41,8 @@ type Row = { id: string };
 export async function cleanupSql(orm: Orm, options: CleanupOptions): Promise<CleanupResult> {
   if (!Number.isInteger(options.batchSize) || options.batchSize < 1) throw new Error('the batch size must be a positive integer');
   const cutoff = new Date(options.now.getTime() - options.keepLastMs);
+  // PostgreSQL: rows a concurrent run has locked are skipped rather than waited for (and found deleted).
+  const lockMode = options.dialect === 'postgresql' ? LockMode.PESSIMISTIC_PARTIAL_WRITE : undefined;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const result: CleanupResult = {
     selfservice_flows: 0, selfservice_flow_transitions: 0, selfservice_codes: 0, session_token_exchanges: 0, sessions: 0,
@@ -60,7 +67,7 @@ export async function cleanupSql(orm: Orm, options: CleanupOptions): Promise<Cle
     for (;;) {
       await pause();
       const deleted = await orm.em.fork().transactional(async (em) => {
-        const rows = await em.find(entity, where, { fields: ['id'] as never, limit: options.batchSize, disableIdentityMap: true }) as unknown as Row[];
+        const rows = await em.find(entity, where, { fields: ['id'] as never, limit: options.batchSize, disableIdentityMap: true, lockMode }) as unknown as Row[];
         if (rows.length === 0) return 0;
         const ids = rows.map((r) => r.id);
         await children?.(em, ids);

@@ -56,4 +56,22 @@ describe('idflow serve start-up failures', () => {
     expect(result.stderr).toContain(`can not reach the database postgres://idflow:***@127.0.0.1:${port}/idflow`);
     expect(result.stderr + result.stdout).not.toContain('hunter2-secret');
   });
+
+  it('refuses a cockroach:// DSN at start-up, naming CockroachDB and why (it is untested), without its password', async () => {
+    for (const scheme of ['cockroach', 'cockroachdb']) {
+      const dsn = `${scheme}://root:hunter2-secret@127.0.0.1:26257/defaultdb?sslmode=disable`;
+      const serve = await runWithin(['serve', '--dev'], { DSN: dsn, SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', SERVE_UI_PORT: '0' }, 20_000);
+      expect(serve.code, serve.stderr).toBe(1);
+      expect(serve.stderr).toContain(`CockroachDB (${scheme}://) is not supported by idflow: it is untested`);
+      expect(serve.stderr).toContain('use PostgreSQL (postgres://)');
+      expect(serve.stderr + serve.stdout).not.toContain('hunter2-secret');
+      // The other commands that take a DSN refuse it the same way.
+      for (const args of [['migrate', 'sql', dsn, '--yes'], ['cleanup', 'sql', dsn]]) {
+        const result = await runWithin(args, {}, 20_000);
+        expect(result.code, args.join(' ')).toBe(1);
+        expect(result.stderr).toContain(`CockroachDB (${scheme}://) is not supported`);
+        expect(result.stderr).not.toContain('hunter2-secret');
+      }
+    }
+  });
 });
