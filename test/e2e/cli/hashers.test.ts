@@ -52,23 +52,29 @@ describe('idflow hashers argon2', () => {
     for (const round of rounds) expect(round).toMatchObject({ memory: '256KB', iterations: HASH_LIMITS.argon2Iterations, median_request_time: expect.any(String) });
   });
 
-  it('calibrate --format table prints Kratos\'s row; bad arguments exit 1 with a reason', async () => {
+  it('calibrate --format table prints Kratos\'s row; load-test prints its measurements', async () => {
     const table = await runCli(['hashers', 'argon2', 'calibrate', '60', '--min-duration', '0s', '--expected-deviation', '1h',
       '--start-memory', '16KB', '--adjust-memory-by', '8KB', '--sample-time', '10ms', '-r', '1', '--format', 'table']);
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(/^MEMORY\t+8KB\t+\nITERATIONS\t+1\t+\nPARALLELISM\t+1\t+\nSALT LENGTH\t+16\t+\nKEY LENGTH\t+32\t+\n/);
 
     // --quiet: no progress, and a row prints its first column, as cmdx does.
-    const quiet = await runCli(['hashers', 'argon2', 'load-test', '60', '--memory', '64KB', '--iterations', '1', '--sample-time', '10ms', '-q']);
+    const quiet = await runCli(['hashers', 'argon2', 'load-test', '60', '--memory', '64KB', '--iterations', '1', '--expected-deviation', '1h', '--sample-time', '10ms', '-q']);
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout).toMatch(/^[0-9.]+(µs|ms|s)\n$/);
-    const row = await runCli(['hashers', 'argon2', 'load-test', '60', '--memory', '64KB', '--iterations', '1', '--sample-time', '10ms']);
+    const row = await runCli(['hashers', 'argon2', 'load-test', '60', '--memory', '64KB', '--iterations', '1', '--expected-deviation', '1h', '--sample-time', '10ms']);
     expect(row.code, row.stderr).toBe(0);
     expect(row.stdout).toMatch(/^MEMORY\t+64KB\t+\n/m);
     expect(row.stdout).toMatch(/^TOTAL SAMPLE TIME\t+\S+\t+\nMEDIAN REQUEST TIME\t+\S+/m);
 
-    for (const args of [['calibrate'], ['calibrate', 'many'], ['calibrate', '60', '--parallelism', '17'], ['calibrate', '60', '--start-memory', 'lots'], ['hash'], ['frobnicate']]) {
+  });
+
+  it('has help; exits 1 with a one-line reason on bad arguments', async () => {
+    const help = await runCli(['hashers', 'argon2', 'calibrate', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--start-memory SIZE');
+    for (const args of [['calibrate', 'many'], ['calibrate', '60', '--parallelism', '17'], ['calibrate', '60', '--start-memory', 'lots'], ['hash']]) {
       const bad = await runCli(['hashers', 'argon2', ...args]);
       expect(bad.code, args.join(' ')).toBe(1);
       expect(bad.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
