@@ -9,8 +9,10 @@ Usage:
   idflow migrate status [DSN]                show applied and pending migrations
   idflow cleanup sql [DSN] [--keep-last D]   delete expired flows, sessions, codes and delivered mail
   idflow courier watch [--config FILE]       deliver queued messages (without the APIs)
-  idflow identities import FILE|-            import identities through the admin API
-  idflow identities list|get ID|delete ID    read or delete identities
+  idflow identities import [FILE...]         import identities through the admin API (stdin without FILE)
+  idflow identities list|get ID...|delete ID...|patch ID...   read, delete or JSON-Patch identities
+  idflow hashers argon2 calibrate REQ_PER_MIN   compute Argon2 parameters for this machine
+  idflow jsonnet lint FILE...                check Jsonnet mappers and web hook bodies
   idflow machines export [--format json|mermaid]   export the flow machines
   idflow flows history|replay ID             a flow's audit trail; replay it in the Stately inspector
   idflow version                             print the version
@@ -27,6 +29,8 @@ const COMMANDS: Record<string, Command> = {
   cleanup: async (argv, env) => (await import('./cleanup.command.ts')).cleanupCommand(argv, env),
   courier: async (argv, env) => (await import('./courier.command.ts')).courierCommand(argv, env),
   identities: async (argv, env) => (await import('./identities.command.ts')).identitiesCommand(argv, env),
+  hashers: async (argv, env) => (await import('./hashers.command.ts')).hashersCommand(argv, env),
+  jsonnet: async (argv) => (await import('./jsonnet.command.ts')).jsonnetCommand(argv),
   machines: async (argv) => (await import('./machines.command.ts')).machinesCommand(argv),
   flows: async (argv, env) => (await import('./flows.command.ts')).flowsCommand(argv, env),
   version: async (argv) => {

@@ -60,3 +60,24 @@ export function loadJsonnetSource(uri: string, baseDir: string): { source: strin
   }
   return { problem: 'use a file:// or base64:// Jsonnet source (sources fetched over HTTP are not supported by idflow)' };
 }
+
+/**
+ * Checks a Jsonnet program without running it: libjsonnet parses it and runs its static analysis (unknown
+ * variables, `self`/`super` outside an object) when it evaluates an unused local binding of the program, which
+ * Jsonnet's laziness never evaluates. Resolves to undefined when the program is fine, else libjsonnet's first line.
+ */
+export async function checkJsonnet(snippet: string, filename: string): Promise<string | undefined> {
+  const prefix = 'local idflow_lint = (';
+  try {
+    // The wrapper starts on the program's first line, so line numbers stay the file's; columns there are shifted back.
+    await evaluateJsonnet(`${prefix}${snippet}\n); null`, filename, {});
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof JsonnetError)) throw err;
+    const shift = (column: string) => String(Math.max(1, Number(column) - prefix.length));
+    return err.message.replace(/(:\(?1:)(\d+)(?:-(\d+)(?=\D|$))?/, (_, head: string, from: string, to?: string) => `${head}${shift(from)}${to ? `-${shift(to)}` : ''}`);
+  }
+}
+
+/** A Jsonnet formatter (jsonnetfmt), when the evaluator has one; libjsonnet's Node binding here exposes none. */
+export const formatJsonnet: ((source: string, filename: string) => Promise<string>) | undefined = undefined;

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli, spawnCli } from '../../support/cli.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
 import { version } from '../../../src/version.ts';
 
 describe('idflow CLI', () => {
@@ -117,42 +116,5 @@ describe('idflow CLI', () => {
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(0);
     expect(stderr).toContain('server stopped');
-  });
-
-  describe('identities commands against a running server', () => {
-    let server: TestServer;
-    beforeAll(async () => {
-      server = await startTestServer('memory');
-    });
-    afterAll(async () => server?.close());
-
-    it('imports from a file and stdin, lists, gets and deletes', async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'idflow-import-'));
-      const file = join(dir, 'identities.json');
-      writeFileSync(file, JSON.stringify([
-        { schema_id: 'default', traits: { email: 'cli1@example.com' }, credentials: { password: { config: { hashed_password: '$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy' } } } },
-        { schema_id: 'default', traits: { email: 'cli2@example.com' } },
-      ]));
-      const env = { IDFLOW_ADMIN_URL: server.adminUrl };
-      const imported = await runCli(['identities', 'import', file, '-q'], { env });
-      expect(imported.code).toBe(0);
-      const ids = imported.stdout.trim().split('\n');
-      expect(ids).toHaveLength(2);
-
-      const fromStdin = await runCli(['identities', 'import', '-'], { env, input: JSON.stringify({ schema_id: 'default', traits: { email: 'cli3@example.com' } }) });
-      expect(fromStdin.code).toBe(0);
-      const duplicate = await runCli(['identities', 'import', '-'], { env, input: JSON.stringify({ schema_id: 'default', traits: { email: 'cli3@example.com' } }) });
-      expect(duplicate.code).toBe(1);
-      expect(duplicate.stderr).toContain('409');
-
-      const list = await runCli(['identities', 'list'], { env });
-      expect(JSON.parse(list.stdout).map((i: { id: string }) => i.id)).toEqual(expect.arrayContaining(ids));
-      const got = await runCli(['identities', 'get', ids[0], '-i', 'password'], { env });
-      expect(JSON.parse(got.stdout).credentials.password.config.hashed_password).toMatch(/^\$2a\$10\$/);
-      expect((await runCli(['identities', 'delete', ids[1]], { env })).code).toBe(0);
-      const gone = await runCli(['identities', 'get', ids[1]], { env });
-      expect(gone.code).toBe(1);
-      expect(gone.stderr).toContain('404');
-    });
   });
 });

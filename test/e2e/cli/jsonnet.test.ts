@@ -1,0 +1,44 @@
+/** `idflow jsonnet lint|format` (Kratos: kratos lint jsonnet, kratos format jsonnet) as the real CLI process. */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../support/cli.ts';
+
+describe('idflow jsonnet', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'idflow-jsonnet-'));
+  const file = (name: string, source: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, source);
+    return path;
+  };
+
+  it('lint passes mappers that need inputs to run and names each broken file with its location; exit 1 if any', async () => {
+    const mapper = file('oidc.jsonnet', "local claims = std.extVar('claims');\n{ identity: { traits: { email: claims.email } } }\n");
+    const hook = file('hook.jsonnet', 'function(ctx) { email: ctx.identity.traits.email }\n');
+    expect(await runCli(['jsonnet', 'lint', mapper, hook])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+
+    const unknown = file('unknown.jsonnet', '{\n  a: 1,\n  b: claims.email,\n}\n');
+    const syntax = file('syntax.jsonnet', '{ a: 1 b: 2 }\n');
+    const firstLine = file('first-line.jsonnet', '{ a: nope }\n');
+    const result = await runCli(['jsonnet', 'lint', mapper, unknown, syntax, firstLine, join(dir, 'missing.jsonnet')]);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines).toContainEqual(`${unknown}: STATIC ERROR: ${unknown}:3:6-12: Unknown variable: claims`);
+    expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${syntax}: STATIC ERROR: ${syntax}:1:`)));
+    expect(lines).toContainEqual(`${firstLine}: STATIC ERROR: ${firstLine}:1:6-10: Unknown variable: nope`);
+    expect(lines).toContainEqual(`${join(dir, 'missing.jsonnet')}: cannot read it: ENOENT`);
+  });
+
+  it('format refuses clearly: the evaluator has no formatter; the files stay as they are', async () => {
+    const path = file('ugly.jsonnet', '{a:1}');
+    const result = await runCli(['jsonnet', 'format', '--write', path]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('has no formatter; use jsonnetfmt');
+    expect(readFileSync(path, 'utf8')).toBe('{a:1}');
+    const help = await runCli(['jsonnet', '--help']);
+    expect(help).toMatchObject({ code: 0 });
+    expect(help.stdout).toContain('format is not available');
+  });
+});
