@@ -3,7 +3,7 @@
  * test/fixtures/reference so a clone anywhere tests the same way; test/unit/reference-copies.test.ts fails when a
  * copy drifts from the shared original.
  */
-export const REFERENCE_FILES = ['kratos-openapi.json', 'identity.schema.example.json'] as const;
+export const REFERENCE_FILES = ['kratos-openapi.json', 'identity.schema.example.json', 'kratos-config.schema.json'] as const;
 
 /** The vendored copy of a reference file. */
 export const referenceUrl = (name: (typeof REFERENCE_FILES)[number]): URL => new URL(`../fixtures/reference/${name}`, import.meta.url);
