@@ -284,6 +284,8 @@ function buildMethods(config: Config, deps: {
     });
   const all: Method[] = [];
   const selfservice = config.selfservice;
+  // Login hints ask to name the account a sign-up clashes with; otherwise a clash is answered as a new sign-up.
+  const mitigateSignUp = config.security.account_enumeration.mitigate !== false && selfservice.flows.registration.login_hints !== true;
   if (selfservice.methods.profile.enabled !== false) {
     all.push(createProfileMethod({
       schemas: deps.schemas,
@@ -312,7 +314,7 @@ function buildMethods(config: Config, deps: {
       onHibpError: (err, { failOpen }) => deps.logger.warn('breached-password check failed', { reason: err.message, fail_open: failOpen }),
     });
     all.push(createPasswordMethod({
-      hasher: deps.hasher, policy, schemas: deps.schemas,
+      hasher: deps.hasher, policy, schemas: deps.schemas, mitigate: mitigateSignUp,
       identities: {
         async passwordCredential(identifier) {
           const found = await store.identities.findCredentialByIdentifier('password', identifier);
@@ -346,6 +348,7 @@ function buildMethods(config: Config, deps: {
     duplicateHints: selfservice.flows.registration.login_hints === true
       ? (record: Parameters<IdentityService['duplicateAccountHints']>[0]) => identities.duplicateAccountHints(record, { codeLogin: false })
       : undefined,
+    mitigateSignUp,
   };
   // Read when a node is built: the public URL is final only once the server is bound (port 0 in tests).
   const scriptUrl = () => new URL(WEBAUTHN_SCRIPT_PATH.replace(/^\//, ''), deps.urls.public).toString();

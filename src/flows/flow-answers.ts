@@ -71,9 +71,10 @@ export class FlowAnswers {
     }
     this.#d.metrics.flowsCompleted.inc({ flow: kind, type: record.type });
     const identityId = settled.context.identityId ?? record.identityId ?? undefined;
-    let identity: IdentityRecord | undefined = work.identity?.record;
+    let identity: IdentityRecord | undefined = work.identity?.record ?? work.clash;
     const loadIdentity = async () => (identity ??= identityId ? (await this.#d.store.identities.get(identityId)) ?? undefined : undefined);
-    if (this.#d.webHooks.has(kind, settled.context.active)) {
+    // A mitigated clash created no identity: nothing for a web hook to act on.
+    if (!work.clash && this.#d.webHooks.has(kind, settled.context.active)) {
       const subject = await loadIdentity();
       const flowJson = (await this.#forms.render(loaded, rq, { ...actor, identity: kind === 'settings' ? subject : actor.identity })).json;
       const session = work.issued && subject ? toSessionJson({ ...work.issued.session, identity: subject }, { includeIdentity: true, schemaUrl: this.#d.schemaUrl }) : undefined;

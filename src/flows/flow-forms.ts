@@ -83,6 +83,11 @@ export interface Attempt {
   refusal?: KratosError;
   /** A native app's token exchange completes with this submit: the return_to code (its hash is committed). */
   exchange?: { returnToCode: string; returnToCodeHash: string };
+  /**
+   * A mitigated sign-up whose identifiers belong to an account: the identity it would have been (never saved; it
+   * shapes the answer); no session is issued and the account's owner is told.
+   */
+  clash?: IdentityRecord;
 }
 
 export class FlowForms {
