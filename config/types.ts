@@ -198,9 +198,9 @@ export interface RateLimitConfig {
   redis_key_prefix: string;
   lockout: { failure_factor: number; wait_increment: string; max_wait: string; failure_reset: string };
   login: { per_ip: RateWindow };
-  registration: { per_ip: RateWindow };
+  registration: { per_ip: RateWindow; per_identifier: RateWindow };
   send: { per_address: RateWindow; per_ip: RateWindow };
-  code: { per_ip: RateWindow };
+  code: { per_ip: RateWindow; per_address: RateWindow };
   admin: { per_ip: RateWindow };
 }
 

@@ -11,8 +11,9 @@
  *   at most `max_wait`. Fifty parallel guesses therefore see counts 1…50 and only the first `failure_factor` are
  *   checked (Keycloak CVE-2024-4629: counters that raced let guesses past the limit). A correct password during a
  *   wait is refused like any other attempt; an identifier nobody has is counted and locked the same way.
- * - Fixed windows per client address (and per address mailed to): failed logins and failed code submits (given back
- *   on success), registration submits, codes/links sent, identities created through the admin API.
+ * - Fixed windows per client address: failed logins and failed code submits (given back on success), registration
+ *   submits, codes/links sent, identities created through the admin API. Per identifier or address, whichever client
+ *   asks: registration submits, codes/links sent to an address, wrong codes for an address.
  *
  * Time comes from idflow's clock: window keys carry the window's number, lockouts store their end; the store's own
  * expiry only reclaims space.
@@ -31,7 +32,10 @@ export type LimitScope = 'identifier' | 'address' | 'ip';
 
 export interface GuardRequest {
   action: GuardAction;
-  /** login: the identifier (or identity) whose lockout applies; send: the address a code or link goes to. */
+  /**
+   * login: the identifier (or identity) whose lockout applies; registration: the identifier signed up with; send: the
+   * address a code or link goes to; code: the address the code was sent to.
+   */
   subject?: string;
   /** The client's address as the HTTP edge determined it (trusted proxies applied). */
   ip?: string;
@@ -87,6 +91,8 @@ export class AbuseGuard {
       'login:ip': window(c.login.per_ip, true),
       'code:ip': window(c.code.per_ip, true),
       'registration:ip': window(c.registration.per_ip, false),
+      'registration:identifier': window(c.registration.per_identifier, false),
+      'code:address': window(c.code.per_address, true),
       'send:ip': window(c.send.per_ip, false),
       'send:address': window(c.send.per_address, false),
       'admin:ip': window(c.admin.per_ip, false),
@@ -114,7 +120,11 @@ export class AbuseGuard {
       if (request.action === 'login' && request.subject) counted.push(await this.#reserveAttempt(request.subject));
       const ip = addressBucket(request.ip);
       if (ip) counted.push(await this.#count(`${request.action}:ip`, ip, request.points ?? 1, 'ip', request.action));
-      if (request.action === 'send' && request.subject) counted.push(await this.#count('send:address', request.subject, 1, 'address', request.action));
+      if (request.subject) {
+        if (request.action === 'send') counted.push(await this.#count('send:address', request.subject, 1, 'address', request.action));
+        if (request.action === 'code') counted.push(await this.#count('code:address', request.subject, 1, 'address', request.action));
+        if (request.action === 'registration') counted.push(await this.#count('registration:identifier', request.subject, 1, 'identifier', request.action));
+      }
     } catch (err) {
       // Refused by one limit: the others do not count this request either.
       await Promise.all(counted.map((c) => c.undo()));

@@ -79,6 +79,8 @@ describe('rate_limit defaults', () => {
       lockout: { failure_factor: 30, wait_increment: '1m', max_wait: '15m', failure_reset: '12h' },
       login: { per_ip: { limit: 100, window: '10m' } },
       send: { per_address: { limit: 10, window: '1h' }, per_ip: { limit: 50, window: '1h' } },
+      registration: { per_ip: { limit: 50, window: '10m' }, per_identifier: { limit: 10, window: '1h' } },
+      code: { per_ip: { limit: 100, window: '10m' }, per_address: { limit: 20, window: '1h' } },
     });
     expect(config.rate_limit.redis_url).toBeUndefined();
     expect(config.serve.public.trusted_proxies).toEqual([]);
@@ -236,6 +238,62 @@ for (const db of testDatabases()) {
       expect((await send(email('other'))).status).toBe(429);
       server.clock.advance(60 * MINUTE);
       expect((await send(known)).status).toBe(200);
+    });
+
+    it('limits sign-ups per identifier, whatever its spelling: a taken address\'s owner gets a bounded number of mails', async () => {
+      const server = await start({
+        selfservice: { flows: { verification: { enabled: true, use: 'code' } } },
+        rate_limit: { registration: { per_identifier: { limit: 2, window: '1h' } } },
+      });
+      const taken = email('signup');
+      await createIdentity(server, taken);
+      const signUp = async (address: string) => {
+        const flow = await server.frontendApi.createNativeRegistrationFlow();
+        return post(`${server.publicUrl}/self-service/registration?flow=${flow.id}`, { method: 'password', traits: { email: address }, password: `${PASSWORD} ${random()}` });
+      };
+      expect((await signUp(taken)).status).toBe(200);
+      expect((await signUp(taken.toUpperCase())).status).toBe(200);
+      const refused = await signUp(` ${taken} `);
+      expect(refused.status).toBe(429);
+      expectResponse('updateRegistrationFlow', 429, refused.body);
+      const mails = await (await fetch(`${server.adminUrl}/admin/courier/messages?recipient=${encodeURIComponent(taken)}`)).json();
+      expect(mails.map((m: Json) => m.template_type)).toEqual(['registration_attempted', 'registration_attempted']);
+      // Per identifier, not per client: another address from the same client still signs up.
+      expect((await signUp(email('other'))).status).toBe(200);
+      expect(await rateLimitedMetric(server, 'registration', 'identifier')).toBe(1);
+      server.clock.advance(60 * MINUTE);
+      expect((await signUp(taken)).status).toBe(200);
+    });
+
+    it('limits wrong codes per address across flows; other addresses are not affected', async () => {
+      const server = await start({
+        selfservice: { flows: { recovery: { enabled: true, use: 'code' } } },
+        rate_limit: { code: { per_address: { limit: 3, window: '1h' } } },
+      });
+      const target = email('codes');
+      const other = email('bystander');
+      await createIdentity(server, target);
+      await createIdentity(server, other);
+      const sendCode = async (address: string) => {
+        const flow = await server.frontendApi.createNativeRecoveryFlow();
+        expect((await post(`${server.publicUrl}/self-service/recovery?flow=${flow.id}`, { method: 'code', email: address })).status).toBe(200);
+        return flow.id;
+      };
+      const submit = (flowId: string, code: string) => post(`${server.publicUrl}/self-service/recovery?flow=${flowId}`, { method: 'code', code });
+      const [first, second] = [await sendCode(target), await sendCode(target)];
+      const r0 = await submit(first, '000000');
+      expect(r0.status, JSON.stringify(r0.body)).toBe(200);
+      expect((await submit(first, '000001')).status).toBe(200);
+      expect((await submit(second, '000002')).status).toBe(200);
+      // The fourth wrong code for this address, in a flow that has seen none.
+      const refused = await submit(second, '000003');
+      expect(refused.status).toBe(429);
+      expectResponse('updateRecoveryFlow', 429, refused.body);
+      expect(await rateLimitedMetric(server, 'code', 'address')).toBe(1);
+      // Another address's flow from the same client is not affected.
+      expect((await submit(await sendCode(other), '000004')).status).toBe(200);
+      server.clock.advance(60 * MINUTE);
+      expect((await submit(await sendCode(target), '000005')).status).toBe(200);
     });
 
     it('limits identities created through the admin API per client address, batches counted per identity', async () => {
