@@ -21,14 +21,15 @@
 import { createHash } from 'node:crypto';
 import type { RateLimitConfig, RateWindow } from '../../config/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { tooManyRequests } from '../errors/kratos-error.ts';
+import { rateLimitUnavailable, tooManyRequests } from '../errors/kratos-error.ts';
 import type { Clock } from '../x/clock.ts';
 import { parseDuration } from '../x/duration.ts';
 import { addressBucket } from './client-address.ts';
-import type { Counters } from './counters.ts';
+import { CountersUnavailableError, type Counters } from './counters.ts';
 
 export type GuardAction = 'login' | 'registration' | 'send' | 'code' | 'admin';
-export type LimitScope = 'identifier' | 'address' | 'ip';
+/** `unavailable`: refused because the counters' store did not answer. */
+export type LimitScope = 'identifier' | 'address' | 'ip' | 'unavailable';
 
 export interface GuardRequest {
   action: GuardAction;
@@ -74,6 +75,10 @@ interface Counted {
 }
 
 const NO_TICKET: GuardTicket = { settle: async () => {} };
+const UNAVAILABLE_RETRY_SECONDS = 5;
+const unlessUnavailable = (err: unknown) => {
+  if (!(err instanceof CountersUnavailableError)) throw err;
+};
 
 /** Keys never hold identifiers or addresses as typed. */
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
@@ -127,7 +132,12 @@ export class AbuseGuard {
       }
     } catch (err) {
       // Refused by one limit: the others do not count this request either.
-      await Promise.all(counted.map((c) => c.undo()));
+      await Promise.all(counted.map((c) => c.undo().catch(unlessUnavailable)));
+      if (err instanceof CountersUnavailableError) {
+        // Fail closed: nothing runs unlimited while the store is away (503, not a 500: idflow itself is fine).
+        this.#d.metrics.rateLimited.inc({ action: request.action, scope: 'unavailable' });
+        throw rateLimitUnavailable(UNAVAILABLE_RETRY_SECONDS);
+      }
       throw err;
     }
     const settles = counted.map((c) => c.settle);
@@ -136,7 +146,8 @@ export class AbuseGuard {
       async settle(result) {
         if (settled) return;
         settled = true;
-        await Promise.all(settles.map((settle) => settle(result)));
+        // The submission is done (and committed): a store that went away meanwhile only loses this refund or reset.
+        await Promise.all(settles.map((settle) => settle(result).catch(unlessUnavailable)));
       },
     };
   }

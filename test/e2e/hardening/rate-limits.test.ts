@@ -6,7 +6,13 @@
  * Retry-After and a Kratos-shaped body; counters shared by two replicas on one PostgreSQL database and on Redis.
  * Windows and waits are passed with the server's clock, never by sleeping.
  */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { until } from '../../support/until.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { deepMerge, startTestServer, type Overlay, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
@@ -53,6 +59,23 @@ async function parallelGuesses(server: TestServer, identifier: string, count = 5
   const answers = await Promise.all(flows.map((flow, i) => login(server, identifier, `wrong guess ${i}`, {}, flow)));
   return answers.map((a) => a.status);
 }
+
+/** A port nothing listens on right now (the OS picks it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const canConnect = (port: number) => new Promise<boolean>((resolve) => {
+  const socket = createConnection({ port, host: '127.0.0.1' }, () => {
+    socket.destroy();
+    resolve(true);
+  });
+  socket.on('error', () => resolve(false));
+});
 
 const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
 
@@ -376,6 +399,44 @@ describe('rate limits on Redis (rate_limit.redis_url)', () => {
     // The wait is kept in idflow's clock: each server passes it when its clock does.
     a.clock.advance(MINUTE);
     expect((await login(a, known, PASSWORD)).status).toBe(200);
+  });
+
+  it('answers 503 (Kratos-shaped, Retry-After) while Redis is away at runtime, and works again once it is back', { timeout: 60_000 }, async () => {
+    // A redis-server of this test's own on a free port, stopped and started again (the shared one stays up).
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), 'idflow-redis-'));
+    const startRedis = async () => {
+      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      await until(() => canConnect(port), (ok) => ok, 10_000, 'redis-server to listen');
+      return child;
+    };
+    let redis = await startRedis();
+    try {
+      const server = await startTestServer('memory', deepMerge(BASE, { rate_limit: { redis_url: `redis://127.0.0.1:${port}/0` } }));
+      servers.push(server);
+      const known = email('outage');
+      await createIdentity(server, known);
+      expect((await login(server, known, PASSWORD)).status).toBe(200);
+
+      redis.kill('SIGKILL');
+      await new Promise((resolve) => redis.once('exit', resolve));
+      const refused = await login(server, known, PASSWORD);
+      expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+      expectResponse('updateLoginFlow', 503, refused.body);
+      expect(refused.body.error).toMatchObject({ code: 503, status: 'Service Unavailable', details: { retry_after: 5 } });
+      expect(refused.retryAfter).toBe(5);
+      const flow = await server.frontendApi.createNativeRegistrationFlow();
+      expect((await post(`${server.publicUrl}/self-service/registration?flow=${flow.id}`, { method: 'password', traits: { email: email('new') }, password: `${PASSWORD} ${random()}` })).status).toBe(503);
+      expect(await rateLimitedMetric(server, 'login', 'unavailable')).toBeGreaterThanOrEqual(1);
+
+      redis = await startRedis();
+      // ioredis reconnects by itself (its back-off is at most 2 s): logins are checked and answered again.
+      const back = await until(() => login(server, known, PASSWORD), (a) => a.status !== 503, 20_000, 'a login after Redis returned');
+      expect(back.status).toBe(200);
+    } finally {
+      redis.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start when Redis can not be reached, naming the key', async () => {
