@@ -130,6 +130,8 @@ export interface CookieConfig {
 export interface SessionConfig {
   lifespan: string;
   earliest_possible_extend?: string;
+  /** idflow: a session unused this long is refused (unset: none). */
+  inactivity_timeout?: string;
   cookie: CookieConfig & { name: string; persistent: boolean };
   whoami: { required_aal: 'aal1' | 'highest_available' };
   /** idflow: end the identity's other sessions when its password changes (Kratos: opt-in hook). */
@@ -211,7 +213,8 @@ export interface Config {
   identity: { default_schema_id: string; schemas: IdentitySchemaRef[] };
   selfservice: SelfserviceConfig;
   session: SessionConfig;
-  cookies: { domain?: string; path: string; same_site: SameSite; secure?: boolean };
+  /** `host_prefix` (idflow): `__Host-` names for Secure, domain-less, Path=/ cookies. */
+  cookies: { domain?: string; path: string; same_site: SameSite; secure?: boolean; host_prefix?: boolean };
   /**
    * First entry signs/encrypts, the others only verify/decrypt. After loading all four are set: `cookie` and `default`
    * fall back to each other and `pagination` to `default`, as in Kratos (with --dev, missing ones are generated).

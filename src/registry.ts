@@ -12,7 +12,7 @@ import { createReturnToValidator, type ReturnToValidator } from './x/return-to.t
 import { systemClock, type Clock } from './x/clock.ts';
 import { SecretHmac } from './x/hmac.ts';
 import { parseDuration } from './x/duration.ts';
-import { SessionService } from './session/index.ts';
+import { prefixedCookieName, SessionService } from './session/index.ts';
 import { FlowRuntime } from './flows/flow-runtime.ts';
 import { FLOW_MACHINES } from './flows/flow-machines.ts';
 import { FlowService } from './flows/flow-service.ts';
@@ -118,11 +118,17 @@ function returnToValidator(config: Config, publicBaseUrl: string): ReturnToValid
   });
 }
 
+/** Kratos's CSRF cookie name, `__Host-` prefixed when the cookie qualifies (see prefixedCookieName). */
+async function csrfName(config: Config, publicUrl: string): Promise<string> {
+  const { cookies, dev } = config;
+  return prefixedCookieName(await csrfCookieName(publicUrl), { secure: cookies.secure ?? !dev, domain: cookies.domain, path: cookies.path || '/' }, config);
+}
+
 /** Sets the base URLs (known only after binding when ports are ephemeral) and what derives from them. */
 export async function applyBaseUrls(registry: Registry, urls: Urls): Promise<void> {
   registry.urls.public = urls.public;
   registry.urls.admin = urls.admin;
-  registry.csrfCookieName = await csrfCookieName(urls.public);
+  registry.csrfCookieName = await csrfName(registry.config, urls.public);
   registry.returnTo = returnToValidator(registry.config, urls.public);
 }
 
@@ -181,7 +187,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     courier,
     webHooks,
     guard,
-    csrfCookieName: await csrfCookieName(urls.public),
+    csrfCookieName: await csrfName(config, urls.public),
     urls,
     schemaUrl,
     async close() {
