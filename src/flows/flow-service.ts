@@ -286,6 +286,7 @@ export class FlowService {
     const issued = await this.#d.challengeIssuer.issue({ purpose: 'recovery', kind: input.kind, flowId: record.id, identity: input.identity, address: input.address, now: this.#forms.now(), expiresAt: input.expiresAt });
     await this.#d.store.transaction(async (tx) => {
       await tx.flows.insert(record);
+      await tx.codes.voidUnusedForAddress(issued.code.purpose, issued.code.address, this.#forms.now());
       await tx.codes.insert(issued.code);
     });
     this.#d.metrics.flowsStarted.inc({ flow: 'recovery', type: input.flowType });

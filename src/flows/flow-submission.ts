@@ -299,6 +299,7 @@ export class FlowSubmission {
       }
     }
     if (outcome.kind === 'registered' && work.clash) await this.answerClash(loaded, rq, work, work.clash);
+    if (kind === 'recovery' && outcome.kind === 'challenge_passed') await this.tellRecovered(loaded, work, outcome.identityId);
     if (outcome.kind === 'updated' && work.identity && this.#d.config.session.revoke_other_sessions_on_password_change !== false) {
       const before = work.identity.previous?.credentials.find((c) => c.type === 'password')?.config.hashed_password;
       const after = work.identity.record.credentials.find((c) => c.type === 'password')?.config.hashed_password;
@@ -349,6 +350,18 @@ export class FlowSubmission {
     work.messages.push({ templateType: 'registration_attempted', recipient, data: { identity, request_url: loaded.record.requestUrl }, drop: notice?.address === undefined });
   }
 
+  /**
+   * A recovery succeeded: the address it went through is told (idflow's `account_recovered` mail), so an owner whose
+   * mailbox or code was misused learns of it — committed with the recovery itself.
+   */
+  async tellRecovered(loaded: Loaded, work: Attempt, identityId: string): Promise<void> {
+    const address = loaded.settled.context.values.email;
+    const identity = await this.#d.store.identities.get(identityId);
+    if (typeof address !== 'string' || address === '' || !identity) return;
+    const json = toIdentityJson(identity, { schemaUrl: this.#d.schemaUrl, admin: false, credentials: false }) as unknown as Record<string, unknown>;
+    work.messages.push({ templateType: 'account_recovered', recipient: address, data: { identity: json, request_url: loaded.record.requestUrl } });
+  }
+
   /** One transaction: the flow's new snapshot and everything the submit produced. */
   async commit(loaded: Loaded, settled: Settled, work: Attempt): Promise<FlowRecord> {
     const now = this.#forms.now();
@@ -384,7 +397,11 @@ export class FlowSubmission {
 
   async applyCodes(tx: Transaction, codes: Attempt['codes'], now: Date): Promise<void> {
     for (const change of codes) {
-      if (change.op === 'insert') await tx.codes.insert(change.code);
+      if (change.op === 'insert') {
+        // Only the newest code sent to an address works, whichever flow asked for the older ones.
+        await tx.codes.voidUnusedForAddress(change.code.purpose, change.code.address, now);
+        await tx.codes.insert(change.code);
+      }
       else if (change.op === 'update') await tx.codes.update(change.id, change.patch, now);
       else await tx.codes.voidUnusedForFlow(change.flowId, now);
     }
