@@ -51,7 +51,9 @@ export function guardRequestFor(facts: GuardFacts): GuardRequest | undefined {
   if (kind === 'registration') {
     // A sign-up code's check is a code submit; everything else (a code sent included) a registration submit.
     if (method === 'code' && text(payload.code) !== undefined && text(payload.resend) === undefined) return { action: 'code', subject: sentTo, ip };
-    return { action: 'registration', subject: facts.signUpIdentifier !== undefined ? lockoutSubject(facts.signUpIdentifier) : undefined, ip };
+    // Profile-first's traits screens hash nothing and mail nobody: only a credential's submit counts per identifier.
+    const perIdentifier = method !== 'profile' && facts.signUpIdentifier !== undefined;
+    return { action: 'registration', subject: perIdentifier ? lockoutSubject(facts.signUpIdentifier!) : undefined, ip };
   }
   if (kind === 'recovery' || kind === 'verification') {
     if (text(payload.code) !== undefined || text(payload.token) !== undefined) return { action: 'code', subject: sentTo, ip };
