@@ -138,6 +138,8 @@ export interface TokenizerTemplateConfig {
 export interface SessionConfig {
   lifespan: string;
   earliest_possible_extend?: string;
+  /** idflow: a session unused this long is refused (unset: none). */
+  inactivity_timeout?: string;
   cookie: CookieConfig & { name: string; persistent: boolean };
   whoami: {
     required_aal: 'aal1' | 'highest_available';
@@ -210,9 +212,9 @@ export interface RateLimitConfig {
   redis_key_prefix: string;
   lockout: { failure_factor: number; wait_increment: string; max_wait: string; failure_reset: string };
   login: { per_ip: RateWindow };
-  registration: { per_ip: RateWindow };
+  registration: { per_ip: RateWindow; per_identifier: RateWindow };
   send: { per_address: RateWindow; per_ip: RateWindow };
-  code: { per_ip: RateWindow };
+  code: { per_ip: RateWindow; per_address: RateWindow };
   admin: { per_ip: RateWindow };
 }
 
@@ -223,7 +225,8 @@ export interface Config {
   identity: { default_schema_id: string; schemas: IdentitySchemaRef[] };
   selfservice: SelfserviceConfig;
   session: SessionConfig;
-  cookies: { domain?: string; path: string; same_site: SameSite; secure?: boolean };
+  /** `host_prefix` (idflow): `__Host-` names for Secure, domain-less, Path=/ cookies. */
+  cookies: { domain?: string; path: string; same_site: SameSite; secure?: boolean; host_prefix?: boolean };
   /**
    * First entry signs/encrypts, the others only verify/decrypt. After loading all four are set: `cookie` and `default`
    * fall back to each other and `pagination` to `default`, as in Kratos (with --dev, missing ones are generated).

@@ -17,8 +17,9 @@ import { SUPPORTED_PROVIDERS } from '../src/methods/oidc/providers.ts';
  * - `session.whoami.required_aal` and `selfservice.flows.settings.required_aal` are implemented (aal1 and
  *   `highest_available`, computed from the identity's second-factor credential types: TOTP and lookup secrets).
  * - `security.account_enumeration.mitigate` (idflow: on by default): login by code answers an unknown identifier as a
- *   known one (Kratos: 4000035 only when off — Kratos itself never mitigates there). Elsewhere `true` and `false` behave
- *   alike: unknown accounts get the same answers and the same work as known ones.
+ *   known one (Kratos: 4000035 only when off — Kratos itself never mitigates there), and a sign-up with a taken
+ *   identifier is answered as a new one while its owner is mailed (Kratos: always 4000007). Elsewhere `true` and
+ *   `false` behave alike: unknown accounts get the same answers and the same work as known ones.
  * - `selfservice.methods.profile.enabled`: Kratos, too, only turns off the settings profile form with it;
  *   registration always has its profile step.
  * - `feature_flags.legacy_require_verified_login_error`, `feature_flags.faster_session_extend` and `selfservice.flows.registration.style` are implemented;

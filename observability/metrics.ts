@@ -25,7 +25,7 @@ export interface Metrics {
   courierDeliveries: Counter<'result'>;
   /**
    * Requests refused by a rate limit or a lockout (src/ratelimit/), by action (`login`, `registration`, `send`, `code`,
-   * `admin`) and scope (`identifier`, `address`, `ip`).
+   * `admin`) and scope (`identifier`, `address`, `ip`; `unavailable`: the counters' store did not answer, 503).
    */
   rateLimited: Counter<'action' | 'scope'>;
   /** Set by the courier: counts messages per status for the gauge above. */
@@ -83,7 +83,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
     rateLimited: new Counter({
       name: 'idflow_rate_limited_total',
-      help: 'Requests refused with 429 by a rate limit or a lockout, by action and scope (identifier, address, ip).',
+      help: 'Requests refused by a rate limit or a lockout (429), or because the limits store did not answer (503, scope unavailable), by action and scope (identifier, address, ip, unavailable).',
       labelNames: ['action', 'scope'],
       registers: [registry],
     }),

@@ -12,7 +12,7 @@ import { createReturnToValidator, type ReturnToValidator } from './x/return-to.t
 import { systemClock, type Clock } from './x/clock.ts';
 import { SecretHmac } from './x/hmac.ts';
 import { parseDuration } from './x/duration.ts';
-import { SessionService, SessionTokenizer } from './session/index.ts';
+import { prefixedCookieName, SessionService, SessionTokenizer } from './session/index.ts';
 import { FlowRuntime } from './flows/flow-runtime.ts';
 import { FLOW_MACHINES } from './flows/flow-machines.ts';
 import { FlowService } from './flows/flow-service.ts';
@@ -122,11 +122,17 @@ function returnToValidator(config: Config, publicBaseUrl: string): ReturnToValid
   });
 }
 
+/** Kratos's CSRF cookie name, `__Host-` prefixed when the cookie qualifies (see prefixedCookieName). */
+async function csrfName(config: Config, publicUrl: string): Promise<string> {
+  const { cookies, dev } = config;
+  return prefixedCookieName(await csrfCookieName(publicUrl), { secure: cookies.secure ?? !dev, domain: cookies.domain, path: cookies.path || '/' }, config);
+}
+
 /** Sets the base URLs (known only after binding when ports are ephemeral) and what derives from them. */
 export async function applyBaseUrls(registry: Registry, urls: Urls): Promise<void> {
   registry.urls.public = urls.public;
   registry.urls.admin = urls.admin;
-  registry.csrfCookieName = await csrfCookieName(urls.public);
+  registry.csrfCookieName = await csrfName(registry.config, urls.public);
   registry.returnTo = returnToValidator(registry.config, urls.public);
 }
 
@@ -195,7 +201,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
     courier,
     webHooks,
     guard,
-    csrfCookieName: await csrfCookieName(urls.public),
+    csrfCookieName: await csrfName(config, urls.public),
     urls,
     schemaUrl,
     async close() {
@@ -298,6 +304,8 @@ function buildMethods(config: Config, deps: {
     });
   const all: Method[] = [];
   const selfservice = config.selfservice;
+  // Login hints ask to name the account a sign-up clashes with; otherwise a clash is answered as a new sign-up.
+  const mitigateSignUp = config.security.account_enumeration.mitigate !== false && selfservice.flows.registration.login_hints !== true;
   if (selfservice.methods.profile.enabled !== false) {
     all.push(createProfileMethod({
       schemas: deps.schemas,
@@ -326,7 +334,7 @@ function buildMethods(config: Config, deps: {
       onHibpError: (err, { failOpen }) => deps.logger.warn('breached-password check failed', { reason: err.message, fail_open: failOpen }),
     });
     all.push(createPasswordMethod({
-      hasher: deps.hasher, policy, schemas: deps.schemas,
+      hasher: deps.hasher, policy, schemas: deps.schemas, mitigate: mitigateSignUp,
       identities: {
         async passwordCredential(identifier) {
           const found = await store.identities.findCredentialByIdentifier('password', identifier);
@@ -360,6 +368,7 @@ function buildMethods(config: Config, deps: {
     duplicateHints: selfservice.flows.registration.login_hints === true
       ? (record: Parameters<IdentityService['duplicateAccountHints']>[0]) => identities.duplicateAccountHints(record, { codeLogin: false })
       : undefined,
+    mitigateSignUp,
   };
   // Read when a node is built: the public URL is final only once the server is bound (port 0 in tests).
   const scriptUrl = () => new URL(WEBAUTHN_SCRIPT_PATH.replace(/^\//, ''), deps.urls.public).toString();

@@ -11,6 +11,9 @@ export const TEMPLATE_TYPES = [
   'verification_valid', 'verification_invalid',
   'verification_code_valid', 'verification_code_invalid',
   'login_code_valid', 'registration_code_valid',
+  // idflow's own (Kratos has none): a sign-up with a taken identifier under account-enumeration mitigation, and a
+  // completed recovery. Laid out like Kratos's variant-less templates (`verifiable_address_changed/email.*.gotmpl`).
+  'registration_attempted', 'account_recovered',
 ] as const;
 export type TemplateType = (typeof TEMPLATE_TYPES)[number];
 
@@ -37,9 +40,9 @@ export interface TemplateData {
 const COMMON = ['To', 'RequestURL', 'TransientPayload'] as const;
 
 interface TypeSpec {
-  /** `courier.templates.<group>.<variant>` and the override directory `<group>/<variant>/`. */
-  group: 'recovery' | 'recovery_code' | 'verification' | 'verification_code' | 'login_code' | 'registration_code';
-  variant: 'valid' | 'invalid';
+  /** `courier.templates.<group>[.<variant>]` and the override directory `<group>/[<variant>/]`. */
+  group: 'recovery' | 'recovery_code' | 'verification' | 'verification_code' | 'login_code' | 'registration_code' | 'registration_attempted' | 'account_recovered';
+  variant?: 'valid' | 'invalid';
   /** Go field names the template may use. */
   fields: readonly string[];
   /** Data keys an enqueue must supply. */
@@ -59,7 +62,12 @@ export const TEMPLATE_SPECS: Record<TemplateType, TypeSpec> = {
   verification_code_invalid: { group: 'verification_code', variant: 'invalid', fields: COMMON, required: [] },
   login_code_valid: { group: 'login_code', variant: 'valid', fields: valid(['LoginCode']), required: ['login_code'] },
   registration_code_valid: { group: 'registration_code', variant: 'valid', fields: [...COMMON, 'Traits', 'ExpiresInMinutes', 'RegistrationCode'], required: ['registration_code'] },
+  registration_attempted: { group: 'registration_attempted', fields: [...COMMON, 'Identity'], required: [] },
+  account_recovered: { group: 'account_recovered', fields: [...COMMON, 'Identity'], required: [] },
 };
+
+/** `courier.templates.<group>[.<variant>]` of a message type; its override directory is the same path. */
+const templatePath = (spec: TypeSpec): string[] => (spec.variant ? [spec.group, spec.variant] : [spec.group]);
 
 /**
  * `data` reduced to the JSON keys of Kratos's model for `type` (`to`, `recovery_code`, `identity`, ...): what is
@@ -123,8 +131,14 @@ export function readTemplateUrl(url: string, what: string, cwd = process.cwd()):
   throw new TemplateError(`${what}: only file:// and base64:// template URLs are supported`);
 }
 
+function configBlock(templates: Record<string, unknown> | undefined, spec: TypeSpec): Record<string, unknown> | undefined {
+  let block: unknown = templates;
+  for (const key of templatePath(spec)) block = (block as Record<string, unknown> | undefined)?.[key];
+  return block as Record<string, unknown> | undefined;
+}
+
 function configUrl(templates: Record<string, unknown> | undefined, spec: TypeSpec, part: Part): string | undefined {
-  const variant = (templates?.[spec.group] as Record<string, unknown> | undefined)?.[spec.variant] as Record<string, unknown> | undefined;
+  const variant = configBlock(templates, spec);
   const email = variant?.email as { subject?: unknown; body?: { html?: unknown; plaintext?: unknown } } | undefined;
   const value = part === 'subject' ? email?.subject : email?.body?.[part];
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -145,7 +159,7 @@ export class TemplateSet {
     if (overrideDir && !existsSync(overrideDir)) throw new TemplateError(`courier.template_override_path: ${overrideDir} does not exist`);
     // One source per template: a `courier.templates.*` URL, else the override directory's file, else the built-in.
     const load = (spec: TypeSpec, file: string, configKey: string, url: unknown): { name: string; source: string } => {
-      const relative = join(spec.group, spec.variant, file);
+      const relative = join(...templatePath(spec), file);
       if (typeof url === 'string' && url !== '') return { name: configKey, source: readTemplateUrl(url, configKey, sources.cwd) };
       if (overrideDir && existsSync(join(overrideDir, relative))) return { name: join(overrideDir, relative), source: readFileSync(join(overrideDir, relative), 'utf8') };
       return { name: `built-in ${relative}`, source: readFileSync(join(BUILT_IN_TEMPLATE_DIR, relative), 'utf8') };
@@ -153,15 +167,15 @@ export class TemplateSet {
     for (const type of TEMPLATE_TYPES) {
       const spec = TEMPLATE_SPECS[type];
       for (const part of Object.keys(FILES) as Part[]) {
-        const key = `courier.templates.${spec.group}.${spec.variant}.email.${part === 'subject' ? 'subject' : `body.${part}`}`;
+        const key = `courier.templates.${templatePath(spec).join('.')}.email.${part === 'subject' ? 'subject' : `body.${part}`}`;
         const { name, source } = load(spec, FILES[part], key, configUrl(sources.templates, spec, part));
         this.#compiled.set(`${type}:${part}`, compileTemplate(source, { name, fields: spec.fields }));
       }
     }
     for (const type of SMS_TEMPLATE_TYPES) {
       const spec = TEMPLATE_SPECS[type];
-      const variant = (sources.templates?.[spec.group] as Record<string, unknown> | undefined)?.[spec.variant] as { sms?: { body?: { plaintext?: unknown } } } | undefined;
-      const { name, source } = load(spec, SMS_FILE, `courier.templates.${spec.group}.${spec.variant}.sms.body.plaintext`, variant?.sms?.body?.plaintext);
+      const variant = configBlock(sources.templates, spec) as { sms?: { body?: { plaintext?: unknown } } } | undefined;
+      const { name, source } = load(spec, SMS_FILE, `courier.templates.${templatePath(spec).join('.')}.sms.body.plaintext`, variant?.sms?.body?.plaintext);
       this.#compiled.set(`${type}:sms`, compileTemplate(source, { name, fields: [...spec.fields, 'RequestURLDomain'] }));
     }
   }

@@ -190,3 +190,13 @@ export const tooManyRequests = (retryAfterSeconds: number) => new KratosError(42
   details: { retry_after: retryAfterSeconds },
   headers: { 'Retry-After': String(retryAfterSeconds) },
 });
+
+/**
+ * What the limits are counted in (Redis) does not answer: nothing is checked unguarded, so the request is refused for
+ * now (fail closed), with a short `Retry-After`; a 500 would say idflow broke. Kratos has no id for it either.
+ */
+export const rateLimitUnavailable = (retryAfterSeconds: number) => new KratosError(503, undefined, {
+  reason: 'Requests can not be checked against the rate limits right now. Please try again in a moment.',
+  details: { retry_after: retryAfterSeconds },
+  headers: { 'Retry-After': String(retryAfterSeconds) },
+});

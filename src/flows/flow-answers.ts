@@ -71,12 +71,13 @@ export class FlowAnswers {
     }
     this.#d.metrics.flowsCompleted.inc({ flow: kind, type: record.type });
     const identityId = settled.context.identityId ?? record.identityId ?? undefined;
-    let identity: IdentityRecord | undefined = work.identity?.record;
+    let identity: IdentityRecord | undefined = work.identity?.record ?? work.clash;
     const loadIdentity = async () => (identity ??= identityId ? (await this.#d.store.identities.get(identityId)) ?? undefined : undefined);
     const hookFlow = kind as 'login' | 'registration' | 'settings';
     // A flow stored before its hooks were configured has no pre-persist step: its hooks run here, after saving.
-    const missedPrePersist = !work.hooksRan && kind !== 'recovery' && kind !== 'verification' && this.#d.webHooks.hasPrePersist(hookFlow, settled.context.active);
-    if (this.#d.webHooks.has(kind, settled.context.active) || missedPrePersist) {
+    const missedPrePersist = !work.clash && !work.hooksRan && kind !== 'recovery' && kind !== 'verification' && this.#d.webHooks.hasPrePersist(hookFlow, settled.context.active);
+    // A mitigated clash created no identity: nothing for a web hook to act on.
+    if (!work.clash && (this.#d.webHooks.has(kind, settled.context.active) || missedPrePersist)) {
       const ctx = await completedHookContext(this.#d, this.#forms, kind, loaded, rq, actor, work, await loadIdentity());
       if (missedPrePersist && (await this.#d.webHooks.runPrePersist(hookFlow, settled.context.active, ctx)).kind === 'interrupted') {
         // Too late to stop the flow: its changes are saved. The client learns that a hook refused.

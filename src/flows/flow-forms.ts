@@ -85,6 +85,11 @@ export interface Attempt {
   exchange?: { returnToCode: string; returnToCodeHash: string };
   /** The machine ran the hooks that come before saving (its `running_hooks` step). */
   hooksRan?: boolean;
+  /**
+   * A mitigated sign-up whose identifiers belong to an account: the identity it would have been (never saved; it
+   * shapes the answer); no session is issued and the account's owner is told.
+   */
+  clash?: IdentityRecord;
 }
 
 export class FlowForms {

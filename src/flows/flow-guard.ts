@@ -27,6 +27,10 @@ export interface GuardFacts {
   identityId?: string;
   /** A method's callback (an OpenID Connect provider sending the browser back) or a mailed link. */
   callback: boolean;
+  /** Registration: the first credential identifier or address the submitted traits name (normalised). */
+  signUpIdentifier?: string;
+  /** Recovery, verification, a sign-up by code: the address the flow sent its code or link to. */
+  sentTo?: string;
 }
 
 /** The guard request for a submission, or undefined when nothing is limited (settings, a session's own changes). */
@@ -43,9 +47,16 @@ export function guardRequestFor(facts: GuardFacts): GuardRequest | undefined {
     }
     return { action: 'login', subject, ip };
   }
-  if (kind === 'registration') return { action: 'registration', ip };
+  const sentTo = facts.sentTo !== undefined ? lockoutSubject(facts.sentTo) : undefined;
+  if (kind === 'registration') {
+    // A sign-up code's check is a code submit; everything else (a code sent included) a registration submit.
+    if (method === 'code' && text(payload.code) !== undefined && text(payload.resend) === undefined) return { action: 'code', subject: sentTo, ip };
+    // Profile-first's traits screens hash nothing and mail nobody: only a credential's submit counts per identifier.
+    const perIdentifier = method !== 'profile' && facts.signUpIdentifier !== undefined;
+    return { action: 'registration', subject: perIdentifier ? lockoutSubject(facts.signUpIdentifier!) : undefined, ip };
+  }
   if (kind === 'recovery' || kind === 'verification') {
-    if (text(payload.code) !== undefined || text(payload.token) !== undefined) return { action: 'code', ip };
+    if (text(payload.code) !== undefined || text(payload.token) !== undefined) return { action: 'code', subject: sentTo, ip };
     const email = text(payload.email);
     if (email !== undefined) return { action: 'send', subject: lockoutSubject(email), ip };
     return undefined;

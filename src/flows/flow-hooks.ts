@@ -39,6 +39,8 @@ export async function runPrePersistHooks(
   d: FlowServiceDeps, forms: FlowForms, kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, work: Attempt, input: HooksInput,
 ): Promise<HookVerdict> {
   work.hooksRan = true;
+  // A mitigated sign-up clash saves nothing: no web hook hears of an account that is never created (as after saving).
+  if (work.clash) return { kind: 'passed' };
   const hookKind = kind as HookKind;
   const identityId = work.outcome?.kind === 'authenticated' ? work.outcome.identityId : input.identityId;
   const identity = work.identity?.record ?? (identityId ? (await d.store.identities.get(identityId)) ?? undefined : undefined);

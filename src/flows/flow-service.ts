@@ -213,6 +213,8 @@ export class FlowService {
     // Rate limits and the lockout apply before the method sees the payload; the method's outcome settles the count.
     const limited = guardRequestFor({
       kind, payload, ip: facts.device.ip, identityId: facts.session?.session.identityId ?? record.identityId ?? undefined, callback: viaLink,
+      signUpIdentifier: kind === 'registration' ? this.#signUpIdentifier(payload) : undefined,
+      sentTo: this.#sentTo(loaded),
     });
     const ticket = limited ? await this.#d.guard.begin(limited) : undefined;
     try {
@@ -220,6 +222,27 @@ export class FlowService {
     } finally {
       await ticket?.settle(guardResultOf(rq.methodOutcome));
     }
+  }
+
+  /** The identifier a sign-up names first (its traits' credential identifiers, then its addresses), if any. */
+  #signUpIdentifier(payload: Record<string, unknown>): string | undefined {
+    const traits = payload.traits ?? undefined;
+    if (!traits || typeof traits !== 'object') return undefined;
+    try {
+      const extracted = this.#d.schemas.require(this.#d.schemas.defaultId).extract(traits);
+      return extracted.identifiers.password[0] ?? extracted.identifiers.code[0]?.value ?? extracted.identifiers.webauthn[0]
+        ?? extracted.verifiableAddresses[0]?.value ?? extracted.recoveryAddresses[0]?.value;
+    } catch {
+      return undefined; // Traits the schema can not read: the method refuses them; the per-client limit still counts.
+    }
+  }
+
+  /** The address a recovery, verification or sign-up-by-code flow sent its code to (kept in the flow's values). */
+  #sentTo(loaded: Loaded): string | undefined {
+    const values = loaded.settled.context.values;
+    if (typeof values.email === 'string' && values.email !== '') return values.email;
+    if (loaded.record.kind !== 'registration' || loaded.settled.state !== 'sent_email') return undefined;
+    return this.#signUpIdentifier(values);
   }
 
   /**
@@ -263,6 +286,7 @@ export class FlowService {
     const issued = await this.#d.challengeIssuer.issue({ purpose: 'recovery', kind: input.kind, flowId: record.id, identity: input.identity, address: input.address, now: this.#forms.now(), expiresAt: input.expiresAt });
     await this.#d.store.transaction(async (tx) => {
       await tx.flows.insert(record);
+      await tx.codes.voidUnusedForAddress(issued.code.purpose, issued.code.address, this.#forms.now());
       await tx.codes.insert(issued.code);
     });
     this.#d.metrics.flowsStarted.inc({ flow: 'recovery', type: input.flowType });

@@ -7,6 +7,7 @@
 import { fromPromise, type AnyActorLogic } from 'xstate';
 import type { FlowEvent, HooksInput, IssueSessionInput, MethodActorInput, Outcome as MachineOutcome, SessionIssued } from '../../machines/flow-types.ts';
 import { KratosError, sessionVerifiedAddressRequired } from '../errors/kratos-error.ts';
+import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { Json, Outcome } from '../methods/method.ts';
 import { StoreConflictError, type FlowKind, type FlowRecord, type Transaction } from '../persistence/store.ts';
@@ -164,6 +165,8 @@ export class FlowSubmission {
       return { method: input.method, aal: input.aal, ...(provider ? { provider } : {}) };
     };
     const issue = async (input: IssueSessionInput): Promise<SessionIssued> => {
+      // A mitigated clash takes the road of a new sign-up, but there is no account to sign in: nothing is issued.
+      if (work.clash) return { sessionId: crypto.randomUUID() };
       const issued = await this.#d.sessions.issue({ identityId: input.identityId, methods: [provedWith(input)], device: rq.facts.device });
       work.issued = issued;
       if (kind !== 'recovery') return { sessionId: issued.session.id };
@@ -206,6 +209,11 @@ export class FlowSubmission {
     const ctx = this.#forms.methodContext(kind, loaded, actor, method);
     let outcome = await capability.submit(ctx, input.payload);
     rq.methodOutcome = outcome.kind;
+    if (outcome.kind === 'registered' && outcome.existingAccount) {
+      // The identity stays a draft: it shapes the answer, is never saved, and no session follows (see afterSettle).
+      work.clash = outcome.changes?.identity?.record;
+      outcome = { ...outcome, changes: { ...outcome.changes, identity: undefined } };
+    }
     if (outcome.kind === 'authenticated') {
       const refusal = await this.requireVerifiedAddress(kind, loaded, rq, work, outcome);
       if (refusal) outcome = refusal;
@@ -298,6 +306,8 @@ export class FlowSubmission {
         work.identity = { ...work.identity, record: markSent(work.identity.record, [fresh[0].value], now) };
       }
     }
+    if (outcome.kind === 'registered' && work.clash) await this.answerClash(loaded, rq, work, work.clash);
+    if (kind === 'recovery' && outcome.kind === 'challenge_passed') await this.tellRecovered(loaded, work, outcome.identityId);
     if (outcome.kind === 'updated' && work.identity && this.#d.config.session.revoke_other_sessions_on_password_change !== false) {
       const before = work.identity.previous?.credentials.find((c) => c.type === 'password')?.config.hashed_password;
       const after = work.identity.record.credentials.find((c) => c.type === 'password')?.config.hashed_password;
@@ -343,6 +353,43 @@ export class FlowSubmission {
     return session ? { identityId: session.identityId, exceptSessionId: session.id } : undefined;
   }
 
+  /**
+   * A sign-up whose identifiers belong to an account, with account enumeration mitigated: what a new sign-up writes
+   * and mails is done alike — a verification flow for its first address (its code mail rendered and dropped: the
+   * address is the owner's, and nothing is there to verify) — and the owner gets a "someone tried to sign up with
+   * your address" mail instead. The identity itself is not saved (see FlowAnswers.completed for the answer).
+   */
+  async answerClash(loaded: Loaded, rq: RequestState, work: Attempt, draft: IdentityRecord): Promise<void> {
+    const now = this.#forms.now();
+    const fresh = draft.verifiableAddresses.filter((a) => a.value !== '');
+    if (this.#d.config.selfservice.flows.verification.enabled === true && fresh.length > 0) {
+      const csrf = loaded.record.type === 'browser' ? rq.csrfToken() : undefined;
+      const started = await this.#forms.startVerification(loaded.record, draft, fresh[0].value, rq, csrf);
+      work.followUps.push(started.record);
+      work.messages.push({ ...started.message, drop: true });
+      work.verificationFlows.push({ flowId: started.record.id, address: fresh[0].value });
+      work.clash = markSent(draft, [fresh[0].value], now);
+    }
+    const notice = await this.#d.identities.clashNotice(draft);
+    const recipient = notice?.address ?? fresh.find((a) => a.via === 'email')?.value;
+    if (!recipient) return;
+    const identity = notice ? toIdentityJson(notice.owner, { schemaUrl: this.#d.schemaUrl, admin: false, credentials: false }) as unknown as Record<string, unknown> : undefined;
+    // Without an owner's address to write to (the clash was a username), the mail is rendered and dropped all the same.
+    work.messages.push({ templateType: 'registration_attempted', recipient, data: { identity, request_url: loaded.record.requestUrl }, drop: notice?.address === undefined });
+  }
+
+  /**
+   * A recovery succeeded: the address it went through is told (idflow's `account_recovered` mail), so an owner whose
+   * mailbox or code was misused learns of it — committed with the recovery itself.
+   */
+  async tellRecovered(loaded: Loaded, work: Attempt, identityId: string): Promise<void> {
+    const address = loaded.settled.context.values.email;
+    const identity = await this.#d.store.identities.get(identityId);
+    if (typeof address !== 'string' || address === '' || !identity) return;
+    const json = toIdentityJson(identity, { schemaUrl: this.#d.schemaUrl, admin: false, credentials: false }) as unknown as Record<string, unknown>;
+    work.messages.push({ templateType: 'account_recovered', recipient: address, data: { identity: json, request_url: loaded.record.requestUrl } });
+  }
+
   /** One transaction: the flow's new snapshot and everything the submit produced. */
   async commit(loaded: Loaded, settled: Settled, work: Attempt): Promise<FlowRecord> {
     const now = this.#forms.now();
@@ -350,7 +397,7 @@ export class FlowSubmission {
       ...loaded.record,
       snapshot: settled.snapshot,
       state: settled.state,
-      identityId: loaded.record.identityId ?? settled.context.identityId ?? null,
+      identityId: loaded.record.identityId ?? (work.clash ? null : settled.context.identityId) ?? null,
       internal: await this.#d.internal.seal(loaded.record.id, work.internal),
       updatedAt: now,
     };
@@ -378,7 +425,11 @@ export class FlowSubmission {
 
   async applyCodes(tx: Transaction, codes: Attempt['codes'], now: Date): Promise<void> {
     for (const change of codes) {
-      if (change.op === 'insert') await tx.codes.insert(change.code);
+      if (change.op === 'insert') {
+        // Only the newest code sent to an address works, whichever flow asked for the older ones.
+        await tx.codes.voidUnusedForAddress(change.code.purpose, change.code.address, now);
+        await tx.codes.insert(change.code);
+      }
       else if (change.op === 'update') await tx.codes.update(change.id, change.patch, now);
       else await tx.codes.voidUnusedForFlow(change.flowId, now);
     }
@@ -388,6 +439,7 @@ export class FlowSubmission {
 /** The part of a method outcome the machine branches on (changes and internal state stay with the service). */
 function toMachineOutcome(outcome: Outcome, context: { values: Record<string, unknown> }): MachineOutcome {
   const { changes: _changes, internal: _internal, ...rest } = outcome;
+  if (rest.kind === 'registered') return { kind: 'registered', identityId: rest.identityId, method: rest.method };
   if (rest.kind === 'updated') return { ...rest, messages: [message(MessageId.InfoSelfServiceSettingsUpdateSuccess)] };
   if (rest.kind === 'authenticated') return { kind: 'authenticated', identityId: rest.identityId, method: rest.method, aal: rest.aal };
   // The flow keeps waiting while the browser is elsewhere (a provider), or when the submission went on in another flow.

@@ -229,12 +229,10 @@ export class IdentityService {
   }
 
   /**
-   * Kratos's login hints (`selfservice.flows.registration.login_hints`): for a new identity that clashes with an
-   * existing one, how that account signs in. The clashing identity is found by credential identifier, then verifiable,
-   * then recovery address. Beyond Kratos, only methods that can sign in here are named (no `code` while code login is
-   * off). Undefined when nothing clashes.
+   * The account a new identity clashes with: found by credential identifier, then verifiable, then recovery address;
+   * with the identifier or address they share.
    */
-  async duplicateAccountHints(record: IdentityRecord, options: { codeLogin: boolean }): Promise<DuplicateAccountHints | undefined> {
+  async #clash(record: IdentityRecord): Promise<{ identityId: string; address: string; type: string } | undefined> {
     const store = this.#deps.store;
     let found: { identityId: string; address: string; type: string } | undefined;
     for (const cred of record.credentials) {
@@ -254,8 +252,31 @@ export class IdentityService {
         if (owner && owner !== record.id) found = { identityId: owner, address: address.value, type: address.via };
       }
     }
+    return found;
+  }
+
+  /**
+   * Where to tell the owner of the account a sign-up clashed with (mitigated registration): the shared address when
+   * it is one of the owner's e-mail addresses, else the owner's first recovery, then verifiable e-mail address.
+   */
+  async clashNotice(record: IdentityRecord): Promise<{ owner: IdentityRecord; address?: string } | undefined> {
+    const found = await this.#clash(record);
+    const owner = found ? await this.#deps.store.identities.get(found.identityId) : null;
+    if (!found || !owner) return undefined;
+    const emails = [...owner.recoveryAddresses, ...owner.verifiableAddresses].filter((a) => a.via === 'email').map((a) => a.value);
+    return { owner, address: emails.includes(found.address) ? found.address : emails[0] };
+  }
+
+  /**
+   * Kratos's login hints (`selfservice.flows.registration.login_hints`): for a new identity that clashes with an
+   * existing one, how that account signs in. The clashing identity is found by credential identifier, then verifiable,
+   * then recovery address. Beyond Kratos, only methods that can sign in here are named (no `code` while code login is
+   * off). Undefined when nothing clashes.
+   */
+  async duplicateAccountHints(record: IdentityRecord, options: { codeLogin: boolean }): Promise<DuplicateAccountHints | undefined> {
+    const found = await this.#clash(record);
     if (!found) return undefined;
-    const existing = await store.identities.get(found.identityId);
+    const existing = await this.#deps.store.identities.get(found.identityId);
     if (!existing) return undefined;
     // OIDC identifiers are provider subjects, useless to a person: no hint then.
     let hint = found.type === 'oidc' ? '' : found.address.trim();

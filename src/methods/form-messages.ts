@@ -1,12 +1,14 @@
 /** Turning payload and trait problems into Kratos's node messages; shared by every method. */
 import type { UiMessage } from '../../machines/flow-types.ts';
 import type { DuplicateAccountHints } from '../identity/identity-service.ts';
+import type { IdentityRecord } from '../identity/identity.ts';
 import type { TraitError } from '../identity/schema/index.ts';
 import { MessageId } from '../text/ids.ts';
 import { message } from '../text/message.ts';
 import { pointerToNodeName, traitErrorText } from '../ui/trait-errors.ts';
 import type { PayloadProblem } from '../x/body-validator.ts';
 import { CONTROL_CHARACTER_REASON, IDENTIFIER_FORMAT } from '../x/control-characters.ts';
+import type { Outcome } from './method.ts';
 
 export interface FormMessages {
   fieldMessages: Record<string, UiMessage[]>;
@@ -63,4 +65,20 @@ export function mergeFieldMessages(...maps: Array<Record<string, UiMessage[]>>):
 export function duplicateAccountMessage(hints: DuplicateAccountHints | undefined): UiMessage {
   const described = hints && (hints.available_credential_types.length > 0 || hints.credential_identifier_hint !== '');
   return described ? message(MessageId.ErrorValidationDuplicateCredentialsWithHints, { ...hints }) : message(MessageId.ErrorValidationDuplicateCredentials);
+}
+
+/** How a method answers a sign-up whose identifiers belong to an account already. */
+export interface SignUpClashDeps {
+  /**
+   * `security.account_enumeration.mitigate` (and no `login_hints`, which ask to name the account): answer as for a new
+   * sign-up, create nothing, tell the owner. Otherwise Kratos's 4000007 (4000028 with hints).
+   */
+  mitigate: boolean;
+  duplicateHints?(record: IdentityRecord): Promise<DuplicateAccountHints | undefined>;
+}
+
+/** The outcome of a sign-up that clashes with an existing account (see SignUpClashDeps). */
+export async function signUpClash(deps: SignUpClashDeps, record: IdentityRecord, method: string, values: Record<string, unknown>): Promise<Outcome> {
+  if (deps.mitigate) return { kind: 'registered', identityId: record.id, method, existingAccount: true, changes: { identity: { record, isNew: true } } };
+  return { kind: 'rejected', values, messages: [duplicateAccountMessage(await deps.duplicateHints?.(record))] };
 }

@@ -104,8 +104,12 @@ export type Outcome = OutcomeBase & (
   | { kind: 'next_screen'; screen?: string; values?: Record<string, unknown>; messages?: UiMessage[]; asForm?: boolean }
   /** Login: this identity proved this factor. */
   | { kind: 'authenticated'; identityId: string; method: string; aal: Aal; provider?: string }
-  /** Registration: a new identity (also in `changes.identity`). */
-  | { kind: 'registered'; identityId: string; method: string; provider?: string }
+  /**
+   * Registration: a new identity (also in `changes.identity`). `existingAccount`: its identifiers belong to an account
+   * already and enumeration is mitigated — nothing is created, the service answers as for a new sign-up (the record in
+   * `changes.identity` shapes that answer and is never saved) and tells the account's owner.
+   */
+  | { kind: 'registered'; identityId: string; method: string; provider?: string; existingAccount?: boolean }
   /** Settings: the identity changed (in `changes.identity`). */
   | { kind: 'updated'; method: string; values?: Record<string, unknown> }
   /** Recovery/verification: a code or link was mailed. */

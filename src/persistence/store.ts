@@ -219,6 +219,11 @@ export interface CodeRepository extends CodeReader {
   update(id: string, patch: Partial<Pick<CodeRecord, 'failedAttempts' | 'usedAt'>>, at: Date): Promise<void>;
   /** Marks every unused code of a flow used (a new code voids the earlier ones). */
   voidUnusedForFlow(flowId: string, at: Date): Promise<void>;
+  /**
+   * Marks every unused code of this purpose sent to this address used, whichever flow it belongs to: a new code for
+   * an address voids the ones it was sent before (issue 15), so only the latest mail works.
+   */
+  voidUnusedForAddress(purpose: CodeRecord['purpose'], address: string, at: Date): Promise<void>;
 }
 
 /** A session token exchange (Kratos's exchanger): hashes of its codes, the session once the flow issued one. */

@@ -11,8 +11,9 @@
  *   at most `max_wait`. Fifty parallel guesses therefore see counts 1…50 and only the first `failure_factor` are
  *   checked (Keycloak CVE-2024-4629: counters that raced let guesses past the limit). A correct password during a
  *   wait is refused like any other attempt; an identifier nobody has is counted and locked the same way.
- * - Fixed windows per client address (and per address mailed to): failed logins and failed code submits (given back
- *   on success), registration submits, codes/links sent, identities created through the admin API.
+ * - Fixed windows per client address: failed logins and failed code submits (given back on success), registration
+ *   submits, codes/links sent, identities created through the admin API. Per identifier or address, whichever client
+ *   asks: registration submits, codes/links sent to an address, wrong codes for an address.
  *
  * Time comes from idflow's clock: window keys carry the window's number, lockouts store their end; the store's own
  * expiry only reclaims space.
@@ -20,18 +21,22 @@
 import { createHash } from 'node:crypto';
 import type { RateLimitConfig, RateWindow } from '../../config/types.ts';
 import type { Metrics } from '../../observability/metrics.ts';
-import { tooManyRequests } from '../errors/kratos-error.ts';
+import { rateLimitUnavailable, tooManyRequests } from '../errors/kratos-error.ts';
 import type { Clock } from '../x/clock.ts';
 import { parseDuration } from '../x/duration.ts';
 import { addressBucket } from './client-address.ts';
-import type { Counters } from './counters.ts';
+import { CountersUnavailableError, type Counters } from './counters.ts';
 
 export type GuardAction = 'login' | 'registration' | 'send' | 'code' | 'admin';
-export type LimitScope = 'identifier' | 'address' | 'ip';
+/** `unavailable`: refused because the counters' store did not answer. */
+export type LimitScope = 'identifier' | 'address' | 'ip' | 'unavailable';
 
 export interface GuardRequest {
   action: GuardAction;
-  /** login: the identifier (or identity) whose lockout applies; send: the address a code or link goes to. */
+  /**
+   * login: the identifier (or identity) whose lockout applies; registration: the identifier signed up with; send: the
+   * address a code or link goes to; code: the address the code was sent to.
+   */
   subject?: string;
   /** The client's address as the HTTP edge determined it (trusted proxies applied). */
   ip?: string;
@@ -70,6 +75,10 @@ interface Counted {
 }
 
 const NO_TICKET: GuardTicket = { settle: async () => {} };
+const UNAVAILABLE_RETRY_SECONDS = 5;
+const unlessUnavailable = (err: unknown) => {
+  if (!(err instanceof CountersUnavailableError)) throw err;
+};
 
 /** Keys never hold identifiers or addresses as typed. */
 const digest = (value: string) => createHash('sha256').update(value).digest('base64url').slice(0, 32);
@@ -87,6 +96,8 @@ export class AbuseGuard {
       'login:ip': window(c.login.per_ip, true),
       'code:ip': window(c.code.per_ip, true),
       'registration:ip': window(c.registration.per_ip, false),
+      'registration:identifier': window(c.registration.per_identifier, false),
+      'code:address': window(c.code.per_address, true),
       'send:ip': window(c.send.per_ip, false),
       'send:address': window(c.send.per_address, false),
       'admin:ip': window(c.admin.per_ip, false),
@@ -114,10 +125,19 @@ export class AbuseGuard {
       if (request.action === 'login' && request.subject) counted.push(await this.#reserveAttempt(request.subject));
       const ip = addressBucket(request.ip);
       if (ip) counted.push(await this.#count(`${request.action}:ip`, ip, request.points ?? 1, 'ip', request.action));
-      if (request.action === 'send' && request.subject) counted.push(await this.#count('send:address', request.subject, 1, 'address', request.action));
+      if (request.subject) {
+        if (request.action === 'send') counted.push(await this.#count('send:address', request.subject, 1, 'address', request.action));
+        if (request.action === 'code') counted.push(await this.#count('code:address', request.subject, 1, 'address', request.action));
+        if (request.action === 'registration') counted.push(await this.#count('registration:identifier', request.subject, 1, 'identifier', request.action));
+      }
     } catch (err) {
       // Refused by one limit: the others do not count this request either.
-      await Promise.all(counted.map((c) => c.undo()));
+      await Promise.all(counted.map((c) => c.undo().catch(unlessUnavailable)));
+      if (err instanceof CountersUnavailableError) {
+        // Fail closed: nothing runs unlimited while the store is away (503, not a 500: idflow itself is fine).
+        this.#d.metrics.rateLimited.inc({ action: request.action, scope: 'unavailable' });
+        throw rateLimitUnavailable(UNAVAILABLE_RETRY_SECONDS);
+      }
       throw err;
     }
     const settles = counted.map((c) => c.settle);
@@ -126,7 +146,8 @@ export class AbuseGuard {
       async settle(result) {
         if (settled) return;
         settled = true;
-        await Promise.all(settles.map((settle) => settle(result)));
+        // The submission is done (and committed): a store that went away meanwhile only loses this refund or reset.
+        await Promise.all(settles.map((settle) => settle(result).catch(unlessUnavailable)));
       },
     };
   }

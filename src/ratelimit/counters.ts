@@ -29,6 +29,17 @@ export interface QueryPool {
   end(): Promise<void>;
 }
 
+/**
+ * The counters' store did not answer (Redis down or unreachable at runtime). The guard answers 503 for it; ioredis
+ * keeps reconnecting, so requests work again as soon as the store is back.
+ */
+export class CountersUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`rate-limit counters unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'CountersUnavailableError';
+  }
+}
+
 export type CountersOptions =
   | { backend: 'redis'; url: string; keyPrefix: string }
   | { backend: 'postgresql'; pool: QueryPool }
@@ -63,23 +74,34 @@ export async function openCounters(options: CountersOptions): Promise<Counters> 
   } else {
     limiter = new RateLimiterMemory({ points: UNBOUNDED, duration: 0 });
   }
+  // A Redis that stopped answering fails each call at once (no offline queue): named, so the guard can answer 503.
+  // PostgreSQL's counters live in the database itself: its outage is the database's.
+  const store = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      throw options.backend === 'redis' ? new CountersUnavailableError(err) : err;
+    }
+  };
   return {
     backend: options.backend,
-    async add(key, points, ttlMs) {
+    add(key, points, ttlMs) {
       const options = { customDuration: seconds(ttlMs) };
       // penalty/reward: the store's atomic increment, without rate-limiter-flexible's own refusal.
-      const res = points >= 0 ? await limiter.penalty(key, points, options) : await limiter.reward(key, -points, options);
-      return res.consumedPoints;
+      return store(async () => (points >= 0 ? await limiter.penalty(key, points, options) : await limiter.reward(key, -points, options)).consumedPoints);
     },
-    async get(key) {
-      const res = await limiter.get(key);
-      return res ? res.consumedPoints : undefined;
+    get(key) {
+      return store(async () => (await limiter.get(key))?.consumedPoints ?? undefined);
     },
-    async put(key, value, ttlMs) {
-      await limiter.set(key, value, seconds(ttlMs));
+    put(key, value, ttlMs) {
+      return store(async () => {
+        await limiter.set(key, value, seconds(ttlMs));
+      });
     },
-    async remove(key) {
-      await limiter.delete(key);
+    remove(key) {
+      return store(async () => {
+        await limiter.delete(key);
+      });
     },
     close: () => close(),
   };

@@ -88,6 +88,21 @@ export function readCookie(cookieHeader: string | undefined, name: string): stri
 }
 
 /**
+ * `__Host-<name>` when `cookies.host_prefix` (default on) and the cookie qualifies — Secure, no Domain, Path=/ (RFC
+ * 6265bis 4.1.3.2): browsers then accept it only from this very host over HTTPS, so a sibling subdomain or a
+ * plain-HTTP response can not plant or overwrite it. Reading uses the same name, so an unprefixed cookie is ignored.
+ */
+export function prefixedCookieName(name: string, attrs: { secure: boolean; domain?: string; path: string }, config: Pick<Config, 'cookies'>): string {
+  const qualifies = attrs.secure && !attrs.domain && attrs.path === '/';
+  return config.cookies?.host_prefix !== false && qualifies ? `__Host-${name}` : name;
+}
+
+/** The session cookie's name as set and read (see prefixedCookieName). */
+export function sessionCookieName(config: Pick<Config, 'session' | 'cookies' | 'dev'>): string {
+  return sessionCookieOptions(config).name;
+}
+
+/**
  * Cookie options from config: `session.cookie.*` overriding `cookies.*`; Secure unless `--dev` when unset; persistent
  * cookies live for the session's remaining life.
  */
@@ -98,11 +113,13 @@ export function sessionCookieOptions(
 ): SessionCookieOptions {
   const cookie = config.session.cookie;
   const domain = cookie.domain || config.cookies?.domain || undefined;
+  const path = cookie.path || config.cookies?.path || '/';
+  const secure = cookie.secure ?? config.cookies?.secure ?? !config.dev;
   const options: SessionCookieOptions = {
-    name: cookie.name,
-    path: cookie.path || config.cookies?.path || '/',
+    name: prefixedCookieName(cookie.name, { secure, domain, path }, config),
+    path,
     sameSite: cookie.same_site || config.cookies?.same_site || 'Lax',
-    secure: cookie.secure ?? config.cookies?.secure ?? !config.dev,
+    secure,
     now,
     ...(domain ? { domain } : {}),
   };

@@ -77,6 +77,7 @@ export class SessionService {
   readonly #deps: SessionServiceDeps;
   readonly #lifespanMs: number;
   readonly #earliestExtendMs: number | undefined;
+  readonly #idleMs: number | undefined;
 
   constructor(deps: SessionServiceDeps) {
     this.#deps = deps;
@@ -84,6 +85,9 @@ export class SessionService {
     if (!(this.#lifespanMs > 0)) throw new RangeError('session.lifespan must be positive');
     const earliest = deps.config.session.earliest_possible_extend;
     this.#earliestExtendMs = earliest ? parseDuration(earliest) : undefined;
+    const idle = deps.config.session.inactivity_timeout;
+    this.#idleMs = idle ? parseDuration(idle) : undefined;
+    if (this.#idleMs !== undefined && !(this.#idleMs > 0)) throw new RangeError('session.inactivity_timeout must be positive');
   }
 
   #now(): Date {
@@ -170,7 +174,15 @@ export class SessionService {
   async findByToken(token: string): Promise<ActiveSession | null> {
     if (typeof token !== 'string' || !SESSION_TOKEN_SHAPE.test(token)) return null;
     const found = await this.#deps.store.sessionLookup.findByTokenHash(await hashToken(token));
-    if (!found || !isSessionActive(found, this.#now())) return null;
+    const now = this.#now();
+    if (!found || !isSessionActive(found, now)) return null;
+    if (this.#idleMs !== undefined) {
+      // `session.inactivity_timeout`: the row's updated_at is the last activity recorded. It is moved forward only
+      // once it is a tenth of the timeout old, so whoami, the hot path, writes once per window, not per request.
+      const idle = now.getTime() - found.updatedAt.getTime();
+      if (idle > this.#idleMs) return null;
+      if (idle > this.#idleMs / 10) await this.#deps.store.sessions.update(found.id, {}, now);
+    }
     return found;
   }
 

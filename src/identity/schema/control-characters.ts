@@ -1,9 +1,13 @@
-/** Control characters in traits: identifiers and addresses allow none, free text tab and line breaks (x/control-characters). */
+/**
+ * Control characters in traits: identifiers and addresses allow none, free text tab and line breaks (x/control-characters).
+ * Identifiers and addresses also refuse labels that mix scripts (x/mixed-script: look-alike accounts).
+ */
 import { MessageId } from '../../text/ids.ts';
 import { traitError } from './errors.ts';
 import { isPlainObject, joinPointer, resolveLocalRef } from './pointer.ts';
 import type { TraitError } from './types.ts';
 import { CONTROL_CHARACTER_REASON, hasFreeTextControl, hasIdentifierControl } from '../../x/control-characters.ts';
+import { hasMixedScripts, MIXED_SCRIPT_REASON } from '../../x/mixed-script.ts';
 
 
 function resolve(root: unknown, schema: unknown): Record<string, unknown> | undefined {
@@ -24,6 +28,8 @@ export function controlCharacterErrors(root: Record<string, unknown>, traitsSche
     if (typeof value === 'string') {
       if (identifier ? hasIdentifierControl(value) : hasFreeTextControl(value)) {
         errors.push(traitError(pointer, MessageId.ErrorValidationGeneric, { reason: CONTROL_CHARACTER_REASON }));
+      } else if (identifier && hasMixedScripts(value)) {
+        errors.push(traitError(pointer, MessageId.ErrorValidationGeneric, { reason: MIXED_SCRIPT_REASON }));
       }
     } else if (Array.isArray(value)) {
       const items = resolve(root, schema?.items);

@@ -8,7 +8,7 @@ import { message } from '../../text/message.ts';
 import { inputNode, submitNode, type UiNode } from '../../ui/node.ts';
 import { identifierLabel } from '../../ui/trait-nodes.ts';
 import { payloadProblems } from '../../x/body-validator.ts';
-import { duplicateAccountMessage, mergeFieldMessages, problemsToMessages, traitMessages } from '../form-messages.ts';
+import { mergeFieldMessages, problemsToMessages, signUpClash, traitMessages } from '../form-messages.ts';
 import type { Method, MethodContext, Outcome } from '../method.ts';
 import type { PasswordPolicy } from './policy.ts';
 
@@ -16,6 +16,8 @@ export interface PasswordMethodDeps {
   hasher: Pick<PasswordHasher, 'hash' | 'verify' | 'needsRehash'>;
   policy: PasswordPolicy;
   schemas: IdentitySchemaRegistry;
+  /** `security.account_enumeration.mitigate` for sign-ups with a taken identifier (see signUpClash). */
+  mitigate?: boolean;
   identities: {
     /**
      * The stored hash behind a (normalised) password identifier and whose it is, in one lookup: a wrong password is
@@ -141,9 +143,8 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
         }
         const hashed = await deps.hasher.hash(String(payload.password));
         const record = deps.identities.buildNew({ schema_id: schema.id, traits }, { password: { hashed_password: hashed } });
-        if (await deps.identities.hasConflicts(record)) {
-          return { kind: 'rejected', values, messages: [duplicateAccountMessage(await deps.identities.duplicateHints?.(record))] };
-        }
+        // A clash is found after the hash: a taken identifier costs what a new one does (account enumeration by timing).
+        if (await deps.identities.hasConflicts(record)) return signUpClash({ mitigate: deps.mitigate === true, duplicateHints: deps.identities.duplicateHints }, record, 'password', values);
         return { kind: 'registered', identityId: record.id, method: 'password', changes: { identity: { record, isNew: true } } };
       },
     },

@@ -10,7 +10,7 @@ import { MessageId } from '../../text/ids.ts';
 import { message, type UiMessage } from '../../text/message.ts';
 import { inputNode, type UiNode } from '../../ui/node.ts';
 import { payloadProblems } from '../../x/body-validator.ts';
-import { duplicateAccountMessage, mergeFieldMessages, problemsToMessages, traitMessages } from '../form-messages.ts';
+import { mergeFieldMessages, problemsToMessages, signUpClash, traitMessages } from '../form-messages.ts';
 import type { Aal, Json, MethodContext, NodesResult, Outcome } from '../method.ts';
 import {
   ceremonyInternal, parseAssertion, parseRegistration, readCeremony, verifyAssertion, verifyRegistration,
@@ -32,6 +32,8 @@ export interface WebauthnIdentities {
   hasConflicts(record: IdentityRecord): Promise<boolean>;
   /** With login hints on: how the clashing account signs in. */
   duplicateHints?(record: IdentityRecord): Promise<DuplicateAccountHints | undefined>;
+  /** `security.account_enumeration.mitigate` for sign-ups with a taken identifier (see signUpClash). */
+  mitigateSignUp?: boolean;
 }
 
 export interface CommonDeps {
@@ -209,7 +211,7 @@ export async function registerIdentity(deps: { rp: WebauthnRp; identities: Webau
   if ('kind' in credentials) return credentials;
   const record = deps.identities.buildNew({ schema_id: schema.id, traits }, credentials.prepared);
   if (await deps.identities.hasConflicts(record)) {
-    return rejected([duplicateAccountMessage(await deps.identities.duplicateHints?.(record))], { values });
+    return signUpClash({ mitigate: deps.identities.mitigateSignUp === true, duplicateHints: deps.identities.duplicateHints }, record, registration.method, values);
   }
   return { kind: 'registered', identityId: record.id, method: registration.method, changes: { identity: { record, isNew: true } }, internal: null };
 }

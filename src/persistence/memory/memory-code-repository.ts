@@ -54,6 +54,15 @@ export class MemoryCodeRepository implements CodeRepository {
     });
   }
 
+  voidUnusedForAddress(purpose: CodeRecord['purpose'], address: string, at: Date): Promise<void> {
+    return this.#source.write((w) => {
+      const unused = [...w.read('codes').values()].filter((row) => row.purpose === purpose && row.address === address && row.usedAt === null);
+      if (unused.length === 0) return;
+      const codes = w.write('codes');
+      for (const row of unused) codes.set(row.id, deepFreeze({ ...copy(row), usedAt: date(at), updatedAt: date(at) }));
+    });
+  }
+
   voidUnusedForFlow(flowId: string, at: Date): Promise<void> {
     return this.#source.write((w) => {
       const unused = [...w.read('codes').values()].filter((row) => row.flowId === flowId && row.usedAt === null);

@@ -38,6 +38,10 @@ export class SqlCodeRepository implements CodeRepository {
     await this.#source.em().nativeUpdate(SelfServiceCode, { id }, { ...patch, updatedAt: at });
   }
 
+  async voidUnusedForAddress(purpose: CodeRecord['purpose'], address: string, at: Date): Promise<void> {
+    await this.#source.em().nativeUpdate(SelfServiceCode, { purpose, address, usedAt: null }, { usedAt: at, updatedAt: at });
+  }
+
   async voidUnusedForFlow(flowId: string, at: Date): Promise<void> {
     await this.#source.em().nativeUpdate(SelfServiceCode, { flowId, usedAt: null }, { usedAt: at, updatedAt: at });
   }

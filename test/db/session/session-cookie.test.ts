@@ -105,7 +105,10 @@ describe('sessionCookieOptions', () => {
 
   it('persistent cookies live for the remaining session life; Secure unless --dev', () => {
     const opts = sessionCookieOptions(config(), session, now);
-    expect(opts).toMatchObject({ name: 'ory_kratos_session', path: '/', sameSite: 'Lax', secure: true, maxAgeSeconds: 3600 });
+    // Secure, no domain, Path=/: the `__Host-` prefix (cookies.host_prefix, on by default).
+    expect(opts).toMatchObject({ name: '__Host-ory_kratos_session', path: '/', sameSite: 'Lax', secure: true, maxAgeSeconds: 3600 });
+    expect(sessionCookieOptions(config({}, false, { host_prefix: false }), session, now).name).toBe('ory_kratos_session');
+    expect(sessionCookieOptions(config({}, true), session, now).name).toBe('ory_kratos_session');
     expect(opts.domain).toBeUndefined();
     expect(sessionCookieOptions(config({}, true), session, now).secure).toBe(false);
     expect(sessionCookieOptions(config({ secure: true }, true), session, now).secure).toBe(true);

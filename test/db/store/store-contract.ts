@@ -621,6 +621,20 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(await store.codes.latestUnused(otherFlowId, 'verification')).toEqual(elsewhere);
       });
 
+      it('voidUnusedForAddress uses up the unused codes of one purpose sent to one address, in every flow', async () => {
+        const now = new Date();
+        const address = `void-${tag()}@example.com`;
+        const first = codeRecord(crypto.randomUUID(), address, at(now, -2000), { purpose: 'recovery' });
+        const second = codeRecord(crypto.randomUUID(), address, at(now, -1000), { purpose: 'recovery' });
+        const verification = codeRecord(second.flowId, address, at(now, -1000));
+        const bystander = codeRecord(first.flowId, `other-${tag()}@example.com`, at(now, -1000), { purpose: 'recovery' });
+        for (const code of [first, second, verification, bystander]) await store.codes.insert(code);
+        await store.codes.voidUnusedForAddress('recovery', address, now);
+        expect(await store.codes.latestUnused(first.flowId, 'recovery')).toEqual(bystander);
+        expect(await store.codes.latestUnused(second.flowId, 'recovery')).toBeNull();
+        expect(await store.codes.latestUnused(second.flowId, 'verification')).toEqual(verification);
+      });
+
       it('unusedForFlow lists a flow\'s unused codes of one purpose, newest first (sign-up mails one per address)', async () => {
         const now = new Date();
         const flowId = crypto.randomUUID();

@@ -6,7 +6,13 @@
  * Retry-After and a Kratos-shaped body; counters shared by two replicas on one PostgreSQL database and on Redis.
  * Windows and waits are passed with the server's clock, never by sleeping.
  */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { until } from '../../support/until.ts';
 import { testDatabases } from '../../support/databases.ts';
 import { deepMerge, startTestServer, type Overlay, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
@@ -54,6 +60,23 @@ async function parallelGuesses(server: TestServer, identifier: string, count = 5
   return answers.map((a) => a.status);
 }
 
+/** A port nothing listens on right now (the OS picks it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+const canConnect = (port: number) => new Promise<boolean>((resolve) => {
+  const socket = createConnection({ port, host: '127.0.0.1' }, () => {
+    socket.destroy();
+    resolve(true);
+  });
+  socket.on('error', () => resolve(false));
+});
+
 const tally = (statuses: number[]) => statuses.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {});
 
 function expectLimited(answer: Answer, maxSeconds: number): void {
@@ -79,6 +102,8 @@ describe('rate_limit defaults', () => {
       lockout: { failure_factor: 30, wait_increment: '1m', max_wait: '15m', failure_reset: '12h' },
       login: { per_ip: { limit: 100, window: '10m' } },
       send: { per_address: { limit: 10, window: '1h' }, per_ip: { limit: 50, window: '1h' } },
+      registration: { per_ip: { limit: 50, window: '10m' }, per_identifier: { limit: 10, window: '1h' } },
+      code: { per_ip: { limit: 100, window: '10m' }, per_address: { limit: 20, window: '1h' } },
     });
     expect(config.rate_limit.redis_url).toBeUndefined();
     expect(config.serve.public.trusted_proxies).toEqual([]);
@@ -238,6 +263,67 @@ for (const db of testDatabases()) {
       expect((await send(known)).status).toBe(200);
     });
 
+    it('limits sign-ups per identifier, whatever its spelling: a taken address\'s owner gets a bounded number of mails', async () => {
+      const server = await start({
+        selfservice: { flows: { verification: { enabled: true, use: 'code' } } },
+        rate_limit: { registration: { per_identifier: { limit: 2, window: '1h' } } },
+      });
+      const taken = email('signup');
+      await createIdentity(server, taken);
+      const signUp = async (address: string) => {
+        const flow = await server.frontendApi.createNativeRegistrationFlow();
+        return post(`${server.publicUrl}/self-service/registration?flow=${flow.id}`, { method: 'password', traits: { email: address }, password: `${PASSWORD} ${random()}` });
+      };
+      // Profile-first's traits screen hashes nothing and mails nobody: not counted per identifier.
+      for (let i = 0; i < 3; i++) {
+        const flow = await server.frontendApi.createNativeRegistrationFlow();
+        expect((await post(`${server.publicUrl}/self-service/registration?flow=${flow.id}`, { method: 'profile', traits: { email: taken } })).status).not.toBe(429);
+      }
+      expect((await signUp(taken)).status).toBe(200);
+      expect((await signUp(taken.toUpperCase())).status).toBe(200);
+      const refused = await signUp(` ${taken} `);
+      expect(refused.status).toBe(429);
+      expectResponse('updateRegistrationFlow', 429, refused.body);
+      const mails = await (await fetch(`${server.adminUrl}/admin/courier/messages?recipient=${encodeURIComponent(taken)}`)).json();
+      expect(mails.map((m: Json) => m.template_type)).toEqual(['registration_attempted', 'registration_attempted']);
+      // Per identifier, not per client: another address from the same client still signs up.
+      expect((await signUp(email('other'))).status).toBe(200);
+      expect(await rateLimitedMetric(server, 'registration', 'identifier')).toBe(1);
+      server.clock.advance(60 * MINUTE);
+      expect((await signUp(taken)).status).toBe(200);
+    });
+
+    it('limits wrong codes per address across flows; other addresses are not affected', async () => {
+      const server = await start({
+        selfservice: { flows: { recovery: { enabled: true, use: 'code' } } },
+        rate_limit: { code: { per_address: { limit: 3, window: '1h' } } },
+      });
+      const target = email('codes');
+      const other = email('bystander');
+      await createIdentity(server, target);
+      await createIdentity(server, other);
+      const sendCode = async (address: string) => {
+        const flow = await server.frontendApi.createNativeRecoveryFlow();
+        expect((await post(`${server.publicUrl}/self-service/recovery?flow=${flow.id}`, { method: 'code', email: address })).status).toBe(200);
+        return flow.id;
+      };
+      const submit = (flowId: string, code: string) => post(`${server.publicUrl}/self-service/recovery?flow=${flowId}`, { method: 'code', code });
+      const [first, second] = [await sendCode(target), await sendCode(target)];
+      const r0 = await submit(first, '000000');
+      expect(r0.status, JSON.stringify(r0.body)).toBe(200);
+      expect((await submit(first, '000001')).status).toBe(200);
+      expect((await submit(second, '000002')).status).toBe(200);
+      // The fourth wrong code for this address, in a flow that has seen none.
+      const refused = await submit(second, '000003');
+      expect(refused.status).toBe(429);
+      expectResponse('updateRecoveryFlow', 429, refused.body);
+      expect(await rateLimitedMetric(server, 'code', 'address')).toBe(1);
+      // Another address's flow from the same client is not affected.
+      expect((await submit(await sendCode(other), '000004')).status).toBe(200);
+      server.clock.advance(60 * MINUTE);
+      expect((await submit(await sendCode(target), '000005')).status).toBe(200);
+    });
+
     it('limits identities created through the admin API per client address, batches counted per identity', async () => {
       const server = await start({ rate_limit: { admin: { per_ip: { limit: 4, window: '1m' } } } });
       const create = () => post(`${server.adminUrl}/admin/identities`, { schema_id: 'default', traits: { email: email('admin') } });
@@ -318,6 +404,44 @@ describe('rate limits on Redis (rate_limit.redis_url)', () => {
     // The wait is kept in idflow's clock: each server passes it when its clock does.
     a.clock.advance(MINUTE);
     expect((await login(a, known, PASSWORD)).status).toBe(200);
+  });
+
+  it('answers 503 (Kratos-shaped, Retry-After) while Redis is away at runtime, and works again once it is back', { timeout: 60_000 }, async () => {
+    // A redis-server of this test's own on a free port, stopped and started again (the shared one stays up).
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), 'idflow-redis-'));
+    const startRedis = async () => {
+      const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+      await until(() => canConnect(port), (ok) => ok, 10_000, 'redis-server to listen');
+      return child;
+    };
+    let redis = await startRedis();
+    try {
+      const server = await startTestServer('memory', deepMerge(BASE, { rate_limit: { redis_url: `redis://127.0.0.1:${port}/0` } }));
+      servers.push(server);
+      const known = email('outage');
+      await createIdentity(server, known);
+      expect((await login(server, known, PASSWORD)).status).toBe(200);
+
+      redis.kill('SIGKILL');
+      await new Promise((resolve) => redis.once('exit', resolve));
+      const refused = await login(server, known, PASSWORD);
+      expect(refused.status, JSON.stringify(refused.body)).toBe(503);
+      expectResponse('updateLoginFlow', 503, refused.body);
+      expect(refused.body.error).toMatchObject({ code: 503, status: 'Service Unavailable', details: { retry_after: 5 } });
+      expect(refused.retryAfter).toBe(5);
+      const flow = await server.frontendApi.createNativeRegistrationFlow();
+      expect((await post(`${server.publicUrl}/self-service/registration?flow=${flow.id}`, { method: 'password', traits: { email: email('new') }, password: `${PASSWORD} ${random()}` })).status).toBe(503);
+      expect(await rateLimitedMetric(server, 'login', 'unavailable')).toBeGreaterThanOrEqual(1);
+
+      redis = await startRedis();
+      // ioredis reconnects by itself (its back-off is at most 2 s): logins are checked and answered again.
+      const back = await until(() => login(server, known, PASSWORD), (a) => a.status !== 503, 20_000, 'a login after Redis returned');
+      expect(back.status).toBe(200);
+    } finally {
+      redis.kill('SIGKILL');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start when Redis can not be reached, naming the key', async () => {

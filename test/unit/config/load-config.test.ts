@@ -339,7 +339,7 @@ describe('defaults', () => {
       whoami: { required_aal: 'highest_available' },
       revoke_other_sessions_on_password_change: true,
     });
-    expect(config.cookies).toEqual({ path: '/', same_site: 'Lax' });
+    expect(config.cookies).toEqual({ path: '/', same_site: 'Lax', host_prefix: true });
     expect(config.hashers).toMatchObject({
       algorithm: 'argon2',
       argon2: { memory: '19MB', iterations: 2, parallelism: 1, salt_length: 16, key_length: 32 },

@@ -160,6 +160,24 @@ describe('built-in templates (Kratos wording)', () => {
       subject: 'Use code 444444 to complete your account registration',
       text: 'Complete your account registration with the following code:\n\n444444\n\nThis code expires in 15 minutes.\n',
     },
+    // idflow's own (Kratos has no such templates).
+    {
+      type: 'registration_attempted',
+      data: { identity },
+      subject: 'Someone tried to sign up with your address',
+      text: 'Hi,\n\nyou (or someone else) entered this email address when signing up for a new account.\n\n'
+        + 'This email address already belongs to an account, so no new account was created and nothing about your account was changed.\n\n'
+        + 'If this was you, sign in to your account instead; if you have forgotten your password, recover your account.\n\n'
+        + 'If this was not you, please ignore this email.\n',
+    },
+    {
+      type: 'account_recovered',
+      data: { identity },
+      subject: 'Your account was recovered',
+      text: 'Hi,\n\nyour account was just recovered: someone proved access to this email address with a recovery code or link and was signed in.\n\n'
+        + 'If this was you, no further action is needed.\n\n'
+        + 'If this was not you, change your password and sign out other sessions right away, and contact support.\n',
+    },
   ];
 
   it('has a case for every message type', () => {

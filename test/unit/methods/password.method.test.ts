@@ -23,7 +23,7 @@ const POLICY_CONFIG: PasswordMethodConfig = {
 };
 const GOOD = 'correct horse battery staple';
 
-function setup(options: { identities?: IdentityRecord[]; conflicts?: boolean; hints?: boolean; schemas?: ReturnType<typeof registryOf> } = {}) {
+function setup(options: { identities?: IdentityRecord[]; conflicts?: boolean; hints?: boolean; mitigate?: boolean; schemas?: ReturnType<typeof registryOf> } = {}) {
   const hasher = fakeHasher();
   const schemas = options.schemas ?? registryOf();
   const lookups: string[] = [];
@@ -32,6 +32,7 @@ function setup(options: { identities?: IdentityRecord[]; conflicts?: boolean; hi
   const deps: PasswordMethodDeps = {
     hasher,
     schemas,
+    mitigate: options.mitigate,
     policy: {
       check(password, identifiers) {
         policyCalls.push({ password, identifiers });
@@ -245,6 +246,15 @@ describe('password method: registration', () => {
     const hinted = await setup({ conflicts: true, hints: true }).method.registration!.submit(context({ kind: 'registration' }), { method: 'password', traits: { email: 'taken@example.com' }, password: GOOD }) as Json;
     expect(ids(hinted.messages)).toEqual([4000028]);
     expect(hinted.messages[0].text).toBe('You tried signing in with taken@example.com which is already in use by another account. You can sign in using your password.');
+  });
+
+  it('an identifier that is taken, enumeration mitigated: a sign-up of an existing account, hashed like a new one', async () => {
+    const { method, hasher } = setup({ conflicts: true, mitigate: true });
+    const out = await method.registration!.submit(context({ kind: 'registration' }), { method: 'password', traits: { email: 'taken@example.com' }, password: GOOD }) as Json;
+    expect(out.kind).toBe('registered');
+    expect(out.existingAccount).toBe(true);
+    expect(out.changes.identity.record.traits).toEqual({ email: 'taken@example.com' });
+    expect(hasher.calls.map((c: Json) => c.op)).toEqual(['hash']);
   });
 });
 

@@ -3,7 +3,7 @@ import type { Registry } from '../../../registry.ts';
 import type { CallerSession } from '../../../flows/flow-request.ts';
 import { isJsonRequest } from '../../../x/negotiate.ts';
 import { CSRF_COOKIE_MAX_AGE_SECONDS, generateCsrfToken } from '../../../x/csrf-token.ts';
-import { readCookie, sessionCookieHeader, sessionCookieOptions, clearSessionCookieHeader, sessionTokenFrom } from '../../../session/index.ts';
+import { readCookie, sessionCookieHeader, sessionCookieName, sessionCookieOptions, clearSessionCookieHeader, sessionTokenFrom } from '../../../session/index.ts';
 import type { KratosError } from '../../../errors/kratos-error.ts';
 
 /** Kratos's JSON-client test: Content-Type application/json or Accept negotiation (no Accept = browser). */
@@ -69,7 +69,7 @@ export async function currentSession(registry: Registry, req: Request): Promise<
     xSessionToken: req.get('x-session-token'),
     cookieHeader: req.headers.cookie,
     authorization: req.get('authorization'),
-  }, registry.config.session.cookie.name);
+  }, sessionCookieName(registry.config));
   if (!found) return undefined;
   const session = await registry.sessions.findByToken(found.token);
   registry.metrics.sessionChecks.inc({ result: session ? 'valid' : 'invalid' });
