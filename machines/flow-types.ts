@@ -89,6 +89,11 @@ export type Outcome =
   | { kind: 'code_sent'; values?: Record<string, unknown>; messages?: UiMessage[] }
   | { kind: 'challenge_passed'; identityId: string; method: string; messages?: UiMessage[] }
   | { kind: 'exhausted'; messages: UiMessage[] }
+  /**
+   * Login: an administrator's dry-run test login (Kratos's test login flow) came back from the provider; what it found
+   * is recorded (outside the snapshot) and nobody is signed in.
+   */
+  | { kind: 'tested' }
   /** Settings: the change needs a recent login; the adapter keeps it (outside the snapshot) until then. */
   | { kind: 'needs_refresh' };
 

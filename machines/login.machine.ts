@@ -14,6 +14,8 @@ import {
  * the method joins its authentication methods (aal2 after a second factor) — instead of issuing another.
  * With web hooks on the method's after-hooks, they run once the session exists and before it is saved (Kratos): a
  * hook that interrupts sends the flow back to the form with its messages, and no session remains.
+ * An administrator's test login (Kratos's dry-run test login flow) ends in `passed_challenge` once the provider
+ * answered, without a session: what the provider sent is recorded, nobody is signed in.
  */
 export const loginMachine = setup({
   types: {} as { context: FlowContext; events: MethodSubmitEvent; input: FlowInput },
@@ -27,6 +29,7 @@ export const loginMachine = setup({
     isRejected: ({ event }) => outcomeKind(event) === 'rejected',
     isAuthenticated: ({ event }) => outcomeKind(event) === 'authenticated',
     isCodeSent: ({ event }) => outcomeKind(event) === 'code_sent',
+    isTested: ({ event }) => outcomeKind(event) === 'tested',
     runsHooks: ({ context }) => hooksBeforeSave(context, context.active),
     hooksPassed: ({ event }) => hooksPassed(event),
     provesFlowIdentity: ({ context, event }) => outcomeKind(event) === 'authenticated' && context.identityId !== undefined
@@ -80,6 +83,7 @@ export const loginMachine = setup({
               { guard: 'provesFlowIdentity', target: 'continuing_session', actions: 'rememberIdentity' },
               { guard: 'isAuthenticated', target: 'issuing_session', actions: 'rememberIdentity' },
               { guard: 'isCodeSent', target: '#login.sent_email', actions: 'showSent' },
+              { guard: 'isTested', target: '#login.passed_challenge' },
               { target: 'awaiting_input', actions: 'showAnswer' },
             ],
           },

@@ -48,6 +48,10 @@ export class FlowAnswers {
     const outcome = work.outcome;
     if (outcome?.kind === 'exhausted') return this.replaceExhausted(kind, loaded, rq);
     if (outcome?.kind === 'needs_refresh') throw this.refreshRequired(record);
+    if (outcome?.kind === 'tested') {
+      this.#d.metrics.flowsCompleted.inc({ flow: kind, type: record.type });
+      return { flowType: record.type, status: 303, body: undefined, browserLocation: this.testResultsUrl(record.id), cookies: rq.cookies };
+    }
     if (outcome?.kind === 'redirect') {
       // Kratos: a browser is sent on (303); a JSON client is told where to send it (422).
       return { flowType: record.type, status: 422, body: browserLocationChangeRequired(outcome.to).toJSON(), browserLocation: outcome.to, cookies: rq.cookies };
@@ -187,6 +191,16 @@ export class FlowAnswers {
     const shown = extra ? { ...loaded, settled: { ...loaded.settled, context: { ...loaded.settled.context, messages: [...loaded.settled.context.messages, ...extra] } } } : loaded;
     const json = (await this.#forms.render(shown, rq, actor)).json;
     return { flowType: loaded.record.type, status, body: json, browserLocation: this.#d.urls.uiFor(kind, loaded.record.id), cookies: rq.cookies };
+  }
+
+  /**
+   * Where a browser lands once a test login captured its payload (Kratos testLoginReturnURL): `/session/test-oidc?flow=`
+   * on the public host — the page of Ory's Account Experience; no hooks run, no after-login URL applies.
+   */
+  testResultsUrl(flowId: string): string {
+    const url = new URL('/session/test-oidc', new URL(this.#d.urls.publicBase).origin);
+    url.searchParams.set('flow', flowId);
+    return url.toString();
   }
 
   refreshRequired(record: FlowRecord): KratosError {

@@ -46,6 +46,24 @@ export const TOKEN_EXCHANGE = '$token_exchange';
 export const SUBMITS = '$code_submits';
 /** An administrator's browser recovery flow, bound to no browser until its link is first opened. */
 export const UNBOUND = '$unbound';
+/**
+ * An administrator's dry-run test login (Kratos's `test_context`, kept in its internal context): the provider under
+ * test, the CSRF token of the browser that went to the provider (its callback must come back there), and once the
+ * provider answered the debug payload. Sealed with the flow: the payload holds the provider's claims.
+ */
+export const TEST = '$test';
+
+export interface TestState {
+  provider_id: string;
+  browser?: string;
+  debug_payload?: Json;
+}
+
+/** The test login state of a flow, when it is one. */
+export function testStateOf(internal: InternalState): TestState | undefined {
+  const test = internal[TEST] as unknown as TestState | undefined;
+  return test && typeof test === 'object' && typeof test.provider_id === 'string' ? test : undefined;
+}
 /** The `$id` the identity schema is known by while decoding bodies. */
 const IDENTITY_DOCUMENT = 'https://idflow.dev/schemas/identity-traits.json';
 
@@ -90,6 +108,8 @@ export interface Attempt {
    * shapes the answer); no session is issued and the account's owner is told.
    */
   clash?: IdentityRecord;
+  /** The flow is bound to this CSRF token from now on (a test login that captured its payload). */
+  csrfToken?: string;
 }
 
 export class FlowForms {
@@ -163,6 +183,8 @@ export class FlowForms {
   /** Methods showing nodes in this flow, in display order; a login flow shows the factors of its AAL only. */
   shownMethods(kind: FlowKind, context: FlowContext, internal?: InternalState): Method[] {
     const all = this.#d.methods.filter((m) => m[kind] && (kind !== 'login' || m.login!.aal === context.requestedAal));
+    // A test login is the tested method's alone (Kratos's test flow UI holds the provider's button only).
+    if (kind === 'login' && internal && testStateOf(internal)) return all.filter((m) => m.testsLogin);
     const identifierFirst = this.identifierFirst(kind, context);
     if (identifierFirst === 'identify') return all.filter((m) => m.id === IDENTIFIER_FIRST || m.id === 'passkey');
     if (identifierFirst === 'identified') {
@@ -225,6 +247,7 @@ export class FlowForms {
         continueTo: record.returnTo ?? this.#d.urls.after(kind),
         screen: context.screen,
         tokenExchange: loaded.internal[TOKEN_EXCHANGE] === true,
+        ...(kind === 'login' && testStateOf(loaded.internal) ? { test: { providerId: testStateOf(loaded.internal)!.provider_id } } : {}),
         values: { ...context.values, ...prefill },
         fieldMessages: context.fieldMessages,
       },
@@ -254,6 +277,9 @@ export class FlowForms {
     }
     const passedVerification = kind === 'verification' && settled.state === 'passed_challenge';
     const continueTo = record.returnTo ?? this.#d.urls.after('verification');
+    const test = kind === 'login' ? testStateOf(internal) : undefined;
+    // A test login's form carries the flow's own CSRF bearer (Kratos: the admin-minted token, no cookie behind it).
+    const testBearer = test && test.debug_payload === undefined ? record.csrfToken ?? undefined : undefined;
     const json = projectFlow({
       flow: record,
       state: settled.state,
@@ -261,7 +287,8 @@ export class FlowForms {
       nodes,
       action: passedVerification ? continueTo : this.#d.urls.action(kind, record.id),
       method: passedVerification ? 'GET' : 'POST',
-      csrfValue: record.type === 'browser' ? maskCsrfToken(record.csrfToken ?? rq.csrfToken()) : undefined,
+      csrfValue: testBearer ?? (record.type === 'browser' ? maskCsrfToken(record.csrfToken ?? rq.csrfToken()) : undefined),
+      testContext: test ? { provider_id: test.provider_id, ...(test.debug_payload !== undefined ? { debug_payload: test.debug_payload } : {}) } : undefined,
       identity: kind === 'settings' && actor.identity ? toIdentityJson(actor.identity, { schemaUrl: this.#d.schemaUrl, admin: false, credentials: false }) : undefined,
       continueWith: extra.continueWith,
     });

@@ -18,6 +18,8 @@ export interface FlowJsonInput {
   /** Settings: the owner as its client sees it. */
   identity?: IdentityJson;
   continueWith?: unknown[];
+  /** Login: an administrator's test login (Kratos `test_context`: the provider, and once captured the debug payload). */
+  testContext?: unknown;
 }
 
 const iso = (d: Date) => d.toISOString();
@@ -81,6 +83,7 @@ export function projectFlow(input: FlowJsonInput): Record<string, unknown> {
       requested_aal: context.requestedAal,
       created_at: iso(flow.createdAt),
       updated_at: iso(flow.updatedAt),
+      ...(input.testContext !== undefined ? { test_context: input.testContext } : {}),
     });
   }
   if (flow.kind === 'settings' && input.identity) json.identity = input.identity;

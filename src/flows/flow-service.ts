@@ -10,7 +10,7 @@
  * Nothing is written before that transaction, nothing after it; a concurrent submit of the same flow loses the
  * optimistic lock and is retried from the stored snapshot, so exactly one takes effect.
  */
-import { KratosError, securityCsrfViolation, selfServiceFlowDisabled, sessionAal1Required, selfServiceFlowExpired } from '../errors/kratos-error.ts';
+import { badRequest, forbidden, KratosError, notFound, securityCsrfViolation, selfServiceFlowDisabled, sessionAal1Required, selfServiceFlowExpired } from '../errors/kratos-error.ts';
 import type { UiMessage } from '../../machines/flow-types.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { Aal } from '../methods/method.ts';
@@ -20,7 +20,9 @@ import { message } from '../text/message.ts';
 import { verifyCsrfToken } from '../x/csrf-token.ts';
 import { FlowAnswers } from './flow-answers.ts';
 import type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
-import { FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, TOKEN_EXCHANGE, UNBOUND, type Loaded } from './flow-forms.ts';
+import { FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, TEST, testStateOf, TOKEN_EXCHANGE, UNBOUND, type Loaded, type TestState } from './flow-forms.ts';
+import type { InternalState } from './flow-internal.ts';
+import { timingSafeEqualString } from '../x/random.ts';
 import { startTokenExchange } from '../session/token-exchange.ts';
 import { RequestState, type FlowAnswer, type RequestFacts } from './flow-request.ts';
 import { FlowSubmission } from './flow-submission.ts';
@@ -29,6 +31,12 @@ import { guardRequestFor, guardResultOf } from './flow-guard.ts';
 export { FlowConflictError } from './flow-submission.ts';
 
 export type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
+
+/** Kratos bounds `provider_id` of a test login (test_handler.go maxProviderIDLength). */
+const MAX_PROVIDER_ID_LENGTH = 255;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Kratos's answer when a captured test login is read or deleted by another browser than the one that captured it. */
+const TEST_CSRF_REASON = 'missing or invalid CSRF token';
 
 /** Kratos: `aal` is case-insensitive; aal1 when absent; anything but aal1/aal2 is a 400. */
 function parseRequestedAal(aal: string | undefined): Aal {
@@ -128,7 +136,12 @@ export class FlowService {
     const loaded = await this.#forms.load(kind, id);
     const { record } = loaded;
     seen.type = record.type;
-    if (record.type === 'browser' && !this.#forms.sameBrowser(record, facts)) throw securityCsrfViolation();
+    const test = kind === 'login' ? testStateOf(loaded.internal) : undefined;
+    if (test) {
+      // Kratos getLoginFlow: a test login not yet captured is public (no PII; its bearer never was in a cookie), a
+      // captured one only for the browser that went through the provider.
+      if (test.debug_payload !== undefined && !this.#forms.sameBrowser(record, facts)) throw forbidden(TEST_CSRF_REASON);
+    } else if (record.type === 'browser' && !this.#forms.sameBrowser(record, facts)) throw securityCsrfViolation();
     const actor = kind === 'settings' ? await this.#forms.settingsActor(record, facts, this.#d.urls.uiFor('settings', record.id)) : await this.#forms.actorFor(kind, record, facts);
     if (record.expiresAt.getTime() < this.#forms.now().getTime()) {
       throw selfServiceFlowExpired({
@@ -149,10 +162,22 @@ export class FlowService {
     seen.type = record.type;
     // Links and method callbacks arrive as browser navigations: they are answered with redirects.
     const viaLink = input.viaLink === true || input.callback === true;
+    const test = kind === 'login' ? testStateOf(loaded.internal) : undefined;
+    /** Internal state this submit sets: a test login remembers the browser it sends to the provider. */
+    let binding: InternalState = {};
 
     if (input.viaLink) {
       const early = await this.#linkShortcuts(kind, loaded, rq, input.body);
       if (early) return early;
+    } else if (input.callback && test) {
+      // Kratos finishTestLogin: a test login captured already sends the browser to its results again, changing nothing.
+      if (test.debug_payload !== undefined) return { flowType: 'browser', status: 303, body: undefined, browserLocation: this.#answers.testResultsUrl(record.id), cookies: rq.cookies };
+      // The browser that submitted the test login is the one the provider may send back (Kratos: its continuity cookie).
+      if (!facts.csrfCookie || !test.browser || !verifyCsrfToken(facts.csrfCookie, test.browser)) {
+        return this.#answers.flowAnswer(kind, loaded, rq, await this.#forms.actorFor(kind, record, facts), 400, [
+          message(MessageId.ErrorValidationGeneric, { reason: 'No resumable session could be found in the HTTP Header.' }),
+        ]);
+      }
     } else if (input.callback) {
       // A callback (an OpenID Connect provider sending the browser back) carries the flow's state, bound to the flow by
       // the method; a browser flow is also bound to the browser that started it, by its CSRF cookie (Kratos: the
@@ -162,6 +187,11 @@ export class FlowService {
           message(MessageId.ErrorValidationGeneric, { reason: 'No resumable session could be found in the HTTP Header.' }),
         ]);
       }
+    } else if (test && test.debug_payload === undefined) {
+      // Kratos (oidc Login): a test login's form carries the flow's own bearer, compared in constant time; no cookie is
+      // behind it. The browser submitting it is the one the provider's callback must come back to.
+      if (!record.csrfToken || !facts.csrfSubmitted || !timingSafeEqualString(facts.csrfSubmitted, record.csrfToken)) throw securityCsrfViolation();
+      binding = { [TEST]: { ...test, browser: rq.csrfToken() } as TestState as never };
     } else if (record.type === 'browser') {
       if (!facts.csrfCookie || !verifyCsrfToken(facts.csrfCookie, facts.csrfSubmitted) || !verifyCsrfToken(facts.csrfCookie, record.csrfToken)) throw securityCsrfViolation();
     } else if (facts.browserMarkers) {
@@ -218,7 +248,7 @@ export class FlowService {
     });
     const ticket = limited ? await this.#d.guard.begin(limited) : undefined;
     try {
-      return await this.#submission.run(kind, loaded, rq, actor, payload, viaLink);
+      return await this.#submission.run(kind, loaded, rq, actor, payload, viaLink, binding);
     } finally {
       await ticket?.settle(guardResultOf(rq.methodOutcome));
     }
@@ -315,6 +345,43 @@ export class FlowService {
     } catch (err) {
       if (!(err instanceof StoreConflictError)) throw err;
     }
+  }
+
+  /**
+   * `POST /admin/test-login-flows` (Kratos adminCreateTestLoginFlow): a browser login flow that tests one OpenID
+   * Connect provider — its form shows that provider alone and carries a CSRF bearer of its own (no browser holds the
+   * flow's token), it is a refresh so a session in the administrator's browser does not end it early, and the
+   * provider's answer is recorded instead of signing anyone in. `body` is the request's JSON, unchecked.
+   */
+  async createTestLogin(body: unknown, requestUrl: string): Promise<Record<string, unknown>> {
+    const providerId = body && typeof body === 'object' && !Array.isArray(body) ? (body as { provider_id?: unknown }).provider_id ?? '' : undefined;
+    if (typeof providerId !== 'string') throw badRequest('could not parse request body');
+    if (providerId === '') throw badRequest('provider_id is required');
+    if (providerId.length > MAX_PROVIDER_ID_LENGTH) throw badRequest(`provider_id must be at most ${MAX_PROVIDER_ID_LENGTH} characters`);
+    const tester = this.#d.methods.find((m) => m.login && m.testsLogin);
+    if (!tester) throw new KratosError(500, undefined, { reason: 'OIDC strategy is not registered; test login flows cannot be created' });
+    if (!tester.testsLogin!(providerId)) throw notFound(`OpenID Connect provider ${JSON.stringify(providerId)} is not configured`);
+    const rq = new RequestState({ browserMarkers: false, device: {}, requestUrl, hook: { method: 'POST', url: requestUrl, headers: {} } });
+    const { record, json } = await this.#forms.build('login', 'browser', rq, {
+      requestUrl, refresh: true, csrfToken: crypto.randomUUID(), internal: { [TEST]: { provider_id: providerId } },
+    });
+    await this.#d.store.flows.insert(record);
+    this.#d.metrics.flowsStarted.inc({ flow: 'login', type: 'browser' });
+    return json;
+  }
+
+  /**
+   * `DELETE /self-service/login/test?id=` (Kratos deleteTestLoginFlow): a test login not yet captured may be deleted
+   * by anyone who knows its id; a captured one only by the browser that captured it. Other flows are not found.
+   */
+  async deleteTestLogin(id: string, facts: RequestFacts): Promise<void> {
+    if (!UUID.test(id)) throw badRequest('invalid flow id');
+    const record = await this.#d.store.flows.get(id);
+    const test = record?.kind === 'login' ? testStateOf(await this.#d.internal.open(record.id, record.internal)) : undefined;
+    if (!record || !test) throw notFound();
+    if (test.debug_payload !== undefined && !this.#forms.sameBrowser(record, facts)) throw forbidden(TEST_CSRF_REASON);
+    const deleted = await this.#d.store.transaction((tx) => tx.flows.delete(record.id));
+    if (!deleted) throw notFound();
   }
 
   /** Stores an error for the browser's error UI (`GET /self-service/errors?id=`); returns where to send the browser. */

@@ -15,7 +15,8 @@ import { MessageId } from '../text/ids.ts';
 import { message } from '../text/message.ts';
 import type { FlowAnswers } from './flow-answers.ts';
 import { EXCHANGE_WINDOW_MS, hashExchangeCode, newExchangeCode } from '../session/token-exchange.ts';
-import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, TOKEN_EXCHANGE, type Actor, type Attempt, type FlowForms, type Loaded } from './flow-forms.ts';
+import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, TEST, testStateOf, TOKEN_EXCHANGE, type Actor, type Attempt, type FlowForms, type Loaded } from './flow-forms.ts';
+import type { InternalState } from './flow-internal.ts';
 import type { FlowAnswer, RequestState } from './flow-request.ts';
 import type { Settled } from './flow-runtime.ts';
 import type { FlowServiceDeps } from './flow-deps.ts';
@@ -44,7 +45,8 @@ export class FlowSubmission {
     this.#answers = answers;
   }
 
-  async run(kind: FlowKind, first: Loaded, rq: RequestState, actor: Actor, payload: Record<string, unknown>, viaLink: boolean): Promise<FlowAnswer> {
+  /** `internal`: internal state the service sets with this submit (kept whatever the method answers). */
+  async run(kind: FlowKind, first: Loaded, rq: RequestState, actor: Actor, payload: Record<string, unknown>, viaLink: boolean, internal: InternalState = {}): Promise<FlowAnswer> {
     const method = typeof payload.method === 'string' ? payload.method : '';
     const event: FlowEvent = { type: 'method.submit', method, payload };
     // The history names a method only when it is one (a submitted `method` can be any text, of any length).
@@ -58,6 +60,8 @@ export class FlowSubmission {
         if (actor.identity) actor = { ...actor, identity: (await this.#d.store.identities.get(actor.identity.id)) ?? actor.identity };
       }
       const work = this.newAttempt(loaded);
+      Object.assign(work.internal, internal);
+      if (Object.keys(internal).length > 0) loaded = { ...loaded, internal: { ...loaded.internal, ...internal } };
       const settled = await this.#d.runtime.advance(kind, loaded.record.snapshot, event, {
         actors: this.actors(kind, loaded, rq, actor, work),
         // The history keeps what the flow did; restoring and stopping the actor for this request are not part of it.
@@ -196,6 +200,8 @@ export class FlowSubmission {
     const found = this.#forms.capabilityFor(kind, input.method, loaded.settled.context);
     if (!found) return { kind: 'rejected', values: loaded.settled.context.values, messages: [message(NO_STRATEGY[kind])] };
     const [method, capability] = found;
+    // A test login signs nobody in: no other method may take it over (Kratos: their CSRF check fails on its bearer).
+    if (kind === 'login' && !method.testsLogin && testStateOf(loaded.internal)) return { kind: 'rejected', values: loaded.settled.context.values, messages: [message(NO_STRATEGY[kind])] };
     if ((kind === 'recovery' || kind === 'verification') && loaded.settled.state === 'sent_email' && hasSecret(input.payload)) {
       // Kratos counts every code submission on the flow and refuses the one after max_submissions.
       const submits = Number(work.internal[SUBMITS] ?? 0) + 1;
@@ -313,6 +319,13 @@ export class FlowSubmission {
       const after = work.identity.record.credentials.find((c) => c.type === 'password')?.config.hashed_password;
       if (after !== undefined && before !== after) work.revokeOthers = { identityId: work.identity.record.id, exceptSessionId: actor.session?.session.id };
     }
+    const test = testStateOf(work.internal);
+    if (outcome.kind === 'tested' && test) {
+      // Kratos finishTestLogin: the payload is kept for the browser that went through the provider — its CSRF cookie
+      // is rotated and the flow pinned to the new token, so only that browser may read or delete what was captured.
+      work.internal[TEST] = { provider_id: test.provider_id, debug_payload: outcome.debug } as Json;
+      if (loaded.record.type === 'browser') work.csrfToken = rq.rotateCsrf();
+    }
     const destroyer = this.revokeActiveSessions(kind, work, actor);
     if (destroyer) work.revokeOthers = destroyer;
     if (work.issued && loaded.record.type === 'api' && work.internal[TOKEN_EXCHANGE] === true && (payload.callback !== undefined || payload.resume === true)) {
@@ -399,6 +412,7 @@ export class FlowSubmission {
       state: settled.state,
       identityId: loaded.record.identityId ?? (work.clash ? null : settled.context.identityId) ?? null,
       internal: await this.#d.internal.seal(loaded.record.id, work.internal),
+      csrfToken: work.csrfToken ?? loaded.record.csrfToken,
       updatedAt: now,
     };
     return this.#d.store.transaction(async (tx) => {
@@ -446,6 +460,7 @@ function toMachineOutcome(outcome: Outcome, context: { values: Record<string, un
   if (rest.kind === 'redirect') return { kind: 'rejected', values: rest.values ?? context.values };
   if (rest.kind === 'continue_in') return { kind: 'rejected', values: context.values };
   if (rest.kind === 'needs_refresh') return { kind: 'needs_refresh' };
+  if (rest.kind === 'tested') return { kind: 'tested' };
   return rest as MachineOutcome;
 }
 

@@ -35,6 +35,11 @@ export interface MethodFlowView {
   screen?: string;
   /** An API flow created with `return_session_token_exchange_code=true`: it may go through a browser. */
   tokenExchange?: boolean;
+  /**
+   * An administrator's dry-run test login (Kratos's test login flow, `POST /admin/test-login-flows`) of this
+   * provider: the provider's answer is recorded, nobody signs in and nothing is stored for an identity.
+   */
+  test?: { providerId: string };
   /** Non-secret values echoed into the form (traits, identifier, the address a code went to). */
   values: Record<string, unknown>;
   /** Messages attached to nodes, by node name. */
@@ -116,6 +121,11 @@ export type Outcome = OutcomeBase & (
   | { kind: 'code_sent'; values?: Record<string, unknown>; messages?: UiMessage[] }
   /** Recovery/verification: the right code or link. */
   | { kind: 'challenge_passed'; identityId: string; method: string; messages?: UiMessage[] }
+  /**
+   * Login: a test login's round trip ended; `debug` is what it found (Kratos's `loginFlowTestDebugPayload`: claims,
+   * the mapper's input and output, schema errors, or the step that failed). No identity, no session.
+   */
+  | { kind: 'tested'; debug: Json }
   /** Too many wrong codes: the flow must start over. */
   | { kind: 'exhausted'; messages: UiMessage[] }
   /**
@@ -203,6 +213,11 @@ export interface Method {
   verification?: Capability;
   /** Endpoints this method owns. */
   routes?: MethodRoute[];
+  /**
+   * Kratos's `TestStrategy`: whether this method runs an administrator's dry-run test login of `providerId` (its
+   * login nodes then show that provider alone, and its answer ends the flow with a `tested` outcome).
+   */
+  testsLogin?(providerId: string): boolean;
   /**
    * Login: someone proved an identity in this flow (by any method) while this method has internal state here; the
    * method may change that identity, committed with the login (OpenID Connect account linking). Undefined: no change.

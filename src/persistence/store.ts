@@ -166,6 +166,8 @@ export interface FlowRepository {
   appendHistory(rows: FlowTransitionRecord[]): Promise<void>;
   /** A flow's history, oldest first. */
   history(flowId: string): Promise<FlowTransitionRecord[]>;
+  /** Deletes a flow and its history; whether the flow existed. */
+  delete(id: string): Promise<boolean>;
 }
 
 export interface SessionListQuery {

@@ -28,6 +28,9 @@ export const loginModel: MachineModelSpec = {
     'api at aal2': { flowId: 'flow', flowType: 'api', requestedAal: 'aal2', identityId: 'identity' },
     'api with web hooks': { flowId: 'flow', flowType: 'api', hooksBeforeSave: ['password', 'code'] },
     'api at aal2 with web hooks': { flowId: 'flow', flowType: 'api', requestedAal: 'aal2', identityId: 'identity', hooksBeforeSave: ['totp', 'code'] },
+    // An administrator's dry-run test login of an OpenID Connect provider (POST /admin/test-login-flows): a browser
+    // flow marked refresh, as Kratos does.
+    'browser test login': { flowId: 'flow', flowType: 'browser', refresh: true },
   },
   actions: {
     'submit the authenticator code': {
@@ -42,6 +45,11 @@ export const loginModel: MachineModelSpec = {
     'submit the password of an account a hook refuses': {
       submit: { method: 'password', payload: { identifier: 'refused', password: 'secret' } },
       outputs: { authenticate: { kind: 'authenticated', identityId: 'identity', method: 'password', aal: 'aal1' }, issueSession: { sessionId: 'session' }, runHooks: { kind: 'rejected', messages: [HOOK_REFUSAL] } },
+    },
+    // The browser goes through the provider; its answer is recorded, nobody signs in.
+    'complete the test login at the provider': {
+      submit: { method: 'oidc', payload: { provider: 'op1', callback: {} } },
+      outputs: { authenticate: { kind: 'tested' } },
     },
     'submit a wrong authenticator code': {
       submit: { method: 'totp', payload: { totp_code: '000000' } },
@@ -89,6 +97,7 @@ export const loginModel: MachineModelSpec = {
     const aal2 = (context as { requestedAal?: string }).requestedAal === 'aal2';
     if (state === 'sent_email') return ['submit the login code', 'submit a wrong login code', 'ask for the code again'];
     if (state !== 'choose_method') return [];
+    if ((context as { refresh?: boolean }).refresh) return ['complete the test login at the provider'];
     const refusals = hooked(context) ? [aal2 ? 'submit the authenticator code of an account a hook refuses' : 'submit the password of an account a hook refuses'] : [];
     return aal2
       ? ['submit the authenticator code', 'submit a wrong authenticator code', 'submit unknown method', 'ask for a second-factor code', ...refusals]

@@ -46,3 +46,15 @@ export function plainActionBody(kind: string, action: string, run: ActionRun): R
       return undefined;
   }
 }
+
+/**
+ * The OpenID Connect provider both replays test a login of (`browser test login`): `op1` at the test OP, its claims
+ * mapped to the default schema's e-mail.
+ */
+export function testLoginProvider(issuer: string) {
+  const mapper = "local claims = std.extVar('claims'); { identity: { traits: { email: claims.email } } }";
+  return {
+    id: 'op1', provider: 'generic', client_id: 'model-client', client_secret: 'model-secret-0123456789', issuer_url: issuer,
+    mapper_url: `base64://${Buffer.from(mapper).toString('base64')}`, scope: ['email'],
+  };
+}

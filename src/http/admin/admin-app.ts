@@ -12,7 +12,7 @@ import { identitiesRoutes } from './identities.routes.ts';
 import { adminSessionsRoutes } from './sessions.routes.ts';
 import { adminRecoveryRoutes } from './recovery.routes.ts';
 import { courierRoutes } from './courier.routes.ts';
-import { adminFlowsRoutes } from './flows.routes.ts';
+import { adminFlowsRoutes, adminTestLoginRoutes } from './flows.routes.ts';
 import { metricsRoutes } from './metrics.routes.ts';
 
 const UNPREFIXED = /^\/(health|version|metrics)(\/|$)/;
@@ -30,7 +30,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
   });
   if (cors) app.use(cors);
   // Every admin answer about identities, sessions, recovery codes and links, and courier messages.
-  app.use(noStore(/^\/admin\/(identities|sessions|recovery|courier|flows)(\/|$)/));
+  app.use(noStore(/^\/admin\/(identities|sessions|recovery|courier|flows|test-login-flows)(\/|$)/));
   const health = healthRoutes({
     pingDatabase: () => pingDatabase(registry),
     isAcceptingTraffic: () => state.accepting,
@@ -52,6 +52,7 @@ export function createAdminApp(registry: Registry, state: AppState): Express {
   app.use(adminSessionsRoutes(registry));
   app.use(adminRecoveryRoutes(registry));
   app.use(adminFlowsRoutes(registry.store.flows));
+  app.use(adminTestLoginRoutes(registry.flowService, () => new URL('admin/test-login-flows', registry.urls.admin).toString()));
   app.use(courierRoutes({ pageTokens: registry.pageTokens, messages: registry.store.courier, adminBaseUrl: () => registry.urls.admin }));
   app.use(notFoundHandler);
   app.use(errorHandler(registry.logger));

@@ -1,6 +1,19 @@
 import { Router, type Request, type Response } from 'express';
 import { KratosError } from '../../errors/kratos-error.ts';
+import type { FlowService } from '../../flows/flow-service.ts';
 import type { FlowRepository } from '../../persistence/store.ts';
+
+/**
+ * `POST /admin/test-login-flows` (Kratos createTestLoginFlow): a dry-run OpenID Connect login of one provider, answered
+ * 201 with the login flow (its `test_context` names the provider).
+ */
+export function adminTestLoginRoutes(flows: Pick<FlowService, 'createTestLogin'>, requestUrl: () => string): Router {
+  const router = Router();
+  router.post('/admin/test-login-flows', async (req: Request, res: Response) => {
+    res.status(201).json(await flows.createTestLogin(req.is('application/json') ? req.body : undefined, requestUrl()));
+  });
+  return router;
+}
 
 /**
  * `GET /admin/flows/{id}/history` (idflow; Kratos has no such endpoint): a flow's audit trail — every transition of

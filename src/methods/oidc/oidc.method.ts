@@ -97,6 +97,13 @@ interface OidcInternal {
   link?: Carried & { identifier: string };
 }
 
+/** Kratos oidcerr.Step: the callback step a test login's failure is recorded under, and its reason. */
+type CallbackStep = 'state_validate' | 'provider_denied' | 'token_exchange' | 'id_token_verify' | 'claims_decode' | 'callback';
+const STEP_REASONS: Record<CallbackStep, string> = {
+  state_validate: 'state_invalid', provider_denied: 'access_denied', token_exchange: 'exchange_failed',
+  id_token_verify: 'verification_failed', claims_decode: 'claims_invalid', callback: 'callback_failed',
+};
+
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const obj = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === 'object' && !Array.isArray(v) ? v as Record<string, unknown> : undefined);
 const internalOf = (ctx: MethodContext): OidcInternal => (obj(ctx.internal) ?? {}) as OidcInternal;
@@ -209,41 +216,83 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
    * id_token checked; `fail` outcomes keep the used-up state.
    */
   async function consume(ctx: MethodContext, input: { params: Record<string, string>; state: StatePayload }): Promise<
-    { outcome: Outcome } | { provider: ResolvedProvider; carried: Carried; rest: OidcInternal }
+    { outcome: Extract<Outcome, { kind: 'rejected' }>; step: CallbackStep; reason: string } | { provider: ResolvedProvider; carried: Carried; rest: OidcInternal }
   > {
     const internal = internalOf(ctx);
     const values = ctx.flow.values;
     const pending = internal.pending;
     if (!pending || pending.stateId !== input.state.s || pending.provider !== input.state.p || input.state.f !== ctx.flow.id) {
-      return { outcome: { kind: 'rejected', values, messages: [generic('Unable to complete OpenID Connect flow because the query state parameter does not match the state parameter from the session cookie.')] } };
+      const reason = 'Unable to complete OpenID Connect flow because the query state parameter does not match the state parameter from the session cookie.';
+      return { outcome: { kind: 'rejected', values, messages: [generic(reason)] }, step: 'state_validate', reason };
     }
     const rest: OidcInternal = { ...internal, pending: undefined };
-    const fail = (reason: string) => ({ outcome: { kind: 'rejected', values, messages: [generic(reason)], internal: asJson(rest) } satisfies Outcome });
-    if (ctx.now.getTime() - pending.issuedAt > PENDING_LIFESPAN_MS) return fail('No resumable session could be found in the HTTP Header.');
+    const fail = (reason: string, step: CallbackStep) => ({ outcome: { kind: 'rejected', values, messages: [generic(reason)], internal: asJson(rest) } satisfies Outcome, step, reason });
+    if (ctx.now.getTime() - pending.issuedAt > PENDING_LIFESPAN_MS) return fail('No resumable session could be found in the HTTP Header.', 'state_validate');
     const { params } = input;
     if (params.error) {
-      return fail(`Unable to complete OpenID Connect flow because the OpenID Provider returned error "${params.error}": ${params.error_description ?? ''}`);
+      return fail(`Unable to complete OpenID Connect flow because the OpenID Provider returned error "${params.error}": ${params.error_description ?? ''}`, 'provider_denied');
     }
-    if (!params.code) return fail('Unable to complete OpenID Connect flow because the OpenID Provider did not return the code query parameter.');
+    if (!params.code) return fail('Unable to complete OpenID Connect flow because the OpenID Provider did not return the code query parameter.', 'callback');
     const provider = providerById(pending.provider);
-    if (!provider) return fail(`OpenID Connect Provider "${pending.provider}" is unknown or has not been configured`);
+    if (!provider) return fail(`OpenID Connect Provider "${pending.provider}" is unknown or has not been configured`, 'callback');
     let result: { claims: Claims; tokens: UpstreamTokens };
     try {
       result = await parties.get(provider.id)!.exchange(params, { state: params.state, nonce: pending.nonce, pkceVerifier: pending.verifier });
     } catch (err) {
-      if (err instanceof UpstreamError) return fail(err.message);
+      if (err instanceof UpstreamError) return fail(err.message, /id_token|nonce/i.test(err.message) ? 'id_token_verify' : 'token_exchange');
       throw err;
     }
-    if (result.claims.sub === '') return fail('The OpenID Connect provider returned no subject.');
+    if (result.claims.sub === '') return fail('The OpenID Connect provider returned no subject.', 'claims_decode');
     return { provider, carried: { provider: provider.id, claims: result.claims, tokens: result.tokens, traits: pending.traits }, rest };
   }
 
   async function callback(ctx: MethodContext, kind: 'login' | 'registration', input: { params: Record<string, string>; state: StatePayload }): Promise<Outcome> {
+    if (kind === 'login' && ctx.flow.test) return testCallback(ctx, input);
     const consumed = await consume(ctx, input);
     if ('outcome' in consumed) return consumed.outcome;
     const { provider, carried, rest } = consumed;
     const outcome = kind === 'login' ? await signIn(ctx, provider, carried, false) : await signUp(ctx, provider, carried, false);
     return { ...outcome, internal: asJson({ ...rest, ...(obj(outcome.internal) as OidcInternal | undefined) }) };
+  }
+
+  /**
+   * An administrator's test login came back (Kratos processTestLogin): the claims go through the provider's mapper and
+   * the traits through the identity schema, as a sign-up would, but nothing is looked up or stored and nobody signs
+   * in. Whatever fails is recorded with its step (Kratos's `loginFlowTestStepError`), never shown as a form error.
+   * The upstream tokens are left out (Kratos: a debug payload is no place for live credentials).
+   */
+  async function testCallback(ctx: MethodContext, input: { params: Record<string, string>; state: StatePayload }): Promise<Outcome> {
+    const consumed = await consume(ctx, input);
+    if ('outcome' in consumed) {
+      return { kind: 'tested', debug: { error: { step: consumed.step, reason: STEP_REASONS[consumed.step], message: consumed.reason } }, internal: consumed.outcome.internal };
+    }
+    const { provider, carried, rest } = consumed;
+    const internal = asJson(rest);
+    const claims = JSON.parse(JSON.stringify(carried.claims)) as Record<string, Json>;
+    const debug: Record<string, Json> = { jsonnet_mapper_url: provider.mapperUrl, id_token_claims: claims };
+    const failed = (step: string, reason: string, text: string): Outcome => ({ kind: 'tested', debug: { ...debug, error: { step, reason, message: text } }, internal });
+    let output: unknown;
+    try {
+      output = await deps.mapClaims(provider, carried.claims);
+    } catch (err) {
+      return failed('jsonnet_run', 'evaluation_failed', (err as Error).message);
+    }
+    debug.jsonnet_input = claims;
+    const mapped = obj(output);
+    if (!mapped) return failed('jsonnet_run', 'invalid_output', 'Jsonnet mapper did not return a JSON object.');
+    debug.jsonnet_output = JSON.parse(JSON.stringify(mapped)) as Json;
+    const traits = obj(obj(mapped.identity)?.traits);
+    if (!traits) return failed('jsonnet_run', 'invalid_traits', 'OpenID Connect Jsonnet mapper did not return an object for key identity.traits. Please check your Jsonnet code!');
+    for (const key of ['metadata_public', 'metadata_admin'] as const) {
+      const value = obj(mapped.identity)?.[key];
+      if (value !== undefined && value !== null && !obj(value)) return failed('jsonnet_run', `invalid_${key}`, `OpenID Connect Jsonnet mapper did not return an object for key identity.${key}.`);
+    }
+    const errors = deps.schemas.require(deps.schemas.defaultId).validateTraits(traits);
+    if (errors.length > 0) {
+      const listed = errors.map((e) => ({ path: e.pointer, message: e.message }));
+      return { kind: 'tested', debug: { ...debug, schema_validation_errors: listed, error: { step: 'schema_validate', reason: 'traits_invalid', message: listed.map((e) => `${e.path}: ${e.message}`).join('; ') } }, internal };
+    }
+    return { kind: 'tested', debug, internal };
   }
 
   /** Login with verified claims: the identity with this (provider, subject), else a sign-up in a registration flow. */
@@ -331,6 +380,9 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
       claims: (body) => typeof body.provider === 'string' && body.provider !== '',
       nodes(ctx) {
         if (ctx.flow.type !== 'browser' && !ctx.flow.tokenExchange) return { nodes: [] };
+        const test = kind === 'login' ? ctx.flow.test : undefined;
+        // A test login shows the provider under test alone (Kratos PopulateTestLoginFlow).
+        if (test) return { nodes: providerNodes((p) => message(MessageId.InfoSelfServiceLoginWith, { provider: p.label, provider_id: p.id }), (p) => p.id === test.providerId) };
         const internal = internalOf(ctx);
         if (kind === 'registration' && internal.continueWith) {
           return { nodes: providerNodes(() => message(MessageId.InfoSelfServiceRegistrationContinue), (p) => p.id === internal.continueWith) };
@@ -348,6 +400,8 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
         if (payload.resume === true) return (await resume(ctx, kind)) ?? { kind: 'rejected', values: ctx.flow.values, messages: [generic('There is no OpenID Connect sign-in to continue.')] };
         const cb = obj(payload.callback);
         if (cb) return callback(ctx, kind, { params: cb.params as Record<string, string>, state: cb.state as StatePayload });
+        // A test login goes through the provider: an id_token would sign in without the round trip under test.
+        if (ctx.flow.test && str(payload.id_token) !== '') return { kind: 'rejected', values: ctx.flow.values, messages: [generic('A test login flow goes through the OpenID Connect provider; it takes no id_token.')] };
         if (str(payload.id_token) !== '') return idTokenSubmit(ctx, kind, payload);
         return redirect(ctx, kind, payload);
       },
@@ -465,6 +519,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
     login: { ...capability('login'), aal: 'aal1' },
     registration: capability('registration'),
     settings,
+    testsLogin: (providerId) => providerById(providerId) !== undefined,
     routes: [
       callbackRoute(`${CALLBACK_PATH}/:provider`, 'GET'),
       callbackRoute(`${CALLBACK_PATH}/:provider`, 'POST'),

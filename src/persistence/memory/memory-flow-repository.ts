@@ -45,6 +45,16 @@ export class MemoryFlowRepository implements FlowRepository {
     });
   }
 
+  delete(id: string): Promise<boolean> {
+    return this.#source.write((w) => {
+      if (!isUuid(id)) return false;
+      const key = id.toLowerCase();
+      const transitions = w.write('flowTransitions');
+      for (const [rowId, row] of [...transitions]) if (row.flowId === key) transitions.delete(rowId);
+      return w.write('flows').delete(key);
+    });
+  }
+
   async history(flowId: string): Promise<FlowTransitionRecord[]> {
     const rows = [...this.#source.read('flowTransitions').values()].filter((r) => r.flowId === flowId.toLowerCase());
     return rows.sort((a, b) => a.flowVersion - b.flowVersion || a.position - b.position).map(copy);

@@ -48,6 +48,13 @@ export class SqlFlowRepository implements FlowRepository {
     })));
   }
 
+  async delete(id: string): Promise<boolean> {
+    if (!UUID.test(id)) return false;
+    const em = this.#source.em();
+    await em.nativeDelete(FlowTransition, { flowId: id.toLowerCase() });
+    return (await em.nativeDelete(Flow, { id: id.toLowerCase() })) > 0;
+  }
+
   async history(flowId: string): Promise<FlowTransitionRecord[]> {
     if (!UUID.test(flowId)) return [];
     const rows = await this.#source.em().find(FlowTransition, { flowId: flowId.toLowerCase() }, { orderBy: { flowVersion: 'asc', position: 'asc' }, disableIdentityMap: true });

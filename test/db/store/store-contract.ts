@@ -190,6 +190,25 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         expect(await store.flows.history('not-a-uuid')).toEqual([]);
       });
 
+      it('delete removes a flow and its history only (inside a transaction too); unknown and malformed ids are false', async () => {
+        const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+        const flow = flowRecord(now);
+        const other = flowRecord(now);
+        await store.flows.insert(flow);
+        await store.flows.insert(other);
+        const row = (flowId: string) => ({ flowId, flowVersion: 1, position: 0, event: 'method.submit', from: 'choose_method.awaiting_input', to: 'passed_challenge', method: 'oidc', at: now });
+        await store.flows.appendHistory([row(flow.id), row(other.id)]);
+        expect(await store.transaction((tx) => tx.flows.delete(flow.id.toUpperCase()))).toBe(true);
+        expect(await store.flows.get(flow.id)).toBeNull();
+        expect(await store.flows.history(flow.id)).toEqual([]);
+        expect(await store.flows.get(other.id)).toEqual(other);
+        expect(await store.flows.history(other.id)).toHaveLength(1);
+        expect(await store.flows.delete(flow.id)).toBe(false);
+        expect(await store.flows.delete('not-a-uuid')).toBe(false);
+        expect(await store.flows.delete("' or 1=1 --")).toBe(false);
+        expect(await store.flows.get(other.id)).toEqual(other);
+      });
+
       it('update writes the next version; a stale version throws StoreConflictError and changes nothing', async () => {
         const now = new Date();
         const flow = flowRecord(now);

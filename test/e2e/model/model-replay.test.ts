@@ -10,7 +10,9 @@ import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { FLOW_MODELS } from '../../support/flow-models.ts';
-import { plainActionBody } from '../../support/model-actions.ts';
+import { plainActionBody, testLoginProvider } from '../../support/model-actions.ts';
+import { startOpenIdProvider, type TestOpenIdProvider } from '../../support/oidc-provider.ts';
+import { CookieJar } from '../../support/cookie-jar.ts';
 import { testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
 import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 import { HOOK_REFUSALS, HookReceiver, modelHook, modelHookFlows } from '../../support/hook-receiver.ts';
@@ -30,6 +32,9 @@ interface PathRun {
   address?: string;
   mailsTo: Record<string, number>;
   issuedCode?: string;
+  /** A test login: the browser going through the provider, and the flow's CSRF bearer. */
+  browser?: CookieJar;
+  bearer?: string;
 }
 
 const OPERATION: Record<FlowKind, string> = {
@@ -43,6 +48,9 @@ for (const db of testDatabases()) {
     let withoutHook: TestServer;
     /** Login at aal2: TOTP and the code as second factors (a code is a first factor on the other two). */
     let secondFactors: TestServer;
+    /** Test logins of an OpenID Connect provider (the real test OP). */
+    let tester: TestServer;
+    let op: TestOpenIdProvider;
     let smtp: TestSmtpServer;
     const drops: Array<() => Promise<void>> = [];
     /** Web hooks before saving (login, registration, settings): pass, unless a refusal action armed the receiver. */
@@ -60,7 +68,15 @@ for (const db of testDatabases()) {
       const a = await db.create();
       const b = await db.create();
       const c = await db.create();
-      drops.push(a.drop, b.drop, c.drop);
+      const d = await db.create();
+      drops.push(a.drop, b.drop, c.drop, d.drop);
+      op = await startOpenIdProvider();
+      tester = await startTestServer(d.dsn, {
+        ...overlay,
+        selfservice: { ...overlay.selfservice, methods: { ...overlay.selfservice.methods, oidc: { enabled: true, config: { providers: [testLoginProvider(op.issuer)] } } } },
+      });
+      const provider = testLoginProvider(op.issuer);
+      await op.start([{ client_id: provider.client_id, client_secret: provider.client_secret, redirect_uris: [`${tester.publicUrl.replace(/\/?$/, '/')}self-service/methods/oidc/callback/op1`] }]);
       const passwordless = { ...overlay.selfservice.methods, code: { passwordless_enabled: true } };
       withHook = await startTestServer(a.dsn, {
         ...overlay,
@@ -90,6 +106,8 @@ for (const db of testDatabases()) {
       await withHook?.close();
       await withoutHook?.close();
       await secondFactors?.close();
+      await tester?.close();
+      await op?.close();
       await smtp?.close();
       await receiver.close();
       for (const drop of drops) await drop();
@@ -108,6 +126,16 @@ for (const db of testDatabases()) {
 
     /** Opens the flow over HTTP the way the model's opening event says. */
     async function open(kind: FlowKind, opening: string, run: PathRun): Promise<void> {
+      if (kind === 'login' && opening === 'browser test login') {
+        run.server = tester;
+        const res = await fetch(`${tester.adminUrl.replace(/\/?$/, '/')}admin/test-login-flows`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider_id: 'op1' }) });
+        const flow = await res.json();
+        expectResponse('createTestLoginFlow', res.status, flow);
+        expect(res.status).toBe(201);
+        run.flowId = flow.id;
+        run.bearer = flow.ui.nodes.find((n: Json) => n.attributes.name === 'csrf_token').attributes.value;
+        return;
+      }
       if (kind === 'registration' && opening === 'without session hook') run.server = withoutHook;
       if (kind === 'settings') {
         await createIdentity(run.server, run.email, run.password);
@@ -222,6 +250,18 @@ for (const db of testDatabases()) {
         run.mailsTo[run.email] = (run.mailsTo[run.email] ?? 0) + 1;
       };
       switch (`${kind}:${action}`) {
+        case 'login:complete the test login at the provider': {
+          // A browser submits the button with the flow's bearer, logs in at the provider and comes back.
+          run.browser = new CookieJar();
+          const sub = `model-${run.counter}-${crypto.randomUUID()}`;
+          op.setClaims(sub, { email: run.email });
+          const submitted = await run.browser.fetch(`${run.server.publicUrl}/self-service/login?flow=${run.flowId}`, {
+            method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf_token: run.bearer!, provider: 'op1' }).toString(),
+          });
+          expect(submitted.status).toBe(303);
+          const callbackUrl = await op.authorize(run.browser, submitted.headers.get('location')!, { login: sub });
+          return run.browser.fetch(callbackUrl.toString());
+        }
         case 'login:ask for a login code':
           codeMail();
           return post(run, kind, { method: 'code', identifier: run.email });
@@ -281,7 +321,7 @@ for (const db of testDatabases()) {
 
     /** The HTTP answer must show what the machine predicts. */
     async function check(kind: FlowKind, res: Response, predicted: AnyMachineSnapshot, run: PathRun, where: string, action: string): Promise<void> {
-      const body = await res.json();
+      const body = res.status === 303 ? undefined : await res.json();
       if (action === 'use up the attempts with wrong codes') {
         // The flow is replaced: recovery answers with the new flow, verification with 410 naming it.
         if (kind === 'verification') {
@@ -298,6 +338,18 @@ for (const db of testDatabases()) {
         expect(body.state, where).toBe('choose_method');
         expect(body.ui.messages.map((m: Json) => m.id), where).toEqual([4000001]);
         run.flowId = body.id;
+        return;
+      }
+      if (action === 'complete the test login at the provider') {
+        // The provider's answer is recorded; the browser goes to the results page, signed in nowhere.
+        expect(res.status, where).toBe(303);
+        expect(res.headers.get('location'), where).toContain(`/session/test-oidc?flow=${run.flowId}`);
+        expect(run.browser!.get('ory_kratos_session'), where).toBeUndefined();
+        const read = await run.browser!.fetch(`${run.server.publicUrl}/self-service/login/flows?id=${run.flowId}`, { headers: { accept: 'application/json' } });
+        const stored = await read.json();
+        expectResponse('getLoginFlow', read.status, stored);
+        expect(stored.state, where).toBe(topState(predicted));
+        expect(stored.test_context.debug_payload.jsonnet_output.identity.traits.email, where).toBe(run.email);
         return;
       }
       if (action === 'change the password with an old login') {

@@ -5,7 +5,9 @@
  * messages, success bodies). The same paths as test/e2e/model/model-replay.test.ts replays over HTTP, without a
  * server or a database.
  */
-import { plainActionBody } from '../../support/model-actions.ts';
+import { plainActionBody, testLoginProvider } from '../../support/model-actions.ts';
+import { startOpenIdProvider, type TestOpenIdProvider } from '../../support/oidc-provider.ts';
+import { CookieJar } from '../../support/cookie-jar.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AnyMachineSnapshot } from 'xstate';
 import { KratosError } from '../../../src/errors/kratos-error.ts';
@@ -15,7 +17,7 @@ import { parseDuration } from '../../../src/x/duration.ts';
 import { FLOW_MODELS } from '../../support/flow-models.ts';
 import { testTotpUrl, totpCode, wrongTotpCode } from '../../support/totp.ts';
 import { coveringPaths, generatePaths, measureCoverage, openFlow, stepAction, topState, type MachineModelSpec } from '../../support/machine-model.ts';
-import { createHarness, type Client, type Harness, type Json } from './harness.ts';
+import { createHarness, PUBLIC, type Client, type Harness, type Json } from './harness.ts';
 import { HOOK_REFUSALS, HookReceiver, modelHook, modelHookFlows } from '../../support/hook-receiver.ts';
 
 /** What one client action produced: the flow service's answer, or the error it threw. */
@@ -31,6 +33,8 @@ interface PathRun {
   /** Recovery/verification: the address the flow's code went to, an admin-issued code. */
   address?: string;
   issuedCode?: string;
+  /** A test login: the flow's CSRF bearer. */
+  bearer?: string;
 }
 
 const PASSWORD = 'the model passphrase 1';
@@ -40,11 +44,17 @@ let withHook: Harness;
 let withoutHook: Harness;
 /** Login at aal2: TOTP and the code as second factors (a code is a first factor on the other two). */
 let secondFactors: Harness;
+/** Test logins of an OpenID Connect provider (the real test OP on loopback). */
+let tester: Harness;
+let op: TestOpenIdProvider;
 /** Web hooks before saving (login, registration, settings): pass, unless a refusal action armed the receiver. */
 const receiver = new HookReceiver();
 beforeAll(async () => {
   const base = await receiver.listen();
-  [withHook, withoutHook, secondFactors] = await Promise.all([
+  op = await startOpenIdProvider();
+  const provider = testLoginProvider(op.issuer);
+  await op.start([{ client_id: provider.client_id, client_secret: provider.client_secret, redirect_uris: [`${PUBLIC}self-service/methods/oidc/callback/op1`] }]);
+  [withHook, withoutHook, secondFactors, tester] = await Promise.all([
     createHarness({
       selfservice: {
         flows: {
@@ -59,12 +69,15 @@ beforeAll(async () => {
       selfservice: { methods: { code: { passwordless_enabled: true } }, flows: { registration: { after: { password: { hooks: [] }, code: { hooks: [] } } } } },
     }),
     createHarness({ selfservice: { methods: { totp: { enabled: true }, code: { mfa_enabled: true } }, flows: { login: { after: { hooks: [modelHook(base, 'login')] } } } } }),
+    createHarness({ selfservice: { methods: { oidc: { enabled: true, config: { providers: [provider] } } } } }),
   ]);
 });
 afterAll(async () => {
   await withHook?.close();
   await withoutHook?.close();
   await secondFactors?.close();
+  await tester?.close();
+  await op?.close();
   await receiver.close();
 });
 
@@ -81,6 +94,14 @@ const createIdentity = (harness: Harness, email: string, password: string) => ha
 
 /** Opens the flow in-process the way the model's opening event says. */
 async function open(kind: FlowKind, opening: string, run: PathRun): Promise<void> {
+  if (kind === 'login' && opening === 'browser test login') {
+    run.harness = tester;
+    run.client = tester.client('browser');
+    const flow = await tester.registry.flowService.createTestLogin({ provider_id: 'op1' }, `${PUBLIC}admin/test-login-flows`) as Json;
+    run.flowId = flow.id;
+    run.bearer = flow.ui.nodes.find((n: Json) => n.attributes.name === 'csrf_token').attributes.value;
+    return;
+  }
   if (kind === 'registration' && opening === 'without session hook') {
     run.harness = withoutHook;
     run.client = withoutHook.client('api');
@@ -186,6 +207,18 @@ async function act(kind: FlowKind, refusalOrAction: string, run: PathRun): Promi
     run.issuedCode = undefined;
   };
   switch (`${kind}:${action}`) {
+    case 'login:complete the test login at the provider': {
+      // The browser submits the button with the flow's bearer, logs in at the provider, and the callback route answers.
+      const sub = `model-${run.counter}-${crypto.randomUUID()}`;
+      op.setClaims(sub, { email: run.email });
+      const submitted = await client.submit('login', run.flowId!, { csrf_token: run.bearer, provider: 'op1' });
+      expect(submitted.status).toBe(422);
+      const callbackUrl = await op.authorize(new CookieJar(), submitted.browserLocation!, { login: sub });
+      const route = harness.registry.methods.flatMap((m) => m.routes ?? []).find((r) => r.method === 'GET' && r.path.endsWith('/:provider'))!;
+      const routed = await route.handle({ path: callbackUrl.pathname, params: { provider: 'op1' }, query: Object.fromEntries(callbackUrl.searchParams), body: {} });
+      if (routed.kind !== 'submit') throw new Error(`callback answered ${routed.kind}`);
+      return attempt(() => client.submit(routed.flowKind, routed.flowId, routed.payload, {}, { callback: true }));
+    }
     case 'login:ask for a login code':
       mailed();
       return post(run, kind, { method: 'code', identifier: run.email });
@@ -252,6 +285,17 @@ async function check(kind: FlowKind, result: Result, predicted: AnyMachineSnapsh
     expect(body.state, where).toBe('choose_method');
     expect(body.ui.messages.map((m: Json) => m.id), where).toEqual([4000001]);
     run.flowId = body.id;
+    return;
+  }
+  if (action === 'complete the test login at the provider') {
+    // The provider's answer is recorded; the browser goes to the results page, signed in nowhere.
+    expect(result.error, where).toBeUndefined();
+    expect(result.answer!.status, where).toBe(303);
+    expect(result.answer!.browserLocation, where).toBe(`${new URL(PUBLIC).origin}/session/test-oidc?flow=${run.flowId}`);
+    expect(client.token, where).toBeUndefined();
+    const stored = (await client.get('login', run.flowId!)).body as Json;
+    expect(stored.state, where).toBe(topState(predicted));
+    expect(stored.test_context.debug_payload.jsonnet_output.identity.traits.email, where).toBe(run.email);
     return;
   }
   if (action === 'change the password with an old login') {

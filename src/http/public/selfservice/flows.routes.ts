@@ -94,6 +94,12 @@ export function selfServiceFlowRoutes(registry: Registry): Router {
     }
   }
 
+  // Kratos deleteTestLoginFlow: an administrator's test login, by id (a captured one only from the browser that captured it).
+  router.delete('/self-service/login/test', async (req: Request, res: Response) => {
+    await flows.deleteTestLogin(queryString(req, 'id') ?? '', await facts(req));
+    res.status(204).end();
+  });
+
   // A method's callback is a browser navigation: answered like a link.
   router.use(methodRoutes(registry, registry.methods.flatMap((m) => m.routes ?? []), (req, res, call) => answer(req, res, true, call), (req) => facts(req)));
   return router;
