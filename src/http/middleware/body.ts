@@ -25,7 +25,8 @@ export class BodyShapeError extends Error {
   constructor(problem: JsonShapeProblem, limit: number, text?: string) {
     super(text ?? (problem === 'depth' ? `The request body is nested deeper than ${limit} levels.`
       : problem === 'keys' ? `The request body has more than ${limit} keys.`
-        : 'The request body contains a NUL control character, which is not allowed.'));
+        : problem === 'surrogate' ? 'The request body contains a lone UTF-16 surrogate (\\uD800-\\uDFFF without its pair), which is no text.'
+          : 'The request body contains a NUL control character, which is not allowed.'));
     this.type = `entity.shape.${problem}`;
   }
 }

@@ -14,6 +14,7 @@ function fromBodyParser(err: BodyParserError & Error): KratosError | undefined {
     case 'entity.shape.depth':
     case 'entity.shape.keys':
     case 'entity.shape.nul':
+    case 'entity.shape.surrogate':
       return new KratosError(400, undefined, { reason: err.message });
     case 'parameters.too.many':
       return new KratosError(400, undefined, { reason: 'The request body has too many form fields.' });
@@ -29,9 +30,17 @@ function fromBodyParser(err: BodyParserError & Error): KratosError | undefined {
   }
 }
 
+/** Express's router could not percent-decode a path parameter (invalid UTF-8, e.g. `%ED%A0%80`): the client's fault. */
+function fromRouter(err: BodyParserError & Error): KratosError | undefined {
+  if (err instanceof URIError && err.status === 400) {
+    return new KratosError(400, undefined, { reason: 'The request path is not valid percent-encoded UTF-8.' });
+  }
+  return undefined;
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const kratos = fromBodyParser(err) ?? toKratosError(err);
+    const kratos = fromBodyParser(err) ?? fromRouter(err) ?? toKratosError(err);
     if (kratos.status >= 500) {
       logger.error('request failed', { request_id: res.locals.requestId, method: req.method, route: req.route?.path, err: describe(err) });
     }

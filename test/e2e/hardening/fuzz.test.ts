@@ -1,6 +1,6 @@
 /**
- * Issue 15, "Fuzzing": property-based bodies and queries (fast-check) for the public self-service endpoints and the
- * admin identity endpoints. Whatever arrives — any JSON value, known field names with values of any type, control
+ * Issue 15, "Fuzzing": property-based bodies and queries (fast-check) for the public self-service endpoints, the
+ * admin identity endpoints, and every other operation of Kratos's OpenAPI (path parameters, query and body). Whatever arrives — any JSON value, known field names with values of any type, control
  * characters, arbitrary form bodies and query strings — the answer is never a 5xx and never a hang (each request has
  * 5 s), and a refused admin body writes nothing. `npm test` runs FUZZ_RUNS (default 20) cases per property;
  * `npm run fuzz` runs many more (FUZZ_RUNS=500). A failure prints fast-check's seed and shrunk counterexample.
@@ -9,6 +9,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
+import { referenceUrl } from '../../support/reference.ts';
+import { readFileSync } from 'node:fs';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 20);
 const KINDS = ['login', 'registration', 'recovery', 'verification', 'settings'] as const;
@@ -47,7 +49,11 @@ for (const db of testDatabases()) {
       server = await startTestServer(created.dsn, {
         hashers: { algorithm: 'argon2', argon2: { memory: '2MB', iterations: 1, parallelism: 1 } },
         selfservice: {
-          methods: { password: { config: { haveibeenpwned_enabled: false } }, totp: { enabled: true }, lookup_secret: { enabled: true } },
+          methods: {
+            password: { config: { haveibeenpwned_enabled: false } }, totp: { enabled: true }, lookup_secret: { enabled: true },
+            // Nothing listens on port 9: provider buttons, test-login flows and callbacks without a reachable provider.
+            oidc: { enabled: true, config: { providers: [{ id: 'down', provider: 'generic', client_id: 'c', client_secret: 'secret-0123456789', issuer_url: 'http://127.0.0.1:9', mapper_url: `base64://${Buffer.from('{ identity: { traits: { email: std.extVar("claims").email } } }').toString('base64')}` }] } },
+          },
           flows: { recovery: { enabled: true, use: 'code' }, verification: { enabled: true, use: 'code' } },
         },
       });
@@ -88,6 +94,29 @@ for (const db of testDatabases()) {
       expect(JSON.stringify(history)).not.toContain('9.99197073988303e-310');
     });
 
+    it('regression (found by this fuzzer): a path parameter that is not valid UTF-8 answers 400, not 500', async () => {
+      for (const url of [`${server.publicUrl}/sessions/%ED%A0%80`, `${server.adminUrl}/admin/identities/%ED%A0%80`, `${server.adminUrl}/admin/sessions/%C3`]) {
+        const res = await fetch(url, { method: url.includes('/sessions/') ? 'DELETE' : 'GET', headers: { accept: 'application/json' } });
+        expect(res.status, url).toBe(400);
+        expect((await res.json()).error).toMatchObject({ code: 400, reason: 'The request path is not valid percent-encoded UTF-8.' });
+      }
+    });
+
+    it('regression (found by this fuzzer): a lone surrogate in a JSON body answers 400 on both APIs, nothing stored', async () => {
+      const flow = (await (await fetch(`${server.publicUrl}/self-service/login/api`)).json()).id;
+      const login = await fetch(`${server.publicUrl}/self-service/login?flow=${flow}`, {
+        method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: '{"method":"\\ud800"}',
+      });
+      expect(login.status).toBe(400);
+      expect((await login.json()).error.reason).toMatch(/lone UTF-16 surrogate/);
+      const before = await identityCount();
+      const admin = await fetch(`${server.adminUrl}/admin/identities`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"schema_id":"default","traits":{"email":"a\\udc00@example.com"}}',
+      });
+      expect(admin.status).toBe(400);
+      expect(await identityCount()).toBe(before);
+    });
+
     it('query strings of flow creation, flow reads, mailed links and errors never answer 5xx', { timeout: 120_000 }, async () => {
       const query = fc.dictionary(fc.constantFrom('id', 'flow', 'return_to', 'refresh', 'aal', 'code', 'token', 'via', 'login_challenge', 'organization'), nasty, { maxKeys: 4 });
       const path = fc.constantFrom(
@@ -100,6 +129,46 @@ for (const db of testDatabases()) {
         const status = await send(url.toString(), { headers: { accept: 'application/json' } });
         expect(status, url.toString()).toBeLessThan(500);
       }), { numRuns: RUNS * 5 });
+    });
+
+    it("every operation of Kratos's OpenAPI, with any path parameters, query and body, never answers 5xx", { timeout: 180_000 }, async () => {
+      type Operation = { parameters?: Array<{ in: string; name: string }>; requestBody?: unknown };
+      const spec = JSON.parse(readFileSync(referenceUrl('kratos-openapi.json'), 'utf8')) as { paths: Record<string, Record<string, Operation>> };
+      const operations = Object.entries(spec.paths).flatMap(([path, ops]) => Object.entries(ops)
+        .filter(([verb]) => ['get', 'post', 'put', 'patch', 'delete'].includes(verb))
+        .map(([verb, op]) => ({ path, verb: verb.toUpperCase(), op })));
+      expect(operations.length).toBe(60);
+      const email = `fuzz-${crypto.randomUUID()}@example.com`;
+      const known = await (await fetch(`${server.adminUrl}/admin/identities`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ schema_id: 'default', traits: { email }, credentials: { password: { config: { password: 'a fuzzed passphrase 1234' } } } }),
+      })).json() as { id: string };
+      const pathValue = fc.oneof(fc.constant(known.id), fc.uuid(), nasty.filter((v) => v.length > 0), fc.constantFrom('password', 'oidc', 'totp', 'default'));
+      const operation = fc.constantFrom(...operations).chain((o) => fc.record({
+        o: fc.constant(o),
+        params: fc.array(pathValue, { minLength: 3, maxLength: 3 }),
+        query: fc.dictionary(fc.constantFrom('x', ...(o.op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name)), fc.oneof(nasty, fc.constant(known.id)), { maxKeys: 4 }),
+        payload: body,
+        token: fc.oneof(fc.constant(undefined), nasty.map((t) => t.replace(/[^\x21-\x7e]/g, '') || 'x')),
+      }));
+      await fc.assert(fc.asyncProperty(operation, async ({ o, params, query, payload, token }) => {
+        let i = 0;
+        // A lone surrogate has no UTF-8 form: its CESU bytes go instead (invalid UTF-8 in the path, as an attacker sends).
+        const segment = (v: string) => {
+          try {
+            return encodeURIComponent(v);
+          } catch {
+            return encodeURIComponent(v.replace(/[\ud800-\udfff]/g, '\ufffd')).replace(/%EF%BF%BD/g, '%ED%A0%80');
+          }
+        };
+        const path = o.path.replace(/\{[^}]+\}/g, () => segment(params[i++ % params.length]));
+        const url = new URL(path.replace(/^\//, ''), `${o.path.startsWith('/admin/') ? server.adminUrl : server.publicUrl}/`);
+        for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+        const init: RequestInit = { method: o.verb, headers: { accept: 'application/json', ...(token ? { 'x-session-token': token } : {}) } };
+        if (o.verb !== 'GET') Object.assign(init, { body: JSON.stringify(payload), headers: { ...init.headers, 'content-type': 'application/json' } });
+        const status = await send(url.toString(), init);
+        expect(status, `${o.verb} ${url} ${String(init.body ?? '').slice(0, 300)}`).toBeLessThan(500);
+      }), { numRuns: RUNS * 10 });
     });
 
     it('admin identity bodies never answer 5xx, and a refused one writes nothing', { timeout: 120_000 }, async () => {
