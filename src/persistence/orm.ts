@@ -49,9 +49,15 @@ export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions =
         min: 1,
         max: 1,
         idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
-        afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+        // libsql's `exec` is synchronous (better-sqlite3's API) and runs every statement of the string.
+        afterCreate: (conn: { exec(sql: string): void }, done: (err: Error | null, conn: unknown) => void) => {
           const pragmas = parsed.memory ? SQLITE_PRAGMAS : SQLITE_PRAGMAS + ' PRAGMA journal_mode = WAL;';
-          conn.exec(pragmas, (err) => done(err, conn));
+          try {
+            conn.exec(pragmas);
+          } catch (err) {
+            return done(err as Error, conn);
+          }
+          done(null, conn);
         },
       },
     } as Options);

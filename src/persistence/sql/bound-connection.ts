@@ -43,13 +43,18 @@ function withBoundValues<C extends ConnectionClass>(Base: C, bindDate: (value: D
   return BoundConnection;
 }
 
-/** SQLite stores dates as epoch milliseconds (what MikroORM's SQLite platform inlines). */
+/**
+ * SQLite through libSQL (`@mikro-orm/libsql`: the `libsql` package, a better-sqlite3-compatible Node-API add-on that
+ * ships prebuilt per platform, so installing needs no compiler and Deno can load it). Local files and `:memory:`
+ * only: the DSN parser never hands it a `libsql://` URL. Dates are stored as epoch milliseconds (what MikroORM's
+ * SQLite platforms inline).
+ */
 export async function boundSqliteDriver(): Promise<new (config: Configuration) => AbstractSqlDriver> {
-  const { SqliteConnection, SqlitePlatform } = await import('@mikro-orm/sqlite');
-  const Connection = withBoundValues(SqliteConnection, (value) => value.getTime());
+  const { LibSqlConnection, LibSqlPlatform } = await import('@mikro-orm/libsql');
+  const Connection = withBoundValues(LibSqlConnection, (value) => value.getTime());
   return class BoundSqliteDriver extends AbstractSqlDriver {
     constructor(config: Configuration) {
-      super(config, new SqlitePlatform(), Connection as never, ['knex', 'sqlite3']);
+      super(config, new LibSqlPlatform(), Connection as never, ['knex', 'libsql']);
     }
   };
 }

@@ -15,8 +15,7 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   '@statelyai/inspect': ['observability/'],
 
   '@mikro-orm/*': ['entities/', 'src/persistence/'],
-  'better-sqlite3': ['src/persistence/'],
-  sqlite3: ['src/persistence/'],
+  libsql: ['src/persistence/'],
   pg: ['src/persistence/'],
   knex: ['src/persistence/'],
 
@@ -27,7 +26,7 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   '@node-rs/argon2': ['src/hash/'],
 
   nodemailer: ['src/courier/'],
-  '@hanazuki/node-jsonnet': ['src/hooks/'], // web hook body templates
+  '@hanazuki/node-jsonnet': ['src/hooks/'], // Jsonnet (optional package): web hook and HTTP courier bodies, OIDC mappers
 
   'prom-client': ['observability/'],
   '@opentelemetry/*': ['observability/'],
