@@ -13,7 +13,8 @@ export interface OpenOrmOptions {
   debug?: boolean;
 }
 
-const SQLITE_PRAGMAS = 'PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;';
+// busy_timeout 0: libsql would busy-wait on the event loop; bound-connection.ts waits for the write lock instead.
+const SQLITE_PRAGMAS = 'PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0; PRAGMA synchronous = NORMAL;';
 
 /** Opens a MikroORM instance for a Kratos-style DSN. The driver module is loaded only for the dialect in use. */
 export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions = {}): Promise<Orm> {
