@@ -2,7 +2,7 @@
  * Fast SHA-256 hex of short strings (session and logout tokens), for storage and lookup.
  *
  * Not `crypto.subtle.digest`: on Node every WebCrypto digest is a libuv threadpool round trip (~120 us measured here,
- * competing with node-sqlite3 for the same 4 threads), which alone halves `whoami` throughput. hash-wasm (plain
+ * competing with other work for the same 4 threads), which alone halves `whoami` throughput. hash-wasm (plain
  * WebAssembly, runs on Deno too) hashes synchronously in ~4 us once its module is instantiated. The hasher is
  * shared: init/update/digest run without an await in between, so calls cannot interleave.
  */

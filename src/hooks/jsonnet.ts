@@ -1,21 +1,55 @@
 /**
  * The Jsonnet evaluator (@hanazuki/node-jsonnet: libjsonnet, evaluated off the event loop), shared by web hook body
- * templates and OpenID Connect claims mappers. This folder owns the library; everything else gets these functions.
+ * templates, HTTP courier bodies and OpenID Connect claims mappers. This folder owns the library; everything else
+ * gets these functions.
+ *
+ * The package is OPTIONAL and not installed by `npm ci`: it compiles libjsonnet from source (it ships no prebuilt
+ * binary), which needs a C++17 compiler and CMake and takes minutes, and most deployments use no Jsonnet at all.
+ * No maintained pure-JavaScript or WebAssembly Jsonnet evaluator is published on npm (the Emscripten builds there
+ * are of libjsonnet 0.9, from 2017), so the native one stays, loaded only when the configuration has a Jsonnet
+ * source: `loadJsonnetSource` (which every configured template goes through at start-up) refuses the start, naming
+ * the package and the command that installs it, when it is missing.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 
-/** The part of @hanazuki/node-jsonnet used here; it ships no ESM types. */
+/** The part of @hanazuki/node-jsonnet used here. */
 interface JsonnetVm {
   tlaCode(key: string, code: string): JsonnetVm;
   extCode(key: string, code: string): JsonnetVm;
   evaluateSnippet(snippet: string, filename?: string): Promise<string>;
 }
-interface JsonnetModule {
+export interface JsonnetModule {
   Jsonnet: new () => JsonnetVm;
 }
-const JSONNET_MODULE = '@hanazuki/node-jsonnet';
-let loaded: Promise<JsonnetModule> | undefined;
+
+export const JSONNET_PACKAGE = '@hanazuki/node-jsonnet';
+/** How to add the evaluator (the version package-lock.json had when it was a dependency). */
+export const JSONNET_INSTALL = 'npm run jsonnet:install';
+
+/** Loads the CommonJS package synchronously, so a start-up check can answer at once. */
+const requirePackage = (): JsonnetModule => createRequire(import.meta.url)(JSONNET_PACKAGE) as JsonnetModule;
+let loaded: JsonnetModule | undefined;
+
+/**
+ * Why the evaluator cannot be used, or undefined when it can (the package is installed and its add-on was built).
+ * `load` is for tests.
+ */
+export function jsonnetEvaluatorProblem(load: () => JsonnetModule = requirePackage): string | undefined {
+  try {
+    const module = load();
+    if (typeof module?.Jsonnet !== 'function') throw new Error('it exports no Jsonnet class');
+    if (load === requirePackage) loaded = module;
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND'
+      ? 'is not installed'
+      : `cannot be loaded (${String((err as Error).message).split('\n')[0].slice(0, 160)})`;
+    return `Jsonnet needs the optional package ${JSONNET_PACKAGE}, which ${why}: run \`${JSONNET_INSTALL}\` (it compiles libjsonnet, with a C++17 compiler and CMake)`;
+  }
+}
 
 export interface JsonnetInputs {
   /** Top-level arguments, as JSON values (web hooks: `function(ctx)`). */
@@ -29,9 +63,11 @@ export interface JsonnetInputs {
  * (its location): the rest may quote the inputs, which can be personal data or secrets.
  */
 export async function evaluateJsonnet(snippet: string, filename: string, inputs: JsonnetInputs): Promise<unknown> {
-  loaded ??= import(JSONNET_MODULE) as Promise<JsonnetModule>;
-  const { Jsonnet } = await loaded;
-  let vm = new Jsonnet();
+  if (!loaded) {
+    const problem = jsonnetEvaluatorProblem();
+    if (problem) throw new JsonnetError(problem);
+  }
+  let vm = new loaded!.Jsonnet();
   for (const [key, value] of Object.entries(inputs.tla ?? {})) vm = vm.tlaCode(key, JSON.stringify(value));
   for (const [key, value] of Object.entries(inputs.ext ?? {})) vm = vm.extCode(key, JSON.stringify(value));
   let output: string;
@@ -47,8 +83,19 @@ export class JsonnetError extends Error {
   override name = 'JsonnetError';
 }
 
-/** A Jsonnet source given as `base64://...` or `file://path` (relative paths from `baseDir`); HTTP is not fetched. */
+/**
+ * A Jsonnet source given as `base64://...` or `file://path` (relative paths from `baseDir`); HTTP is not fetched.
+ * Every configured template is loaded through here at start-up, so this is also where a missing evaluator stops the
+ * start (after the source itself was found good).
+ */
 export function loadJsonnetSource(uri: string, baseDir: string): { source: string } | { problem: string } {
+  const read = readJsonnetSource(uri, baseDir);
+  if ('problem' in read) return read;
+  const problem = jsonnetEvaluatorProblem();
+  return problem ? { problem } : read;
+}
+
+function readJsonnetSource(uri: string, baseDir: string): { source: string } | { problem: string } {
   if (uri.startsWith('base64://')) return { source: Buffer.from(uri.slice('base64://'.length), 'base64').toString('utf8') };
   if (uri.startsWith('file://')) {
     const path = uri.slice('file://'.length);

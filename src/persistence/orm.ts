@@ -13,7 +13,8 @@ export interface OpenOrmOptions {
   debug?: boolean;
 }
 
-const SQLITE_PRAGMAS = 'PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;';
+// busy_timeout 0: libsql would busy-wait on the event loop; bound-connection.ts waits for the write lock instead.
+const SQLITE_PRAGMAS = 'PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 0; PRAGMA synchronous = NORMAL;';
 
 /** Opens a MikroORM instance for a Kratos-style DSN. The driver module is loaded only for the dialect in use. */
 export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions = {}): Promise<Orm> {
@@ -49,9 +50,15 @@ export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions =
         min: 1,
         max: 1,
         idleTimeoutMillis: Number.MAX_SAFE_INTEGER,
-        afterCreate: (conn: { exec(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void) => {
+        // libsql's `exec` is synchronous (better-sqlite3's API) and runs every statement of the string.
+        afterCreate: (conn: { exec(sql: string): void }, done: (err: Error | null, conn: unknown) => void) => {
           const pragmas = parsed.memory ? SQLITE_PRAGMAS : SQLITE_PRAGMAS + ' PRAGMA journal_mode = WAL;';
-          conn.exec(pragmas, (err) => done(err, conn));
+          try {
+            conn.exec(pragmas);
+          } catch (err) {
+            return done(err as Error, conn);
+          }
+          done(null, conn);
         },
       },
     } as Options);

@@ -5,6 +5,7 @@
  */
 import { Utils, type Configuration, type Transaction } from '@mikro-orm/core';
 import { AbstractSqlConnection, AbstractSqlDriver, type AbstractSqlPlatform } from '@mikro-orm/knex';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { bindValues, type BindPlatform } from './bind-values.ts';
 
 type ConnectionClass = abstract new (...args: any[]) => AbstractSqlConnection;
@@ -43,15 +44,99 @@ function withBoundValues<C extends ConnectionClass>(Base: C, bindDate: (value: D
   return BoundConnection;
 }
 
-/** SQLite stores dates as epoch milliseconds (what MikroORM's SQLite platform inlines). */
+/**
+ * SQLite through libSQL (`@mikro-orm/libsql`: the `libsql` package, a better-sqlite3-compatible Node-API add-on that
+ * ships prebuilt per platform, so installing needs no compiler and Deno can load it). Local files and `:memory:`
+ * only: the DSN parser never hands it a `libsql://` URL. Dates are stored as epoch milliseconds (what MikroORM's
+ * SQLite platforms inline).
+ */
 export async function boundSqliteDriver(): Promise<new (config: Configuration) => AbstractSqlDriver> {
-  const { SqliteConnection, SqlitePlatform } = await import('@mikro-orm/sqlite');
+  const { LibSqlConnection, LibSqlPlatform } = await import('@mikro-orm/libsql');
+  const { LibSqlKnexDialect } = await import('@mikro-orm/knex');
+
+  /**
+   * libsql runs statements synchronously on the event loop, so SQLite's busy handler would SLEEP THE WHOLE PROCESS
+   * while another connection holds the write lock, and when that connection belongs to this process (a second store,
+   * `courier watch` next to the server in one test) it can never commit meanwhile: every such wait ran the full busy
+   * timeout, then failed. So the connections have no busy handler (PRAGMA busy_timeout = 0, see orm.ts) and SQLITE_BUSY
+   * is waited out here, asynchronously, where a retry is sound: transactions start with BEGIN IMMEDIATE (the write
+   * lock is taken up front, so no statement inside one meets SQLITE_BUSY), and BEGIN, COMMIT and statements outside a
+   * transaction have changed nothing when they report it (https://sqlite.org/rescode.html#busy).
+   * libsql leaves a statement that reported SQLITE_BUSY active until it is garbage-collected (a later COMMIT on the
+   * connection then fails with "SQL statements in progress"), so the retry runs the SAME statement again (`run` and
+   * `all` reset it first), and BEGIN / COMMIT / ROLLBACK go through `exec`, which keeps no statement.
+   */
+  class AsyncBusyDialect extends LibSqlKnexDialect {
+    override async _query(connection: LibsqlConnection, obj: KnexQuery): Promise<KnexQuery> {
+      const control = /^\s*(begin|commit|rollback)\s*;?\s*$/i.exec(obj.sql)?.[1].toLowerCase();
+      if (control) {
+        const sql = control === 'begin' ? 'BEGIN IMMEDIATE' : control.toUpperCase();
+        await retryWhileBusy(() => connection.exec(sql), control !== 'rollback');
+        obj.response = [];
+        obj.context = { changes: 0 };
+        return obj;
+      }
+      const dialect = this as unknown as { getCallMethod(obj: KnexQuery): 'all' | 'run'; _formatBindings(bindings: unknown): unknown[] };
+      const method = dialect.getCallMethod(obj);
+      const statement = connection.prepare(obj.sql);
+      const bindings = dialect._formatBindings(obj.bindings);
+      const response = await retryWhileBusy(() => statement[method](bindings), !connection.inTransaction, connection);
+      obj.response = response;
+      obj.context = { lastID: (response as { lastInsertRowid?: unknown }).lastInsertRowid, changes: (response as { changes?: unknown }).changes };
+      return obj;
+    }
+  }
+  class SqliteConnection extends LibSqlConnection {
+    override createKnex() {
+      this.client = this.createKnexClient(AsyncBusyDialect as never);
+      this.connected = true;
+    }
+  }
   const Connection = withBoundValues(SqliteConnection, (value) => value.getTime());
   return class BoundSqliteDriver extends AbstractSqlDriver {
     constructor(config: Configuration) {
-      super(config, new SqlitePlatform(), Connection as never, ['knex', 'sqlite3']);
+      super(config, new LibSqlPlatform(), Connection as never, ['knex', 'libsql']);
     }
   };
+}
+
+/** How long a SQLite statement waits for another connection's write lock in all (what busy_timeout used to be). */
+export const SQLITE_BUSY_BUDGET_MS = 10_000;
+const BUSY_MAX_DELAY_MS = 50;
+
+interface LibsqlConnection {
+  inTransaction: boolean;
+  exec(sql: string): void;
+  prepare(sql: string): Record<'all' | 'run', (bindings: unknown) => unknown>;
+  /** knex-libsql's pool validation: a file connection created more than 10 s ago is replaced on its next checkout. */
+  __created?: number;
+}
+interface KnexQuery {
+  sql: string;
+  bindings?: unknown;
+  response?: unknown;
+  context?: Record<string, unknown>;
+}
+
+/**
+ * Runs `attempt` until it stops reporting SQLITE_BUSY, sleeping 1, 2, 4 … 50 ms in between, for at most the budget.
+ * A statement given up on stays active inside libsql, so its connection is marked for replacement by the pool.
+ */
+async function retryWhileBusy<T>(attempt: () => T, retryable: boolean, connection?: LibsqlConnection): Promise<T> {
+  let waited = 0;
+  for (let delay = 1; ; delay = Math.min(delay * 2, BUSY_MAX_DELAY_MS)) {
+    try {
+      return attempt();
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY') throw err;
+      if (!retryable || waited >= SQLITE_BUSY_BUDGET_MS) {
+        if (connection) connection.__created = 0;
+        throw err;
+      }
+    }
+    await sleep(delay);
+    waited += delay;
+  }
 }
 
 /** PostgreSQL gets dates as ISO strings in UTC (MikroORM's format with `forceUtcTimezone`). */

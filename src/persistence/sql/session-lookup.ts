@@ -9,23 +9,24 @@
  *   `releaseConnection()` borrow a raw driver connection from the same tarn pool MikroORM uses, so pool limits and
  *   transaction exclusivity are respected (on SQLite, pool size 1: a lookup waits while a transaction holds the
  *   connection, so never call `find` from inside an open SQLite transaction).
- * - SQLite database file: a dedicated READ-ONLY better-sqlite3 connection of its own, outside the ORM's pool, runs the
- *   prepared statement synchronously (~16 us here, against ~200 us for a round trip through node-sqlite3's thread
- *   pool behind the pool's single connection, which also serialises lookups with every ORM query). The ORM opens
- *   file databases in WAL mode, where a reader never waits for a writer and sees every commit made before its
- *   statement starts, so a revoked session or a disabled identity is refused by the very next lookup. `get` resets the
- *   statement, so no read transaction outlives a lookup (checkpoints are never held back). The rare SQLITE_BUSY a
- *   WAL reader can meet (while another connection recovers the WAL index) is answered through the pool instead of
- *   by busy-waiting on the event loop.
- * - SQLite `:memory:` databases exist only inside the pool's connection: the raw connection is a `sqlite3.Database`.
- *   The statement is prepared once per Database (`db.prepare`) and executed with `Statement#all` (which steps to the
- *   end and resets, so no read lock is left behind). node-sqlite3 refuses to close a database with unfinalized
- *   statements, so the Database's `close` is wrapped to finalize the cached statement first.
+ * - SQLite is libsql (better-sqlite3's synchronous API): a statement runs on the calling thread, with no thread-pool
+ *   round trip. Statements run in raw mode (rows come back as arrays: no per-row object to build, and the memo below
+ *   compares them value by value); `get` resets the statement, so no read transaction outlives a lookup.
+ * - SQLite database file: a dedicated READ-ONLY connection of its own (`PRAGMA query_only`), outside the ORM's pool,
+ *   runs the prepared statement, so a lookup never queues behind the pool's single connection while a request holds
+ *   it for a transaction. The ORM opens file databases in WAL mode, where a reader never waits for a writer and sees
+ *   every commit made before its statement starts, so a revoked session or a disabled identity is refused by the very
+ *   next lookup. The rare SQLITE_BUSY a WAL reader can meet (while another connection recovers the WAL index) is
+ *   answered through the pool instead of by busy-waiting on the event loop (busy timeout 0).
+ * - SQLite `:memory:` databases exist only inside the pool's connection (a second connection would open a different,
+ *   empty database): the statement is prepared once per pool connection (a WeakMap, so a connection the pool
+ *   replaced drops its entry) and run while the connection is borrowed.
  * - PostgreSQL (`client.dialect === 'postgresql'`): the raw connection is a `pg.Client`; the query is sent as a named
  *   prepared statement `{ name, text, values }`, which pg parses once per connection and then only binds/executes.
  *   (Named statements need session-level pooling: with PgBouncer in transaction mode use `max_prepared_statements`.)
  *   MikroORM installs type parsers returning timestamptz as text; json/jsonb come back parsed.
  */
+import { existsSync } from 'node:fs';
 import type { MikroORM } from '@mikro-orm/core';
 import type { IdentityRecord, IdentityState } from '../../identity/identity.ts';
 import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from '../../session/session.ts';
@@ -37,26 +38,22 @@ interface KnexClientLike {
   releaseConnection(connection: unknown): Promise<void> | void;
 }
 
-interface SqliteStatementLike {
-  all(params: unknown[], callback: (err: Error | null, rows: Record<string, unknown>[]) => void): unknown;
-  finalize(callback?: (err: Error | null) => void): unknown;
-}
-
-interface SqliteDatabaseLike {
-  prepare(sql: string, callback?: (err: Error | null) => void): SqliteStatementLike;
-  close(callback?: (err: Error | null) => void): unknown;
-}
-
-interface BetterSqliteStatement {
-  raw(on: true): BetterSqliteStatement;
+/** The part of libsql's `Statement` used here (better-sqlite3's API). */
+interface LibsqlStatement {
+  raw(on?: boolean): LibsqlStatement;
   columns(): Array<{ name: string }>;
-  /** In raw mode: the row's values in column order. */
+  /** In raw mode: the first row's values in column order. */
   get(...params: unknown[]): unknown[] | undefined;
 }
 
-interface BetterSqliteDatabase {
-  close(): unknown;
+/** The part of libsql's `Database` used here. */
+interface LibsqlDatabase {
+  prepare(sql: string): LibsqlStatement;
+  exec(sql: string): void;
+  close(): void;
 }
+
+type LibsqlDatabaseClass = new (path: string, options?: { timeout?: number }) => LibsqlDatabase;
 
 interface PgClientLike {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
@@ -127,6 +124,7 @@ function knexClientOf(orm: MikroORM): KnexClientLike {
 export function createSessionLookup(orm: MikroORM): SessionLookup {
   const client = knexClientOf(orm);
   const memo = new SessionRowMemo();
+  // knex names libsql's dialect after the sqlite3 client it extends
   if (client.dialect === 'sqlite3') {
     const pooled = new PooledSessionLookup('sqlite', client, memo, sqliteRow);
     const file = String(orm.config.get('dbName') ?? '');
@@ -136,61 +134,24 @@ export function createSessionLookup(orm: MikroORM): SessionLookup {
   throw new Error(`session lookup: unsupported knex dialect "${client.dialect}"`);
 }
 
-/**
- * Prepared statements per raw sqlite3 connection (a WeakMap, so a connection the pool replaced drops its entry).
- * The promise settles with the prepare callback: node-sqlite3 never calls back `all` on a statement whose prepare
- * failed, so execution must wait until the statement is known to be good.
- */
-const sqliteStatements = new WeakMap<SqliteDatabaseLike, Promise<SqliteStatementLike>>();
-const closeWrapped = new WeakSet<SqliteDatabaseLike>();
-
-function sqliteStatementFor(db: SqliteDatabaseLike): Promise<SqliteStatementLike> {
-  let prepared = sqliteStatements.get(db);
-  if (prepared) return prepared;
-  prepared = new Promise<SqliteStatementLike>((resolve, reject) => {
-    const statement = db.prepare(SQLITE_SESSION_BY_TOKEN_SQL, (err) => {
-      if (err) {
-        statement.finalize(() => {});
-        reject(err);
-      } else {
-        resolve(statement);
-      }
-    });
-  });
-  sqliteStatements.set(db, prepared);
-  const mine = prepared;
-  mine.catch(() => {
-    if (sqliteStatements.get(db) === mine) sqliteStatements.delete(db); // prepare again on the next call
-  });
-  if (!closeWrapped.has(db)) {
-    // node-sqlite3 cannot close a database while a statement is unfinalized (SQLITE_BUSY), and knex's pool destroys
-    // connections with `db.close(cb)`: finalize our statement first.
-    closeWrapped.add(db);
-    const originalClose = db.close;
-    db.close = function closeAfterFinalize(callback?: (err: Error | null) => void) {
-      const pending = sqliteStatements.get(db);
-      sqliteStatements.delete(db);
-      if (!pending) return originalClose.call(db, callback);
-      pending.then(
-        (statement) => statement.finalize(() => originalClose.call(db, callback)),
-        () => originalClose.call(db, callback),
-      );
-      return db;
-    };
-  }
-  return prepared;
-}
-
-function runAll(statement: SqliteStatementLike, params: unknown[]): Promise<Record<string, unknown>[]> {
-  return new Promise((resolve, reject) => {
-    statement.all(params, (err, rows) => (err ? reject(err) : resolve(rows)));
-  });
-}
-
 const isMemoryDatabase = (file: string) => file === ':memory:' || file.startsWith('file::memory:') || /[?&]mode=memory\b/.test(file);
 
-/** Runs the dialect's statement on a raw pool connection; the joined row, or undefined. */
-type RowReader = (connection: unknown, tokenHash: string) => Promise<Record<string, unknown> | undefined>;
+/** A prepared statement in raw mode with its column names. */
+interface PreparedLookup {
+  statement: LibsqlStatement;
+  columns: string[];
+}
+
+function prepareLookup(db: LibsqlDatabase): PreparedLookup {
+  const statement = db.prepare(SQLITE_SESSION_BY_TOKEN_SQL).raw(true);
+  return { statement, columns: statement.columns().map((c) => c.name) };
+}
+
+/** The statement per pool connection (`:memory:`, and the fallback of the file reader). */
+const pooledStatements = new WeakMap<LibsqlDatabase, PreparedLookup>();
+
+/** Runs the dialect's statement on a raw pool connection and maps the row (or undefined). */
+type RowReader = (connection: unknown, tokenHash: string, memo: SessionRowMemo) => Promise<ActiveSession | undefined>;
 
 /** Reads the row on a connection borrowed from the ORM's pool: SQLite `:memory:` and PostgreSQL. */
 class PooledSessionLookup implements SessionLookup {
@@ -209,8 +170,7 @@ class PooledSessionLookup implements SessionLookup {
   async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
     const connection = await this.#client.acquireConnection();
     try {
-      const row = await this.#row(connection, tokenHash);
-      return row ? this.#memo.mapObject(tokenHash, row) : undefined;
+      return await this.#row(connection, tokenHash, this.#memo);
     } finally {
       await this.#client.releaseConnection(connection);
     }
@@ -219,14 +179,21 @@ class PooledSessionLookup implements SessionLookup {
   close(): void {}
 }
 
-const sqliteRow: RowReader = async (connection, tokenHash) => {
-  const rows = await runAll(await sqliteStatementFor(connection as SqliteDatabaseLike), [tokenHash]);
-  return rows[0];
+const sqliteRow: RowReader = async (connection, tokenHash, memo) => {
+  const db = connection as LibsqlDatabase;
+  let prepared = pooledStatements.get(db);
+  if (!prepared) {
+    prepared = prepareLookup(db); // throws while the tables don't exist: prepared again on the next call
+    pooledStatements.set(db, prepared);
+  }
+  const values = prepared.statement.get(tokenHash);
+  return values ? memo.map(tokenHash, values, prepared.columns) : undefined;
 };
 
-const pgRow: RowReader = async (connection, tokenHash) => {
+const pgRow: RowReader = async (connection, tokenHash, memo) => {
   const result = await (connection as PgClientLike).query({ name: PG_STATEMENT_NAME, text: PG_SESSION_BY_TOKEN_SQL, values: [tokenHash] });
-  return result.rows[0];
+  const row = result.rows[0];
+  return row ? memo.mapObject(tokenHash, row) : undefined;
 };
 
 /** See the module comment: a synchronous read-only reader on the database file, the pool when it reports busy. */
@@ -235,9 +202,8 @@ class SqliteFileSessionLookup implements SessionLookup {
   readonly #file: string;
   readonly #pooled: SessionLookup;
   readonly #memo: SessionRowMemo;
-  #statement: BetterSqliteStatement | undefined;
-  #columns: string[] = [];
-  #db: BetterSqliteDatabase | undefined;
+  #prepared: PreparedLookup | undefined;
+  #db: LibsqlDatabase | undefined;
   #closed = false;
 
   constructor(file: string, pooled: SessionLookup, memo: SessionRowMemo) {
@@ -248,44 +214,43 @@ class SqliteFileSessionLookup implements SessionLookup {
 
   async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
     if (this.#closed) throw new Error('session lookup: closed');
-    const statement = this.#statement ?? (await this.#prepare());
+    const prepared = this.#prepared ?? (await this.#prepare());
     let values: unknown[] | undefined;
     try {
-      values = statement.get(tokenHash);
+      values = prepared.statement.get(tokenHash);
     } catch (err) {
       if ((err as { code?: unknown }).code === 'SQLITE_BUSY') return this.#pooled.findByTokenHash(tokenHash);
       throw err;
     }
-    return values ? this.#memo.map(tokenHash, values, this.#columns) : undefined;
+    return values ? this.#memo.map(tokenHash, values, prepared.columns) : undefined;
   }
 
-  async #prepare(): Promise<BetterSqliteStatement> {
-    const { default: Database } = await import('better-sqlite3');
-    if (this.#statement) return this.#statement; // a concurrent first call got here first
+  async #prepare(): Promise<PreparedLookup> {
+    const { default: Database } = (await import('libsql')) as unknown as { default: LibsqlDatabaseClass };
+    if (this.#prepared) return this.#prepared; // a concurrent first call got here first
     if (this.#closed) throw new Error('session lookup: closed');
-    // timeout 0: never busy-wait on the event loop (SQLITE_BUSY falls back to the pool, above).
-    const db = new Database(this.#file, { readonly: true, fileMustExist: true, timeout: 0 });
+    // Opening a missing path would create an empty database file: the ORM creates (and migrates) it, never this.
+    if (!existsSync(this.#file)) throw new Error('session lookup: the SQLite database file does not exist');
+    // timeout 0: no busy handler, never busy-wait on the event loop (SQLITE_BUSY falls back to the pool, above).
+    const db = new Database(this.#file, { timeout: 0 });
     try {
-      // raw: rows come back as arrays (no per-row object to build; the memo compares them value by value)
-      const statement = (db.prepare(SQLITE_SESSION_BY_TOKEN_SQL) as unknown as BetterSqliteStatement).raw(true);
-      this.#columns = statement.columns().map((c) => c.name);
-      this.#statement = statement;
+      db.exec('PRAGMA query_only = ON;'); // this connection can never write, whatever runs on it
+      this.#prepared = prepareLookup(db);
     } catch (err) {
       db.close(); // e.g. the tables don't exist yet: prepare again on the next call
       throw err;
     }
     this.#db = db;
-    return this.#statement;
+    return this.#prepared;
   }
 
   close(): void {
     this.#closed = true;
-    this.#statement = undefined;
+    this.#prepared = undefined;
     this.#db?.close();
     this.#db = undefined;
   }
 }
-
 
 /**
  * whoami is polled: the same session is looked up again and again with nothing changed. The mapping from a raw row
@@ -302,12 +267,12 @@ export class SessionRowMemo {
     this.#max = max;
   }
 
-  /** A row as an object (node-sqlite3, pg). */
+  /** A row as an object (pg). */
   mapObject(tokenHash: string, row: Record<string, unknown>): ActiveSession {
     return this.map(tokenHash, Object.values(row), Object.keys(row));
   }
 
-  /** A row as its column values, in the order of `names` (better-sqlite3 raw mode). */
+  /** A row as its column values, in the order of `names` (libsql raw mode). */
   map(tokenHash: string, values: readonly unknown[], names: readonly string[]): ActiveSession {
     const hit = this.#entries.get(tokenHash);
     if (hit) {

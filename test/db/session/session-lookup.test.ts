@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionLookup, parseDbDate, SessionRowMemo } from '../../../src/persistence/sql/session-lookup.ts';
 import { Identity, VerifiableAddress } from '../../../entities/index.ts';
 import type { IssuedSession } from '../../../src/session/session-service.ts';
-import Database from 'better-sqlite3';
+import Database from 'libsql';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
 import { Clock, createIdentity, openHarness, schemaUrl, sessionConfig, type Harness } from './helpers.ts';
 import { openOrm } from '../../../src/persistence/orm.ts';
@@ -23,25 +23,19 @@ const knexClient = (h: Harness) => (h.orm.em.getConnection() as unknown as { get
 
 /**
  * Counts every call into the raw driver while `fn` runs, by wrapping the methods on the driver's own prototypes
- * (reached through a connection borrowed from the same knex pool): sqlite3 `Database` / `Statement`, pg `Client`.
- * Anything the ORM or the lookup sends to the database passes through these.
+ * (reached through a connection borrowed from the same knex pool): libsql `Database` / `Statement` (shared by the
+ * ORM's connection and the whoami file reader), pg `Client`. Anything the ORM or the lookup sends to the database
+ * passes through these.
  */
 async function countDriverCalls(h: Harness, fn: () => Promise<unknown>): Promise<Record<string, number>> {
   const client = knexClient(h);
   const conn = await client.acquireConnection();
   const targets: Array<[object, string[], string]> = [];
-  // The whoami reader on SQLite files: better-sqlite3's Statement prototype (shared by every connection).
-  const scratch = new Database(':memory:');
-  targets.push([Object.getPrototypeOf(scratch.prepare('select 1')), ['get', 'all', 'run', 'iterate'], 'reader']);
-  scratch.close();
   if (client.dialect === 'sqlite3') {
-    const db = conn as unknown as { prepare(sql: string, cb: (err: Error | null) => void): { finalize(cb: () => void): void } };
-    const probe = await new Promise<{ finalize(cb: () => void): void }>((resolve, reject) => {
-      const st = db.prepare('select 1', (err) => (err ? reject(err) : resolve(st)));
-    });
-    targets.push([Object.getPrototypeOf(db), ['all', 'get', 'run', 'each', 'exec', 'prepare', 'map'], 'db']);
-    targets.push([Object.getPrototypeOf(probe), ['all', 'get', 'run', 'each', 'map'], 'statement']);
-    await new Promise<void>((resolve) => probe.finalize(resolve));
+    const scratch = new Database(':memory:');
+    targets.push([Object.getPrototypeOf(scratch), ['prepare', 'exec'], 'db']);
+    targets.push([Object.getPrototypeOf(scratch.prepare('select 1')), ['get', 'all', 'run', 'iterate'], 'statement']);
+    scratch.close();
   } else {
     targets.push([Object.getPrototypeOf(conn), ['query'], 'pg']);
   }
@@ -70,8 +64,11 @@ async function countDriverCalls(h: Harness, fn: () => Promise<unknown>): Promise
   return counts;
 }
 
+/** Statements executed, less the one-time set-up of a connection (prepare, the file reader's `PRAGMA query_only`). */
+const setUp = (key: string) => key === 'db.prepare' || key === 'db.exec';
 const executions = (counts: Record<string, number>) =>
-  Object.entries(counts).filter(([k]) => !k.endsWith('.prepare')).reduce((n, [, v]) => n + v, 0);
+  Object.entries(counts).filter(([k]) => !setUp(k)).reduce((n, [, v]) => n + v, 0);
+const executed = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([k]) => !setUp(k)));
 
 for (const db of [...testDatabases(), sqliteFile]) {
   describe(`session lookup (${db.name})`, () => {
@@ -91,23 +88,23 @@ for (const db of [...testDatabases(), sqliteFile]) {
       // first call on a connection: prepare + one execution
       const first = await countDriverCalls(h, () => h.service.findByToken(token));
       expect(executions(first)).toBe(1);
-      if (db.name === 'sqlite') expect(first['db.prepare']).toBe(1);
+      if (db.name !== 'postgresql') expect(first['db.prepare']).toBe(1);
       // warmed: exactly one execution, no prepare
       let found: unknown;
       const warm = await countDriverCalls(h, async () => {
         found = await h.service.findByToken(token);
       });
       expect(found).not.toBeNull();
-      const expected = { sqlite: { 'statement.all': 1 }, 'sqlite-file': { 'reader.get': 1 }, postgresql: { 'pg.query': 1 } };
+      const expected = { sqlite: { 'statement.get': 1 }, 'sqlite-file': { 'statement.get': 1 }, postgresql: { 'pg.query': 1 } };
       expect(warm).toEqual(expected[db.name]);
       // a miss is one statement too
       const miss = await countDriverCalls(h, () => h.service.findByToken('ory_st_' + 'Z'.repeat(48)));
       expect(miss).toEqual(warm);
       // a malformed token never reaches the database
       expect(await countDriverCalls(h, () => h.service.findByToken('garbage'))).toEqual({});
-      // separate lookup instances share the per-connection statement
+      // separate lookup instances share the per-connection statement (a file lookup opens its own reader)
       const viaOther = await countDriverCalls(h, () => fresh.findByTokenHash('0'.repeat(64)));
-      expect(viaOther).toEqual(warm);
+      expect(db.name === 'sqlite-file' ? executed(viaOther) : viaOther).toEqual(warm);
       fresh.close();
       // positive control: the counter does see ORM traffic
       const orm = await countDriverCalls(h, () => h.service.listForIdentity(identity.id, { limit: 10 }));
@@ -193,11 +190,11 @@ for (const db of [...testDatabases(), sqliteFile]) {
   });
 }
 
-describe('session lookup (sqlite): closing the ORM finalizes the prepared statement', () => {
-  it('the raw connection really closes (node-sqlite3 refuses while a statement is unfinalized)', async () => {
+describe('session lookup (sqlite): the statement lives on the pool connection', () => {
+  it('closing the ORM closes that connection', async () => {
     const sqlite = testDatabases().find((d) => d.name === 'sqlite')!;
     const h = await openHarness(sqlite);
-    let raw: { all(sql: string, params: unknown[], cb: (err: Error | null) => void): void } | undefined;
+    let raw: { open: boolean; prepare(sql: string): unknown } | undefined;
     try {
       expect(await h.service.findByToken('ory_st_' + 'a'.repeat(48))).toBeNull(); // prepares the statement
       const client = knexClient(h);
@@ -206,8 +203,8 @@ describe('session lookup (sqlite): closing the ORM finalizes the prepared statem
     } finally {
       await h.close();
     }
-    const error = await new Promise<Error | null>((resolve) => raw!.all('select 1', [], (err) => resolve(err)));
-    expect(error?.message).toMatch(/SQLITE_MISUSE|closed/i);
+    expect(raw!.open).toBe(false);
+    expect(() => raw!.prepare('select 1')).toThrow();
   });
 });
 
@@ -222,18 +219,31 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
       const identity = await createIdentity(h.store);
       const { token, session } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
       expect((await h.service.findByToken(token))?.id).toBe(session.id); // the reader is open and warm
+      // The reader's statement and the pool's share libsql's prototype: the first call (the reader's) is busy.
       let busy = 0;
-      proto.get = function () {
-        busy++;
-        throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+      proto.get = function (this: unknown, ...args: unknown[]) {
+        if (busy++ === 0) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+        return originalGet.apply(this, args);
+      };
+      const client = knexClient(h);
+      const acquire = client.acquireConnection;
+      let borrowed = 0;
+      client.acquireConnection = function (this: KnexClient) {
+        borrowed++;
+        return acquire.call(this);
       };
       let viaPool: { id: string } | null = null;
-      const counts = await countDriverCalls(h, async () => {
-        viaPool = await h.service.findByToken(token);
-      });
-      expect(busy).toBe(1);
+      try {
+        const counts = await countDriverCalls(h, async () => {
+          viaPool = await h.service.findByToken(token);
+        });
+        expect(counts['statement.get']).toBe(2); // the reader's, busy; then the pool connection's
+      } finally {
+        client.acquireConnection = acquire;
+      }
+      expect(busy).toBe(2);
+      expect(borrowed).toBe(2); // countDriverCalls borrows one to find the prototypes; the lookup the other
       expect(viaPool!.id).toBe(session.id);
-      expect(counts['statement.all']).toBe(1); // node-sqlite3, through the ORM's pool
       // any other error is the caller's to see
       proto.get = () => {
         throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
@@ -245,29 +255,31 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
     }
   });
 
-  it('is read-only and closes with the store', async () => {
+  it('is read-only, holds no read transaction between lookups, and closes with the store', async () => {
     const h = await openHarness(sqliteFile);
-    const { session } = await (async () => {
-      const identity = await createIdentity(h.store);
-      return h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
-    })();
+    const identity = await createIdentity(h.store);
+    const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
     const scratch = new Database(':memory:');
     const dbProto = Object.getPrototypeOf(scratch) as { prepare: Fn };
     scratch.close();
     const originalPrepare = dbProto.prepare;
-    let reader: { readonly: boolean; open: boolean } | undefined;
-    dbProto.prepare = function (this: { readonly: boolean; open: boolean }, ...args: unknown[]) {
-      reader = this;
+    type Reader = { open: boolean; exec(sql: string): void };
+    let reader: Reader | undefined;
+    dbProto.prepare = function (this: Reader, ...args: unknown[]) {
+      reader ??= this;
       return originalPrepare.apply(this, args);
     };
     try {
-      expect(await h.service.findByToken('ory_st_' + 'b'.repeat(48))).toBeNull();
+      expect(await h.service.findByToken(token)).not.toBeNull();
     } finally {
       dbProto.prepare = originalPrepare;
     }
-    expect(reader?.readonly).toBe(true);
     expect(reader?.open).toBe(true);
-    expect(session.id).toBeTruthy();
+    expect(() => reader!.exec('DELETE FROM sessions')).toThrow(/readonly|read-only|query_only|attempt to write/i);
+    expect(await h.service.findByToken(token)).not.toBeNull();
+    // A statement left open would pin the reader's WAL snapshot: a full checkpoint could not finish (busy = 1).
+    const [checkpoint] = await h.orm.em.getConnection().execute<Array<{ busy: number }>>('PRAGMA wal_checkpoint(TRUNCATE)');
+    expect(checkpoint.busy).toBe(0);
     try {
       // the database file stays while the store is closed: a lookup now must not open a new reader on it
       await h.store.close();

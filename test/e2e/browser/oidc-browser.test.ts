@@ -12,13 +12,14 @@ import { inBrowser as openBrowser, startUiEnv, stopUiEnv, uiFlowUrl, type UiEnv 
 import { click, visit } from '../../support/ui-page.ts';
 import { schemaUrl } from '../../support/person-schema.ts';
 import { SCHEMA, WEBSITE, mapperUrl } from '../flows/oidc-fixture.ts';
+import { jsonnetMissing } from '../../support/jsonnet.ts';
 
 type Json = any;
 const TIMEOUT = 90_000;
 const chromium = useChromium();
 
 for (const db of testDatabases()) {
-  describe(`OpenID Connect in Chromium (${db.name})`, () => {
+  describe.skipIf(jsonnetMissing)(`OpenID Connect in Chromium (${db.name})`, () => {
     let env: UiEnv;
     let op: TestOpenIdProvider;
     let drop: (() => Promise<void>) | undefined;

@@ -13,6 +13,7 @@ import { expectResponse } from '../../support/openapi.ts';
 import { CookieJar } from '../../support/cookie-jar.ts';
 import { Browser, bodyOf, messageIds } from '../browser/browser-client.ts';
 import { mapperUrl, startOidcFixture, unique, WEBSITE, type OidcFixture } from './oidc-fixture.ts';
+import { jsonnetMissing } from '../../support/jsonnet.ts';
 
 type Json = any;
 
@@ -20,7 +21,7 @@ const APP = 'https://app.example.com/signed-in';
 const GOOGLE = { id: 'google', provider: 'google', label: 'Google', client_id: 'client-g', client_secret: 'secret-google-0123456789', mapper_url: mapperUrl, scope: ['email', 'profile'], additional_id_token_audiences: ['ios-app'] };
 
 for (const db of testDatabases()) {
-  describe(`OpenID Connect id_token sign-in for native apps (${db.name})`, () => {
+  describe.skipIf(jsonnetMissing)(`OpenID Connect id_token sign-in for native apps (${db.name})`, () => {
     let f: OidcFixture;
 
     beforeAll(async () => {

@@ -10,6 +10,7 @@ import { testDatabases } from '../../support/databases.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { type Browser, bodyOf, csrfOf, messageIds } from '../browser/browser-client.ts';
 import { flowIdOf, node, PASSWORD, startOidcFixture, unique, type OidcFixture } from './oidc-fixture.ts';
+import { jsonnetMissing } from '../../support/jsonnet.ts';
 
 type Json = any;
 
@@ -19,7 +20,7 @@ const UNKNOWN = 'can not unlink non-existing OpenID Connect connection';
 const PRIVILEGED_MS = 10 * 60 * 1000;
 
 for (const db of testDatabases()) {
-  describe(`OpenID Connect link and unlink in settings (${db.name})`, () => {
+  describe.skipIf(jsonnetMissing)(`OpenID Connect link and unlink in settings (${db.name})`, () => {
     let f: OidcFixture;
 
     beforeAll(async () => {

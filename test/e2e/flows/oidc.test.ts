@@ -17,11 +17,12 @@ import { schemaUrl } from '../../support/person-schema.ts';
 import { Browser, bodyOf, csrfOf, messageIds } from '../browser/browser-client.ts';
 import { generateKeyPair, SignJWT } from 'jose';
 import { flowIdOf, mapperUrl, node, PASSWORD, SCHEMA, unique, WEBSITE } from './oidc-fixture.ts';
+import { jsonnetMissing } from '../../support/jsonnet.ts';
 
 type Json = any;
 
 for (const db of testDatabases()) {
-  describe(`OpenID Connect sign-in against a real provider (${db.name})`, () => {
+  describe.skipIf(jsonnetMissing)(`OpenID Connect sign-in against a real provider (${db.name})`, () => {
     let srv: TestServer;
     let op: TestOpenIdProvider;
     let drop: () => Promise<void>;

@@ -13,6 +13,7 @@ import { loadConfig } from '../../../config/load-config.ts';
 import { WebHookConfigError, WebHooks } from '../../../src/hooks/web-hooks.ts';
 import { createLogger } from '../../../observability/logger.ts';
 import { Flow as FlowEntity, Identity as IdentityEntity, Session as SessionEntity } from '../../../entities/index.ts';
+import { jsonnetMissing } from '../../support/jsonnet.ts';
 
 type Json = any;
 
@@ -33,7 +34,7 @@ const REGISTRATION_BODY = template(`function(ctx) {
 const PASSWORD = 'a web hook test passphrase 91';
 
 for (const db of testDatabases()) {
-  describe(`web_hook after-hooks (${db.name})`, () => {
+  describe.skipIf(jsonnetMissing)(`web_hook after-hooks (${db.name})`, () => {
     const receiver = new HookReceiver();
     let base = '';
     let server: TestServer;
@@ -218,7 +219,7 @@ describe('web_hook configuration idflow cannot honour is refused at start-up', (
   });
 });
 
-describe('web hooks under clients.http.disallow_private_ip_ranges', () => {
+describe.skipIf(jsonnetMissing)('web hooks under clients.http.disallow_private_ip_ranges', () => {
   const receiver = new HookReceiver();
   let server: TestServer;
   let drop: () => Promise<void>;

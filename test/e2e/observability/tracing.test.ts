@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { spawnCli } from '../../support/cli.ts';
 import { CookieJar } from '../../support/cookie-jar.ts';
 import { OtlpReceiver, type ReceivedSpan } from './otlp-receiver.ts';
+import { jsonnetMissing } from '../../support/jsonnet.ts';
 
 /**
  * The real program (`dist/src/main.js serve`) with `TRACING_PROVIDER=otel` exports its spans over OTLP/HTTP to a
@@ -36,10 +37,10 @@ describe('OpenTelemetry tracing of a running server', () => {
         SELFSERVICE_FLOWS_RECOVERY_ENABLED: 'true', SELFSERVICE_FLOWS_VERIFICATION_ENABLED: 'true',
         COURIER_DELIVERY_STRATEGY: 'http', COURIER_HTTP_REQUEST_CONFIG_URL: `${endpoint}/courier?token=${COURIER_URL_SECRET}`,
         COURIER_WORKER_PULL_WAIT: '50ms',
-        // A web hook after login posts to the receiver too.
-        SELFSERVICE_FLOWS_LOGIN_AFTER_HOOKS: JSON.stringify([{ hook: 'web_hook', config: {
+        // A web hook after login posts to the receiver too (its body is Jsonnet, an optional package).
+        ...(jsonnetMissing ? {} : { SELFSERVICE_FLOWS_LOGIN_AFTER_HOOKS: JSON.stringify([{ hook: 'web_hook', config: {
           url: `${endpoint}/hook/login`, method: 'POST', body: `base64://${Buffer.from('function(ctx) { identity_id: ctx.identity.id }').toString('base64')}`,
-        } }]),
+        } }]) }),
       },
     });
     publicUrl = await new Promise<string>((resolve, reject) => {
@@ -124,7 +125,7 @@ describe('OpenTelemetry tracing of a running server', () => {
     }
   });
 
-  it('carries the request\'s trace into the web hook request (traceparent of a client span under the request)', async () => {
+  it.skipIf(jsonnetMissing)('carries the request\'s trace into the web hook request (traceparent of a client span under the request)', async () => {
     const email = `hooked-${randomBytes(4).toString('hex')}@example.com`;
     const password = `pw-${randomBytes(12).toString('hex')}`;
     const registration = await call('/self-service/registration/api');

@@ -16,8 +16,7 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   ws: ['observability/stately-replay.ts'], // Node 20 has no WebSocket client; Deno and Node >= 22 use their own
 
   '@mikro-orm/*': ['entities/', 'src/persistence/'],
-  'better-sqlite3': ['src/persistence/'],
-  sqlite3: ['src/persistence/'],
+  libsql: ['src/persistence/'],
   pg: ['src/persistence/'],
   knex: ['src/persistence/'],
 
@@ -28,7 +27,7 @@ export const PACKAGE_OWNERS: Readonly<Record<string, readonly string[]>> = {
   '@node-rs/argon2': ['src/hash/'],
 
   nodemailer: ['src/courier/'],
-  '@hanazuki/node-jsonnet': ['src/hooks/'], // web hook body templates
+  '@hanazuki/node-jsonnet': ['src/hooks/'], // Jsonnet (optional package): web hook and HTTP courier bodies, OIDC mappers
 
   'prom-client': ['observability/'],
   '@opentelemetry/*': ['observability/'],
