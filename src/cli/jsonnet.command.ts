@@ -1,5 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { checkJsonnet, formatJsonnet } from '../hooks/jsonnet.ts';
+import { checkJsonnet, formatJsonnet, jsonnetEvaluatorProblem } from '../hooks/jsonnet.ts';
 import { parse, helpText, UsageError, type CommandSpec } from './args.ts';
 import { printErrors } from './output.ts';
 
@@ -45,6 +45,8 @@ export async function jsonnetCommand(argv: string[]): Promise<number> {
   const files = args.positionals;
   if (files.length === 0) throw new UsageError(`${sub} needs at least one FILE`);
   if (sub === 'format' && !formatJsonnet) throw new Error(`format: ${FORMAT_REFUSAL}`);
+  const missing = jsonnetEvaluatorProblem();
+  if (missing) throw new Error(missing);
 
   const failed = new Map<string, string>();
   for (const file of files) {
