@@ -54,8 +54,11 @@ beforeAll(async () => {
   op = await startOpenIdProvider();
   const provider = testLoginProvider(op.issuer);
   await op.start([{ client_id: provider.client_id, client_secret: provider.client_secret, redirect_uris: [`${PUBLIC}self-service/methods/oidc/callback/op1`] }]);
+  // The models are Kratos's machines: a sign-up with a taken e-mail is refused (4000007), not mitigated.
+  const kratosAnswers = { account_enumeration: { mitigate: false } };
   [withHook, withoutHook, secondFactors, tester] = await Promise.all([
     createHarness({
+      security: kratosAnswers,
       selfservice: {
         flows: {
           verification: { enabled: true },
@@ -66,6 +69,7 @@ beforeAll(async () => {
       },
     }),
     createHarness({
+      security: kratosAnswers,
       selfservice: { methods: { code: { passwordless_enabled: true } }, flows: { registration: { after: { password: { hooks: [] }, code: { hooks: [] } } } } },
     }),
     createHarness({ selfservice: { methods: { totp: { enabled: true }, code: { mfa_enabled: true } }, flows: { login: { after: { hooks: [modelHook(base, 'login')] } } } } }),
