@@ -4,41 +4,18 @@
  * settings, sign-in. Writes docs/screenshots/*.png; run it after changing the UI.
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { launchChromium } from './chromium.ts';
-import { startTestServer } from './server.ts';
+import { deepMerge, startTestServer } from './server.ts';
+import { builtInUiOverlay } from './builtin-ui.ts';
+import { freePort } from './free-port.ts';
 
 const OUT = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const port = await freePort();
 const ui = `http://127.0.0.1:${port}`;
-const server = await startTestServer('memory', {
-  serve: { ui: { enabled: true, host: '127.0.0.1', port } },
-  // Nothing listens on port 9: the mail stays in the outbox, where the viewer shows it.
-  courier: { smtp: { connection_uri: 'smtp://127.0.0.1:9/' } },
-  selfservice: {
-    default_browser_return_url: `${ui}/`,
-    allowed_return_urls: [ui],
-    methods: { password: { config: { haveibeenpwned_enabled: false } } },
-    flows: {
-      error: { ui_url: `${ui}/error` },
-      login: { ui_url: `${ui}/login` },
-      registration: { ui_url: `${ui}/registration`, after: { password: { hooks: [{ hook: 'session' }] } } },
-      settings: { ui_url: `${ui}/settings` },
-      recovery: { enabled: true, use: 'code', ui_url: `${ui}/recovery` },
-      verification: { enabled: true, use: 'code', ui_url: `${ui}/verification` },
-    },
-  },
-});
+// Nothing listens on port 9: the mail stays in the outbox, where the viewer shows it.
+const server = await startTestServer('memory', deepMerge(builtInUiOverlay(ui), { courier: { smtp: { connection_uri: 'smtp://127.0.0.1:9/' } } }));
 const browser = await launchChromium();
 try {
   mkdirSync(OUT, { recursive: true });

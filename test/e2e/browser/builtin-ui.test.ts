@@ -6,26 +6,18 @@
  * label, and `/mail` does not exist without --dev.
  */
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { createUiApp } from '../../../src/http/ui/ui-app.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { testDatabases } from '../../support/databases.ts';
 import { useChromium } from '../../support/chromium.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
+import { deepMerge, startTestServer, type TestServer } from '../../support/server.ts';
+import { builtInUiOverlay } from '../../support/builtin-ui.ts';
+import { freePort } from '../../support/free-port.ts';
 import { FAST_WORKER, startSmtpServer, type TestSmtpServer } from '../../support/smtp-server.ts';
 
 const TIMEOUT = 120_000;
 const chromium = useChromium();
-
-/** A port nobody listens on right now (the UI's URL must be in the config before the server starts). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 for (const db of testDatabases()) {
   describe(`the built-in self-service UI (${db.name})`, () => {
@@ -40,25 +32,11 @@ for (const db of testDatabases()) {
       drop = created.drop;
       const port = await freePort();
       ui = `http://127.0.0.1:${port}`;
-      server = await startTestServer(created.dsn, {
-        serve: { ui: { enabled: true, host: '127.0.0.1', port } },
+      server = await startTestServer(created.dsn, deepMerge(builtInUiOverlay(ui), {
         courier: { smtp: { connection_uri: smtp.uri() }, worker: FAST_WORKER },
         // Hashing is not under test here: the cheapest bcrypt keeps the file fast on a busy machine.
         hashers: { algorithm: 'bcrypt', bcrypt: { cost: 4 } },
-        selfservice: {
-          default_browser_return_url: `${ui}/`,
-          allowed_return_urls: [ui],
-          methods: { password: { config: { haveibeenpwned_enabled: false } } },
-          flows: {
-            error: { ui_url: `${ui}/error` },
-            login: { ui_url: `${ui}/login` },
-            registration: { ui_url: `${ui}/registration`, after: { password: { hooks: [{ hook: 'session' }] } } },
-            settings: { ui_url: `${ui}/settings` },
-            recovery: { enabled: true, use: 'code', ui_url: `${ui}/recovery` },
-            verification: { enabled: true, use: 'code', ui_url: `${ui}/verification` },
-          },
-        },
-      });
+      }));
       expect(server.uiUrl).toBe(ui);
     });
     afterAll(async () => {

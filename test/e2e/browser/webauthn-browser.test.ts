@@ -18,8 +18,6 @@
  * passwordless security keys (`passwordless: true`), passkeys. Time is never slept for.
  */
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrowserContext, type CDPSession, type Page } from 'playwright-core';
 import { testDatabases } from '../../support/databases.ts';
@@ -28,6 +26,7 @@ import { address, flowIdOf, inBrowser as openBrowser, startUiEnv, stopUiEnv, UUI
 import { click, ids, nodeMessages, trace, uiMessages, visit, type Hop } from '../../support/ui-page.ts';
 import { type Overlay } from '../../support/server.ts';
 import { personSchema, schemaUrl } from '../../support/person-schema.ts';
+import { freePort } from '../../support/free-port.ts';
 
 type Json = any;
 
@@ -45,18 +44,6 @@ const SCHEMA = personSchema('webauthn-browser', {
 const SCHEMA_URL = schemaUrl(SCHEMA);
 
 const chromium = useChromium();
-
-/** A port nobody listens on right now (idflow's public port must be known before it starts: it is in base_url). */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
 
 /** `http://127.0.0.1:<port>` → `http://localhost:<port>` (the same listener, reached by a name WebAuthn accepts). */
 const viaLocalhost = (url: string) => {

@@ -8,7 +8,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { testDatabases } from '../../support/databases.ts';
 import { deepMerge, startTestServer, type Overlay, type TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { loadConfig } from '../../../config/load-config.ts';
+import { freePort } from '../../support/free-port.ts';
 
 type Json = any;
 
@@ -58,15 +59,6 @@ async function parallelGuesses(server: TestServer, identifier: string, count = 5
   const flows = await Promise.all(Array.from({ length: count }, () => loginFlow(server)));
   const answers = await Promise.all(flows.map((flow, i) => login(server, identifier, `wrong guess ${i}`, {}, flow)));
   return answers.map((a) => a.status);
-}
-
-/** A port nothing listens on right now (the OS picks it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const canConnect = (port: number) => new Promise<boolean>((resolve) => {
