@@ -15,7 +15,8 @@ export interface OpenLoopResult {
   max: number;
 }
 
-export async function openLoop(url: string, options: { rate: number; seconds: number; connections: number; headers?: Record<string, string> }): Promise<OpenLoopResult> {
+/** `headers` may be a function of the request's index (0, 1, …), e.g. to rotate session tokens. */
+export async function openLoop(url: string, options: { rate: number; seconds: number; connections: number; headers?: Record<string, string> | ((index: number) => Record<string, string>) }): Promise<OpenLoopResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const target = new URL(url);
   const latencies: number[] = [];
@@ -26,9 +27,10 @@ export async function openLoop(url: string, options: { rate: number; seconds: nu
   const start = performance.now();
   let issued = 0;
 
-  const fire = (due: number) => {
+  const headersFor = typeof options.headers === 'function' ? options.headers : () => options.headers as Record<string, string> | undefined;
+  const fire = (index: number, due: number) => {
     inFlight++;
-    const req = request({ agent, host: target.hostname, port: target.port, path: target.pathname + target.search, headers: options.headers }, (res) => {
+    const req = request({ agent, host: target.hostname, port: target.port, path: target.pathname + target.search, headers: headersFor(index) }, (res) => {
       res.resume();
       res.on('end', () => {
         latencies.push(performance.now() - due);
@@ -46,7 +48,10 @@ export async function openLoop(url: string, options: { rate: number; seconds: nu
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
-      while (issued < total && start + issued * interval <= now) fire(start + issued++ * interval);
+      while (issued < total && start + issued * interval <= now) {
+        fire(issued, start + issued * interval);
+        issued++;
+      }
       if (issued < total) setTimeout(tick, 1); // ~1 ms steps: a busy loop would take the core the servers need
       else resolve();
     };
