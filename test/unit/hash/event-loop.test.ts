@@ -5,8 +5,8 @@
  * The machine is shared (other test runs compete for its 2 cores and can delay any timer), so
  * the lag bound holds for the best of up to 5 rounds: a hash on the loop would block it for a
  * whole hash (50-100 ms) in every round. Should the machine be so loaded that an idle loop lags
- * past the bound too, hashing may add at most the bound on top of that idle lag. ELU is not
- * inflated by such contention and is asserted as is. A round whose lag is still high counts as
+ * past the bound too, hashing may add at most the bound on top of that idle lag. ELU is asserted for the best
+ * round too (other work of the same process can fill one round). A round whose lag is still high counts as
  * contention, not a blocked loop, when the loop was busy for less than half that lag in the whole
  * round (a hash run on the loop keeps it busy for the whole stall: seen 64-90 ms lag at ELU 0.02
  * while three test runs shared the 2 cores).
@@ -74,7 +74,10 @@ describe.each<[string, PasswordHasherOptions]>([
       allowed = Math.max(MAX_LAG, idle.lag + MAX_LAG);
       report += `; idle loop lag ${idle.lag.toFixed(1)} ms`;
     }
-    expect(Math.max(...rounds.map((r) => r.elu)), report).toBeLessThan(MAX_ELU);
+    // Like the lag, the best round counts: files share a worker process (vitest isolate: false), so the first round
+    // can still see a previous file's work finishing on this loop (seen: ELU 0.75 with 268 ms lag, then 0.03 and
+    // 8 ms); a hash on the loop would keep it busy in every round.
+    expect(Math.min(...rounds.map((r) => r.elu)), report).toBeLessThan(MAX_ELU);
     expect(best, report).toBeLessThan(allowed);
   }, 60_000);
 });
