@@ -24,7 +24,7 @@
  */
 import autocannon from 'autocannon';
 import { openLoop } from './open-loop.ts';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, relative, resolve, isAbsolute } from 'node:path';
@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load-config.ts';
 import { createPasswordHasher, type PasswordHasher } from '../src/hash/index.ts';
 import { openOrm } from '../src/persistence/orm.ts';
+import { waitForLine, whoamiBuckets } from './bench-support.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -50,24 +51,6 @@ const median = (values: number[]) => {
   return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 const mib = (kib: number) => kib / 1024;
-
-function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no match for ${pattern} in: ${buffer}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = pattern.exec(buffer);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`process exited ${code}: ${buffer}`)));
-  });
-}
 
 /** VmRSS and VmHWM (peak) of a process, in KiB (Linux). */
 function memory(pid: number): { rss: number; peak: number } {
@@ -135,19 +118,6 @@ async function saturate(url: string, tokens: string[], seconds: number): Promise
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { rps: result.requests.average, p99: result.latency.p99 };
-}
-
-/** Cumulative bucket counts of `idflow_http_request_duration_seconds` for GET /sessions/whoami with status 200. */
-async function whoamiBuckets(adminAddress: string): Promise<Map<number, number>> {
-  const text = await fetch(`${adminAddress}/admin/metrics/prometheus`).then((r) => r.text());
-  const buckets = new Map<number, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('idflow_http_request_duration_seconds_bucket{')) continue;
-    if (!line.includes('route="/sessions/whoami"') || !line.includes('status_code="200"') || !line.includes('method="GET"')) continue;
-    const le = /le="([^"]+)"/.exec(line)?.[1];
-    if (le) buckets.set(le === '+Inf' ? Infinity : Number(le), Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return buckets;
 }
 
 const shareWithin = (before: Map<number, number>, after: Map<number, number>, le: number): number | undefined => {

@@ -19,34 +19,17 @@
  */
 import autocannon from 'autocannon';
 import { openLoop } from './open-loop.ts';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitForLine, whoamiBuckets } from './bench-support.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const ROUND_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = 50;
-
-function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let buffer = '';
-    const timer = setTimeout(() => reject(new Error(`no match for ${pattern} in: ${buffer}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = pattern.exec(buffer);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`process exited ${code}: ${buffer}`)));
-  });
-}
 
 interface Measured {
   rps: number;
@@ -58,19 +41,6 @@ async function load(url: string, headers: Record<string, string>, options: { sec
   const result = await autocannon({ url, connections: CONNECTIONS, duration: options.seconds, headers, ...(options.rate ? { overallRate: options.rate } : {}) });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
-}
-
-/** Cumulative bucket counts of `idflow_http_request_duration_seconds` for GET /sessions/whoami with status 200. */
-async function whoamiBuckets(adminAddress: string): Promise<Map<number, number>> {
-  const text = await fetch(`${adminAddress}/admin/metrics/prometheus`).then((r) => r.text());
-  const buckets = new Map<number, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('idflow_http_request_duration_seconds_bucket{')) continue;
-    if (!line.includes('route="/sessions/whoami"') || !line.includes('status_code="200"') || !line.includes('method="GET"')) continue;
-    const le = /le="([^"]+)"/.exec(line)?.[1];
-    if (le) buckets.set(le === '+Inf' ? Infinity : Number(le), Number(line.slice(line.lastIndexOf(' ') + 1)));
-  }
-  return buckets;
 }
 
 function bucketShares(before: Map<number, number>, after: Map<number, number>): { count: number; shares: Array<[number, number]> } {
