@@ -1,5 +1,5 @@
 /** What the bench files share: waiting for a spawned server's line, and whoami's latency histogram from /metrics. */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -30,4 +30,15 @@ export async function whoamiBuckets(adminAddress: string): Promise<Map<number, n
     if (le) buckets.set(le === '+Inf' ? Infinity : Number(le), Number(line.slice(line.lastIndexOf(' ') + 1)));
   }
   return buckets;
+}
+
+/** An Express 5 hello-world route in a process of its own (the baseline whoami is compared with); it prints its port. */
+export function spawnHello(root: string): ChildProcess {
+  return spawn(process.execPath, ['--input-type=module', '-e', `
+    import express from 'express';
+    const app = express();
+    app.disable('x-powered-by');
+    app.get('/hello', (_req, res) => res.json({ hello: 'world' }));
+    const server = app.listen(0, '127.0.0.1', () => console.log('hello listening on ' + server.address().port));
+  `], { cwd: root });
 }

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load-config.ts';
 import { createPasswordHasher, type PasswordHasher } from '../src/hash/index.ts';
 import { openOrm } from '../src/persistence/orm.ts';
-import { waitForLine, whoamiBuckets } from './bench-support.ts';
+import { spawnHello, waitForLine, whoamiBuckets } from './bench-support.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -328,13 +328,7 @@ export default async function run(): Promise<void> {
   if (!inRepo.startsWith('..') && !isAbsolute(inRepo)) throw new Error(`BENCH_JSON ${JSON_PATH} is inside the repository; write it elsewhere`);
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), 'idflow-bench-goals-'));
-  const helloProcess = spawn(process.execPath, ['--input-type=module', '-e', `
-    import express from 'express';
-    const app = express();
-    app.disable('x-powered-by');
-    app.get('/hello', (_req, res) => res.json({ hello: 'world' }));
-    const server = app.listen(0, '127.0.0.1', () => console.log('hello listening on ' + server.address().port));
-  `], { cwd: root });
+  const helloProcess = spawnHello(root);
   const figures = new Map<string, DatabaseFigures | string>();
   try {
     const [, helloPort] = await waitForLine(helloProcess, /hello listening on (\d+)/);

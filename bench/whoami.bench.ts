@@ -24,7 +24,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { waitForLine, whoamiBuckets } from './bench-support.ts';
+import { spawnHello, waitForLine, whoamiBuckets } from './bench-support.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const ROUND_SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -75,13 +75,7 @@ export default async function run(): Promise<void> {
   execFileSync(process.execPath, [join(root, 'dist/src/main.js'), 'migrate', 'sql', dsn, '--yes'], { stdio: 'ignore' });
 
   const idflow = spawn(process.execPath, [join(root, 'dist/src/main.js'), 'serve', '--config', config], { env: { ...process.env, LOG_LEVEL: 'info' } });
-  const helloProcess = spawn(process.execPath, ['--input-type=module', '-e', `
-    import express from 'express';
-    const app = express();
-    app.disable('x-powered-by');
-    app.get('/hello', (_req, res) => res.json({ hello: 'world' }));
-    const server = app.listen(0, '127.0.0.1', () => console.log('hello listening on ' + server.address().port));
-  `], { cwd: root });
+  const helloProcess = spawnHello(root);
   try {
     const [, publicAddress, adminAddress] = await waitForLine(idflow, /"msg":"public API listening","address":"([^"]+)"[^\n]*\n[^\n]*"msg":"admin API listening","address":"([^"]+)"/);
     const [, helloPort] = await waitForLine(helloProcess, /hello listening on (\d+)/);
