@@ -125,6 +125,3 @@ export async function checkJsonnet(snippet: string, filename: string): Promise<s
     return err.message.replace(/(:\(?1:)(\d+)(?:-(\d+)(?=\D|$))?/, (_, head: string, from: string, to?: string) => `${head}${shift(from)}${to ? `-${shift(to)}` : ''}`);
   }
 }
-
-/** A Jsonnet formatter (jsonnetfmt), when the evaluator has one; libjsonnet's Node binding here exposes none. */
-export const formatJsonnet: ((source: string, filename: string) => Promise<string>) | undefined = undefined;

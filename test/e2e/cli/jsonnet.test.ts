@@ -32,14 +32,36 @@ describe('idflow jsonnet', () => {
     expect(lines).toContainEqual(`${join(dir, 'missing.jsonnet')}: cannot read it: ENOENT`);
   });
 
-  it('format refuses clearly: the evaluator has no formatter; the files stay as they are', async () => {
-    const path = file('ugly.jsonnet', '{a:1}');
-    const result = await runCli(['jsonnet', 'format', '--write', path]);
+  it('format prints each file as jsonnetfmt would; --write rewrites them in place', async () => {
+    const mapper = file('mapper.jsonnet', 'local claims = std.extVar("claims");\n{identity: {traits: {"email": claims.email, # from the provider\n}}}');
+    const hook = file('hook.jsonnet', 'function(ctx) {\n    email: ctx.identity.traits["email"] }\n');
+    const formattedMapper = "local claims = std.extVar('claims');\n{ identity: { traits: {\n  email: claims.email,  // from the provider\n} } }\n";
+    const formattedHook = 'function(ctx) {\n  email: ctx.identity.traits.email,\n}\n';
+    expect(await runCli(['jsonnet', 'format', mapper, hook])).toEqual({ code: 0, stdout: formattedMapper + formattedHook, stderr: '' });
+    expect(readFileSync(mapper, 'utf8')).toContain('"claims"');
+
+    expect(await runCli(['jsonnet', 'format', '--write', mapper, hook])).toEqual({ code: 0, stdout: '', stderr: '' });
+    expect(readFileSync(mapper, 'utf8')).toBe(formattedMapper);
+    expect(readFileSync(hook, 'utf8')).toBe(formattedHook);
+  });
+
+  it('format names a file with a syntax error (line and column), leaves it as it is, formats the others and exits 1', async () => {
+    const broken = file('broken.jsonnet', '{\n  a: 1 b: 2 }\n');
+    const good = file('good.jsonnet', '{a:1}');
+    const result = await runCli(['jsonnet', 'format', '-w', broken, good, join(dir, 'absent.jsonnet')]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('has no formatter; use jsonnetfmt');
-    expect(readFileSync(path, 'utf8')).toBe('{a:1}');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `${broken}: ${broken}:2:8: expected a comma before next field`,
+      `${join(dir, 'absent.jsonnet')}: cannot read it: ENOENT`,
+    ]);
+    expect(readFileSync(broken, 'utf8')).toBe('{\n  a: 1 b: 2 }\n');
+    expect(readFileSync(good, 'utf8')).toBe('{ a: 1 }\n');
+  });
+
+  it('help describes format and no longer says it is unavailable', async () => {
     const help = await runCli(['jsonnet', '--help']);
     expect(help).toMatchObject({ code: 0 });
-    expect(help.stdout).toContain('format is not available');
+    expect(help.stdout).toContain('format rewrites each file as jsonnetfmt does');
+    expect(help.stdout).not.toContain('not available');
   });
 });
