@@ -145,7 +145,7 @@ export function fixIndentation(file: File): void {
     });
   };
 
-  /** Lays out the elements of a list that a later element's line break makes line up strongly. */
+  /** Whether an element after the first starts a line: then deeper levels start from the first one's column. */
   const laterOnNewLine = (firsts: Fodder[]) => firsts.slice(1).some((f) => f.some((e) => e.kind !== 'interstitial'));
 
   function expr(n: Node, indent: Indent, spaceBefore: boolean): void {
