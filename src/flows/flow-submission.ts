@@ -4,7 +4,6 @@
  * re-authentication), and commit all of it with the new snapshot in ONE transaction. A concurrent submit of the same
  * flow loses the optimistic lock and is retried from the stored snapshot.
  */
-import { fromPromise, type AnyActorLogic } from 'xstate';
 import type { FlowEvent, HooksInput, IssueSessionInput, MethodActorInput, Outcome as MachineOutcome, SessionIssued } from '../../machines/flow-types.ts';
 import { KratosError, sessionVerifiedAddressRequired } from '../errors/kratos-error.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
@@ -18,7 +17,7 @@ import { EXCHANGE_WINDOW_MS, hashExchangeCode, newExchangeCode } from '../sessio
 import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, TEST, testStateOf, TOKEN_EXCHANGE, type Actor, type Attempt, type FlowForms, type Loaded } from './flow-forms.ts';
 import type { InternalState } from './flow-internal.ts';
 import type { FlowAnswer, RequestState } from './flow-request.ts';
-import type { Settled } from './flow-runtime.ts';
+import type { Effects, Settled } from './flow-runtime.ts';
 import type { FlowServiceDeps } from './flow-deps.ts';
 import { afterHooks } from './hooks.ts';
 import { runPrePersistHooks } from './flow-hooks.ts';
@@ -63,7 +62,7 @@ export class FlowSubmission {
       Object.assign(work.internal, internal);
       if (Object.keys(internal).length > 0) loaded = { ...loaded, internal: { ...loaded.internal, ...internal } };
       const settled = await this.#d.runtime.advance(kind, loaded.record.snapshot, event, {
-        actors: this.actors(kind, loaded, rq, actor, work),
+        effects: this.effects(kind, loaded, rq, actor, work),
         // The history keeps what the flow did; restoring and stopping the actor for this request are not part of it.
         inspect: this.#forms.inspector(kind, loaded.record, (t) => {
           if (t.event !== 'xstate.init' && t.event !== 'xstate.stop') work.transitions.push({ event: t.event, from: t.from, to: t.to, method: recordedMethod });
@@ -152,15 +151,15 @@ export class FlowSubmission {
   }
 
   /** The machine's effects for this attempt: every method actor runs the submitted method; sessions are issued here. */
-  actors(kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, work: Attempt): Record<string, AnyActorLogic> {
-    const guarded = <I, O>(fn: (input: I) => Promise<O>) => fromPromise<O, I>(async ({ input }) => {
+  effects(kind: FlowKind, loaded: Loaded, rq: RequestState, actor: Actor, work: Attempt): Effects {
+    const guarded = <I, O>(fn: (input: I) => Promise<O>) => async (input: I): Promise<O> => {
       try {
         return await fn(input);
       } catch (err) {
         work.failure ??= err;
         throw err;
       }
-    });
+    };
     const runMethod = guarded((input: MethodActorInput) => this.runMethod(kind, loaded, rq, actor, work, input));
     // The session records the provider a social sign-in came through (Kratos CompletedLoginForWithProvider).
     const provedWith = (input: IssueSessionInput) => {
