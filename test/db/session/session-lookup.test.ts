@@ -128,6 +128,22 @@ for (const db of [...testDatabases(), sqliteFile]) {
       expect(await h.service.findByToken(issued[0].token)).toBeNull();
     });
 
+    it('concurrent lookups each get their own session; on PostgreSQL they share statements', async () => {
+      const identity = await createIdentity(h.store);
+      const issued: IssuedSession[] = [];
+      for (let n = 0; n < 30; n++) issued.push(await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] }));
+      const unknown = 'ory_st_' + 'U'.repeat(48);
+      const tokens = [...issued.map((i) => i.token), unknown, issued[3].token, unknown, issued[7].token];
+      let found: Array<{ id: string } | null> = [];
+      const counts = await countDriverCalls(h, async () => {
+        found = await Promise.all(tokens.map((t) => h.service.findByToken(t)));
+      });
+      expect(found.map((f) => f?.id ?? null)).toEqual([...issued.map((i) => i.session.id), null, issued[3].session.id, null, issued[7].session.id]);
+      // 34 lookups: the first two start at once, the rest wait for and share the next statements.
+      if (db.name === 'postgresql') expect(counts['pg.query']).toBeLessThanOrEqual(4);
+      else expect(executions(counts)).toBe(tokens.length);
+    });
+
     it('a repeated lookup of an unchanged row returns the same frozen session; any change maps afresh', async () => {
       const identity = await createIdentity(h.store);
       const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
