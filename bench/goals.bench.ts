@@ -26,7 +26,8 @@
  *   control, the hello route's p99 at the same load during the same storm;
  * - RSS (VmRSS) 1 s after start-up and after all of the above, and the peak (VmHWM);
  * - whoami at scale, last: filler sessions inserted with SQL (bench/session-filler.ts) until the sessions table
- *   holds 10,000 rows, whoami saturated with the real tokens; then grown to SESSIONS rows and measured again.
+ *   holds 10,000 rows, whoami saturated with the real tokens (median of two rounds); then grown to SESSIONS rows
+ *   and measured again.
  * Precision is not the point: each phase is a few seconds. Client-side latencies include this process's own
  * scheduling on a machine it shares with the servers.
  *
@@ -330,11 +331,13 @@ async function measureDatabase(database: 'sqlite' | 'postgresql', databases: Dat
 
     const mem = memory(idflow.pid!);
 
-    // whoami at scale: the same real tokens among SCALE_FROM, then SESSIONS sessions (filler rows, inserted by SQL).
+    // whoami at scale: the same real tokens among SCALE_FROM, then SESSIONS sessions (filler rows, inserted by SQL);
+    // at each size a warm-up second, then the median of two rounds.
     const at = async (total: number): Promise<ScalePoint> => {
       const growth = await growSessions(databases.sessions, total);
       await saturate(whoamiUrl, sessionToken(tokens), 1);
-      return { sessions: growth.after, fillSeconds: growth.ms / 1000, whoami: await saturate(whoamiUrl, sessionToken(tokens), SECONDS) };
+      const runs = [await saturate(whoamiUrl, sessionToken(tokens), SECONDS), await saturate(whoamiUrl, sessionToken(tokens), SECONDS)];
+      return { sessions: growth.after, fillSeconds: growth.ms / 1000, whoami: { rps: median(runs.map((r) => r.rps)), p99: median(runs.map((r) => r.p99)) } };
     };
     const from = await at(SCALE_FROM);
     const to = await at(SESSIONS);
