@@ -1,5 +1,10 @@
-/** What the bench files share: waiting for a spawned server's line, and whoami's latency histogram from /metrics. */
+/**
+ * What the bench files share: waiting for a spawned server's line, whoami's latency histogram from /metrics, the
+ * Express hello-world baseline and the Better Auth peer as processes of their own, and scratch PostgreSQL databases.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import pg from 'pg';
 
 export function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -41,4 +46,56 @@ export function spawnHello(root: string): ChildProcess {
     app.get('/hello', (_req, res) => res.json({ hello: 'world' }));
     const server = app.listen(0, '127.0.0.1', () => console.log('hello listening on ' + server.address().port));
   `], { cwd: root });
+}
+
+/**
+ * Better Auth at its defaults (bench/peers/better-auth-server.ts) in a process of its own, on a SQLite file or a
+ * PostgreSQL URL; it prints `better-auth listening on <port>`.
+ */
+export function spawnBetterAuth(root: string, database: 'sqlite' | 'postgresql', dsn: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/peers/better-auth-server.ts')], {
+    cwd: root,
+    env: { ...process.env, BETTER_AUTH_DATABASE: database, BETTER_AUTH_DSN: dsn, BETTER_AUTH_TELEMETRY: '0' },
+  });
+}
+
+/** Stops a spawned server and waits for it to exit. */
+export async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** Thrown by withScratchDatabase when the database cannot even be created (PostgreSQL unreachable, say). */
+export class ScratchDatabaseUnavailable extends Error {}
+
+let scratchCount = 0;
+
+async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 10_000 });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs `use` with the URL of a PostgreSQL database created for it, and drops the database after (FORCE). */
+export async function withScratchDatabase<T>(adminUrl: string, prefix: string, use: (url: string) => Promise<T>): Promise<T> {
+  const name = `${prefix}_${process.pid}_${Date.now().toString(36)}_${scratchCount++}`;
+  try {
+    await adminQuery(adminUrl, `CREATE DATABASE ${name}`);
+  } catch (err) {
+    const message = (err as Error).message || (err as NodeJS.ErrnoException).code || String(err);
+    throw new ScratchDatabaseUnavailable(message.split('\n')[0], { cause: err });
+  }
+  try {
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    return await use(url.toString());
+  } finally {
+    await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
 }
