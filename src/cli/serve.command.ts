@@ -2,6 +2,8 @@ import { loadConfig } from '../../config/load-config.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { createRegistry } from '../registry.ts';
 import { startServer } from '../server.ts';
+import { lowerBackgroundThreads } from '../x/background-threads.ts';
+import { access } from 'node:fs/promises';
 import { parse, helpText, type CommandSpec } from './args.ts';
 
 export const serveSpec: CommandSpec = {
@@ -54,6 +56,10 @@ export async function serveCommand(argv: string[], env: Record<string, string | 
     await registry.close().catch(() => undefined);
     throw err;
   }
+  // libuv starts its thread pool (where native password hashes run) on first use: start it, then lower every
+  // thread but the event loop's (src/x/background-threads.ts).
+  await access(process.execPath);
+  logger.debug('lowered the scheduling priority of background threads', { threads: lowerBackgroundThreads() });
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal });

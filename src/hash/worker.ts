@@ -1,6 +1,7 @@
 /** Entry of a pool worker, as a worker thread or as a child process (src/hash/pool.ts). */
 import { parentPort } from 'node:worker_threads';
 import { runTask, type Task } from './kernels.ts';
+import { lowerThisThread } from '../x/background-threads.ts';
 
 export interface PoolRequest { id: number; task: Task }
 export type PoolReply =
@@ -9,6 +10,8 @@ export type PoolReply =
   | { id: number; ok: false; error: string };
 
 const port = parentPort;
+// Hashing yields the cores to the main thread under contention (see src/x/background-threads.ts).
+lowerThisThread(port !== null);
 const reply = (message: PoolReply) => (port ? port.postMessage(message) : process.send?.(message));
 
 async function handle({ id, task }: PoolRequest): Promise<void> {
