@@ -2,6 +2,7 @@ import { loadConfig } from '../../config/load-config.ts';
 import { createLogger } from '../../observability/logger.ts';
 import { createRegistry } from '../registry.ts';
 import { startServer } from '../server.ts';
+import { releaseStartupMemory } from '../x/release-memory.ts';
 import { parse, helpText, type CommandSpec } from './args.ts';
 
 export const serveSpec: CommandSpec = {
@@ -54,6 +55,7 @@ export async function serveCommand(argv: string[], env: Record<string, string | 
     await registry.close().catch(() => undefined);
     throw err;
   }
+  void releaseStartupMemory();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal });
