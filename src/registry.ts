@@ -181,7 +181,7 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const oidcModule = config.selfservice.methods.oidc.enabled ? await import('./methods/oidc/oidc.method.ts') : undefined;
   const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl, credentialCipher, oidcVendors: options.oidcVendors, oidcModule });
   const allMethods = [...methods.all, ...(options.extraMethods ?? [])];
-  const stately = options.inspectUrl ? createStatelyInspector(options.inspectUrl) : undefined;
+  const stately = options.inspectUrl ? await createStatelyInspector(options.inspectUrl) : undefined;
   if (stately) logger.warn('streaming flow machines to the Stately inspector (development only)', { url: options.inspectUrl });
   const secondFactors = secondFactorKinds({ codeMfa: config.selfservice.methods.code.mfa_enabled === true });
   const registry: Registry = {
