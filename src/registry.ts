@@ -297,6 +297,7 @@ function secondFactorImport(cipher: CredentialCipher): SecondFactorImport {
 function buildMethods(config: Config, deps: {
   store: Store; schemas: IdentitySchemaRegistry; identities: IdentityService; hasher: PasswordHasher; logger: Logger;
   urls: Urls; schemaUrl: (id: string) => string; credentialCipher: CredentialCipher; oidcVendors?: Partial<VendorUrls>;
+  /** Loaded when `selfservice.methods.oidc.enabled`. */
   oidcModule?: OidcModule;
 }) {
   const { store, identities } = deps;
@@ -390,7 +391,7 @@ function buildMethods(config: Config, deps: {
     }));
   }
   if (selfservice.methods.lookup_secret.enabled) all.push(createLookupSecretMethod({ cipher: deps.credentialCipher }));
-  if (selfservice.methods.oidc.enabled) all.push(buildOidcMethod(config, deps, deps.oidcModule!));
+  if (deps.oidcModule) all.push(buildOidcMethod(config, deps, deps.oidcModule));
   const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
   const lifespanOf = (kind: 'code' | 'link') => parseDuration(selfservice.methods[kind].config?.lifespan ?? '15m');
   const challengeDeps = (kind: 'code' | 'link'): ChallengeMethodDeps => ({

@@ -140,7 +140,7 @@ export function createSmtpTransport(config: CourierConfig, options: SmtpTranspor
       }
     },
     async close() {
-      (await transporter)?.close();
+      (await transporter?.catch(() => undefined))?.close();
     },
   };
 }
