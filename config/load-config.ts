@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import ajvFormats from 'ajv-formats';
 import { parseDocument } from 'yaml';
 import schemaJson from './config.schema.json' with { type: 'json' };
@@ -62,9 +62,19 @@ const BYTESIZE_PATTERN = '^[0-9]+(\\.[0-9]+)?\\s*([KkMmGgTtPpEe]?[Bb])$';
 /** Keys whose values never appear in messages. */
 const SENSITIVE = /^dsn$|^secrets\.|(^|\.)(connection_uri|password|client_secret|apple_private_key)$|\.auth\.config\.value$/;
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, strictTypes: false });
-ajvFormats.default(ajv);
-const validate = ajv.compile(SCHEMA);
+// Compiled on first use and held weakly: a server validates its config once, at start, and then has no use for the
+// compiled validator (~0.7 MiB of generated code); loading config again soon after reuses it while it lives.
+let compiledValidator: WeakRef<ValidateFunction> | undefined;
+function configValidator(): ValidateFunction {
+  let validate = compiledValidator?.deref();
+  if (!validate) {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, strictTypes: false });
+    ajvFormats.default(ajv);
+    validate = ajv.compile(SCHEMA);
+    compiledValidator = new WeakRef(validate);
+  }
+  return validate;
+}
 
 // ---------------------------------------------------------------------------------------------- env variables
 
@@ -398,6 +408,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {
   if (opts.dev) data.dev = true;
 
   // Unknown keys: dropped with a warning, never an error (any kratos.yml must load).
+  const validate = configValidator();
   validate(structuredClone(data));
   const unknown = (validate.errors ?? []).filter((e) => e.keyword === 'additionalProperties');
   const warned = new Set<string>();

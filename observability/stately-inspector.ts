@@ -1,4 +1,3 @@
-import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent } from 'xstate';
 
 /**
@@ -27,7 +26,9 @@ export function redactInspectionEvent<T>(event: T): T {
   return withoutPayloads(event) as T;
 }
 
-export function createStatelyInspector(url: string): StatelyInspector {
+/** `@statelyai/inspect` (and its WebSocket client) is loaded here, so only `serve --inspect` holds it. */
+export async function createStatelyInspector(url: string): Promise<StatelyInspector> {
+  const { createWebSocketInspector } = await import('@statelyai/inspect');
   const inspector = createWebSocketInspector({ url, serialize: redactInspectionEvent });
   return {
     inspect: (event) => inspector.inspect.next?.(event),

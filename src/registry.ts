@@ -40,7 +40,7 @@ import { createStatelyInspector } from '../observability/stately-inspector.ts';
 import { instrumentHasher } from '../observability/hasher-metrics.ts';
 import { WebHooks } from './hooks/web-hooks.ts';
 import { evaluateJsonnet, loadJsonnetSource } from './hooks/jsonnet.ts';
-import { createOidcMethod, CALLBACK_PATH, type StatePayload } from './methods/oidc/oidc.method.ts';
+import type { StatePayload } from './methods/oidc/oidc.method.ts';
 import { AbuseGuard } from './ratelimit/abuse-guard.ts';
 import { openCounters, type Counters } from './ratelimit/counters.ts';
 import { openRateLimitPool } from './persistence/rate-limit-pool.ts';
@@ -177,9 +177,11 @@ export async function createRegistry(config: Config, options: RegistryOptions): 
   const identities = new IdentityService({ store, schemas, hasher, clock, secondFactors: secondFactorImport(credentialCipher) });
   const schemaUrl = (schemaId: string) => schemas.schemaUrl(urls.public, schemaId);
   const sessions = new SessionService({ store, config, schemaUrl, clock });
-  const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl, credentialCipher, oidcVendors: options.oidcVendors });
+  // The oidc method's module (with openid-client and jose) is loaded only when the method is on.
+  const oidcModule = config.selfservice.methods.oidc.enabled ? await import('./methods/oidc/oidc.method.ts') : undefined;
+  const methods = buildMethods(config, { store, schemas, identities, hasher, logger, urls, schemaUrl, credentialCipher, oidcVendors: options.oidcVendors, oidcModule });
   const allMethods = [...methods.all, ...(options.extraMethods ?? [])];
-  const stately = options.inspectUrl ? createStatelyInspector(options.inspectUrl) : undefined;
+  const stately = options.inspectUrl ? await createStatelyInspector(options.inspectUrl) : undefined;
   if (stately) logger.warn('streaming flow machines to the Stately inspector (development only)', { url: options.inspectUrl });
   const secondFactors = secondFactorKinds({ codeMfa: config.selfservice.methods.code.mfa_enabled === true });
   const registry: Registry = {
@@ -295,6 +297,8 @@ function secondFactorImport(cipher: CredentialCipher): SecondFactorImport {
 function buildMethods(config: Config, deps: {
   store: Store; schemas: IdentitySchemaRegistry; identities: IdentityService; hasher: PasswordHasher; logger: Logger;
   urls: Urls; schemaUrl: (id: string) => string; credentialCipher: CredentialCipher; oidcVendors?: Partial<VendorUrls>;
+  /** Loaded when `selfservice.methods.oidc.enabled`. */
+  oidcModule?: OidcModule;
 }) {
   const { store, identities } = deps;
   const hasConflicts = (record: Parameters<IdentityService['assertNoConflicts']>[0]) =>
@@ -387,7 +391,7 @@ function buildMethods(config: Config, deps: {
     }));
   }
   if (selfservice.methods.lookup_secret.enabled) all.push(createLookupSecretMethod({ cipher: deps.credentialCipher }));
-  if (selfservice.methods.oidc.enabled) all.push(buildOidcMethod(config, deps));
+  if (deps.oidcModule) all.push(buildOidcMethod(config, deps, deps.oidcModule));
   const codeSecret = (config.secrets.default ?? config.secrets.cookie ?? [])[0] ?? crypto.randomUUID();
   const lifespanOf = (kind: 'code' | 'link') => parseDuration(selfservice.methods[kind].config?.lifespan ?? '15m');
   const challengeDeps = (kind: 'code' | 'link'): ChallengeMethodDeps => ({
@@ -457,6 +461,8 @@ function buildMethods(config: Config, deps: {
   return { all, issuer };
 }
 
+type OidcModule = typeof import('./methods/oidc/oidc.method.ts');
+
 /**
  * The `oidc` method: providers resolved and their mappers loaded at start (a bad one stops the start, naming the key);
  * the state sealed with secrets.cipher; upstream tokens sealed per identity like other credential secrets.
@@ -464,7 +470,7 @@ function buildMethods(config: Config, deps: {
 function buildOidcMethod(config: Config, deps: {
   store: Store; schemas: IdentitySchemaRegistry; identities: IdentityService; urls: Urls; credentialCipher: CredentialCipher;
   oidcVendors?: Partial<VendorUrls>;
-}): Method {
+}, { createOidcMethod, CALLBACK_PATH }: OidcModule): Method {
   const methodConfig = config.selfservice.methods.oidc.config as { base_redirect_uri?: string } | undefined;
   const providers = resolveProviders(config.selfservice.methods.oidc.config, { ...VENDOR_URLS, ...deps.oidcVendors });
   const mappers = new Map<string, string>();

@@ -3,6 +3,7 @@ import { createLogger } from '../../observability/logger.ts';
 import { createRegistry } from '../registry.ts';
 import { startServer } from '../server.ts';
 import { lowerBackgroundThreads } from '../x/background-threads.ts';
+import { releaseStartupMemory } from '../x/release-memory.ts';
 import { access } from 'node:fs/promises';
 import { parse, helpText, type CommandSpec } from './args.ts';
 
@@ -60,6 +61,7 @@ export async function serveCommand(argv: string[], env: Record<string, string | 
   // thread but the event loop's (src/x/background-threads.ts).
   await access(process.execPath);
   logger.debug('lowered the scheduling priority of background threads', { threads: lowerBackgroundThreads() });
+  void releaseStartupMemory();
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info('shutting down', { signal });

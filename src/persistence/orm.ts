@@ -1,13 +1,22 @@
 import { FlushMode, MikroORM, type Options } from '@mikro-orm/core';
-import { Migrator } from '@mikro-orm/migrations';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { allEntities } from '../../entities/index.ts';
-import { migrationsFor } from '../../entities/migrations/index.ts';
 import { parseDsn, type ParsedDsn } from './dsn.ts';
 import { boundPostgreSqlDriver, boundSqliteDriver } from './sql/bound-connection.ts';
 
 export type Orm = MikroORM;
+
+export const MIGRATIONS_TABLE = 'idflow_migrations';
+
+const dialects = new WeakMap<Orm, ParsedDsn['dialect']>();
+
+/** The dialect an Orm was opened for. */
+export function dialectOf(orm: Orm): ParsedDsn['dialect'] {
+  const dialect = dialects.get(orm);
+  if (!dialect) throw new Error('not an Orm from openOrm');
+  return dialect;
+}
 
 export interface OpenOrmOptions {
   debug?: boolean;
@@ -21,10 +30,9 @@ export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions =
   const parsed = typeof dsn === 'string' ? parseDsn(dsn) : dsn;
   const common: Options = {
     entities: allEntities,
-    extensions: [Migrator],
+    // The Migrator and the migrations are registered on first use (migrate.ts): serving needs neither.
     migrations: {
-      tableName: 'idflow_migrations',
-      migrationsList: migrationsFor(parsed.dialect),
+      tableName: MIGRATIONS_TABLE,
       transactional: true,
       allOrNothing: true,
       snapshot: false,
@@ -40,6 +48,12 @@ export async function openOrm(dsn: string | ParsedDsn, options: OpenOrmOptions =
     discovery: { warnWhenNoEntities: true },
     serialization: { forceObject: true },
   };
+  const orm = await init(parsed, common);
+  dialects.set(orm, parsed.dialect);
+  return orm;
+}
+
+async function init(parsed: ParsedDsn, common: Options): Promise<Orm> {
   if (parsed.dialect === 'sqlite') {
     if (!parsed.memory) mkdirSync(dirname(parsed.file), { recursive: true });
     return MikroORM.init({

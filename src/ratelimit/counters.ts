@@ -9,7 +9,6 @@
  * own expiry only reclaims space. Tests that move the clock therefore move every window and lockout with it.
  */
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import { Redis } from 'ioredis';
 
 export interface Counters {
   readonly backend: 'redis' | 'postgresql' | 'memory';
@@ -54,6 +53,8 @@ export async function openCounters(options: CountersOptions): Promise<Counters> 
   let limiter: RateLimiterAbstract;
   let close = async () => {};
   if (options.backend === 'redis') {
+    // Loaded only for a Redis URL: without one the process never holds the client and its command table.
+    const { Redis } = await import('ioredis');
     const client = new Redis(options.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 5000 });
     // Reconnects are ioredis's business; an error event without a listener would end the process.
     client.on('error', () => {});

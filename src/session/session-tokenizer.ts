@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { importJWK, SignJWT, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import { badRequest, KratosError } from '../errors/kratos-error.ts';
 import type { TokenizerTemplateConfig } from '../../config/types.ts';
 import type { Clock } from '../x/clock.ts';
@@ -68,6 +68,10 @@ function readJwks(uri: string, baseDir: string): unknown {
   }
 }
 
+// Loaded with the first template: without `session.whoami.tokenizer.templates` the process never holds jose.
+let joseModule: Promise<typeof import('jose')> | undefined;
+const jose = () => (joseModule ??= import('jose'));
+
 async function loadTemplate(name: string, config: TokenizerTemplateConfig, deps: SessionTokenizerDeps): Promise<Template> {
   const at = `session.whoami.tokenizer.templates.${name}`;
   const fail = (key: string, why: string) => new TokenizerConfigError(`${at}.${key}: ${why}`);
@@ -93,6 +97,7 @@ async function loadTemplate(name: string, config: TokenizerTemplateConfig, deps:
   }
   const isPrivate = jwk.kty === 'oct' ? typeof jwk.k === 'string' : typeof jwk.d === 'string';
   if (!isPrivate) throw fail('jwks_url', 'the first JSON Web Key holds no private key to sign with');
+  const { importJWK } = await jose();
   let key: CryptoKey | Uint8Array;
   try {
     key = await importJWK(jwk, jwk.alg);
@@ -156,6 +161,7 @@ export class SessionTokenizer {
       // Kratos unmarshals the mapper's claims over the defaults, then sets `sub` again: the mapper can not change it.
       claims = { ...claims, ...(mapped as Record<string, unknown>), sub: subject(template, input) };
     }
+    const { SignJWT } = await jose();
     try {
       return await new SignJWT(claims)
         .setProtectedHeader({ alg: template.alg, typ: 'JWT', ...(template.kid ? { kid: template.kid } : {}) })

@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { CourierConfig } from '../../../config/types.ts';
 import { Redactor } from '../redact.ts';
@@ -96,7 +96,9 @@ export function createSmtpTransport(config: CourierConfig, options: SmtpTranspor
     logger: false,
     debug: false,
   };
-  const transporter = nodemailer.createTransport(transportOptions);
+  // nodemailer is loaded with the first message or probe: a courier with nothing to send never holds it.
+  let transporter: Promise<Transporter<SMTPTransport.SentMessageInfo, SMTPTransport.Options>> | undefined;
+  const connect = () => (transporter ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(transportOptions)));
   const from = { name: headerSafe(smtp.from_name ?? ''), address: smtp.from_address };
 
   return {
@@ -106,8 +108,9 @@ export function createSmtpTransport(config: CourierConfig, options: SmtpTranspor
       // Re-checked at send time (Kratos does too): a row written by anything else never reaches the parser.
       const problem = recipientProblem(message.recipient);
       if (problem) throw new DeliveryError(`refusing to send: ${problem}`, { permanent: true });
+      const smtpTransport = await connect();
       try {
-        await transporter.sendMail({
+        await smtpTransport.sendMail({
           from,
           // One address object: nodemailer does not re-parse it, so `To` and RCPT TO are exactly the stored recipient.
           to: { name: '', address: message.recipient },
@@ -129,14 +132,15 @@ export function createSmtpTransport(config: CourierConfig, options: SmtpTranspor
       }
     },
     async probe() {
+      const smtpTransport = await connect();
       try {
-        await transporter.verify();
+        await smtpTransport.verify();
       } catch (err) {
         throw new DeliveryError(redactor.redact((err as Error).message ?? String(err)), { outage: true });
       }
     },
     async close() {
-      transporter.close();
+      (await transporter?.catch(() => undefined))?.close();
     },
   };
 }

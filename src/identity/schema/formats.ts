@@ -6,7 +6,14 @@
  * refused, and the check is repeated on the NFKC form so full-width or compatibility characters cannot turn into
  * `@`, `,`, quotes or parentheses after normalisation.
  */
-import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { createRequire } from 'node:module';
+import type * as PhoneNumbers from 'libphonenumber-js/max';
+
+// libphonenumber-js with its full metadata (~2 MiB of heap) is loaded at the first phone-shaped input, synchronously
+// (ajv formats and identifier normalisation are synchronous; ~40 ms, once): a server that never sees a phone number
+// never holds it.
+let phoneNumbers: typeof PhoneNumbers | undefined;
+const libphonenumber = () => (phoneNumbers ??= createRequire(import.meta.url)('libphonenumber-js/max') as typeof PhoneNumbers);
 
 // RFC 5322 atext, plus (RFC 6531) Unicode letters, marks and digits. No symbols or punctuation beyond atext.
 const ATEXT = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-\\p{L}\\p{M}\\p{Nd}]";
@@ -45,7 +52,7 @@ export function isStrictEmail(input: string): boolean {
 export function parsePhone(input: string): string | undefined {
   const value = input.normalize('NFKC').trim();
   if (!value.startsWith('+') || /[^0-9+\s().\-/]/.test(value)) return undefined;
-  const parsed = parsePhoneNumberFromString(value);
+  const parsed = libphonenumber().parsePhoneNumberFromString(value);
   if (!parsed || !parsed.isValid()) return undefined;
   return parsed.number;
 }

@@ -1,5 +1,4 @@
 /** The QR code of an otpauth URL as Kratos shows it (`key.Image(256, 256)`): a 256×256 PNG data URL. */
-import QRCode from 'qrcode';
 
 export const QR_SIZE = 256;
 const ERROR_CORRECTION = 'M'; // pquerna/otp encodes with qr.M
@@ -14,6 +13,8 @@ function marginFor(modules: number): number {
 
 /** `data:image/png;base64,…` of a 256×256 QR code of `text`. */
 export async function qrDataUrl(text: string): Promise<string> {
+  // Loaded with the first QR code (a TOTP set-up), not with the server.
+  const { default: QRCode } = await import('qrcode');
   const symbol = QRCode.create(text, { errorCorrectionLevel: ERROR_CORRECTION });
   return QRCode.toDataURL(text, {
     type: 'image/png',

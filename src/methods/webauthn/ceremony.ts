@@ -4,8 +4,7 @@
  * parsing the browser's answer, and verifying it with go-webauthn's extra checks (origins case-insensitive, user
  * handle, allowed credentials, backup-eligibility consistency, a counter that never fails a login).
  */
-import { verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, RegistrationResponseJSON, verifyAuthenticationResponse } from '@simplewebauthn/server';
 import { randomBytes } from '../../x/random.ts';
 import type { Json } from '../method.ts';
 import { ALGORITHMS, originAllowed, type Attachment, type AttestationPreference, type ResidentKey, type UserVerification, type WebauthnRp } from './config.ts';
@@ -298,6 +297,10 @@ const topOriginOf = (clientData: ClientData) => (clientData.crossOrigin === true
 
 const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
+// Loaded at the first verification: a server without WebAuthn or passkeys never pays for the library and its ASN.1 stack.
+let library: Promise<typeof import('@simplewebauthn/server')> | undefined;
+const simplewebauthn = () => (library ??= import('@simplewebauthn/server'));
+
 export interface NewKey {
   id: Uint8Array;
   publicKey: Uint8Array;
@@ -313,6 +316,7 @@ export interface NewKey {
  * RP ID hash, user presence, user verification only when the session requires it, attestation statement.
  */
 export async function verifyRegistration(parsed: ParsedRegistration, session: SessionData, rp: WebauthnRp): Promise<{ key: NewKey } | { error: string }> {
+  const { verifyRegistrationResponse } = await simplewebauthn();
   return verifyWith(parsed.clientData, session, rp, async (expected): Promise<{ key: NewKey } | { error: string }> => {
     const result = await verifyRegistrationResponse({ response: parsed.json, ...expected, requireUserPresence: true, supportedAlgorithmIDs: [...ALGORITHMS] });
     if (!result.verified) return { error: 'Error validating the attestation statement' };
@@ -369,6 +373,7 @@ export async function verifyAssertion(input: AssertionInput): Promise<{ ok: Asse
   }
   const key = input.keys.find((k) => b64stdEquals(k.id, parsed.rawId));
   if (!key) return { error: 'Unable to find the credential for the returned credential ID' };
+  const { verifyAuthenticationResponse } = await simplewebauthn();
   const verified = await verifyWith(parsed.clientData, session, input.rp, async (expected): Promise<{ info: AuthenticationInfo } | { error: string }> => {
     const result = await verifyAuthenticationResponse({
       response: parsed.json,
