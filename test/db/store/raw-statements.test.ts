@@ -1,12 +1,15 @@
 /**
- * The one-statement identity loader (src/persistence/sql/identity-rows.ts) returns exactly what the entity queries it
- * replaced returned: the same values and types (dates, booleans, JSON however odd), the same order (ties in creation
- * time broken by value in the database's collation), for get, getMany and findByCredentialIdentifier.
+ * The raw statements of the hot paths read and write exactly what the entity API they replaced did. The one-statement
+ * identity loader (src/persistence/sql/identity-rows.ts) returns what the five entity queries returned: the same
+ * values and types (dates, booleans, JSON however odd), the same order (ties in creation time broken by value in the
+ * database's collation), for get, getMany and findByCredentialIdentifier. Flows and sessions written raw read back
+ * through the entities as written, and flows written through the entities read back raw as written.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntityManager } from '@mikro-orm/core';
-import { CredentialIdentifier, Identity, IdentityCredential, RecoveryAddress, VerifiableAddress } from '../../../entities/index.ts';
+import { CredentialIdentifier, Flow, FlowTransition, Identity, IdentityCredential, RecoveryAddress, Session, VerifiableAddress } from '../../../entities/index.ts';
 import type { CredentialType, IdentityRecord } from '../../../src/identity/identity.ts';
+import type { FlowRecord, SessionRecord } from '../../../src/persistence/store.ts';
 import { openStore } from '../../../src/persistence/open-store.ts';
 import type { SqlStore } from '../../../src/persistence/sql/sql-store.ts';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
@@ -90,8 +93,40 @@ function odd(): IdentityRecord {
   });
 }
 
+function flowRecord(overrides: Partial<FlowRecord> = {}): FlowRecord {
+  return {
+    id: crypto.randomUUID(), kind: 'login', type: 'browser', state: 'choose_method', requestUrl: 'https://idflow.test/self-service/login/browser?x=\'1\'',
+    returnTo: 'https://app.test/?a=1&b=?', csrfToken: 'c'.repeat(64), identityId: null, internal: 'sealed: odd \\ text',
+    snapshot: {
+      status: 'active', value: { choose_method: 'idle' }, context: { values: { identifier: 'Ünï "q" \\', n: 1.5, list: [1, null, true], nested: {} }, messages: [] },
+      historyValue: {}, children: {}, at: at(5).toISOString(),
+    },
+    issuedAt: at(1), expiresAt: at(3_600_000), createdAt: at(1), updatedAt: at(2), version: 1, ...overrides,
+  };
+}
+
+function sessionRecord(identityId: string): SessionRecord {
+  return {
+    id: crypto.randomUUID(), identityId, active: true, aal: 'aal2',
+    authenticationMethods: [{ method: 'password', aal: 'aal1', completed_at: at(7).toISOString() }, { method: 'totp', aal: 'aal2', completed_at: at(8).toISOString() }],
+    devices: [{ id: crypto.randomUUID(), ip_address: '203.0.113.9', user_agent: 'Mozilla/5.0 "quoted" ünï' }],
+    authenticatedAt: at(8), issuedAt: at(7), expiresAt: at(86_400_000), createdAt: at(7), updatedAt: at(9),
+    tokenHash: crypto.randomUUID().replaceAll('-', '').repeat(2), logoutTokenHash: crypto.randomUUID().replaceAll('-', '').repeat(2),
+  };
+}
+
+/** A flow row as the entity API reads it, as a FlowRecord. */
+async function flowView(em: EntityManager, id: string): Promise<FlowRecord | null> {
+  const row = await em.findOne(Flow, { id }, { disableIdentityMap: true });
+  return row && {
+    id: row.id, kind: row.kind, type: row.type, state: row.state, requestUrl: row.requestUrl, returnTo: row.returnTo ?? null,
+    csrfToken: row.csrfToken ?? null, identityId: row.identityId ?? null, snapshot: row.snapshot, internal: row.internal ?? null,
+    issuedAt: row.issuedAt, expiresAt: row.expiresAt, createdAt: row.createdAt, updatedAt: row.updatedAt, version: row.version,
+  };
+}
+
 for (const db of [...testDatabases(), sqliteFile]) {
-  describe(`identity loader (${db.name})`, () => {
+  describe(`raw statements (${db.name})`, () => {
     let store: SqlStore;
     let drop: () => Promise<void>;
     const view = async (ids: string[]) => entityView(store.orm.em.fork(), ids);
@@ -155,6 +190,52 @@ for (const db of [...testDatabases(), sqliteFile]) {
         return tx.identities.get(person.id);
       });
       expect(seen).toStrictEqual((await view([person.id]))[0]);
+    });
+
+    it('a flow inserted and updated raw reads back through the entity as written, and one the entity wrote reads back raw', async () => {
+      const flow = flowRecord();
+      await store.flows.insert(flow);
+      expect(await flowView(store.orm.em.fork(), flow.id)).toStrictEqual(flow);
+      expect(await store.flows.get(flow.id)).toStrictEqual(flow);
+      const next = await store.flows.update({ ...flow, state: 'passed_challenge', identityId: crypto.randomUUID(), snapshot: { status: 'done', output: null }, internal: null, updatedAt: at(10) });
+      expect(next.version).toBe(2);
+      expect(await flowView(store.orm.em.fork(), flow.id)).toStrictEqual(next);
+      expect(await store.flows.get(flow.id.toUpperCase())).toStrictEqual(next);
+
+      const viaEntity = flowRecord({ returnTo: null, csrfToken: null, internal: null, snapshot: ['an', 'array', { of: 'json' }] });
+      const em = store.orm.em.fork();
+      await em.insert(Flow, viaEntity);
+      expect(await store.flows.get(viaEntity.id)).toStrictEqual(viaEntity);
+    });
+
+    it('history rows appended raw read back through the entity', async () => {
+      const flow = flowRecord();
+      await store.flows.insert(flow);
+      await store.flows.appendHistory([
+        { flowId: flow.id, flowVersion: 1, position: 0, event: 'method.submit', from: 'choose_method', to: 'authenticating', method: 'password', at: at(20) },
+        { flowId: flow.id, flowVersion: 1, position: 1, event: 'xstate.done.actor.authenticate', from: 'authenticating', to: 'done', method: null, at: at(20) },
+      ]);
+      const rows = await store.orm.em.fork().find(FlowTransition, { flowId: flow.id }, { orderBy: { position: 'asc' } });
+      expect(rows.map((r) => [r.flowVersion, r.position, r.event, r.fromState, r.toState, r.method ?? null, r.createdAt])).toStrictEqual([
+        [1, 0, 'method.submit', 'choose_method', 'authenticating', 'password', at(20)],
+        [1, 1, 'xstate.done.actor.authenticate', 'authenticating', 'done', null, at(20)],
+      ]);
+      expect(await store.flows.history(flow.id)).toHaveLength(2);
+    });
+
+    it('a session inserted raw reads back through the entity as written', async () => {
+      const person = identity();
+      await store.identities.save(person, true);
+      const session = sessionRecord(person.id);
+      await store.sessions.insert(session);
+      const row = await store.orm.em.fork().findOne(Session, { id: session.id }, { disableIdentityMap: true });
+      expect({
+        id: row!.id, identityId: row!.identity, active: row!.active, aal: row!.aal, authenticationMethods: row!.authenticationMethods, devices: row!.devices,
+        authenticatedAt: row!.authenticatedAt, issuedAt: row!.issuedAt, expiresAt: row!.expiresAt, createdAt: row!.createdAt, updatedAt: row!.updatedAt,
+        tokenHash: row!.tokenHash, logoutTokenHash: row!.logoutTokenHash,
+      }).toStrictEqual(session);
+      expect(await store.sessions.get(session.id)).toStrictEqual(session);
+      expect((await store.sessionLookup.findByTokenHash(session.tokenHash))?.authenticationMethods).toStrictEqual(session.authenticationMethods);
     });
   });
 }
