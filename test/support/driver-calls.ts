@@ -9,11 +9,17 @@ interface KnexClient {
   releaseConnection(c: unknown): Promise<void>;
 }
 
+interface Knex {
+  client: KnexClient;
+  on(event: 'query', listener: (query: { sql: string }) => void): void;
+  off(event: 'query', listener: (query: { sql: string }) => void): void;
+}
+
 /** What reached the database driver while a piece of code ran. */
 export interface DriverCalls {
   /** Calls per driver method: `db.prepare`, `db.exec`, `statement.all` … (libsql), `pg.query` (PostgreSQL). */
   counts: Record<string, number>;
-  /** The SQL of every statement sent, in order (BEGIN and COMMIT included). */
+  /** The SQL knex saw, in order (for messages: what the counts are made of). */
   statements: string[];
 }
 
@@ -23,7 +29,8 @@ export interface DriverCalls {
  * Whatever the ORM, a raw statement or the whoami lookup sends to the database passes through these.
  */
 export async function countDriverCalls(orm: Orm, fn: () => Promise<unknown>): Promise<DriverCalls> {
-  const client = (orm.em.getConnection() as unknown as { getKnex(): { client: KnexClient } }).getKnex().client;
+  const knex = (orm.em.getConnection() as unknown as { getKnex(): Knex }).getKnex();
+  const client = knex.client;
   const conn = await client.acquireConnection();
   const targets: Array<[object, string[], string]> = [];
   if (client.dialect === 'sqlite3') {
@@ -37,7 +44,6 @@ export async function countDriverCalls(orm: Orm, fn: () => Promise<unknown>): Pr
   await client.releaseConnection(conn);
 
   const calls: DriverCalls = { counts: {}, statements: [] };
-  const sqlOf = new WeakMap<object, string>();
   // libsql's `all` runs `iterate`: only the outermost call is one statement.
   let depth = 0;
   const restore: Array<() => void> = [];
@@ -55,13 +61,6 @@ export async function countDriverCalls(orm: Orm, fn: () => Promise<unknown>): Pr
         } finally {
           depth--;
         }
-        if (label === 'db' && method === 'prepare' && result && typeof result === 'object') sqlOf.set(result, String(args[0]));
-        if (label === 'db' && method === 'exec') calls.statements.push(String(args[0]));
-        if (label === 'statement') calls.statements.push(sqlOf.get(this) ?? '(a statement prepared earlier)');
-        if (label === 'pg') {
-          const q = args[0] as string | { text?: string };
-          calls.statements.push(typeof q === 'string' ? q : String(q?.text));
-        }
         return result;
       };
       restore.push(() => {
@@ -69,9 +68,12 @@ export async function countDriverCalls(orm: Orm, fn: () => Promise<unknown>): Pr
       });
     }
   }
+  const listen = (query: { sql: string }) => calls.statements.push(query.sql);
+  knex.on('query', listen);
   try {
     await fn();
   } finally {
+    knex.off('query', listen);
     for (const undo of restore) undo();
   }
   return calls;

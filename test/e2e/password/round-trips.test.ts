@@ -57,6 +57,7 @@ for (const db of testDatabases()) {
       });
       expect(answer!.status, JSON.stringify(answer!.body)).toBe(200);
       expect(executions(calls), calls.statements.join('\n')).toBeLessThanOrEqual(MAX_STATEMENTS.registration);
+      expect(calls.counts['db.prepare'] ?? 0, 'statements compiled again').toBe(0);
     });
 
     it(`logs in with at most ${MAX_STATEMENTS.login} statements`, async () => {
@@ -69,6 +70,7 @@ for (const db of testDatabases()) {
       });
       expect(answer!.status, JSON.stringify(answer!.body)).toBe(200);
       expect(executions(calls), calls.statements.join('\n')).toBeLessThanOrEqual(MAX_STATEMENTS.login);
+      expect(calls.counts['db.prepare'] ?? 0, 'statements compiled again').toBe(0);
     });
   });
 }
