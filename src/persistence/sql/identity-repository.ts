@@ -5,35 +5,28 @@ import {
 import type { CredentialType, IdentityRecord } from '../../identity/identity.ts';
 import { UniqueViolationError, type IdentityPageQuery, type IdentityRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
-import { loadIdentityByCredentialIdentifier, loadIdentityRecords } from './identity-rows.ts';
+import { insertIdentityRows, loadIdentityByCredentialIdentifier, loadIdentityRecords } from './identity-rows.ts';
 import { queryRows } from './statements.ts';
 
 /**
- * Makes the stored rows of one identity equal to `next` (insert or update), keeping row ids of unchanged
- * credentials, identifiers and addresses. Only persists; the caller flushes inside its transaction.
+ * Makes the stored rows of an existing identity equal to `next`, keeping row ids of unchanged credentials,
+ * identifiers and addresses. Only persists; the caller flushes inside its transaction. (A new identity is inserted
+ * by insertIdentityRows.)
  */
-async function persistIdentityRecord(em: EntityManager, next: IdentityRecord, isNew: boolean): Promise<void> {
+async function persistIdentityChanges(em: EntityManager, next: IdentityRecord): Promise<void> {
   const now = next.updatedAt;
-  if (isNew) {
-    em.create(Identity, {
-      id: next.id, schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt,
-      traits: next.traits, metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin,
-      externalId: next.externalId, organizationId: next.organizationId, createdAt: next.createdAt, updatedAt: now,
-    });
-  } else {
-    const row = await em.findOneOrFail(Identity, { id: next.id });
-    em.assign(row, {
-      schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt, traits: next.traits,
-      metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin, externalId: next.externalId,
-      updatedAt: now,
-    });
-  }
+  const row = await em.findOneOrFail(Identity, { id: next.id });
+  em.assign(row, {
+    schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt, traits: next.traits,
+    metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin, externalId: next.externalId,
+    updatedAt: now,
+  });
 
   // Sequential: inside a transaction these share one connection.
-  const creds = isNew ? [] : await em.find(IdentityCredential, { identity: next.id });
-  const idents = isNew ? [] : await em.find(CredentialIdentifier, { identity: next.id });
-  const vas = isNew ? [] : await em.find(VerifiableAddress, { identity: next.id });
-  const ras = isNew ? [] : await em.find(RecoveryAddress, { identity: next.id });
+  const creds = await em.find(IdentityCredential, { identity: next.id });
+  const idents = await em.find(CredentialIdentifier, { identity: next.id });
+  const vas = await em.find(VerifiableAddress, { identity: next.id });
+  const ras = await em.find(RecoveryAddress, { identity: next.id });
 
   const wantedCreds = new Map(next.credentials.map((c) => [c.type, c]));
   for (const row of creds) {
@@ -93,11 +86,11 @@ async function findIdentifierOwners(
   exceptIdentityId?: string,
 ): Promise<string[]> {
   if (identifiers.length === 0) return [];
-  const rows = await em.find(CredentialIdentifier, {
-    $or: identifiers.map((i) => ({ type: i.type, identifier: i.identifier })),
-    ...(exceptIdentityId ? { identity: { $ne: exceptIdentityId } } : {}),
-  });
-  return rows.map((r) => r.identity);
+  const match = identifiers.map(() => '(type = ? AND identifier = ?)').join(' OR ');
+  const rows = await queryRows<{ identity_id: string }>(em,
+    `SELECT identity_id FROM identity_credential_identifiers WHERE (${match})${exceptIdentityId ? ' AND identity_id != ?' : ''}`,
+    [...identifiers.flatMap((i) => [i.type, i.identifier]), ...(exceptIdentityId ? [exceptIdentityId] : [])]);
+  return rows.map((r) => r.identity_id);
 }
 
 /** Owners of verifiable, then recovery addresses: one statement for both tables. */
@@ -225,7 +218,8 @@ export class SqlIdentityRepository implements IdentityRepository {
   async save(record: IdentityRecord, isNew: boolean): Promise<void> {
     try {
       await this.#source.write(async (em) => {
-        await persistIdentityRecord(em, record, isNew);
+        if (isNew) return insertIdentityRows(em, record);
+        await persistIdentityChanges(em, record);
         await em.flush();
       });
     } catch (err) {

@@ -3,11 +3,12 @@
  * are aggregated to JSON arrays in correlated subqueries, each in the order the entity queries used to read them
  * (credentials by creation time; identifiers and addresses by creation time, then value, in the database's own
  * collation). No entity hydration: the row maps straight to an IdentityRecord with the values MikroORM gave it.
+ * A new identity is written the same way: one multi-row INSERT per table, the columns as MikroORM wrote them.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { CredentialType, IdentityRecord, IdentityState } from '../../identity/identity.ts';
 import { parseBool, parseDbDate, parseNullableDate } from './row-values.ts';
-import { placeholders, queryRows, type SqlDialect } from './statements.ts';
+import { jsonParam, placeholders, queryRows, runStatement, type SqlDialect } from './statements.ts';
 
 const IDENTITY_COLUMNS = `i.id, i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin,
   i.external_id, i.organization_id, i.created_at, i.updated_at`;
@@ -127,4 +128,42 @@ export async function loadIdentityRecords(em: EntityManager, dialect: SqlDialect
 export async function loadIdentityByCredentialIdentifier(em: EntityManager, dialect: SqlDialect, type: string, identifier: string): Promise<IdentityRecord | null> {
   const rows = await queryRows<Row>(em, IDENTITY_BY_CREDENTIAL_IDENTIFIER(dialect), [type, identifier]);
   return rows.length > 0 ? toRecord(rows[0], dialect) : null;
+}
+
+/** `INSERT INTO table (columns) VALUES (...), (...)` for `rows` rows of `columns.length` values. */
+function insertSql(table: string, columns: string[], rows: number): string {
+  const tuple = `(${placeholders(columns.length)})`;
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+}
+
+/**
+ * Inserts a new identity's rows (identity, credentials, their identifiers, addresses) on the EntityManager's
+ * transaction, parents first. Identifier rows get fresh ids and the record's updatedAt as their times, as the
+ * entity writes did. A clash with a unique index throws UniqueConstraintViolationException.
+ */
+export async function insertIdentityRows(em: EntityManager, record: IdentityRecord): Promise<void> {
+  const now = record.updatedAt;
+  await runStatement(em, insertSql('identities', ['id', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id', 'organization_id', 'created_at', 'updated_at'], 1), [
+    record.id, record.schemaId, record.state, record.stateChangedAt, jsonParam(record.traits), jsonParam(record.metadataPublic),
+    jsonParam(record.metadataAdmin), record.externalId, record.organizationId, record.createdAt, now,
+  ]);
+  const credentials = record.credentials;
+  if (credentials.length > 0) {
+    await runStatement(em, insertSql('identity_credentials', ['id', 'identity_id', 'type', 'config', 'version', 'created_at', 'updated_at'], credentials.length),
+      credentials.flatMap((c) => [c.id, record.id, c.type, jsonParam(c.config), c.version, c.createdAt, c.updatedAt]));
+  }
+  const identifiers = credentials.flatMap((c) => c.identifiers.map((identifier) => [crypto.randomUUID(), c.id, record.id, c.type, identifier, now, now]));
+  if (identifiers.length > 0) {
+    await runStatement(em, insertSql('identity_credential_identifiers', ['id', 'credential_id', 'identity_id', 'type', 'identifier', 'created_at', 'updated_at'], identifiers.length), identifiers.flat());
+  }
+  const verifiable = record.verifiableAddresses;
+  if (verifiable.length > 0) {
+    await runStatement(em, insertSql('identity_verifiable_addresses', ['id', 'identity_id', 'via', 'value', 'verified', 'verified_at', 'status', 'created_at', 'updated_at'], verifiable.length),
+      verifiable.flatMap((a) => [a.id, record.id, a.via, a.value, a.verified, a.verifiedAt, a.status, a.createdAt, a.updatedAt]));
+  }
+  const recovery = record.recoveryAddresses;
+  if (recovery.length > 0) {
+    await runStatement(em, insertSql('identity_recovery_addresses', ['id', 'identity_id', 'via', 'value', 'created_at', 'updated_at'], recovery.length),
+      recovery.flatMap((a) => [a.id, record.id, a.via, a.value, a.createdAt, a.updatedAt]));
+  }
 }

@@ -3,13 +3,15 @@
  * identity loader (src/persistence/sql/identity-rows.ts) returns what the five entity queries returned: the same
  * values and types (dates, booleans, JSON however odd), the same order (ties in creation time broken by value in the
  * database's collation), for get, getMany and findByCredentialIdentifier. Flows and sessions written raw read back
- * through the entities as written, and flows written through the entities read back raw as written.
+ * through the entities as written, and flows written through the entities read back raw as written; so do new
+ * identities, codes and courier messages written raw.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EntityManager } from '@mikro-orm/core';
 import { CredentialIdentifier, Flow, FlowTransition, Identity, IdentityCredential, RecoveryAddress, Session, VerifiableAddress } from '../../../entities/index.ts';
 import type { CredentialType, IdentityRecord } from '../../../src/identity/identity.ts';
-import type { FlowRecord, SessionRecord } from '../../../src/persistence/store.ts';
+import type { CourierMessageRecord, FlowRecord, SessionRecord } from '../../../src/persistence/store.ts';
+import type { CodeRecord } from '../../../src/methods/code/code-record.ts';
 import { openStore } from '../../../src/persistence/open-store.ts';
 import type { SqlStore } from '../../../src/persistence/sql/sql-store.ts';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
@@ -236,6 +238,47 @@ for (const db of [...testDatabases(), sqliteFile]) {
       }).toStrictEqual(session);
       expect(await store.sessions.get(session.id)).toStrictEqual(session);
       expect((await store.sessionLookup.findByTokenHash(session.tokenHash))?.authenticationMethods).toStrictEqual(session.authenticationMethods);
+    });
+
+    it('a new identity inserted raw reads back through the entities as written', async () => {
+      const person = odd();
+      await store.identities.save(person, true);
+      const [read] = await view([person.id]);
+      const byType = (r: IdentityRecord) => [...r.credentials].sort((a, b) => a.type.localeCompare(b.type)).map((c) => ({ ...c, identifiers: [...c.identifiers].sort() }));
+      const byId = <T extends { id: string }>(list: T[]) => [...list].sort((a, b) => a.id.localeCompare(b.id));
+      expect({ ...read, credentials: byType(read), verifiableAddresses: byId(read.verifiableAddresses), recoveryAddresses: byId(read.recoveryAddresses) })
+        .toStrictEqual({ ...person, credentials: byType(person), verifiableAddresses: byId(person.verifiableAddresses), recoveryAddresses: byId(person.recoveryAddresses) });
+      const identifiers = await store.orm.em.fork().find(CredentialIdentifier, { identity: person.id });
+      expect(identifiers.map((i) => [i.createdAt, i.updatedAt])).toStrictEqual(identifiers.map(() => [person.updatedAt, person.updatedAt]));
+    });
+
+    it('a code inserted raw and voided raw reads back through the entity', async () => {
+      const flowId = crypto.randomUUID();
+      const address = `code-${crypto.randomUUID()}@example.com`;
+      const code: CodeRecord = {
+        id: crypto.randomUUID(), flowId, purpose: 'verification', kind: 'code', via: 'email', address, identityId: crypto.randomUUID(),
+        secretHmac: 'ab'.repeat(32), failedAttempts: 2, expiresAt: at(900_000), usedAt: null, createdAt: at(1), updatedAt: at(1),
+      };
+      await store.codes.insert(code);
+      expect(await store.codes.latestUnused(flowId, 'verification')).toStrictEqual(code);
+      await store.codes.voidUnusedForAddress('verification', address, at(2));
+      expect(await store.codes.latestUnused(flowId, 'verification')).toBeNull();
+      expect(await store.codes.unusedForFlow(flowId, 'verification')).toEqual([]);
+      expect(await store.codes.failuresSince('verification', address, at(0))).toBe(2);
+    });
+
+    it('a courier message inserted raw reads back through the entity', async () => {
+      const message: CourierMessageRecord = {
+        id: crypto.randomUUID(), type: 'email', status: 'queued', recipient: `m-${crypto.randomUUID()}@example.com`, subject: 'Sübject "q"', body: 'Body \\ ?',
+        htmlBody: null, templateType: 'verification_code_valid', templateData: { verification_code: '123456', identity: { traits: { list: [1, 'x'] } } }, channel: 'email',
+        traceContext: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' }, sendCount: 0, nextAttemptAt: at(3), leaseUntil: null, leasedBy: null,
+        createdAt: at(3), updatedAt: at(3),
+      };
+      await store.courier.insert(message);
+      expect(await store.courier.get(message.id)).toStrictEqual(message);
+      const bare = { ...message, id: crypto.randomUUID(), htmlBody: '<p>x</p>', templateData: null, traceContext: null, channel: null };
+      await store.courier.insert(bare);
+      expect(await store.courier.get(bare.id)).toStrictEqual(bare);
     });
   });
 }
