@@ -224,6 +224,7 @@ export class FlowSubmission {
       if (refusal) outcome = refusal;
     }
     if (outcome.kind === 'authenticated') outcome = await this.afterLogin(kind, loaded, actor, outcome);
+    if (outcome.kind === 'authenticated' && outcome.identity?.id === outcome.identityId) work.subject = outcome.identity;
     work.outcome = outcome;
     work.methodId = method.id;
     if (outcome.internal !== undefined) work.internal[method.id] = outcome.internal;
@@ -247,7 +248,7 @@ export class FlowSubmission {
     if (kind !== 'login') return outcome;
     const waiting = this.#d.methods.filter((m) => m.afterLogin && loaded.internal[m.id] !== undefined);
     if (waiting.length === 0) return outcome;
-    let identity = outcome.changes?.identity?.record ?? (await this.#d.store.identities.get(outcome.identityId)) ?? undefined;
+    let identity = outcome.changes?.identity?.record ?? outcome.identity ?? (await this.#d.store.identities.get(outcome.identityId)) ?? undefined;
     let changed = false;
     for (const method of waiting) {
       if (!identity) break;
@@ -269,7 +270,7 @@ export class FlowSubmission {
     if (kind !== 'login' || !afterHooks(this.#d.config, 'login', outcome.method).includes('require_verified_address')) return undefined;
     const legacy = (this.#d.config as { feature_flags?: { legacy_require_verified_login_error?: boolean } }).feature_flags?.legacy_require_verified_login_error === true;
     if (legacy && outcome.method !== 'password') return undefined;
-    const identity = await this.#d.store.identities.get(outcome.identityId);
+    const identity = outcome.identity ?? (await this.#d.store.identities.get(outcome.identityId));
     if (!identity) return undefined;
     if (identity.verifiableAddresses.some((a) => a.verified)) return undefined;
     const values = loaded.settled.context.values;

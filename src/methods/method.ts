@@ -107,8 +107,11 @@ export type Outcome = OutcomeBase & (
    * `browser_location_change_required`) unless `asForm`: then the flow is answered as a form (400), as identifier-first's.
    */
   | { kind: 'next_screen'; screen?: string; values?: Record<string, unknown>; messages?: UiMessage[]; asForm?: boolean }
-  /** Login: this identity proved this factor. */
-  | { kind: 'authenticated'; identityId: string; method: string; aal: Aal; provider?: string }
+  /**
+   * Login: this identity proved this factor. `identity`: the identity as the method read it, when it did (the answer
+   * shows it without reading it again).
+   */
+  | { kind: 'authenticated'; identityId: string; method: string; aal: Aal; provider?: string; identity?: IdentityRecord }
   /**
    * Registration: a new identity (also in `changes.identity`). `existingAccount`: its identifiers belong to an account
    * already and enumeration is mitigated — nothing is created, the service answers as for a new sign-up (the record in

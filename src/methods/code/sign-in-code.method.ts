@@ -253,7 +253,7 @@ export function createSignInCode(deps: SignInCodeDeps): Pick<Method, 'login' | '
     if (!identity || identity.state !== 'active') return invalid(used);
     const verified = verifyAddress(identity, row, ctx.now);
     return {
-      kind: 'authenticated', identityId: identity.id, method: 'code', aal: login.aal, internal: count.internal,
+      kind: 'authenticated', identityId: identity.id, method: 'code', aal: login.aal, internal: count.internal, identity,
       changes: { codes: used, ...(verified ? { identity: { record: verified, isNew: false } } : {}) },
     };
   }

@@ -311,7 +311,7 @@ export function createOidcMethod(deps: OidcMethodDeps): Method {
     if (ctx.flow.refresh && ctx.identity && ctx.identity.id !== identity.id) {
       return { kind: 'rejected', values, messages: [generic('You must sign in with the same account you are currently signed in with.')] };
     }
-    return { kind: 'authenticated', identityId: identity.id, method: OIDC, aal: 'aal1', provider: provider.id };
+    return { kind: 'authenticated', identityId: identity.id, method: OIDC, aal: 'aal1', provider: provider.id, identity };
   }
 
   /** Registration with verified claims. */

@@ -108,7 +108,7 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
         const identity = valid && credential ? await deps.identities.get(credential.identityId) : null;
         if (!identity || !stored || !valid) return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationInvalidCredentials)] };
         if (identity.state !== 'active') return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationIdentityDisabled)] };
-        const outcome: Outcome = { kind: 'authenticated', identityId: identity.id, method: 'password', aal: 'aal1' };
+        const outcome: Outcome = { kind: 'authenticated', identityId: identity.id, method: 'password', aal: 'aal1', identity };
         if (!deps.hasher.needsRehash(stored)) return outcome;
         // Imported or outdated hashes move to the configured algorithm on the first successful login.
         const rehashed = await deps.hasher.hash(password);

@@ -78,9 +78,15 @@ export async function boundSqliteDriver(): Promise<new (config: Configuration) =
       }
       const dialect = this as unknown as { getCallMethod(obj: KnexQuery): 'all' | 'run'; _formatBindings(bindings: unknown): unknown[] };
       const method = dialect.getCallMethod(obj);
-      const statement = connection.prepare(obj.sql);
+      const statement = preparedStatement(connection, obj.sql);
       const bindings = dialect._formatBindings(obj.bindings);
-      const response = await retryWhileBusy(() => statement[method](bindings), !connection.inTransaction, connection);
+      let response: unknown;
+      try {
+        response = await retryWhileBusy(() => statement[method](bindings), !connection.inTransaction, connection);
+      } catch (err) {
+        forgetStatement(connection, obj.sql, statement);
+        throw err;
+      }
       obj.response = response;
       obj.context = { lastID: (response as { lastInsertRowid?: unknown }).lastInsertRowid, changes: (response as { changes?: unknown }).changes };
       return obj;
@@ -100,14 +106,48 @@ export async function boundSqliteDriver(): Promise<new (config: Configuration) =
   };
 }
 
+/**
+ * Compiled statements per connection, by SQL text, the least recently used dropped beyond STATEMENT_CACHE_SIZE:
+ * compiling cost 10-60 us a statement (the identity select the most), more than running it on a small table. A
+ * statement is reused only once the previous run finished (libsql runs it synchronously; `run` and `all` reset it
+ * first). One that failed is dropped, as before (libsql keeps a statement that reported SQLITE_BUSY active until it
+ * is collected). A connection the pool replaced takes its statements with it (WeakMap).
+ */
+const STATEMENT_CACHE_SIZE = 256;
+const statementCaches = new WeakMap<LibsqlConnection, Map<string, LibsqlStatement>>();
+
+function preparedStatement(connection: LibsqlConnection, sql: string): LibsqlStatement {
+  let cache = statementCaches.get(connection);
+  if (!cache) {
+    cache = new Map();
+    statementCaches.set(connection, cache);
+  }
+  let statement = cache.get(sql);
+  if (statement) {
+    cache.delete(sql);
+  } else {
+    statement = connection.prepare(sql);
+    if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  }
+  cache.set(sql, statement);
+  return statement;
+}
+
+function forgetStatement(connection: LibsqlConnection, sql: string, statement: LibsqlStatement): void {
+  const cache = statementCaches.get(connection);
+  if (cache?.get(sql) === statement) cache.delete(sql);
+}
+
 /** How long a SQLite statement waits for another connection's write lock in all (what busy_timeout used to be). */
 export const SQLITE_BUSY_BUDGET_MS = 10_000;
 const BUSY_MAX_DELAY_MS = 50;
 
+type LibsqlStatement = Record<'all' | 'run', (bindings: unknown) => unknown>;
+
 interface LibsqlConnection {
   inTransaction: boolean;
   exec(sql: string): void;
-  prepare(sql: string): Record<'all' | 'run', (bindings: unknown) => unknown>;
+  prepare(sql: string): LibsqlStatement;
   /** knex-libsql's pool validation: a file connection created more than 10 s ago is replaced on its next checkout. */
   __created?: number;
 }

@@ -1,6 +1,11 @@
 import { SelfServiceCode, type SelfServiceCodeRow } from '../../../entities/index.ts';
 import type { CodeRecord, CodeRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
+import { runStatement } from './statements.ts';
+
+const INSERT_CODE = `INSERT INTO selfservice_codes (id, flow_id, purpose, kind, via, address, identity_id, secret_hmac, failed_attempts,
+  expires_at, used_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const VOID_UNUSED_FOR_ADDRESS = 'UPDATE selfservice_codes SET used_at = ?, updated_at = ? WHERE purpose = ? AND address = ? AND used_at IS NULL';
 
 const toRecord = (row: SelfServiceCodeRow): CodeRecord => ({
   id: row.id, flowId: row.flowId, purpose: row.purpose, kind: row.kind, via: row.via, address: row.address,
@@ -8,6 +13,7 @@ const toRecord = (row: SelfServiceCodeRow): CodeRecord => ({
   expiresAt: row.expiresAt, usedAt: row.usedAt ?? null, createdAt: row.createdAt, updatedAt: row.updatedAt,
 });
 
+/** Codes on MikroORM; what every sign-up with verification writes (void older codes, insert) is raw (statements.ts). */
 export class SqlCodeRepository implements CodeRepository {
   readonly #source: EmSource;
 
@@ -16,7 +22,10 @@ export class SqlCodeRepository implements CodeRepository {
   }
 
   async insert(code: CodeRecord): Promise<void> {
-    await this.#source.em().insert(SelfServiceCode, { ...code });
+    await runStatement(this.#source.em(), INSERT_CODE, [
+      code.id, code.flowId, code.purpose, code.kind, code.via, code.address, code.identityId, code.secretHmac, code.failedAttempts,
+      code.expiresAt, code.usedAt, code.createdAt, code.updatedAt,
+    ]);
   }
 
   async latestUnused(flowId: string, purpose: CodeRecord['purpose']): Promise<CodeRecord | null> {
@@ -39,7 +48,7 @@ export class SqlCodeRepository implements CodeRepository {
   }
 
   async voidUnusedForAddress(purpose: CodeRecord['purpose'], address: string, at: Date): Promise<void> {
-    await this.#source.em().nativeUpdate(SelfServiceCode, { purpose, address, usedAt: null }, { usedAt: at, updatedAt: at });
+    await runStatement(this.#source.em(), VOID_UNUSED_FOR_ADDRESS, [at, at, purpose, address]);
   }
 
   async voidUnusedForFlow(flowId: string, at: Date): Promise<void> {

@@ -6,6 +6,7 @@ import type {
   ClaimedMessage, CourierDispatchRecord, CourierMessageQuery, CourierMessageRecord, CourierRepository,
 } from '../store.ts';
 import type { EmSource } from './em-source.ts';
+import { jsonParam, runStatement } from './statements.ts';
 
 /**
  * The queue's storage operations. Claims are one atomic statement: PostgreSQL locks the chosen rows and skips
@@ -46,6 +47,11 @@ const toDispatch = (row: CourierDispatchRow): CourierDispatchRecord => ({
   createdAt: row.createdAt, updatedAt: row.updatedAt,
 });
 
+/** Every sign-up with verification enqueues one: a raw bound statement (statements.ts). */
+const INSERT_MESSAGE = `INSERT INTO courier_messages (id, type, status, recipient, subject, body, html_body, template_type, template_data,
+  channel, trace_context, send_count, next_attempt_at, lease_until, leased_by, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class SqlCourierRepository implements CourierRepository {
@@ -62,7 +68,11 @@ export class SqlCourierRepository implements CourierRepository {
   }
 
   async insert(message: CourierMessageRecord): Promise<void> {
-    await this.#source.em().insert(CourierMessage, { ...message });
+    await runStatement(this.#source.em(), INSERT_MESSAGE, [
+      message.id, message.type, message.status, message.recipient, message.subject, message.body, message.htmlBody, message.templateType,
+      jsonParam(message.templateData), message.channel, jsonParam(message.traceContext), message.sendCount, message.nextAttemptAt,
+      message.leaseUntil, message.leasedBy, message.createdAt, message.updatedAt,
+    ]);
   }
 
   async discard(id: string): Promise<void> {

@@ -1,51 +1,84 @@
-import { Flow, FlowTransition, type FlowRow } from '../../../entities/index.ts';
+import { Flow, FlowTransition } from '../../../entities/index.ts';
+import type { FlowKind, FlowType } from '../store.ts';
 import { StoreConflictError, type FlowRecord, type FlowRepository, type FlowTransitionRecord } from '../store.ts';
 import type { EmSource } from './em-source.ts';
+import { parseDbDate } from './row-values.ts';
+import { jsonParam, queryRows, runStatement, type SqlDialect } from './statements.ts';
 import { storableJson } from './storable-json.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function toRecord(row: FlowRow): FlowRecord {
+const FLOW_COLUMNS = 'id, kind, type, state, request_url, return_to, csrf_token, identity_id, snapshot, internal, issued_at, expires_at, created_at, updated_at, version';
+const FLOW_BY_ID = `SELECT ${FLOW_COLUMNS} FROM selfservice_flows WHERE id = ?`;
+const INSERT_FLOW = `INSERT INTO selfservice_flows (${FLOW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const UPDATE_FLOW = `UPDATE selfservice_flows SET kind = ?, type = ?, state = ?, request_url = ?, return_to = ?, csrf_token = ?,
+  identity_id = ?, snapshot = ?, internal = ?, issued_at = ?, expires_at = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`;
+const TRANSITION_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const INSERT_TRANSITIONS = 'INSERT INTO selfservice_flow_transitions (id, flow_id, flow_version, position, event, from_state, to_state, method, created_at) VALUES ';
+
+type FlowRow = Record<string, unknown>;
+
+/** The snapshot column as MikroORM read it: parsed by pg (jsonb); SQLite's text parsed (non-JSON text kept). */
+function snapshotOf(value: unknown, dialect: SqlDialect): unknown {
+  if (dialect === 'postgresql' || typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+function toRecord(row: FlowRow, dialect: SqlDialect): FlowRecord {
   return {
-    id: row.id, kind: row.kind, type: row.type, state: row.state, requestUrl: row.requestUrl,
-    returnTo: row.returnTo ?? null, csrfToken: row.csrfToken ?? null, identityId: row.identityId ?? null,
-    snapshot: row.snapshot, internal: row.internal ?? null, issuedAt: row.issuedAt, expiresAt: row.expiresAt,
-    createdAt: row.createdAt, updatedAt: row.updatedAt, version: row.version,
+    id: row.id as string, kind: row.kind as FlowKind, type: row.type as FlowType, state: row.state as string, requestUrl: row.request_url as string,
+    returnTo: (row.return_to as string | null) ?? null, csrfToken: (row.csrf_token as string | null) ?? null, identityId: (row.identity_id as string | null) ?? null,
+    snapshot: snapshotOf(row.snapshot, dialect), internal: (row.internal as string | null) ?? null, issuedAt: parseDbDate(row.issued_at), expiresAt: parseDbDate(row.expires_at),
+    createdAt: parseDbDate(row.created_at), updatedAt: parseDbDate(row.updated_at), version: Number(row.version),
   };
 }
 
+/**
+ * Flows: what every submit does (read the flow, write its next version, append its history) and creating one are raw
+ * bound statements (see statements.ts); the rest goes through the ORM.
+ */
 export class SqlFlowRepository implements FlowRepository {
   readonly #source: EmSource;
+  readonly #dialect: SqlDialect;
 
-  constructor(source: EmSource) {
+  constructor(source: EmSource, dialect: SqlDialect) {
     this.#source = source;
+    this.#dialect = dialect;
   }
 
   async get(id: string): Promise<FlowRecord | null> {
     if (!UUID.test(id)) return null;
-    const row = await this.#source.em().findOne(Flow, { id: id.toLowerCase() }, { disableIdentityMap: true });
-    return row ? toRecord(row) : null;
+    const rows = await queryRows<FlowRow>(this.#source.em(), FLOW_BY_ID, [id.toLowerCase()]);
+    return rows.length > 0 ? toRecord(rows[0], this.#dialect) : null;
   }
 
   async insert(flow: FlowRecord): Promise<void> {
-    await this.#source.em().insert(Flow, { ...flow, snapshot: storableJson(flow.snapshot), internal: storableJson(flow.internal) });
+    await runStatement(this.#source.em(), INSERT_FLOW, [
+      flow.id, flow.kind, flow.type, flow.state, flow.requestUrl, flow.returnTo, flow.csrfToken, flow.identityId,
+      jsonParam(storableJson(flow.snapshot)), storableJson(flow.internal), flow.issuedAt, flow.expiresAt, flow.createdAt, flow.updatedAt, flow.version,
+    ]);
   }
 
   async update(flow: FlowRecord): Promise<FlowRecord> {
     const next = { ...flow, version: flow.version + 1 };
-    const { id: _id, version: _v, createdAt: _c, ...changes } = next;
-    const stored = { ...changes, snapshot: storableJson(changes.snapshot), internal: storableJson(changes.internal), version: next.version };
-    const affected = await this.#source.em().nativeUpdate(Flow, { id: flow.id, version: flow.version }, stored);
+    const affected = await runStatement(this.#source.em(), UPDATE_FLOW, [
+      next.kind, next.type, next.state, next.requestUrl, next.returnTo, next.csrfToken, next.identityId,
+      jsonParam(storableJson(next.snapshot)), storableJson(next.internal), next.issuedAt, next.expiresAt, next.updatedAt, next.version,
+      flow.id, flow.version,
+    ]);
     if (affected === 0) throw new StoreConflictError(`flow ${flow.id} was changed by a concurrent request`);
     return next;
   }
 
   async appendHistory(rows: FlowTransitionRecord[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.#source.em().insertMany(FlowTransition, rows.map((r) => ({
-      id: crypto.randomUUID(), flowId: r.flowId, flowVersion: r.flowVersion, position: r.position, event: r.event,
-      fromState: r.from, toState: r.to, method: r.method, createdAt: r.at,
-    })));
+    await runStatement(this.#source.em(), INSERT_TRANSITIONS + rows.map(() => TRANSITION_VALUES).join(', '), rows.flatMap((r) => [
+      crypto.randomUUID(), r.flowId, r.flowVersion, r.position, r.event, r.from, r.to, r.method, r.at,
+    ]));
   }
 
   async delete(id: string): Promise<boolean> {

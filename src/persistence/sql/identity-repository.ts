@@ -5,85 +5,28 @@ import {
 import type { CredentialType, IdentityRecord } from '../../identity/identity.ts';
 import { UniqueViolationError, type IdentityPageQuery, type IdentityRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
+import { insertIdentityRows, loadIdentityByCredentialIdentifier, loadIdentityRecords } from './identity-rows.ts';
+import { queryRows } from './statements.ts';
 
 /**
- * Loads identities with credentials and addresses: five queries however many identities. They run one after
- * another: inside a transaction they share one connection, which must not run two queries at once.
+ * Makes the stored rows of an existing identity equal to `next`, keeping row ids of unchanged credentials,
+ * identifiers and addresses. Only persists; the caller flushes inside its transaction. (A new identity is inserted
+ * by insertIdentityRows.)
  */
-async function loadIdentityRecords(em: EntityManager, ids: string[]): Promise<IdentityRecord[]> {
-  if (ids.length === 0) return [];
-  const rows = await em.find(Identity, { id: { $in: ids } });
-  const creds = await em.find(IdentityCredential, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc' } });
-  const idents = await em.find(CredentialIdentifier, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', identifier: 'asc' } });
-  const vas = await em.find(VerifiableAddress, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', value: 'asc' } });
-  const ras = await em.find(RecoveryAddress, { identity: { $in: ids } }, { orderBy: { createdAt: 'asc', value: 'asc' } });
-  const byId = new Map(rows.map((row) => [row.id, row]));
-  return ids.flatMap((id) => {
-    const row = byId.get(id);
-    if (!row) return [];
-    const record: IdentityRecord = {
-      id: row.id,
-      schemaId: row.schemaId,
-      state: row.state,
-      stateChangedAt: row.stateChangedAt ?? null,
-      traits: row.traits,
-      metadataPublic: row.metadataPublic ?? null,
-      metadataAdmin: row.metadataAdmin ?? null,
-      externalId: row.externalId ?? null,
-      organizationId: row.organizationId ?? null,
-      createdAt: row.createdAt,
-      updatedAt: row.updatedAt,
-      credentials: creds.filter((c) => c.identity === id).map((c) => ({
-        id: c.id,
-        type: c.type as CredentialType,
-        identifiers: idents.filter((i) => i.credential === c.id).map((i) => i.identifier),
-        config: c.config,
-        version: c.version,
-        createdAt: c.createdAt,
-        updatedAt: c.updatedAt,
-      })),
-      verifiableAddresses: vas.filter((a) => a.identity === id).map((a) => ({
-        id: a.id, value: a.value, via: a.via, verified: a.verified, verifiedAt: a.verifiedAt ?? null,
-        status: a.status, createdAt: a.createdAt, updatedAt: a.updatedAt,
-      })),
-      recoveryAddresses: ras.filter((a) => a.identity === id).map((a) => ({
-        id: a.id, value: a.value, via: a.via, createdAt: a.createdAt, updatedAt: a.updatedAt,
-      })),
-    };
-    return [record];
-  });
-}
-
-async function loadIdentityRecord(em: EntityManager, id: string): Promise<IdentityRecord | null> {
-  return (await loadIdentityRecords(em, [id]))[0] ?? null;
-}
-
-/**
- * Makes the stored rows of one identity equal to `next` (insert or update), keeping row ids of unchanged
- * credentials, identifiers and addresses. Only persists; the caller flushes inside its transaction.
- */
-async function persistIdentityRecord(em: EntityManager, next: IdentityRecord, isNew: boolean): Promise<void> {
+async function persistIdentityChanges(em: EntityManager, next: IdentityRecord): Promise<void> {
   const now = next.updatedAt;
-  if (isNew) {
-    em.create(Identity, {
-      id: next.id, schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt,
-      traits: next.traits, metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin,
-      externalId: next.externalId, organizationId: next.organizationId, createdAt: next.createdAt, updatedAt: now,
-    });
-  } else {
-    const row = await em.findOneOrFail(Identity, { id: next.id });
-    em.assign(row, {
-      schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt, traits: next.traits,
-      metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin, externalId: next.externalId,
-      updatedAt: now,
-    });
-  }
+  const row = await em.findOneOrFail(Identity, { id: next.id });
+  em.assign(row, {
+    schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt, traits: next.traits,
+    metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin, externalId: next.externalId,
+    updatedAt: now,
+  });
 
   // Sequential: inside a transaction these share one connection.
-  const creds = isNew ? [] : await em.find(IdentityCredential, { identity: next.id });
-  const idents = isNew ? [] : await em.find(CredentialIdentifier, { identity: next.id });
-  const vas = isNew ? [] : await em.find(VerifiableAddress, { identity: next.id });
-  const ras = isNew ? [] : await em.find(RecoveryAddress, { identity: next.id });
+  const creds = await em.find(IdentityCredential, { identity: next.id });
+  const idents = await em.find(CredentialIdentifier, { identity: next.id });
+  const vas = await em.find(VerifiableAddress, { identity: next.id });
+  const ras = await em.find(RecoveryAddress, { identity: next.id });
 
   const wantedCreds = new Map(next.credentials.map((c) => [c.type, c]));
   for (const row of creds) {
@@ -143,26 +86,27 @@ async function findIdentifierOwners(
   exceptIdentityId?: string,
 ): Promise<string[]> {
   if (identifiers.length === 0) return [];
-  const rows = await em.find(CredentialIdentifier, {
-    $or: identifiers.map((i) => ({ type: i.type, identifier: i.identifier })),
-    ...(exceptIdentityId ? { identity: { $ne: exceptIdentityId } } : {}),
-  });
-  return rows.map((r) => r.identity);
+  const match = identifiers.map(() => '(type = ? AND identifier = ?)').join(' OR ');
+  const rows = await queryRows<{ identity_id: string }>(em,
+    `SELECT identity_id FROM identity_credential_identifiers WHERE (${match})${exceptIdentityId ? ' AND identity_id != ?' : ''}`,
+    [...identifiers.flatMap((i) => [i.type, i.identifier]), ...(exceptIdentityId ? [exceptIdentityId] : [])]);
+  return rows.map((r) => r.identity_id);
 }
 
+/** Owners of verifiable, then recovery addresses: one statement for both tables. */
 async function findAddressOwners(
   em: EntityManager,
   addresses: Array<{ via: string; value: string }>,
   exceptIdentityId?: string,
 ): Promise<string[]> {
   if (addresses.length === 0) return [];
-  const filter = {
-    $or: addresses.map((a) => ({ via: a.via as 'email' | 'sms', value: a.value })),
-    ...(exceptIdentityId ? { identity: { $ne: exceptIdentityId } } : {}),
-  };
-  const vas = await em.find(VerifiableAddress, filter);
-  const ras = await em.find(RecoveryAddress, filter);
-  return [...vas.map((a) => a.identity), ...ras.map((a) => a.identity)];
+  const match = `(${addresses.map(() => '(via = ? AND value = ?)').join(' OR ')})${exceptIdentityId ? ' AND identity_id != ?' : ''}`;
+  const params = [...addresses.flatMap((a) => [a.via, a.value]), ...(exceptIdentityId ? [exceptIdentityId] : [])];
+  const rows = await queryRows<{ identity_id: string }>(em,
+    `SELECT identity_id, 0 AS k FROM identity_verifiable_addresses WHERE ${match}
+     UNION ALL SELECT identity_id, 1 AS k FROM identity_recovery_addresses WHERE ${match} ORDER BY k`,
+    [...params, ...params]);
+  return rows.map((r) => r.identity_id);
 }
 
 /** Keyset pagination over identity ids (ascending). */
@@ -221,21 +165,19 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
 
   async get(id: string): Promise<IdentityRecord | null> {
-    return isUuid(id) ? loadIdentityRecord(this.#source.em(), id) : null;
+    return isUuid(id) ? (await loadIdentityRecords(this.#source.em(), this.#dialect, [id]))[0] ?? null : null;
   }
 
   async getMany(ids: string[]): Promise<IdentityRecord[]> {
-    return loadIdentityRecords(this.#source.em(), ids.filter(isUuid));
+    return loadIdentityRecords(this.#source.em(), this.#dialect, ids.filter(isUuid));
   }
 
   async exists(id: string): Promise<boolean> {
     return isUuid(id) && identityExists(this.#source.em(), id);
   }
 
-  async findByCredentialIdentifier(type: string, identifier: string): Promise<IdentityRecord | null> {
-    const em = this.#source.em();
-    const row = await em.findOne(CredentialIdentifier, { type, identifier }, { fields: ['identity'] });
-    return row ? loadIdentityRecord(em, row.identity) : null;
+  findByCredentialIdentifier(type: string, identifier: string): Promise<IdentityRecord | null> {
+    return loadIdentityByCredentialIdentifier(this.#source.em(), this.#dialect, type, identifier);
   }
 
   async findCredentialByIdentifier(type: string, identifier: string): Promise<{ identityId: string; config: Record<string, unknown> } | null> {
@@ -276,7 +218,8 @@ export class SqlIdentityRepository implements IdentityRepository {
   async save(record: IdentityRecord, isNew: boolean): Promise<void> {
     try {
       await this.#source.write(async (em) => {
-        await persistIdentityRecord(em, record, isNew);
+        if (isNew) return insertIdentityRows(em, record);
+        await persistIdentityChanges(em, record);
         await em.flush();
       });
     } catch (err) {

@@ -32,6 +32,9 @@ import type { MikroORM } from '@mikro-orm/core';
 import { ReadBatcher } from '../../x/read-batcher.ts';
 import type { IdentityRecord, IdentityState } from '../../identity/identity.ts';
 import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from '../../session/session.ts';
+import { parseBool, parseDbDate, parseJson, parseNullableDate, parseNullableJson } from './row-values.ts';
+
+export { parseDbDate } from './row-values.ts';
 
 /** The minimal surface of knex's Client used here. */
 interface KnexClientLike {
@@ -341,42 +344,7 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
-// ---- row mapping (dialect differences: SQLite gives JSON as text, booleans as 0/1 and datetimes as epoch ms;
-// PostgreSQL gives parsed JSON, booleans and timestamptz text such as "2026-01-02 03:04:05.678+00") ----
-
-/** Parses what either driver returns for a datetime: epoch ms (number or digit string), ISO 8601 or PG text. */
-export function parseDbDate(value: unknown): Date {
-  if (value instanceof Date) return value;
-  if (typeof value === 'number') return new Date(value);
-  if (typeof value === 'string') {
-    if (/^-?\d+(\.\d+)?$/.test(value)) return new Date(Number(value));
-    // PG text: "YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]" -> ISO; fractions beyond milliseconds are cut.
-    const iso = value
-      .replace(' ', 'T')
-      .replace(/(\.\d{3})\d+/, '$1')
-      .replace(/([+-]\d\d)$/, '$1:00');
-    const date = new Date(iso);
-    if (!Number.isNaN(date.getTime())) return date;
-  }
-  throw new TypeError(`session lookup: unparseable datetime ${JSON.stringify(value)}`);
-}
-
-function parseNullableDate(value: unknown): Date | null {
-  return value === null || value === undefined ? null : parseDbDate(value);
-}
-
-function parseJson<T>(value: unknown): T {
-  return (typeof value === 'string' ? JSON.parse(value) : value) as T;
-}
-
-function parseNullableJson(value: unknown): unknown {
-  if (value === null || value === undefined) return null;
-  return parseJson<unknown>(value);
-}
-
-function parseBool(value: unknown): boolean {
-  return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
-}
+// ---- row mapping (dialect differences: see row-values.ts) ----
 
 const byCreatedThenValue = (a: { createdAt: Date; value: string }, b: { createdAt: Date; value: string }) =>
   a.createdAt.getTime() - b.createdAt.getTime() || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);

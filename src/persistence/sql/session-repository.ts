@@ -2,6 +2,10 @@ import type { FilterQuery } from '@mikro-orm/core';
 import { Session, type SessionRow } from '../../../entities/index.ts';
 import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository, SessionSelection } from '../store.ts';
 import type { EmSource } from './em-source.ts';
+import { jsonParam, runStatement } from './statements.ts';
+
+const INSERT_SESSION = `INSERT INTO sessions (id, token_hash, logout_token_hash, identity_id, active, aal, authentication_methods, devices,
+  authenticated_at, issued_at, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** PostgreSQL rejects non-uuid text for uuid columns: such an id simply matches nothing. */
@@ -25,7 +29,10 @@ function toRecord(row: SessionRow): SessionRecord {
   };
 }
 
-/** Sessions on MikroORM: every write is one native statement; reads bypass the identity map. */
+/**
+ * Sessions on MikroORM: every write is one native statement; reads bypass the identity map. The insert every login
+ * makes is a raw bound statement (see statements.ts).
+ */
 export class SqlSessionRepository implements SessionRepository {
   readonly #source: EmSource;
 
@@ -34,8 +41,11 @@ export class SqlSessionRepository implements SessionRepository {
   }
 
   async insert(session: SessionRecord): Promise<void> {
-    const { identityId, ...rest } = session;
-    await this.#source.em().insert(Session, { ...rest, identity: identityId });
+    await runStatement(this.#source.em(), INSERT_SESSION, [
+      session.id, session.tokenHash, session.logoutTokenHash, session.identityId, session.active, session.aal,
+      jsonParam(session.authenticationMethods), jsonParam(session.devices),
+      session.authenticatedAt, session.issuedAt, session.expiresAt, session.createdAt, session.updatedAt,
+    ]);
   }
 
   async get(id: string): Promise<SessionRecord | null> {

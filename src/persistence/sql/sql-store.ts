@@ -20,7 +20,7 @@ export interface SqlStore extends Store {
 function repositories(source: EmSource, dialect: 'sqlite' | 'postgresql'): Repositories {
   return {
     identities: new SqlIdentityRepository(source, dialect),
-    flows: new SqlFlowRepository(source),
+    flows: new SqlFlowRepository(source, dialect),
     sessions: new SqlSessionRepository(source),
     codes: new SqlCodeRepository(source),
     tokenExchanges: new SqlTokenExchangeRepository(source),

@@ -129,7 +129,7 @@ describe('password method: login submit', () => {
   it('the right password authenticates at aal1 and asks for no change when the hash is current', async () => {
     const { method } = setup({ identities: [user] });
     const outcome = await login(method).submit(context(), { method: 'password', identifier: 'user@example.com', password: GOOD });
-    expect(outcome).toEqual({ kind: 'authenticated', identityId: user.id, method: 'password', aal: 'aal1' });
+    expect(outcome).toEqual({ kind: 'authenticated', identityId: user.id, method: 'password', aal: 'aal1', identity: user });
   });
 
   it('looks the identifier up normalised (an e-mail is case-insensitive)', async () => {

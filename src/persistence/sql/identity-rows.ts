@@ -1,0 +1,169 @@
+/**
+ * An identity with its credentials (and their identifiers) and addresses in ONE statement per dialect: the children
+ * are aggregated to JSON arrays in correlated subqueries, each in the order the entity queries used to read them
+ * (credentials by creation time; identifiers and addresses by creation time, then value, in the database's own
+ * collation). No entity hydration: the row maps straight to an IdentityRecord with the values MikroORM gave it.
+ * A new identity is written the same way: one multi-row INSERT per table, the columns as MikroORM wrote them.
+ */
+import type { EntityManager } from '@mikro-orm/core';
+import type { CredentialType, IdentityRecord, IdentityState } from '../../identity/identity.ts';
+import { parseBool, parseDbDate, parseNullableDate } from './row-values.ts';
+import { jsonParam, placeholders, queryRows, runStatement, type SqlDialect } from './statements.ts';
+
+const IDENTITY_COLUMNS = `i.id, i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin,
+  i.external_id, i.organization_id, i.created_at, i.updated_at`;
+
+/**
+ * SQLite (3.44+ for ORDER BY inside an aggregate): a JSON column's text goes into the arrays as a string (parsed like
+ * the ORM parses it); json() keeps the nested identifiers array JSON (a subquery's value loses its JSON subtype).
+ */
+const SQLITE_IDENTITY_SELECT = `SELECT ${IDENTITY_COLUMNS},
+  (SELECT json_group_array(json_object('id', c.id, 'type', c.type, 'config', c.config, 'version', c.version,
+      'created_at', c.created_at, 'updated_at', c.updated_at,
+      'identifiers', json((SELECT json_group_array(x.identifier ORDER BY x.created_at, x.identifier)
+        FROM identity_credential_identifiers x WHERE x.identity_id = c.identity_id AND x.credential_id = c.id))) ORDER BY c.created_at)
+    FROM identity_credentials c WHERE c.identity_id = i.id) AS credentials,
+  (SELECT json_group_array(json_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
+      'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at) ORDER BY a.created_at, a.value)
+    FROM identity_verifiable_addresses a WHERE a.identity_id = i.id) AS verifiable_addresses,
+  (SELECT json_group_array(json_object('id', r.id, 'value', r.value, 'via', r.via,
+      'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.created_at, r.value)
+    FROM identity_recovery_addresses r WHERE r.identity_id = i.id) AS recovery_addresses
+FROM identities i`;
+
+/** PostgreSQL: jsonb configs go into the arrays as JSON; `coalesce(..., '[]')` for identities without rows. */
+const PG_IDENTITY_SELECT = `SELECT ${IDENTITY_COLUMNS},
+  coalesce((SELECT json_agg(json_build_object('id', c.id, 'type', c.type, 'config', c.config, 'version', c.version,
+      'created_at', c.created_at, 'updated_at', c.updated_at,
+      'identifiers', coalesce((SELECT json_agg(x.identifier ORDER BY x.created_at, x.identifier)
+        FROM identity_credential_identifiers x WHERE x.identity_id = c.identity_id AND x.credential_id = c.id), '[]'::json)) ORDER BY c.created_at)
+    FROM identity_credentials c WHERE c.identity_id = i.id), '[]'::json) AS credentials,
+  coalesce((SELECT json_agg(json_build_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
+      'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at) ORDER BY a.created_at, a.value)
+    FROM identity_verifiable_addresses a WHERE a.identity_id = i.id), '[]'::json) AS verifiable_addresses,
+  coalesce((SELECT json_agg(json_build_object('id', r.id, 'value', r.value, 'via', r.via,
+      'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.created_at, r.value)
+    FROM identity_recovery_addresses r WHERE r.identity_id = i.id), '[]'::json) AS recovery_addresses
+FROM identities i`;
+
+const SELECT: Record<SqlDialect, string> = { sqlite: SQLITE_IDENTITY_SELECT, postgresql: PG_IDENTITY_SELECT };
+
+export const IDENTITIES_BY_ID = (dialect: SqlDialect, n: number) => `${SELECT[dialect]} WHERE i.id IN (${placeholders(n)})`;
+export const IDENTITY_BY_CREDENTIAL_IDENTIFIER = (dialect: SqlDialect) =>
+  `${SELECT[dialect]} WHERE i.id IN (SELECT k.identity_id FROM identity_credential_identifiers k WHERE k.type = ? AND k.identifier = ?)`;
+
+type Row = Record<string, unknown>;
+
+/**
+ * A JSON column as the ORM reads it: PostgreSQL's driver parses json/jsonb; SQLite's text is parsed (text that is
+ * not JSON stays the string it is, as MikroORM's parseJsonSafe leaves it).
+ */
+function jsonColumn(dialect: SqlDialect, value: unknown): unknown {
+  if (dialect === 'postgresql' || typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** The aggregated arrays: JSON text on SQLite, parsed on PostgreSQL. */
+const jsonArray = (value: unknown): Row[] => (typeof value === 'string' ? JSON.parse(value) : value ?? []) as Row[];
+
+function toRecord(row: Row, dialect: SqlDialect): IdentityRecord {
+  return {
+    id: row.id as string,
+    schemaId: row.schema_id as string,
+    state: row.state as IdentityState,
+    stateChangedAt: parseNullableDate(row.state_changed_at),
+    traits: jsonColumn(dialect, row.traits) as Record<string, unknown>,
+    metadataPublic: row.metadata_public === null || row.metadata_public === undefined ? null : jsonColumn(dialect, row.metadata_public),
+    metadataAdmin: row.metadata_admin === null || row.metadata_admin === undefined ? null : jsonColumn(dialect, row.metadata_admin),
+    externalId: (row.external_id as string | null) ?? null,
+    organizationId: (row.organization_id as string | null) ?? null,
+    createdAt: parseDbDate(row.created_at),
+    updatedAt: parseDbDate(row.updated_at),
+    credentials: jsonArray(row.credentials).map((c) => ({
+      id: c.id as string,
+      type: c.type as CredentialType,
+      identifiers: (c.identifiers as string[] | null) ?? [],
+      config: jsonColumn(dialect, c.config) as Record<string, unknown>,
+      version: Number(c.version),
+      createdAt: parseDbDate(c.created_at),
+      updatedAt: parseDbDate(c.updated_at),
+    })),
+    verifiableAddresses: jsonArray(row.verifiable_addresses).map((a) => ({
+      id: a.id as string,
+      value: a.value as string,
+      via: a.via as 'email' | 'sms',
+      verified: parseBool(a.verified),
+      verifiedAt: parseNullableDate(a.verified_at),
+      status: a.status as 'pending' | 'sent' | 'completed',
+      createdAt: parseDbDate(a.created_at),
+      updatedAt: parseDbDate(a.updated_at),
+    })),
+    recoveryAddresses: jsonArray(row.recovery_addresses).map((a) => ({
+      id: a.id as string,
+      value: a.value as string,
+      via: a.via as 'email' | 'sms',
+      createdAt: parseDbDate(a.created_at),
+      updatedAt: parseDbDate(a.updated_at),
+    })),
+  };
+}
+
+/** Identities by id, in the order asked (an unknown id is skipped, a repeated one repeated). */
+export async function loadIdentityRecords(em: EntityManager, dialect: SqlDialect, ids: string[]): Promise<IdentityRecord[]> {
+  if (ids.length === 0) return [];
+  const unique = [...new Set(ids)];
+  const rows = await queryRows<Row>(em, IDENTITIES_BY_ID(dialect, unique.length), unique);
+  const byId = new Map(rows.map((row) => [row.id as string, row]));
+  return ids.flatMap((id) => {
+    const row = byId.get(id);
+    return row ? [toRecord(row, dialect)] : [];
+  });
+}
+
+/** The identity owning a credential identifier of this type, or null. */
+export async function loadIdentityByCredentialIdentifier(em: EntityManager, dialect: SqlDialect, type: string, identifier: string): Promise<IdentityRecord | null> {
+  const rows = await queryRows<Row>(em, IDENTITY_BY_CREDENTIAL_IDENTIFIER(dialect), [type, identifier]);
+  return rows.length > 0 ? toRecord(rows[0], dialect) : null;
+}
+
+/** `INSERT INTO table (columns) VALUES (...), (...)` for `rows` rows of `columns.length` values. */
+function insertSql(table: string, columns: string[], rows: number): string {
+  const tuple = `(${placeholders(columns.length)})`;
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+}
+
+/**
+ * Inserts a new identity's rows (identity, credentials, their identifiers, addresses) on the EntityManager's
+ * transaction, parents first. Identifier rows get fresh ids and the record's updatedAt as their times, as the
+ * entity writes did. A clash with a unique index throws UniqueConstraintViolationException.
+ */
+export async function insertIdentityRows(em: EntityManager, record: IdentityRecord): Promise<void> {
+  const now = record.updatedAt;
+  await runStatement(em, insertSql('identities', ['id', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id', 'organization_id', 'created_at', 'updated_at'], 1), [
+    record.id, record.schemaId, record.state, record.stateChangedAt, jsonParam(record.traits), jsonParam(record.metadataPublic),
+    jsonParam(record.metadataAdmin), record.externalId, record.organizationId, record.createdAt, now,
+  ]);
+  const credentials = record.credentials;
+  if (credentials.length > 0) {
+    await runStatement(em, insertSql('identity_credentials', ['id', 'identity_id', 'type', 'config', 'version', 'created_at', 'updated_at'], credentials.length),
+      credentials.flatMap((c) => [c.id, record.id, c.type, jsonParam(c.config), c.version, c.createdAt, c.updatedAt]));
+  }
+  const identifiers = credentials.flatMap((c) => c.identifiers.map((identifier) => [crypto.randomUUID(), c.id, record.id, c.type, identifier, now, now]));
+  if (identifiers.length > 0) {
+    await runStatement(em, insertSql('identity_credential_identifiers', ['id', 'credential_id', 'identity_id', 'type', 'identifier', 'created_at', 'updated_at'], identifiers.length), identifiers.flat());
+  }
+  const verifiable = record.verifiableAddresses;
+  if (verifiable.length > 0) {
+    await runStatement(em, insertSql('identity_verifiable_addresses', ['id', 'identity_id', 'via', 'value', 'verified', 'verified_at', 'status', 'created_at', 'updated_at'], verifiable.length),
+      verifiable.flatMap((a) => [a.id, record.id, a.via, a.value, a.verified, a.verifiedAt, a.status, a.createdAt, a.updatedAt]));
+  }
+  const recovery = record.recoveryAddresses;
+  if (recovery.length > 0) {
+    await runStatement(em, insertSql('identity_recovery_addresses', ['id', 'identity_id', 'via', 'value', 'created_at', 'updated_at'], recovery.length),
+      recovery.flatMap((a) => [a.id, record.id, a.via, a.value, a.createdAt, a.updatedAt]));
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Issue 16: how many statements one API password login and one API registration send to the database. The bounds
+ * are what the submit path reaches today, so a change that adds round trips fails here (nothing is timed).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabases } from '../../support/databases.ts';
+import { countDriverCalls, executions } from '../../support/driver-calls.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
+
+type Json = any;
+const PASSWORD = 'a long and unguessable passphrase';
+/**
+ * Statements per submit, BEGIN and COMMIT included. Registration: the flow, the clash check, then one transaction
+ * (flow, history, identity rows, verification flow, code, mail, session). Login: the flow, the credential, the
+ * identity, then one transaction (flow, history, session).
+ */
+const MAX_STATEMENTS = { registration: 17, login: 8 };
+
+for (const db of testDatabases()) {
+  describe(`database round trips of password submits (${db.name})`, () => {
+    let server: TestServer;
+    let drop: () => Promise<void>;
+
+    beforeAll(async () => {
+      const created = await db.create();
+      drop = created.drop;
+      server = await startTestServer(created.dsn, { selfservice: { methods: { password: { config: { haveibeenpwned_enabled: false } } } } });
+      // The courier's sender polls the queue: it would count too.
+      await server.registry.courier.stop();
+    });
+    afterAll(async () => {
+      await server?.close();
+      await drop?.();
+    });
+
+    async function post(path: string, body: unknown): Promise<{ status: number; body: Json }> {
+      const res = await fetch(server.publicUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: await res.json() };
+    }
+
+    async function register(email: string) {
+      const flow = await server.frontendApi.createNativeRegistrationFlow();
+      return post(`/self-service/registration?flow=${flow.id}`, { method: 'password', traits: { email }, password: PASSWORD });
+    }
+
+    async function login(identifier: string) {
+      const flow = await server.frontendApi.createNativeLoginFlow();
+      return post(`/self-service/login?flow=${flow.id}`, { method: 'password', identifier, password: PASSWORD });
+    }
+
+    it(`registers with at most ${MAX_STATEMENTS.registration} statements`, async () => {
+      expect((await register('warm-up@example.com')).status).toBe(200);
+      const flow = await server.frontendApi.createNativeRegistrationFlow();
+      let answer: { status: number; body: Json } | undefined;
+      const calls = await countDriverCalls(server.orm, async () => {
+        answer = await post(`/self-service/registration?flow=${flow.id}`, { method: 'password', traits: { email: 'counted@example.com' }, password: PASSWORD });
+      });
+      expect(answer!.status, JSON.stringify(answer!.body)).toBe(200);
+      expect(executions(calls), calls.statements.join('\n')).toBeLessThanOrEqual(MAX_STATEMENTS.registration);
+      expect(calls.counts['db.prepare'] ?? 0, 'statements compiled again').toBe(0);
+    });
+
+    it(`logs in with at most ${MAX_STATEMENTS.login} statements`, async () => {
+      expect((await register('login@example.com')).status).toBe(200);
+      expect((await login('login@example.com')).status).toBe(200);
+      const flow = await server.frontendApi.createNativeLoginFlow();
+      let answer: { status: number; body: Json } | undefined;
+      const calls = await countDriverCalls(server.orm, async () => {
+        answer = await post(`/self-service/login?flow=${flow.id}`, { method: 'password', identifier: 'login@example.com', password: PASSWORD });
+      });
+      expect(answer!.status, JSON.stringify(answer!.body)).toBe(200);
+      expect(executions(calls), calls.statements.join('\n')).toBeLessThanOrEqual(MAX_STATEMENTS.login);
+      expect(calls.counts['db.prepare'] ?? 0, 'statements compiled again').toBe(0);
+    });
+  });
+}
