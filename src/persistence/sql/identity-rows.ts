@@ -7,7 +7,7 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { CredentialType, IdentityRecord, IdentityState } from '../../identity/identity.ts';
-import { parseBool, parseDbDate, parseNullableDate } from './row-values.ts';
+import { parseDbDate, parseNullableDate, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
 import { jsonParam, placeholders, queryRows, runStatement, type SqlDialect } from './statements.ts';
 
 const IDENTITY_COLUMNS = `i.id, i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin,
@@ -92,23 +92,8 @@ function toRecord(row: Row, dialect: SqlDialect): IdentityRecord {
       createdAt: parseDbDate(c.created_at),
       updatedAt: parseDbDate(c.updated_at),
     })),
-    verifiableAddresses: jsonArray(row.verifiable_addresses).map((a) => ({
-      id: a.id as string,
-      value: a.value as string,
-      via: a.via as 'email' | 'sms',
-      verified: parseBool(a.verified),
-      verifiedAt: parseNullableDate(a.verified_at),
-      status: a.status as 'pending' | 'sent' | 'completed',
-      createdAt: parseDbDate(a.created_at),
-      updatedAt: parseDbDate(a.updated_at),
-    })),
-    recoveryAddresses: jsonArray(row.recovery_addresses).map((a) => ({
-      id: a.id as string,
-      value: a.value as string,
-      via: a.via as 'email' | 'sms',
-      createdAt: parseDbDate(a.created_at),
-      updatedAt: parseDbDate(a.updated_at),
-    })),
+    verifiableAddresses: jsonArray(row.verifiable_addresses).map(verifiableAddressFromJson),
+    recoveryAddresses: jsonArray(row.recovery_addresses).map(recoveryAddressFromJson),
   };
 }
 

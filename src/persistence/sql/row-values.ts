@@ -3,6 +3,7 @@
  * datetimes as epoch milliseconds; PostgreSQL (pg, with MikroORM's type parsers) gives parsed JSON, booleans and
  * timestamptz text such as "2026-01-02 03:04:05.678+00" — and inside json_build_object ISO 8601 text.
  */
+import type { IdentityRecord } from '../../identity/identity.ts';
 
 /** Parses what either driver returns for a datetime: epoch ms (number or digit string), ISO 8601 or PG text. */
 export function parseDbDate(value: unknown): Date {
@@ -37,4 +38,23 @@ export function parseNullableJson(value: unknown): unknown {
 
 export function parseBool(value: unknown): boolean {
   return value === true || value === 1 || value === '1' || value === 't' || value === 'true';
+}
+
+/** A verifiable address aggregated to a JSON object by a statement (json_object / json_build_object). */
+export function verifiableAddressFromJson(a: Record<string, unknown>): IdentityRecord['verifiableAddresses'][number] {
+  return {
+    id: String(a.id),
+    value: String(a.value),
+    via: a.via as 'email' | 'sms',
+    verified: parseBool(a.verified),
+    verifiedAt: parseNullableDate(a.verified_at),
+    status: a.status as 'pending' | 'sent' | 'completed',
+    createdAt: parseDbDate(a.created_at),
+    updatedAt: parseDbDate(a.updated_at),
+  };
+}
+
+/** A recovery address aggregated to a JSON object by a statement. */
+export function recoveryAddressFromJson(a: Record<string, unknown>): IdentityRecord['recoveryAddresses'][number] {
+  return { id: String(a.id), value: String(a.value), via: a.via as 'email' | 'sms', createdAt: parseDbDate(a.created_at), updatedAt: parseDbDate(a.updated_at) };
 }

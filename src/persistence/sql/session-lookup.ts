@@ -32,7 +32,7 @@ import type { MikroORM } from '@mikro-orm/core';
 import { ReadBatcher } from '../../x/read-batcher.ts';
 import type { IdentityRecord, IdentityState } from '../../identity/identity.ts';
 import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from '../../session/session.ts';
-import { parseBool, parseDbDate, parseJson, parseNullableDate, parseNullableJson } from './row-values.ts';
+import { parseBool, parseDbDate, parseJson, parseNullableDate, parseNullableJson, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
 
 export { parseDbDate } from './row-values.ts';
 
@@ -364,23 +364,8 @@ function mapRow(row: Record<string, unknown>): ActiveSession {
     organizationId: (row.organization_id as string | null) ?? null,
     createdAt: parseDbDate(row.identity_created_at),
     updatedAt: parseDbDate(row.identity_updated_at),
-    verifiableAddresses: verifiable.map((a) => ({
-      id: String(a.id),
-      value: String(a.value),
-      via: a.via as 'email' | 'sms',
-      verified: parseBool(a.verified),
-      verifiedAt: parseNullableDate(a.verified_at),
-      status: a.status as 'pending' | 'sent' | 'completed',
-      createdAt: parseDbDate(a.created_at),
-      updatedAt: parseDbDate(a.updated_at),
-    })).sort(byCreatedThenValue),
-    recoveryAddresses: recovery.map((a) => ({
-      id: String(a.id),
-      value: String(a.value),
-      via: a.via as 'email' | 'sms',
-      createdAt: parseDbDate(a.created_at),
-      updatedAt: parseDbDate(a.updated_at),
-    })).sort(byCreatedThenValue),
+    verifiableAddresses: verifiable.map(verifiableAddressFromJson).sort(byCreatedThenValue),
+    recoveryAddresses: recovery.map(recoveryAddressFromJson).sort(byCreatedThenValue),
     credentials: [],
   };
   return {

@@ -3,6 +3,7 @@ import { createSessionLookup, parseDbDate, SessionRowMemo } from '../../../src/p
 import { Identity, VerifiableAddress } from '../../../entities/index.ts';
 import type { IssuedSession } from '../../../src/session/session-service.ts';
 import Database from 'libsql';
+import { countDriverCalls as countCalls } from '../../support/driver-calls.ts';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
 import { Clock, createIdentity, openHarness, schemaUrl, sessionConfig, type Harness } from './helpers.ts';
 import { openOrm } from '../../../src/persistence/orm.ts';
@@ -10,8 +11,6 @@ import { migrateUp } from '../../../src/persistence/migrate.ts';
 import { parseDsn } from '../../../src/persistence/dsn.ts';
 import { createSqlStore } from '../../../src/persistence/sql/sql-store.ts';
 import { SessionService } from '../../../src/session/session-service.ts';
-
-type Fn = (...args: unknown[]) => unknown;
 
 interface KnexClient {
   dialect: string;
@@ -21,48 +20,10 @@ interface KnexClient {
 
 const knexClient = (h: Harness) => (h.orm.em.getConnection() as unknown as { getKnex(): { client: KnexClient } }).getKnex().client;
 
-/**
- * Counts every call into the raw driver while `fn` runs, by wrapping the methods on the driver's own prototypes
- * (reached through a connection borrowed from the same knex pool): libsql `Database` / `Statement` (shared by the
- * ORM's connection and the whoami file reader), pg `Client`. Anything the ORM or the lookup sends to the database
- * passes through these.
- */
-async function countDriverCalls(h: Harness, fn: () => Promise<unknown>): Promise<Record<string, number>> {
-  const client = knexClient(h);
-  const conn = await client.acquireConnection();
-  const targets: Array<[object, string[], string]> = [];
-  if (client.dialect === 'sqlite3') {
-    const scratch = new Database(':memory:');
-    targets.push([Object.getPrototypeOf(scratch), ['prepare', 'exec'], 'db']);
-    targets.push([Object.getPrototypeOf(scratch.prepare('select 1')), ['get', 'all', 'run', 'iterate'], 'statement']);
-    scratch.close();
-  } else {
-    targets.push([Object.getPrototypeOf(conn), ['query'], 'pg']);
-  }
-  await client.releaseConnection(conn);
+type Fn = (...args: unknown[]) => unknown;
 
-  const counts: Record<string, number> = {};
-  const restore: Array<() => void> = [];
-  for (const [proto, methods, label] of targets) {
-    for (const method of methods) {
-      const original = (proto as Record<string, Fn>)[method];
-      if (typeof original !== 'function') continue;
-      (proto as Record<string, Fn>)[method] = function (this: unknown, ...args: unknown[]) {
-        counts[`${label}.${method}`] = (counts[`${label}.${method}`] ?? 0) + 1;
-        return original.apply(this, args);
-      };
-      restore.push(() => {
-        (proto as Record<string, Fn>)[method] = original;
-      });
-    }
-  }
-  try {
-    await fn();
-  } finally {
-    for (const undo of restore) undo();
-  }
-  return counts;
-}
+/** Calls into the raw driver while `fn` runs (test/support/driver-calls.ts), by driver method. */
+const countDriverCalls = async (h: Harness, fn: () => Promise<unknown>): Promise<Record<string, number>> => (await countCalls(h.orm, fn)).counts;
 
 /** Statements executed, less the one-time set-up of a connection (prepare, the file reader's `PRAGMA query_only`). */
 const setUp = (key: string) => key === 'db.prepare' || key === 'db.exec';
