@@ -15,6 +15,7 @@ import type { CodeRecord } from '../../../src/methods/code/code-record.ts';
 import { openStore } from '../../../src/persistence/open-store.ts';
 import type { SqlStore } from '../../../src/persistence/sql/sql-store.ts';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
+import { identityRecord } from '../../support/identity-record.ts';
 
 /** The entity queries the loader replaced (five queries), kept as the reference. */
 async function entityView(em: EntityManager, ids: string[]): Promise<IdentityRecord[]> {
@@ -48,14 +49,7 @@ const T0 = new Date('2030-01-01T00:00:00.000Z');
 const at = (ms: number) => new Date(T0.getTime() + ms);
 let counter = 0;
 
-function identity(overrides: Partial<IdentityRecord> = {}): IdentityRecord {
-  const id = crypto.randomUUID();
-  return {
-    id, schemaId: 'default', state: 'active', stateChangedAt: null, traits: { email: `${id}@example.com` }, metadataPublic: null,
-    metadataAdmin: null, externalId: null, organizationId: null, createdAt: T0, updatedAt: T0,
-    verifiableAddresses: [], recoveryAddresses: [], credentials: [], ...overrides,
-  };
-}
+const identity = (overrides: Partial<IdentityRecord> = {}) => identityRecord(T0, overrides);
 
 /** Values whose order differs between byte order and a linguistic collation. */
 const tricky = (tag: string) => ['b', 'B', 'a', 'A', 'é', 'e', '_x', '1', 'Z', 'ä'].map((v) => `${v}-${tag}`);

@@ -5,6 +5,7 @@ import {
   type CourierMessageRecord, type SessionRecord, type Store,
 } from '../../../src/persistence/store.ts';
 import type { OpenedStore } from './store-contract.ts';
+import { identityRecord } from '../../support/identity-record.ts';
 
 /**
  * Behaviour the store contract (test/db/store/store-contract.ts) leaves open and the in-memory store copies from the
@@ -38,14 +39,7 @@ export function storeParity(name: string, open: () => Promise<OpenedStore>): voi
       };
     }
 
-    function identity(overrides: Partial<IdentityRecord> = {}): IdentityRecord {
-      const id = crypto.randomUUID();
-      return {
-        id, schemaId: 'default', state: 'active', stateChangedAt: null, traits: { email: `${id}@example.com` }, metadataPublic: null,
-        metadataAdmin: null, externalId: null, organizationId: null, createdAt: T0, updatedAt: T0,
-        verifiableAddresses: [], recoveryAddresses: [], credentials: [], ...overrides,
-      };
-    }
+    const identity = (overrides: Partial<IdentityRecord> = {}) => identityRecord(T0, overrides);
 
     function session(identityId: string, overrides: Partial<SessionRecord> = {}): SessionRecord {
       return {
