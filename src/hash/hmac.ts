@@ -6,18 +6,11 @@
  * longer than SHA-512's 128-byte block: the key is zero-padded, no pre-hashing. The hasher is shared: every call runs
  * to its end without an await, so calls cannot interleave.
  */
-import { createSHA512, type IHasher } from 'hash-wasm';
+import { createSHA512 } from 'hash-wasm';
+import { sharedHasher } from './sha256.ts';
 
 const BLOCK_BYTES = 128;
-let hasher: IHasher | undefined;
-let loading: Promise<IHasher> | undefined;
-
-async function sha512(): Promise<IHasher> {
-  return hasher ?? (hasher = await (loading ??= createSHA512().catch((err: unknown) => {
-    loading = undefined; // retry on the next call
-    throw err;
-  })));
-}
+const sha512 = sharedHasher(createSHA512);
 
 /** HMAC-SHA-512(key, message), for keys up to 128 bytes. */
 export async function hmacSha512(key: Uint8Array, message: Uint8Array): Promise<Uint8Array> {

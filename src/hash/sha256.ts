@@ -8,15 +8,24 @@
  */
 import { createSHA256, type IHasher } from 'hash-wasm';
 
-let hasher: IHasher | undefined;
-let loading: Promise<IHasher> | undefined;
+/**
+ * One hash-wasm hasher, instantiated on first use and shared (callers run init/update/digest without an await in
+ * between); a failed instantiation is retried on the next call.
+ */
+export function sharedHasher(create: () => Promise<IHasher>): () => Promise<IHasher> {
+  let hasher: IHasher | undefined;
+  let loading: Promise<IHasher> | undefined;
+  return async () => hasher ?? (hasher = await (loading ??= create().catch((err: unknown) => {
+    loading = undefined;
+    throw err;
+  })));
+}
+
+const sha256 = sharedHasher(createSHA256);
 
 /** Lower-case hex SHA-256 of the UTF-8 text (same output as `sha256Hex` in src/x/random.ts). */
 export async function fastSha256Hex(text: string): Promise<string> {
-  const h = hasher ?? (hasher = await (loading ??= createSHA256().catch((err: unknown) => {
-    loading = undefined; // retry on the next call
-    throw err;
-  })));
+  const h = await sha256();
   h.init();
   h.update(text);
   return h.digest('hex');

@@ -2,8 +2,8 @@ import { Flow, FlowTransition } from '../../../entities/index.ts';
 import type { FlowKind, FlowType } from '../store.ts';
 import { StoreConflictError, type FlowRecord, type FlowRepository, type FlowTransitionRecord } from '../store.ts';
 import type { EmSource } from './em-source.ts';
-import { parseDbDate } from './row-values.ts';
-import { jsonParam, queryRows, runStatement, type SqlDialect } from './statements.ts';
+import { jsonColumn, parseDbDate } from './row-values.ts';
+import { insertSql, jsonParam, queryRows, runStatement, type SqlDialect } from './statements.ts';
 import { storableJson } from './storable-json.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -13,26 +13,15 @@ const FLOW_BY_ID = `SELECT ${FLOW_COLUMNS} FROM selfservice_flows WHERE id = ?`;
 const INSERT_FLOW = `INSERT INTO selfservice_flows (${FLOW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const UPDATE_FLOW = `UPDATE selfservice_flows SET kind = ?, type = ?, state = ?, request_url = ?, return_to = ?, csrf_token = ?,
   identity_id = ?, snapshot = ?, internal = ?, issued_at = ?, expires_at = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`;
-const TRANSITION_VALUES = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
-const INSERT_TRANSITIONS = 'INSERT INTO selfservice_flow_transitions (id, flow_id, flow_version, position, event, from_state, to_state, method, created_at) VALUES ';
+const TRANSITION_COLUMNS = ['id', 'flow_id', 'flow_version', 'position', 'event', 'from_state', 'to_state', 'method', 'created_at'];
 
 type FlowRow = Record<string, unknown>;
-
-/** The snapshot column as MikroORM read it: parsed by pg (jsonb); SQLite's text parsed (non-JSON text kept). */
-function snapshotOf(value: unknown, dialect: SqlDialect): unknown {
-  if (dialect === 'postgresql' || typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
 
 function toRecord(row: FlowRow, dialect: SqlDialect): FlowRecord {
   return {
     id: row.id as string, kind: row.kind as FlowKind, type: row.type as FlowType, state: row.state as string, requestUrl: row.request_url as string,
     returnTo: (row.return_to as string | null) ?? null, csrfToken: (row.csrf_token as string | null) ?? null, identityId: (row.identity_id as string | null) ?? null,
-    snapshot: snapshotOf(row.snapshot, dialect), internal: (row.internal as string | null) ?? null, issuedAt: parseDbDate(row.issued_at), expiresAt: parseDbDate(row.expires_at),
+    snapshot: jsonColumn(dialect, row.snapshot), internal: (row.internal as string | null) ?? null, issuedAt: parseDbDate(row.issued_at), expiresAt: parseDbDate(row.expires_at),
     createdAt: parseDbDate(row.created_at), updatedAt: parseDbDate(row.updated_at), version: Number(row.version),
   };
 }
@@ -76,7 +65,7 @@ export class SqlFlowRepository implements FlowRepository {
 
   async appendHistory(rows: FlowTransitionRecord[]): Promise<void> {
     if (rows.length === 0) return;
-    await runStatement(this.#source.em(), INSERT_TRANSITIONS + rows.map(() => TRANSITION_VALUES).join(', '), rows.flatMap((r) => [
+    await runStatement(this.#source.em(), insertSql('selfservice_flow_transitions', TRANSITION_COLUMNS, rows.length), rows.flatMap((r) => [
       crypto.randomUUID(), r.flowId, r.flowVersion, r.position, r.event, r.from, r.to, r.method, r.at,
     ]));
   }

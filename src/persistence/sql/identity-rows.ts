@@ -7,8 +7,8 @@
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { CredentialType, IdentityRecord, IdentityState } from '../../identity/identity.ts';
-import { parseDbDate, parseNullableDate, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
-import { jsonParam, placeholders, queryRows, runStatement, type SqlDialect } from './statements.ts';
+import { jsonColumn, parseDbDate, parseNullableDate, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
+import { insertSql, jsonParam, placeholders, queryRows, runStatement, type SqlDialect } from './statements.ts';
 
 const IDENTITY_COLUMNS = `i.id, i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin,
   i.external_id, i.organization_id, i.created_at, i.updated_at`;
@@ -54,19 +54,6 @@ export const IDENTITY_BY_CREDENTIAL_IDENTIFIER = (dialect: SqlDialect) =>
 
 type Row = Record<string, unknown>;
 
-/**
- * A JSON column as the ORM reads it: PostgreSQL's driver parses json/jsonb; SQLite's text is parsed (text that is
- * not JSON stays the string it is, as MikroORM's parseJsonSafe leaves it).
- */
-function jsonColumn(dialect: SqlDialect, value: unknown): unknown {
-  if (dialect === 'postgresql' || typeof value !== 'string') return value;
-  try {
-    return JSON.parse(value);
-  } catch {
-    return value;
-  }
-}
-
 /** The aggregated arrays: JSON text on SQLite, parsed on PostgreSQL. */
 const jsonArray = (value: unknown): Row[] => (typeof value === 'string' ? JSON.parse(value) : value ?? []) as Row[];
 
@@ -77,8 +64,8 @@ function toRecord(row: Row, dialect: SqlDialect): IdentityRecord {
     state: row.state as IdentityState,
     stateChangedAt: parseNullableDate(row.state_changed_at),
     traits: jsonColumn(dialect, row.traits) as Record<string, unknown>,
-    metadataPublic: row.metadata_public === null || row.metadata_public === undefined ? null : jsonColumn(dialect, row.metadata_public),
-    metadataAdmin: row.metadata_admin === null || row.metadata_admin === undefined ? null : jsonColumn(dialect, row.metadata_admin),
+    metadataPublic: jsonColumn(dialect, row.metadata_public ?? null),
+    metadataAdmin: jsonColumn(dialect, row.metadata_admin ?? null),
     externalId: (row.external_id as string | null) ?? null,
     organizationId: (row.organization_id as string | null) ?? null,
     createdAt: parseDbDate(row.created_at),
@@ -113,12 +100,6 @@ export async function loadIdentityRecords(em: EntityManager, dialect: SqlDialect
 export async function loadIdentityByCredentialIdentifier(em: EntityManager, dialect: SqlDialect, type: string, identifier: string): Promise<IdentityRecord | null> {
   const rows = await queryRows<Row>(em, IDENTITY_BY_CREDENTIAL_IDENTIFIER(dialect), [type, identifier]);
   return rows.length > 0 ? toRecord(rows[0], dialect) : null;
-}
-
-/** `INSERT INTO table (columns) VALUES (...), (...)` for `rows` rows of `columns.length` values. */
-function insertSql(table: string, columns: string[], rows: number): string {
-  const tuple = `(${placeholders(columns.length)})`;
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`;
 }
 
 /**

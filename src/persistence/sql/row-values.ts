@@ -4,6 +4,7 @@
  * timestamptz text such as "2026-01-02 03:04:05.678+00" — and inside json_build_object ISO 8601 text.
  */
 import type { IdentityRecord } from '../../identity/identity.ts';
+import type { SqlDialect } from './statements.ts';
 
 /** Parses what either driver returns for a datetime: epoch ms (number or digit string), ISO 8601 or PG text. */
 export function parseDbDate(value: unknown): Date {
@@ -29,6 +30,19 @@ export function parseNullableDate(value: unknown): Date | null {
 /** A JSON column: text on SQLite, already parsed on PostgreSQL. */
 export function parseJson<T>(value: unknown): T {
   return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+/**
+ * A JSON column as MikroORM reads it: PostgreSQL's driver parses json/jsonb; SQLite's text is parsed, and text that is
+ * not JSON stays the string it is (MikroORM's parseJsonSafe).
+ */
+export function jsonColumn(dialect: SqlDialect, value: unknown): unknown {
+  if (dialect === 'postgresql' || typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 export function parseNullableJson(value: unknown): unknown {

@@ -134,7 +134,7 @@ export function createSessionLookup(orm: MikroORM): SessionLookup {
   const memo = new SessionRowMemo();
   // knex names libsql's dialect after the sqlite3 client it extends
   if (client.dialect === 'sqlite3') {
-    const pooled = new PooledSessionLookup('sqlite', client, memo, sqliteRow);
+    const pooled = new PooledSqliteLookup(client, memo);
     const file = String(orm.config.get('dbName') ?? '');
     return file && !isMemoryDatabase(file) ? new SqliteFileSessionLookup(file, pooled, memo) : pooled;
   }
@@ -158,45 +158,34 @@ function prepareLookup(db: LibsqlDatabase): PreparedLookup {
 /** The statement per pool connection (`:memory:`, and the fallback of the file reader). */
 const pooledStatements = new WeakMap<LibsqlDatabase, PreparedLookup>();
 
-/** Runs the dialect's statement on a raw pool connection and maps the row (or undefined). */
-type RowReader = (connection: unknown, tokenHash: string, memo: SessionRowMemo) => Promise<ActiveSession | undefined>;
-
-/** Reads the row on a connection borrowed from the ORM's pool: SQLite `:memory:` and PostgreSQL. */
-class PooledSessionLookup implements SessionLookup {
-  readonly dialect: LookupDialect;
+/** Reads the row on a connection borrowed from the ORM's pool: SQLite `:memory:`, and the file reader's fallback. */
+class PooledSqliteLookup implements SessionLookup {
+  readonly dialect = 'sqlite' as const;
   readonly #client: KnexClientLike;
   readonly #memo: SessionRowMemo;
-  readonly #row: RowReader;
 
-  constructor(dialect: LookupDialect, client: KnexClientLike, memo: SessionRowMemo, row: RowReader) {
-    this.dialect = dialect;
+  constructor(client: KnexClientLike, memo: SessionRowMemo) {
     this.#client = client;
     this.#memo = memo;
-    this.#row = row;
   }
 
   async findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
-    const connection = await this.#client.acquireConnection();
+    const db = (await this.#client.acquireConnection()) as LibsqlDatabase;
     try {
-      return await this.#row(connection, tokenHash, this.#memo);
+      let prepared = pooledStatements.get(db);
+      if (!prepared) {
+        prepared = prepareLookup(db); // throws while the tables don't exist: prepared again on the next call
+        pooledStatements.set(db, prepared);
+      }
+      const values = prepared.statement.get(tokenHash);
+      return values ? this.#memo.map(tokenHash, values, prepared.columns) : undefined;
     } finally {
-      await this.#client.releaseConnection(connection);
+      await this.#client.releaseConnection(db);
     }
   }
 
   close(): void {}
 }
-
-const sqliteRow: RowReader = async (connection, tokenHash, memo) => {
-  const db = connection as LibsqlDatabase;
-  let prepared = pooledStatements.get(db);
-  if (!prepared) {
-    prepared = prepareLookup(db); // throws while the tables don't exist: prepared again on the next call
-    pooledStatements.set(db, prepared);
-  }
-  const values = prepared.statement.get(tokenHash);
-  return values ? memo.map(tokenHash, values, prepared.columns) : undefined;
-};
 
 /**
  * PostgreSQL: a lookup starts its statement at once while fewer than two are running; lookups arriving meanwhile

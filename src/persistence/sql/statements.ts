@@ -38,3 +38,9 @@ export const placeholders = (n: number) => Array.from({ length: n }, () => '?').
 
 /** A JSON column's value as MikroORM writes it (JSON text, SQL NULL for null); bound as one parameter, never a list. */
 export const jsonParam = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+/** `INSERT INTO table (columns) VALUES (...), (...)` for `rows` rows of `columns.length` bound values. */
+export function insertSql(table: string, columns: readonly string[], rows: number): string {
+  const tuple = `(${placeholders(columns.length)})`;
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+}
