@@ -75,8 +75,10 @@ export class FlowAnswers {
     }
     this.#d.metrics.flowsCompleted.inc({ flow: kind, type: record.type });
     const identityId = settled.context.identityId ?? record.identityId ?? undefined;
-    // What the submit wrote or read already is what a read after the commit would return.
-    let identity: IdentityRecord | undefined = work.identity?.record ?? work.clash ?? (work.subject?.id === identityId ? work.subject : undefined);
+    // What the submit wrote, or the login method read (the submit changed nothing of it), is what a read after the
+    // commit would return.
+    const proven = work.outcome?.kind === 'authenticated' && work.outcome.identity?.id === identityId ? work.outcome.identity : undefined;
+    let identity: IdentityRecord | undefined = work.identity?.record ?? work.clash ?? proven;
     const loadIdentity = async () => (identity ??= identityId ? (await this.#d.store.identities.get(identityId)) ?? undefined : undefined);
     const hookFlow = kind as 'login' | 'registration' | 'settings';
     // A flow stored before its hooks were configured has no pre-persist step: its hooks run here, after saving.

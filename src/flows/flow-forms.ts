@@ -84,8 +84,6 @@ export interface Attempt {
   failure?: unknown;
   internal: InternalState;
   identity?: { record: IdentityRecord; isNew: boolean; previous?: IdentityRecord };
-  /** The identity a login method read while it authenticated (unchanged by the submit): the answer shows it. */
-  subject?: IdentityRecord;
   codes: NonNullable<Changes['codes']>;
   messages: NonNullable<Changes['messages']>;
   issued?: IssuedSession;

@@ -224,7 +224,6 @@ export class FlowSubmission {
       if (refusal) outcome = refusal;
     }
     if (outcome.kind === 'authenticated') outcome = await this.afterLogin(kind, loaded, actor, outcome);
-    if (outcome.kind === 'authenticated' && outcome.identity?.id === outcome.identityId) work.subject = outcome.identity;
     work.outcome = outcome;
     work.methodId = method.id;
     if (outcome.internal !== undefined) work.internal[method.id] = outcome.internal;
