@@ -61,7 +61,7 @@ interface LibsqlDatabase {
 type LibsqlDatabaseClass = new (path: string, options?: { timeout?: number }) => LibsqlDatabase;
 
 interface PgClientLike {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: Record<string, unknown>[] }>;
+  query(config: { name: string; text: string; values: unknown[]; rowMode: 'array' }): Promise<{ rows: unknown[][]; fields: Array<{ name: string }> }>;
 }
 
 export type LookupDialect = 'sqlite' | 'postgresql';
@@ -144,15 +144,15 @@ export function createSessionLookup(orm: MikroORM): SessionLookup {
 
 const isMemoryDatabase = (file: string) => file === ':memory:' || file.startsWith('file::memory:') || /[?&]mode=memory\b/.test(file);
 
-/** A prepared statement in raw mode with its column names. */
+/** A prepared statement in raw mode with where each column is. */
 interface PreparedLookup {
   statement: LibsqlStatement;
-  columns: string[];
+  columns: SessionColumnIndex;
 }
 
 function prepareLookup(db: LibsqlDatabase): PreparedLookup {
   const statement = db.prepare(SQLITE_SESSION_BY_TOKEN_SQL).raw(true);
-  return { statement, columns: statement.columns().map((c) => c.name) };
+  return { statement, columns: sessionColumnIndex(statement.columns().map((c) => c.name)) };
 }
 
 /** The statement per pool connection (`:memory:`, and the fallback of the file reader). */
@@ -201,9 +201,17 @@ class PgSessionLookup implements SessionLookup {
     this.#batcher = new ReadBatcher(async (tokenHashes) => {
       const connection = await client.acquireConnection();
       try {
-        const result = await (connection as PgClientLike).query({ name: PG_STATEMENT_NAME, text: PG_SESSIONS_BY_TOKENS_SQL, values: [tokenHashes] });
+        const result = await (connection as PgClientLike).query({
+          name: PG_STATEMENT_NAME, text: PG_SESSIONS_BY_TOKENS_SQL, values: [tokenHashes], rowMode: 'array',
+        });
+        const names = result.fields.map((f) => f.name);
+        const columns = sessionColumnIndex(names);
+        const tokenHashAt = names.indexOf('lookup_token_hash');
         const found = new Map<string, ActiveSession>();
-        for (const { lookup_token_hash: tokenHash, ...row } of result.rows) found.set(String(tokenHash), memo.mapObject(String(tokenHash), row));
+        for (const values of result.rows) {
+          const tokenHash = String(values[tokenHashAt]);
+          found.set(tokenHash, memo.map(tokenHash, values, columns));
+        }
         return found;
       } finally {
         await client.releaseConnection(connection);
@@ -289,13 +297,8 @@ export class SessionRowMemo {
     this.#max = max;
   }
 
-  /** A row as an object (pg). */
-  mapObject(tokenHash: string, row: Record<string, unknown>): ActiveSession {
-    return this.map(tokenHash, Object.values(row), Object.keys(row));
-  }
-
-  /** A row as its column values, in the order of `names` (libsql raw mode). */
-  map(tokenHash: string, values: readonly unknown[], names: readonly string[]): ActiveSession {
+  /** A row as its column values (libsql raw mode, pg `rowMode: 'array'`); `columns` says where each one is. */
+  map(tokenHash: string, values: readonly unknown[], columns: SessionColumnIndex): ActiveSession {
     const hit = this.#entries.get(tokenHash);
     if (hit) {
       this.#entries.delete(tokenHash);
@@ -304,9 +307,7 @@ export class SessionRowMemo {
         return hit.session;
       }
     }
-    const row: Record<string, unknown> = {};
-    for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
-    const session = deepFreeze(mapRow(row));
+    const session = freezeSession(mapRow(values, columns));
     this.#entries.set(tokenHash, { values, session });
     if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
     return session;
@@ -325,12 +326,32 @@ function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
   return true;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value as object)) deepFreeze(inner);
-  }
-  return value;
+/**
+ * Freezes what the memo shares between requests, walking the session's known shape (cheaper than a generic walk
+ * over every value); only the parsed JSON values (traits, metadata, methods, devices) are walked generically.
+ */
+function freezeSession(session: ActiveSession): ActiveSession {
+  const identity = session.identity;
+  for (const address of identity.verifiableAddresses) Object.freeze(address);
+  for (const address of identity.recoveryAddresses) Object.freeze(address);
+  Object.freeze(identity.verifiableAddresses);
+  Object.freeze(identity.recoveryAddresses);
+  Object.freeze(identity.credentials);
+  freezeJson(identity.traits);
+  freezeJson(identity.metadataPublic);
+  freezeJson(identity.metadataAdmin);
+  Object.freeze(identity);
+  freezeJson(session.authenticationMethods);
+  freezeJson(session.devices);
+  Object.freeze(session.credentialTypes);
+  return Object.freeze(session);
+}
+
+function freezeJson(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  Object.freeze(value);
+  if (Array.isArray(value)) for (const item of value) freezeJson(item);
+  else for (const key in value) freezeJson((value as Record<string, unknown>)[key]);
 }
 
 // ---- row mapping (dialect differences: see row-values.ts) ----
@@ -338,38 +359,62 @@ function deepFreeze<T>(value: T): T {
 const byCreatedThenValue = (a: { createdAt: Date; value: string }, b: { createdAt: Date; value: string }) =>
   a.createdAt.getTime() - b.createdAt.getTime() || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
 
-function mapRow(row: Record<string, unknown>): ActiveSession {
-  const verifiable = parseJson<Array<Record<string, unknown>>>(row.verifiable_addresses) ?? [];
-  const recovery = parseJson<Array<Record<string, unknown>>>(row.recovery_addresses) ?? [];
+/** Every column the lookup statements return (PostgreSQL's adds lookup_token_hash). */
+const SESSION_ROW_COLUMNS = [
+  'id', 'identity_id', 'active', 'aal', 'authentication_methods', 'devices', 'authenticated_at', 'issued_at', 'expires_at',
+  'created_at', 'updated_at', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin',
+  'external_id', 'organization_id', 'identity_created_at', 'identity_updated_at', 'verifiable_addresses',
+  'recovery_addresses', 'credential_types',
+] as const;
+
+/** Where each column is in a row of values (rows are read by position: no per-row object keyed by name). */
+export type SessionColumnIndex = Readonly<Record<(typeof SESSION_ROW_COLUMNS)[number], number>>;
+
+export function sessionColumnIndex(names: readonly string[]): SessionColumnIndex {
+  const index = {} as Record<(typeof SESSION_ROW_COLUMNS)[number], number>;
+  for (const column of SESSION_ROW_COLUMNS) {
+    const at = names.indexOf(column);
+    if (at < 0) throw new Error(`session lookup: the statement returns no column "${column}"`);
+    index[column] = at;
+  }
+  return index;
+}
+
+const sortedAddresses = <T extends { createdAt: Date; value: string }>(addresses: T[]) => (addresses.length > 1 ? addresses.sort(byCreatedThenValue) : addresses);
+
+function mapRow(v: readonly unknown[], c: SessionColumnIndex): ActiveSession {
+  const verifiable = parseJson<Array<Record<string, unknown>>>(v[c.verifiable_addresses]) ?? [];
+  const recovery = parseJson<Array<Record<string, unknown>>>(v[c.recovery_addresses]) ?? [];
   const identity: IdentityRecord = {
-    id: String(row.identity_id),
-    schemaId: String(row.schema_id),
-    state: row.state as IdentityState,
-    stateChangedAt: parseNullableDate(row.state_changed_at),
-    traits: parseJson<Record<string, unknown>>(row.traits),
-    metadataPublic: parseNullableJson(row.metadata_public),
-    metadataAdmin: parseNullableJson(row.metadata_admin),
-    externalId: (row.external_id as string | null) ?? null,
-    organizationId: (row.organization_id as string | null) ?? null,
-    createdAt: parseDbDate(row.identity_created_at),
-    updatedAt: parseDbDate(row.identity_updated_at),
-    verifiableAddresses: verifiable.map(verifiableAddressFromJson).sort(byCreatedThenValue),
-    recoveryAddresses: recovery.map(recoveryAddressFromJson).sort(byCreatedThenValue),
+    id: String(v[c.identity_id]),
+    schemaId: String(v[c.schema_id]),
+    state: v[c.state] as IdentityState,
+    stateChangedAt: parseNullableDate(v[c.state_changed_at]),
+    traits: parseJson<Record<string, unknown>>(v[c.traits]),
+    metadataPublic: parseNullableJson(v[c.metadata_public]),
+    metadataAdmin: parseNullableJson(v[c.metadata_admin]),
+    externalId: (v[c.external_id] as string | null) ?? null,
+    organizationId: (v[c.organization_id] as string | null) ?? null,
+    createdAt: parseDbDate(v[c.identity_created_at]),
+    updatedAt: parseDbDate(v[c.identity_updated_at]),
+    verifiableAddresses: sortedAddresses(verifiable.map(verifiableAddressFromJson)),
+    recoveryAddresses: sortedAddresses(recovery.map(recoveryAddressFromJson)),
     credentials: [],
   };
+  const credentialTypes = parseJson<string[]>(v[c.credential_types]) ?? [];
   return {
-    id: String(row.id),
+    id: String(v[c.id]),
     identityId: identity.id,
-    active: parseBool(row.active),
-    aal: row.aal as AuthenticatorAssuranceLevel,
-    authenticationMethods: parseJson<AuthenticationMethodRecord[]>(row.authentication_methods) ?? [],
-    devices: parseJson<SessionDeviceRecord[]>(row.devices) ?? [],
-    authenticatedAt: parseDbDate(row.authenticated_at),
-    issuedAt: parseDbDate(row.issued_at),
-    expiresAt: parseDbDate(row.expires_at),
-    createdAt: parseDbDate(row.created_at),
-    updatedAt: parseDbDate(row.updated_at),
+    active: parseBool(v[c.active]),
+    aal: v[c.aal] as AuthenticatorAssuranceLevel,
+    authenticationMethods: parseJson<AuthenticationMethodRecord[]>(v[c.authentication_methods]) ?? [],
+    devices: parseJson<SessionDeviceRecord[]>(v[c.devices]) ?? [],
+    authenticatedAt: parseDbDate(v[c.authenticated_at]),
+    issuedAt: parseDbDate(v[c.issued_at]),
+    expiresAt: parseDbDate(v[c.expires_at]),
+    createdAt: parseDbDate(v[c.created_at]),
+    updatedAt: parseDbDate(v[c.updated_at]),
     identity,
-    credentialTypes: (parseJson<string[]>(row.credential_types) ?? []).sort(),
+    credentialTypes: credentialTypes.length > 1 ? credentialTypes.sort() : credentialTypes,
   };
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSessionLookup, parseDbDate, SessionRowMemo } from '../../../src/persistence/sql/session-lookup.ts';
+import { createSessionLookup, parseDbDate, SessionRowMemo, sessionColumnIndex } from '../../../src/persistence/sql/session-lookup.ts';
 import { Identity, VerifiableAddress } from '../../../entities/index.ts';
 import type { IssuedSession } from '../../../src/session/session-service.ts';
 import Database from 'libsql';
@@ -269,9 +269,9 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
 });
 
 describe('SessionRowMemo', () => {
-  const names = ['id', 'identity_id', 'active', 'aal', 'authentication_methods', 'devices', 'authenticated_at', 'issued_at', 'expires_at',
+  const names = sessionColumnIndex(['id', 'identity_id', 'active', 'aal', 'authentication_methods', 'devices', 'authenticated_at', 'issued_at', 'expires_at',
     'created_at', 'updated_at', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id',
-    'organization_id', 'identity_created_at', 'identity_updated_at', 'verifiable_addresses', 'recovery_addresses', 'credential_types'];
+    'organization_id', 'identity_created_at', 'identity_updated_at', 'verifiable_addresses', 'recovery_addresses', 'credential_types']);
   const values = (traits: unknown) => ['s1', 'i1', 1, 'aal1', '[]', '[]', 1, 1, 2, 1, 1, 'default', 'active', null, traits,
     null, null, null, null, 1, 1, '[]', '[]', '["password"]'];
 
@@ -286,6 +286,24 @@ describe('SessionRowMemo', () => {
     const changed = values('{"email":"b@example.com"}');
     changed[2] = 0; // revoked
     expect(memo.map('h1', changed, names).active).toBe(false);
+  });
+
+  it('hands out sessions frozen all the way down (they are shared between requests)', () => {
+    const memo = new SessionRowMemo();
+    const row = values('{"email":"a@example.com","name":{"first":"A"},"tags":[{"x":1}]}');
+    row[4] = '[{"method":"password","aal":"aal1","completed_at":"2026-01-01T00:00:00.000Z"}]';
+    row[21] = '[{"id":"a1","value":"a@example.com","via":"email","verified":0,"verified_at":null,"status":"pending","created_at":1,"updated_at":1}]';
+    const session = memo.map('h', row, names);
+    const traits = session.identity.traits as { name: { first: string }; tags: Array<{ x: number }> };
+    for (const part of [session, session.identity, traits, traits.name, traits.tags, traits.tags[0], session.authenticationMethods,
+      session.authenticationMethods[0], session.identity.verifiableAddresses, session.identity.verifiableAddresses[0], session.credentialTypes]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    expect(() => { traits.name.first = 'B'; }).toThrow(TypeError);
+  });
+
+  it('refuses a statement that lacks a column the mapping reads', () => {
+    expect(() => sessionColumnIndex(['id', 'identity_id'])).toThrow(/no column "active"/);
   });
 
   it('keeps at most its bound, dropping the least recently used', () => {
