@@ -218,7 +218,7 @@ export class SqlIdentityRepository implements IdentityRepository {
   async save(record: IdentityRecord, isNew: boolean): Promise<void> {
     try {
       await this.#source.write(async (em) => {
-        if (isNew) return insertIdentityRows(em, record);
+        if (isNew) return insertIdentityRows(em, this.#dialect, record);
         await persistIdentityChanges(em, record);
         await em.flush();
       });

@@ -106,30 +106,59 @@ export async function loadIdentityByCredentialIdentifier(em: EntityManager, dial
  * Inserts a new identity's rows (identity, credentials, their identifiers, addresses) on the EntityManager's
  * transaction, parents first. Identifier rows get fresh ids and the record's updatedAt as their times, as the
  * entity writes did. A clash with a unique index throws UniqueConstraintViolationException.
+ *
+ * PostgreSQL gets the parts as data-modifying CTEs of ONE statement: one round trip instead of up to five (each
+ * ~0.5 ms here, PostgreSQL being another process), atomic on its own, and the foreign keys are checked at its end,
+ * when every row is in. SQLite runs in this process, where a statement costs no round trip: one per part.
  */
-export async function insertIdentityRows(em: EntityManager, record: IdentityRecord): Promise<void> {
+export async function insertIdentityRows(em: EntityManager, dialect: SqlDialect, record: IdentityRecord): Promise<void> {
+  const parts = identityInserts(record);
+  if (dialect === 'postgresql') {
+    const last = parts[parts.length - 1];
+    const ctes = parts.slice(0, -1).map((part, n) => `w${n} AS (${part.sql})`);
+    await runStatement(em, ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last.sql}` : last.sql, parts.flatMap((part) => part.params));
+    return;
+  }
+  for (const part of parts) await runStatement(em, part.sql, part.params);
+}
+
+/** The INSERT statements of a new identity, parents first, each with its bound values in placeholder order. */
+function identityInserts(record: IdentityRecord): Array<{ sql: string; params: unknown[] }> {
   const now = record.updatedAt;
-  await runStatement(em, insertSql('identities', ['id', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id', 'organization_id', 'created_at', 'updated_at'], 1), [
-    record.id, record.schemaId, record.state, record.stateChangedAt, jsonParam(record.traits), jsonParam(record.metadataPublic),
-    jsonParam(record.metadataAdmin), record.externalId, record.organizationId, record.createdAt, now,
-  ]);
+  const parts = [{
+    sql: insertSql('identities', ['id', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id', 'organization_id', 'created_at', 'updated_at'], 1),
+    params: [
+      record.id, record.schemaId, record.state, record.stateChangedAt, jsonParam(record.traits), jsonParam(record.metadataPublic),
+      jsonParam(record.metadataAdmin), record.externalId, record.organizationId, record.createdAt, now,
+    ] as unknown[],
+  }];
   const credentials = record.credentials;
   if (credentials.length > 0) {
-    await runStatement(em, insertSql('identity_credentials', ['id', 'identity_id', 'type', 'config', 'version', 'created_at', 'updated_at'], credentials.length),
-      credentials.flatMap((c) => [c.id, record.id, c.type, jsonParam(c.config), c.version, c.createdAt, c.updatedAt]));
+    parts.push({
+      sql: insertSql('identity_credentials', ['id', 'identity_id', 'type', 'config', 'version', 'created_at', 'updated_at'], credentials.length),
+      params: credentials.flatMap((c) => [c.id, record.id, c.type, jsonParam(c.config), c.version, c.createdAt, c.updatedAt]),
+    });
   }
   const identifiers = credentials.flatMap((c) => c.identifiers.map((identifier) => [crypto.randomUUID(), c.id, record.id, c.type, identifier, now, now]));
   if (identifiers.length > 0) {
-    await runStatement(em, insertSql('identity_credential_identifiers', ['id', 'credential_id', 'identity_id', 'type', 'identifier', 'created_at', 'updated_at'], identifiers.length), identifiers.flat());
+    parts.push({
+      sql: insertSql('identity_credential_identifiers', ['id', 'credential_id', 'identity_id', 'type', 'identifier', 'created_at', 'updated_at'], identifiers.length),
+      params: identifiers.flat(),
+    });
   }
   const verifiable = record.verifiableAddresses;
   if (verifiable.length > 0) {
-    await runStatement(em, insertSql('identity_verifiable_addresses', ['id', 'identity_id', 'via', 'value', 'verified', 'verified_at', 'status', 'created_at', 'updated_at'], verifiable.length),
-      verifiable.flatMap((a) => [a.id, record.id, a.via, a.value, a.verified, a.verifiedAt, a.status, a.createdAt, a.updatedAt]));
+    parts.push({
+      sql: insertSql('identity_verifiable_addresses', ['id', 'identity_id', 'via', 'value', 'verified', 'verified_at', 'status', 'created_at', 'updated_at'], verifiable.length),
+      params: verifiable.flatMap((a) => [a.id, record.id, a.via, a.value, a.verified, a.verifiedAt, a.status, a.createdAt, a.updatedAt]),
+    });
   }
   const recovery = record.recoveryAddresses;
   if (recovery.length > 0) {
-    await runStatement(em, insertSql('identity_recovery_addresses', ['id', 'identity_id', 'via', 'value', 'created_at', 'updated_at'], recovery.length),
-      recovery.flatMap((a) => [a.id, record.id, a.via, a.value, a.createdAt, a.updatedAt]));
+    parts.push({
+      sql: insertSql('identity_recovery_addresses', ['id', 'identity_id', 'via', 'value', 'created_at', 'updated_at'], recovery.length),
+      params: recovery.flatMap((a) => [a.id, record.id, a.via, a.value, a.createdAt, a.updatedAt]),
+    });
   }
+  return parts;
 }

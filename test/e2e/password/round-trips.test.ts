@@ -11,12 +11,14 @@ type Json = any;
 const PASSWORD = 'a long and unguessable passphrase';
 /**
  * Statements per submit, BEGIN and COMMIT included. Registration: the flow, the clash check, then one transaction
- * (flow, history, identity rows, verification flow, code, mail, session). Login: the flow, the credential, the
- * identity, then one transaction (flow, history, session).
+ * (flow, history, identity rows, verification flow, code, mail, session); PostgreSQL writes the identity's rows in
+ * one statement (SQLite, in-process, in one per table). Login: the flow, the credential, the identity, then one
+ * transaction (flow, history, session).
  */
-const MAX_STATEMENTS = { registration: 17, login: 8 };
+const MAX_STATEMENTS = { registration: { sqlite: 17, postgresql: 13 }, login: 8 };
 
 for (const db of testDatabases()) {
+  const maxRegistration = MAX_STATEMENTS.registration[db.name === 'postgresql' ? 'postgresql' : 'sqlite'];
   describe(`database round trips of password submits (${db.name})`, () => {
     let server: TestServer;
     let drop: () => Promise<void>;
@@ -48,7 +50,7 @@ for (const db of testDatabases()) {
       return post(`/self-service/login?flow=${flow.id}`, { method: 'password', identifier, password: PASSWORD });
     }
 
-    it(`registers with at most ${MAX_STATEMENTS.registration} statements`, async () => {
+    it(`registers with at most ${maxRegistration} statements`, async () => {
       expect((await register('warm-up@example.com')).status).toBe(200);
       const flow = await server.frontendApi.createNativeRegistrationFlow();
       let answer: { status: number; body: Json } | undefined;
@@ -56,7 +58,7 @@ for (const db of testDatabases()) {
         answer = await post(`/self-service/registration?flow=${flow.id}`, { method: 'password', traits: { email: 'counted@example.com' }, password: PASSWORD });
       });
       expect(answer!.status, JSON.stringify(answer!.body)).toBe(200);
-      expect(executions(calls), calls.statements.join('\n')).toBeLessThanOrEqual(MAX_STATEMENTS.registration);
+      expect(executions(calls), calls.statements.join('\n')).toBeLessThanOrEqual(maxRegistration);
       expect(calls.counts['db.prepare'] ?? 0, 'statements compiled again').toBe(0);
     });
 
