@@ -6,11 +6,32 @@
 import type { IdentityRecord } from '../../identity/identity.ts';
 import type { SqlDialect } from './statements.ts';
 
+/**
+ * PostgreSQL's timestamptz text ("2026-01-02 03:04:05.678912+00") and ISO 8601 from json_build_object, read in one
+ * pass: a session row carries eleven of them, and the general path below (three replaces, then Date's own parser)
+ * was 5 % of the PostgreSQL whoami's CPU. Fractions beyond milliseconds are cut, as below.
+ */
+const TIMESTAMP = /^(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?:Z|([+-])(\d\d)(?::?(\d\d))?)$/;
+
+function parseTimestamp(text: string): Date | undefined {
+  const m = TIMESTAMP.exec(text);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  if (year < 100) return undefined; // Date.UTC reads years 0-99 as 1900-1999: the general path handles them
+  const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
+  const offsetMinutes = m[8] ? (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0)) : 0;
+  const time = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms) - offsetMinutes * 60_000;
+  const date = new Date(time);
+  return Number.isNaN(time) ? undefined : date;
+}
+
 /** Parses what either driver returns for a datetime: epoch ms (number or digit string), ISO 8601 or PG text. */
 export function parseDbDate(value: unknown): Date {
   if (value instanceof Date) return value;
   if (typeof value === 'number') return new Date(value);
   if (typeof value === 'string') {
+    const fast = parseTimestamp(value);
+    if (fast) return fast;
     if (/^-?\d+(\.\d+)?$/.test(value)) return new Date(Number(value));
     // PG text: "YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM]" -> ISO; fractions beyond milliseconds are cut.
     const iso = value
