@@ -78,8 +78,15 @@ export class PageTokenSealer {
     this.#sealer = new Sealer(secrets, 'idflow-page-token');
   }
 
-  seal(context: string, payload: Record<string, unknown>): Promise<string> {
-    return this.#sealer.seal(context, payload);
+  /**
+   * A token never begins with '-': on a command line (`idflow identities list TOKEN SIZE`, `--page-token TOKEN`) it
+   * would be read as an option. Its first character comes from the random IV, so 1 in 64 seals is done again.
+   */
+  async seal(context: string, payload: Record<string, unknown>): Promise<string> {
+    for (;;) {
+      const token = await this.#sealer.seal(context, payload);
+      if (!token.startsWith('-')) return token;
+    }
   }
 
   async open<T extends Record<string, unknown>>(context: string, token: string): Promise<T> {

@@ -140,6 +140,7 @@ for (const db of testDatabases()) {
       expect(page.next_page_token).not.toBe('');
       // Kratos's positional form: list PAGE_TOKEN PAGE_SIZE.
       const second = await cli(['list', page.next_page_token, '2', '--format', 'yaml']);
+      expect(second.code, second.stderr).toBe(0);
       const next = parseYaml(second.stdout) as { identities: Json[] };
       expect(next.identities.map((i) => i.id)).not.toContain(page.identities[0].id);
 
