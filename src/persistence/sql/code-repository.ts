@@ -1,10 +1,11 @@
 import { SelfServiceCode, type SelfServiceCodeRow } from '../../../entities/index.ts';
 import type { CodeRecord, CodeRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
-import { runStatement } from './statements.ts';
+import { insertSql, runStatement } from './statements.ts';
 
-const INSERT_CODE = `INSERT INTO selfservice_codes (id, flow_id, purpose, kind, via, address, identity_id, secret_hmac, failed_attempts,
-  expires_at, used_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_CODE = insertSql('selfservice_codes', [
+  'id', 'flow_id', 'purpose', 'kind', 'via', 'address', 'identity_id', 'secret_hmac', 'failed_attempts', 'expires_at', 'used_at', 'created_at', 'updated_at',
+], 1);
 const VOID_UNUSED_FOR_ADDRESS = 'UPDATE selfservice_codes SET used_at = ?, updated_at = ? WHERE purpose = ? AND address = ? AND used_at IS NULL';
 
 const toRecord = (row: SelfServiceCodeRow): CodeRecord => ({

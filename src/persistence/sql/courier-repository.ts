@@ -6,7 +6,7 @@ import type {
   ClaimedMessage, CourierDispatchRecord, CourierMessageQuery, CourierMessageRecord, CourierRepository,
 } from '../store.ts';
 import type { EmSource } from './em-source.ts';
-import { jsonParam, runStatement } from './statements.ts';
+import { insertSql, jsonParam, runStatement } from './statements.ts';
 
 /**
  * The queue's storage operations. Claims are one atomic statement: PostgreSQL locks the chosen rows and skips
@@ -48,9 +48,10 @@ const toDispatch = (row: CourierDispatchRow): CourierDispatchRecord => ({
 });
 
 /** Every sign-up with verification enqueues one: a raw bound statement (statements.ts). */
-const INSERT_MESSAGE = `INSERT INTO courier_messages (id, type, status, recipient, subject, body, html_body, template_type, template_data,
-  channel, trace_context, send_count, next_attempt_at, lease_until, leased_by, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_MESSAGE = insertSql('courier_messages', [
+  'id', 'type', 'status', 'recipient', 'subject', 'body', 'html_body', 'template_type', 'template_data', 'channel', 'trace_context',
+  'send_count', 'next_attempt_at', 'lease_until', 'leased_by', 'created_at', 'updated_at',
+], 1);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -8,9 +8,12 @@ import { storableJson } from './storable-json.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const FLOW_COLUMNS = 'id, kind, type, state, request_url, return_to, csrf_token, identity_id, snapshot, internal, issued_at, expires_at, created_at, updated_at, version';
-const FLOW_BY_ID = `SELECT ${FLOW_COLUMNS} FROM selfservice_flows WHERE id = ?`;
-const INSERT_FLOW = `INSERT INTO selfservice_flows (${FLOW_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const FLOW_COLUMNS = [
+  'id', 'kind', 'type', 'state', 'request_url', 'return_to', 'csrf_token', 'identity_id', 'snapshot', 'internal', 'issued_at', 'expires_at',
+  'created_at', 'updated_at', 'version',
+];
+const FLOW_BY_ID = `SELECT ${FLOW_COLUMNS.join(', ')} FROM selfservice_flows WHERE id = ?`;
+const INSERT_FLOW = insertSql('selfservice_flows', FLOW_COLUMNS, 1);
 const UPDATE_FLOW = `UPDATE selfservice_flows SET kind = ?, type = ?, state = ?, request_url = ?, return_to = ?, csrf_token = ?,
   identity_id = ?, snapshot = ?, internal = ?, issued_at = ?, expires_at = ?, updated_at = ?, version = ? WHERE id = ? AND version = ?`;
 const TRANSITION_COLUMNS = ['id', 'flow_id', 'flow_version', 'position', 'event', 'from_state', 'to_state', 'method', 'created_at'];

@@ -21,8 +21,7 @@ function parseTimestamp(text: string): Date | undefined {
   const ms = m[7] ? Number(m[7].slice(0, 3).padEnd(3, '0')) : 0;
   const offsetMinutes = m[8] ? (m[8] === '-' ? -1 : 1) * (Number(m[9]) * 60 + Number(m[10] ?? 0)) : 0;
   const time = Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms) - offsetMinutes * 60_000;
-  const date = new Date(time);
-  return Number.isNaN(time) ? undefined : date;
+  return Number.isNaN(time) ? undefined : new Date(time);
 }
 
 /** Parses what either driver returns for a datetime: epoch ms (number or digit string), ISO 8601 or PG text. */

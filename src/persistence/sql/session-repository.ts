@@ -2,10 +2,12 @@ import type { FilterQuery } from '@mikro-orm/core';
 import { Session, type SessionRow } from '../../../entities/index.ts';
 import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository, SessionSelection } from '../store.ts';
 import type { EmSource } from './em-source.ts';
-import { jsonParam, runStatement } from './statements.ts';
+import { insertSql, jsonParam, runStatement } from './statements.ts';
 
-const INSERT_SESSION = `INSERT INTO sessions (id, token_hash, logout_token_hash, identity_id, active, aal, authentication_methods, devices,
-  authenticated_at, issued_at, expires_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const INSERT_SESSION = insertSql('sessions', [
+  'id', 'token_hash', 'logout_token_hash', 'identity_id', 'active', 'aal', 'authentication_methods', 'devices',
+  'authenticated_at', 'issued_at', 'expires_at', 'created_at', 'updated_at',
+], 1);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** PostgreSQL rejects non-uuid text for uuid columns: such an id simply matches nothing. */
