@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionLookup, parseDbDate, SessionRowMemo, sessionColumnIndex } from '../../../src/persistence/sql/session-lookup.ts';
 import { Identity, VerifiableAddress } from '../../../entities/index.ts';
 import type { IssuedSession } from '../../../src/session/session-service.ts';
+import type { ActiveSession } from '../../../src/session/session.ts';
+import { fastSha256Hex } from '../../../src/hash/sha256.ts';
 import Database from 'libsql';
 import { countDriverCalls as countCalls } from '../../support/driver-calls.ts';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
@@ -228,6 +230,75 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
       await expect(h.service.findByToken(token)).rejects.toThrow('disk I/O error');
     } finally {
       proto.get = originalGet;
+      await h.close();
+    }
+  });
+
+  it('reads the lookups of one event-loop turn in one read transaction that sees every commit made before each was asked', async () => {
+    const h = await openHarness(sqliteFile);
+    const lookup = createSessionLookup(h.orm);
+    const file = String(h.orm.config.get('dbName'));
+    // another connection, as another process would write: synchronous, committed when run() returns
+    const otherWriter = new Database(file);
+    try {
+      const identity = await createIdentity(h.store);
+      const issued: IssuedSession[] = [];
+      for (let n = 0; n < 3; n++) issued.push(await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] }));
+      const hashes = await Promise.all(issued.map((i) => fastSha256Hex(i.token)));
+      expect((await lookup.findByTokenHash(hashes[0]))?.active).toBe(true); // the reader is open and warm
+
+      const revoke = otherWriter.prepare('UPDATE sessions SET active = 0 WHERE id = ?');
+      let answered: Array<ActiveSession | undefined> = [];
+      const counts = await countDriverCalls(h, async () => {
+        const asked = [lookup.findByTokenHash(hashes[0]), lookup.findByTokenHash(hashes[1])];
+        // committed after two lookups were asked and before the third: none of them is answered yet
+        revoke.run(issued[2].session.id);
+        asked.push(lookup.findByTokenHash(hashes[2]), lookup.findByTokenHash('f'.repeat(64)));
+        answered = await Promise.all(asked);
+      });
+      expect(answered.map((s) => s?.id)).toEqual([issued[0].session.id, issued[1].session.id, issued[2].session.id, undefined]);
+      expect(answered.map((s) => s?.active)).toEqual([true, true, false, undefined]);
+      // one transaction for the four lookups: BEGIN and COMMIT around four executions (and the other writer's run)
+      expect(counts).toEqual({ 'db.exec': 2, 'statement.get': 4, 'statement.run': 1 });
+      // ... and none left open: a full checkpoint finishes
+      const [checkpoint] = await h.orm.em.getConnection().execute<Array<{ busy: number }>>('PRAGMA wal_checkpoint(TRUNCATE)');
+      expect(checkpoint.busy).toBe(0);
+      // a lone lookup needs no transaction of its own
+      expect(await countDriverCalls(h, () => lookup.findByTokenHash(hashes[1]))).toEqual({ 'statement.get': 1 });
+    } finally {
+      otherWriter.close();
+      lookup.close();
+      await h.close();
+    }
+  });
+
+  it('sends the rest of a turn\'s lookups through the pool from the first SQLITE_BUSY on', async () => {
+    const h = await openHarness(sqliteFile);
+    const lookup = createSessionLookup(h.orm);
+    const scratch = new Database(':memory:');
+    const proto = Object.getPrototypeOf(scratch.prepare('select 1')) as { get: Fn };
+    scratch.close();
+    const originalGet = proto.get;
+    try {
+      const identity = await createIdentity(h.store);
+      const issued: IssuedSession[] = [];
+      for (let n = 0; n < 3; n++) issued.push(await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] }));
+      const hashes = await Promise.all(issued.map((i) => fastSha256Hex(i.token)));
+      expect(await lookup.findByTokenHash(hashes[0])).toBeDefined();
+      let calls = 0;
+      proto.get = function (this: unknown, ...args: unknown[]) {
+        if (++calls === 2) throw Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+        return originalGet.apply(this, args);
+      };
+      const answered = await Promise.all(hashes.map((hash) => lookup.findByTokenHash(hash)));
+      expect(answered.map((s) => s?.id)).toEqual(issued.map((i) => i.session.id));
+      expect(calls).toBe(4); // the reader's first, its busy second; the pool's two
+      proto.get = originalGet;
+      const [checkpoint] = await h.orm.em.getConnection().execute<Array<{ busy: number }>>('PRAGMA wal_checkpoint(TRUNCATE)');
+      expect(checkpoint.busy).toBe(0);
+    } finally {
+      proto.get = originalGet;
+      lookup.close();
       await h.close();
     }
   });
