@@ -239,12 +239,13 @@ interface WaitingLookup {
 /**
  * See the module comment: a synchronous read-only reader on the database file, the pool when it reports busy.
  *
- * Lookups asked during one turn of the event loop are read together when that turn ends (setImmediate), inside ONE
- * read transaction: in WAL mode every read transaction costs the process a few system calls (a shared lock taken and
- * released on the wal-index, a stat of the file), measured at ~6 of a lookup's ~10 us in a tight loop and more in a
- * loaded server, where a turn carries dozens of whoami requests. The transaction begins after the last lookup of
- * the batch was asked, so each lookup still sees every commit made before it was asked (by this process or any
- * other); the latency added is the rest of the turn the request arrived in.
+ * In WAL mode every read transaction costs the process a few system calls (a shared lock taken and released on the
+ * wal-index, a stat of the file): ~6 of a lookup's ~10 us in a tight loop, more in a loaded server. So the first
+ * lookup of an event-loop turn runs at once, on its own, and the lookups asked after it in the same turn are read
+ * together when the turn ends (setImmediate), in ONE read transaction. That transaction begins after the last of
+ * them was asked, so every lookup still sees every commit made before it was asked, by this process or another.
+ * A lone whoami (an idle server, or one busy with logins) waits for nothing; under a whoami load a turn carries
+ * dozens of them.
  */
 class SqliteFileSessionLookup implements SessionLookup {
   readonly dialect = 'sqlite' as const;
@@ -254,6 +255,8 @@ class SqliteFileSessionLookup implements SessionLookup {
   #prepared: PreparedLookup | undefined;
   #db: LibsqlDatabase | undefined;
   #closed = false;
+  /** Set by the first lookup of a turn, cleared when the turn ends. */
+  #turnTaken = false;
   #waiting: WaitingLookup[] = [];
 
   constructor(file: string, pooled: SessionLookup, memo: SessionRowMemo) {
@@ -265,24 +268,45 @@ class SqliteFileSessionLookup implements SessionLookup {
   findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
     if (this.#closed) return Promise.reject(new Error('session lookup: closed'));
     return new Promise((resolve, reject) => {
-      if (this.#waiting.push({ tokenHash, resolve, reject }) === 1) setImmediate(() => void this.#readWaiting());
+      const lookup = { tokenHash, resolve, reject };
+      if (this.#turnTaken || !this.#prepared) {
+        this.#waiting.push(lookup);
+      } else {
+        this.#readNow([lookup]);
+      }
+      if (!this.#turnTaken) {
+        this.#turnTaken = true;
+        setImmediate(() => this.#endTurn());
+      }
     });
   }
 
-  async #readWaiting(): Promise<void> {
+  #endTurn(): void {
+    this.#turnTaken = false;
+    if (this.#waiting.length === 0) return;
     const batch = this.#waiting;
     this.#waiting = [];
-    let prepared: PreparedLookup;
+    void this.#readLater(batch);
+  }
+
+  async #readLater(batch: WaitingLookup[]): Promise<void> {
     try {
-      prepared = this.#prepared ?? (await this.#prepare());
-      if (this.#closed || !this.#db) throw new Error('session lookup: closed');
+      if (!this.#prepared) await this.#prepare();
     } catch (err) {
       for (const lookup of batch) lookup.reject(err);
       return;
     }
+    this.#readNow(batch);
+  }
+
+  /** Reads a batch at once: one read transaction when it holds more than one lookup. */
+  #readNow(batch: WaitingLookup[]): void {
+    const prepared = this.#prepared;
+    const db = this.#db;
     let next = 0;
     try {
-      next = this.#readInOneTransaction(this.#db, prepared, batch);
+      if (this.#closed || !prepared || !db) throw new Error('session lookup: closed');
+      next = this.#readInOneTransaction(db, prepared, batch);
     } catch (err) {
       for (const lookup of batch.slice(next)) lookup.reject(err);
       return;
