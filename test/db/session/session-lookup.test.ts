@@ -187,12 +187,28 @@ describe('session lookup (sqlite): the statement lives on the pool connection', 
   });
 });
 
+/** libsql's Statement prototype: the reader's statements and the pool's share it, so patching it reaches both. */
+function statementPrototype(): { get: Fn } {
+  const scratch = new Database(':memory:');
+  try {
+    return Object.getPrototypeOf(scratch.prepare('select 1')) as { get: Fn };
+  } finally {
+    scratch.close();
+  }
+}
+
+/** `count` sessions of one identity, with their token hashes (what a lookup is asked for). */
+async function issueSessions(h: Harness, count: number): Promise<{ issued: IssuedSession[]; hashes: string[] }> {
+  const identity = await createIdentity(h.store);
+  const issued: IssuedSession[] = [];
+  for (let n = 0; n < count; n++) issued.push(await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] }));
+  return { issued, hashes: await Promise.all(issued.map((i) => fastSha256Hex(i.token))) };
+}
+
 describe('session lookup (sqlite-file): the read-only whoami reader', () => {
   it('answers a SQLITE_BUSY through the pool instead of failing or busy-waiting', async () => {
     const h = await openHarness(sqliteFile);
-    const scratch = new Database(':memory:');
-    const proto = Object.getPrototypeOf(scratch.prepare('select 1')) as { get: Fn };
-    scratch.close();
+    const proto = statementPrototype();
     const originalGet = proto.get;
     try {
       const identity = await createIdentity(h.store);
@@ -241,10 +257,7 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
     // another connection, as another process would write: synchronous, committed when run() returns
     const otherWriter = new Database(file);
     try {
-      const identity = await createIdentity(h.store);
-      const issued: IssuedSession[] = [];
-      for (let n = 0; n < 3; n++) issued.push(await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] }));
-      const hashes = await Promise.all(issued.map((i) => fastSha256Hex(i.token)));
+      const { issued, hashes } = await issueSessions(h, 3);
       expect((await lookup.findByTokenHash(hashes[0]))?.active).toBe(true); // the reader is open and warm
       const revoke = otherWriter.prepare('UPDATE sessions SET active = 0 WHERE id = ?');
 
@@ -274,15 +287,10 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
   it('sends the rest of a turn\'s lookups through the pool from the first SQLITE_BUSY on', async () => {
     const h = await openHarness(sqliteFile);
     const lookup = createSessionLookup(h.orm);
-    const scratch = new Database(':memory:');
-    const proto = Object.getPrototypeOf(scratch.prepare('select 1')) as { get: Fn };
-    scratch.close();
+    const proto = statementPrototype();
     const originalGet = proto.get;
     try {
-      const identity = await createIdentity(h.store);
-      const issued: IssuedSession[] = [];
-      for (let n = 0; n < 3; n++) issued.push(await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] }));
-      const hashes = await Promise.all(issued.map((i) => fastSha256Hex(i.token)));
+      const { issued, hashes } = await issueSessions(h, 3);
       expect(await lookup.findByTokenHash(hashes[0])).toBeDefined();
       let calls = 0;
       proto.get = function (this: unknown, ...args: unknown[]) {
