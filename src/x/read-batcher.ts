@@ -9,7 +9,8 @@ export interface ReadBatcherOptions {
   maxBatch: number;
 }
 
-interface Waiting<K, V> {
+/** A read that was asked for and not answered yet. */
+export interface Waiting<K, V> {
   key: K;
   resolve(value: V | undefined): void;
   reject(err: unknown): void;

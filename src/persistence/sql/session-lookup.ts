@@ -16,9 +16,9 @@
  *   runs the prepared statement, so a lookup never queues behind the pool's single connection while a request holds
  *   it for a transaction. The ORM opens file databases in WAL mode, where a reader never waits for a writer and sees
  *   every commit made before its statement starts, so a revoked session or a disabled identity is refused by the very
- *   next lookup. The lookups of one event-loop turn share one read transaction begun after the last of them was asked
- *   (SqliteFileSessionLookup). The rare SQLITE_BUSY a WAL reader can meet (while another connection recovers the WAL index) is
- *   answered through the pool instead of by busy-waiting on the event loop (busy timeout 0).
+ *   next lookup; lookups asked in the same event-loop turn share a read transaction begun after the last of them was
+ *   asked (SqliteFileSessionLookup). The rare SQLITE_BUSY a WAL reader can meet (while another connection recovers the
+ *   WAL index) is answered through the pool instead of by busy-waiting on the event loop (busy timeout 0).
  * - SQLite `:memory:` databases exist only inside the pool's connection (a second connection would open a different,
  *   empty database): the statement is prepared once per pool connection (a WeakMap, so a connection the pool
  *   replaced drops its entry) and run while the connection is borrowed.
@@ -31,7 +31,7 @@
 import { existsSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
 import type { MikroORM } from '@mikro-orm/core';
-import { ReadBatcher } from '../../x/read-batcher.ts';
+import { ReadBatcher, type Waiting } from '../../x/read-batcher.ts';
 import type { IdentityRecord, IdentityState } from '../../identity/identity.ts';
 import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from '../../session/session.ts';
 import { parseBool, parseDbDate, parseJson, parseNullableDate, parseNullableJson, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
@@ -201,15 +201,16 @@ class PgSessionLookup implements SessionLookup {
   readonly #batcher: ReadBatcher<string, ActiveSession>;
 
   constructor(client: KnexClientLike, memo: SessionRowMemo) {
+    // The statement's columns never change: where each one is, worked out from the first answer.
+    let positions: { columns: SessionColumnIndex; tokenHashAt: number } | undefined;
     this.#batcher = new ReadBatcher(async (tokenHashes) => {
       const connection = await client.acquireConnection();
       try {
         const result = await (connection as PgClientLike).query({
           name: PG_STATEMENT_NAME, text: PG_SESSIONS_BY_TOKENS_SQL, values: [tokenHashes], rowMode: 'array',
         });
-        const names = result.fields.map((f) => f.name);
-        const columns = sessionColumnIndex(names);
-        const tokenHashAt = names.indexOf('lookup_token_hash');
+        positions ??= pgPositions(result.fields.map((f) => f.name));
+        const { columns, tokenHashAt } = positions;
         const found = new Map<string, ActiveSession>();
         for (const values of result.rows) {
           const tokenHash = String(values[tokenHashAt]);
@@ -229,12 +230,10 @@ class PgSessionLookup implements SessionLookup {
   close(): void {}
 }
 
+const pgPositions = (names: string[]) => ({ columns: sessionColumnIndex(names), tokenHashAt: names.indexOf('lookup_token_hash') });
+
 /** A lookup waiting for the reader's next turn. */
-interface WaitingLookup {
-  tokenHash: string;
-  resolve(session: ActiveSession | undefined): void;
-  reject(err: unknown): void;
-}
+type WaitingLookup = Waiting<string, ActiveSession>;
 
 /**
  * See the module comment: a synchronous read-only reader on the database file, the pool when it reports busy.
@@ -268,7 +267,7 @@ class SqliteFileSessionLookup implements SessionLookup {
   findByTokenHash(tokenHash: string): Promise<ActiveSession | undefined> {
     if (this.#closed) return Promise.reject(new Error('session lookup: closed'));
     return new Promise((resolve, reject) => {
-      const lookup = { tokenHash, resolve, reject };
+      const lookup = { key: tokenHash, resolve, reject };
       if (this.#turnTaken || !this.#prepared) {
         this.#waiting.push(lookup);
       } else {
@@ -311,7 +310,7 @@ class SqliteFileSessionLookup implements SessionLookup {
       for (const lookup of batch.slice(next)) lookup.reject(err);
       return;
     }
-    for (const lookup of batch.slice(next)) this.#pooled.findByTokenHash(lookup.tokenHash).then(lookup.resolve, lookup.reject);
+    for (const lookup of batch.slice(next)) this.#pooled.findByTokenHash(lookup.key).then(lookup.resolve, lookup.reject);
   }
 
   /** Settles the batch in order; stops at a SQLITE_BUSY and returns where (the rest go through the pool). */
@@ -323,14 +322,14 @@ class SqliteFileSessionLookup implements SessionLookup {
         const lookup = batch[next];
         let values: unknown[] | undefined;
         try {
-          values = prepared.statement.get(lookup.tokenHash);
+          values = prepared.statement.get(lookup.key);
         } catch (err) {
           if ((err as { code?: unknown }).code === 'SQLITE_BUSY') return next;
           lookup.reject(err);
           continue;
         }
         try {
-          lookup.resolve(values ? this.#memo.map(lookup.tokenHash, values, prepared.columns) : undefined);
+          lookup.resolve(values ? this.#memo.map(lookup.key, values, prepared.columns) : undefined);
         } catch (err) {
           lookup.reject(err);
         }
