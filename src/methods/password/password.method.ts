@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers';
 import type { PasswordHasher } from '../../hash/index.ts';
 import type { DuplicateAccountHints, IdentityInput, PreparedCredentials } from '../../identity/identity-service.ts';
 import type { IdentityRecord } from '../../identity/identity.ts';
@@ -20,8 +21,9 @@ export interface PasswordMethodDeps {
   mitigate?: boolean;
   identities: {
     /**
-     * The stored hash behind a (normalised) password identifier and whose it is, in one lookup: a wrong password is
-     * then the same work whether or not the identifier exists (the identity is loaded only after the hash matched).
+     * The stored hash behind a (normalised) password identifier and whose it is, in one lookup: a wrong password then
+     * takes the same time whether or not the identifier exists (the identity, read while the hash runs, is used only
+     * if it matched).
      */
     passwordCredential(identifier: string): Promise<{ identityId: string; hashedPassword?: string } | null>;
     get(id: string): Promise<IdentityRecord | null>;
@@ -41,6 +43,8 @@ const passwordNode = (autocomplete: 'current-password' | 'new-password') =>
   inputNode('password', 'password', 'password', { required: true, autocomplete, label: message(MessageId.InfoNodeLabelInputPassword) });
 
 const identifierKind = (value: string): 'email' | 'text' => (value.includes('@') ? 'email' : 'text');
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function safeVerify(hasher: PasswordMethodDeps['hasher'], password: string, encoded: string): Promise<boolean> {
   try {
@@ -104,8 +108,13 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
         const password = String(payload.password);
         const credential = await deps.identities.passwordCredential(normalizeIdentifier(identifier, identifierKind(identifier)));
         const stored = credential?.hashedPassword;
-        const valid = stored ? await safeVerify(deps.hasher, password, stored) : (await safeVerify(deps.hasher, password, await dummy()), false);
-        const identity = valid && credential ? await deps.identities.get(credential.identityId) : null;
+        // The identity is read while the hash runs (the answer waits for the hash either way) and used only if it
+        // matched. It is read on the next turn of the event loop, once the hash is on its thread: a SQLite read runs on
+        // this thread, and started at once it would run before the hash is handed over.
+        const [valid, candidate] = stored && credential
+          ? await Promise.all([safeVerify(deps.hasher, password, stored), nextTurn().then(() => deps.identities.get(credential.identityId))])
+          : [(await safeVerify(deps.hasher, password, await dummy()), false), null];
+        const identity = valid ? candidate : null;
         if (!identity || !stored || !valid) return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationInvalidCredentials)] };
         if (identity.state !== 'active') return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationIdentityDisabled)] };
         const outcome: Outcome = { kind: 'authenticated', identityId: identity.id, method: 'password', aal: 'aal1', identity };

@@ -1,8 +1,8 @@
 /**
  * Issue 15, "Account enumeration — timing": login, recovery and verification take as long for an identifier nobody has
  * as for one that exists (STYLE.md #8: same work and answer for unknown accounts). A wrong password reads one row
- * and verifies one hash either way (the identity is loaded only after the hash matched); a code sent to an unknown
- * address loads an identity of an id nobody has and writes the rendered mail, dropped in the same transaction.
+ * and verifies one hash either way (a known identifier's identity is read while the hash runs); a code sent to an
+ * unknown address loads an identity of an id nobody has and writes the rendered mail, dropped in the same transaction.
  *
  * 50 tries each, known and unknown interleaved (so drift of the machine — other test files, the garbage collector,
  * PostgreSQL's checkpoints — falls on both alike), over HTTP. The bound on the difference of the two medians is
