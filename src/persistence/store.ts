@@ -3,8 +3,11 @@
  * depend on these; only src/persistence/ (and entities/) know MikroORM. Two implementations: `sql/` (SQLite and
  * PostgreSQL through MikroORM) and `memory/` (unit tests, no database).
  *
- * Write semantics: every write is applied at once — inside `transaction(fn)` it joins that transaction (all or
- * nothing), outside it commits on its own. Reads outside a transaction always see committed data.
+ * Write semantics: outside a transaction every write commits on its own, at once. Inside `transaction(fn)` the writes
+ * are all or nothing and reads see them; a write may be sent with the transaction's next statement or at its end (on
+ * PostgreSQL blind writes go out together as one statement), so the conflict it meets (StoreConflictError, a
+ * UniqueViolationError) may surface from a later call or from `transaction` itself. Reads outside a transaction
+ * always see committed data.
  */
 import type { IdentityRecord } from '../identity/identity.ts';
 import type { CodeReader, CodeRecord } from '../methods/code/code-record.ts';

@@ -1,7 +1,7 @@
 import { SelfServiceCode, type SelfServiceCodeRow } from '../../../entities/index.ts';
 import type { CodeRecord, CodeRepository } from '../store.ts';
-import type { EmSource } from './em-source.ts';
-import { insertSql, runStatement } from './statements.ts';
+import { runOrKeep, type EmSource } from './em-source.ts';
+import { insertSql } from './statements.ts';
 
 const INSERT_CODE = insertSql('selfservice_codes', [
   'id', 'flow_id', 'purpose', 'kind', 'via', 'address', 'identity_id', 'secret_hmac', 'failed_attempts', 'expires_at', 'used_at', 'created_at', 'updated_at',
@@ -23,36 +23,39 @@ export class SqlCodeRepository implements CodeRepository {
   }
 
   async insert(code: CodeRecord): Promise<void> {
-    await runStatement(this.#source.em(), INSERT_CODE, [
-      code.id, code.flowId, code.purpose, code.kind, code.via, code.address, code.identityId, code.secretHmac, code.failedAttempts,
-      code.expiresAt, code.usedAt, code.createdAt, code.updatedAt,
-    ]);
+    await runOrKeep(this.#source, {
+      sql: INSERT_CODE,
+      params: [
+        code.id, code.flowId, code.purpose, code.kind, code.via, code.address, code.identityId, code.secretHmac, code.failedAttempts,
+        code.expiresAt, code.usedAt, code.createdAt, code.updatedAt,
+      ],
+    });
   }
 
   async latestUnused(flowId: string, purpose: CodeRecord['purpose']): Promise<CodeRecord | null> {
-    const row = await this.#source.em().findOne(SelfServiceCode, { flowId, purpose, usedAt: null }, { orderBy: { createdAt: 'desc' }, disableIdentityMap: true });
+    const row = await (await this.#source.em()).findOne(SelfServiceCode, { flowId, purpose, usedAt: null }, { orderBy: { createdAt: 'desc' }, disableIdentityMap: true });
     return row ? toRecord(row) : null;
   }
 
   async unusedForFlow(flowId: string, purpose: CodeRecord['purpose']): Promise<CodeRecord[]> {
-    const rows = await this.#source.em().find(SelfServiceCode, { flowId, purpose, usedAt: null }, { orderBy: { createdAt: 'desc' }, disableIdentityMap: true });
+    const rows = await (await this.#source.em()).find(SelfServiceCode, { flowId, purpose, usedAt: null }, { orderBy: { createdAt: 'desc' }, disableIdentityMap: true });
     return rows.map(toRecord);
   }
 
   async failuresSince(purpose: CodeRecord['purpose'], address: string, since: Date): Promise<number> {
-    const rows = await this.#source.em().find(SelfServiceCode, { purpose, address, createdAt: { $gte: since } }, { fields: ['failedAttempts'], disableIdentityMap: true });
+    const rows = await (await this.#source.em()).find(SelfServiceCode, { purpose, address, createdAt: { $gte: since } }, { fields: ['failedAttempts'], disableIdentityMap: true });
     return rows.reduce((sum, r) => sum + r.failedAttempts, 0);
   }
 
   async update(id: string, patch: Partial<Pick<CodeRecord, 'failedAttempts' | 'usedAt'>>, at: Date): Promise<void> {
-    await this.#source.em().nativeUpdate(SelfServiceCode, { id }, { ...patch, updatedAt: at });
+    await (await this.#source.em()).nativeUpdate(SelfServiceCode, { id }, { ...patch, updatedAt: at });
   }
 
   async voidUnusedForAddress(purpose: CodeRecord['purpose'], address: string, at: Date): Promise<void> {
-    await runStatement(this.#source.em(), VOID_UNUSED_FOR_ADDRESS, [at, at, purpose, address]);
+    await runOrKeep(this.#source, { sql: VOID_UNUSED_FOR_ADDRESS, params: [at, at, purpose, address] });
   }
 
   async voidUnusedForFlow(flowId: string, at: Date): Promise<void> {
-    await this.#source.em().nativeUpdate(SelfServiceCode, { flowId, usedAt: null }, { usedAt: at, updatedAt: at });
+    await (await this.#source.em()).nativeUpdate(SelfServiceCode, { flowId, usedAt: null }, { usedAt: at, updatedAt: at });
   }
 }

@@ -5,8 +5,8 @@ import {
 import type {
   ClaimedMessage, CourierDispatchRecord, CourierMessageQuery, CourierMessageRecord, CourierRepository,
 } from '../store.ts';
-import type { EmSource } from './em-source.ts';
-import { insertSql, jsonParam, runStatement } from './statements.ts';
+import { runOrKeep, type EmSource } from './em-source.ts';
+import { insertSql, jsonParam } from './statements.ts';
 
 /**
  * The queue's storage operations. Claims are one atomic statement: PostgreSQL locks the chosen rows and skips
@@ -64,25 +64,28 @@ export class SqlCourierRepository implements CourierRepository {
     this.#dialect = dialect;
   }
 
-  #execute<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]> {
-    return this.#source.em().getConnection().execute(sql, params, 'all') as Promise<T[]>;
+  async #execute<T = Record<string, unknown>>(sql: string, params: unknown[]): Promise<T[]> {
+    return (await this.#source.em()).getConnection().execute(sql, params, 'all') as Promise<T[]>;
   }
 
   async insert(message: CourierMessageRecord): Promise<void> {
-    await runStatement(this.#source.em(), INSERT_MESSAGE, [
-      message.id, message.type, message.status, message.recipient, message.subject, message.body, message.htmlBody, message.templateType,
-      jsonParam(message.templateData), message.channel, jsonParam(message.traceContext), message.sendCount, message.nextAttemptAt,
-      message.leaseUntil, message.leasedBy, message.createdAt, message.updatedAt,
-    ]);
+    await runOrKeep(this.#source, {
+      sql: INSERT_MESSAGE,
+      params: [
+        message.id, message.type, message.status, message.recipient, message.subject, message.body, message.htmlBody, message.templateType,
+        jsonParam(message.templateData), message.channel, jsonParam(message.traceContext), message.sendCount, message.nextAttemptAt,
+        message.leaseUntil, message.leasedBy, message.createdAt, message.updatedAt,
+      ],
+    });
   }
 
   async discard(id: string): Promise<void> {
-    await this.#source.em().nativeDelete(CourierMessage, { id, status: 'queued', sendCount: 0 });
+    await (await this.#source.em()).nativeDelete(CourierMessage, { id, status: 'queued', sendCount: 0 });
   }
 
   async get(id: string): Promise<CourierMessageRecord | null> {
     if (!UUID.test(id)) return null;
-    const row = await this.#source.em().findOne(CourierMessage, { id: id.toLowerCase() }, { disableIdentityMap: true });
+    const row = await (await this.#source.em()).findOne(CourierMessage, { id: id.toLowerCase() }, { disableIdentityMap: true });
     return row ? toMessage(row) : null;
   }
 
@@ -94,13 +97,13 @@ export class SqlCourierRepository implements CourierRepository {
       const at = query.before.createdAt;
       where.$or = [{ createdAt: { $lt: at } }, { createdAt: at, id: { $lt: query.before.id } }];
     }
-    const rows = await this.#source.em().find(CourierMessage, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit, disableIdentityMap: true });
+    const rows = await (await this.#source.em()).find(CourierMessage, where, { orderBy: { createdAt: 'desc', id: 'desc' }, limit: query.limit, disableIdentityMap: true });
     return rows.map(toMessage);
   }
 
   async dispatchesOf(messageIds: string[]): Promise<CourierDispatchRecord[]> {
     if (messageIds.length === 0) return [];
-    const rows = await this.#source.em().find(CourierDispatch, { message: { $in: messageIds } }, { orderBy: { createdAt: 'asc', id: 'asc' }, disableIdentityMap: true });
+    const rows = await (await this.#source.em()).find(CourierDispatch, { message: { $in: messageIds } }, { orderBy: { createdAt: 'asc', id: 'asc' }, disableIdentityMap: true });
     return rows.map(toDispatch);
   }
 
@@ -152,7 +155,7 @@ export class SqlCourierRepository implements CourierRepository {
   /** Returns claimed-but-unattempted messages to the queue, due now, without counting the attempt. */
   async release(worker: string, ids: string[], now: Date): Promise<number> {
     if (ids.length === 0) return 0;
-    const result = await this.#source.em().getConnection().execute(
+    const result = await (await this.#source.em()).getConnection().execute(
       `UPDATE courier_messages SET status = 'queued', lease_until = NULL, leased_by = NULL, next_attempt_at = ?, updated_at = ?,
          send_count = CASE WHEN send_count > 0 THEN send_count - 1 ELSE 0 END
        WHERE leased_by = ? AND status = 'processing' AND id IN (${ids.map(() => '?').join(', ')})`,
@@ -194,7 +197,7 @@ export class SqlCourierRepository implements CourierRepository {
 
   /** Makes every queued message due now (after an outage ended); returns how many. */
   async expedite(now: Date): Promise<number> {
-    const result = await this.#source.em().getConnection().execute(
+    const result = await (await this.#source.em()).getConnection().execute(
       `UPDATE courier_messages SET next_attempt_at = ? WHERE status = 'queued' AND next_attempt_at > ?`,
       [now, now],
       'run',

@@ -1,21 +1,40 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { Orm } from '../orm.ts';
+import { runStatement } from './statements.ts';
+import { StoreConflictError } from '../store.ts';
+
+/** A write with its bound values, `?` placeholders in order. */
+export interface Write {
+  sql: string;
+  params: unknown[];
+  /** The write must change a row; when it changes none, the whole transaction fails with this StoreConflictError. */
+  conflict?: string;
+}
 
 /** Where a repository gets its EntityManager: a transaction's, or a fresh fork per call (committed data only). */
 export interface EmSource {
-  /** For reads and single-statement writes. */
-  em(): EntityManager;
+  /** For reads and single-statement writes (inside a transaction: once the writes kept back have been sent). */
+  em(): Promise<EntityManager>;
   /** A multi-statement write: inside the open transaction, or in a transaction of its own. */
   write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T>;
+  /**
+   * Keeps a blind write back to send it with others (a PostgreSQL transaction, see lazy-transaction.ts): true when
+   * kept, false when the caller must run it now.
+   */
+  keep(write: Write): boolean;
 }
 
 export function autocommitSource(orm: Orm): EmSource {
   return {
-    em: () => orm.em.fork(),
+    em: async () => orm.em.fork(),
     write: (fn) => orm.em.fork().transactional(fn),
+    keep: () => false,
   };
 }
 
-export function transactionSource(em: EntityManager): EmSource {
-  return { em: () => em, write: (fn) => fn(em) };
+/** Runs a blind write now, or leaves it to the transaction that keeps it back. */
+export async function runOrKeep(source: EmSource, write: Write): Promise<void> {
+  if (source.keep(write)) return;
+  const changed = await runStatement(await source.em(), write.sql, write.params);
+  if (write.conflict !== undefined && changed === 0) throw new StoreConflictError(write.conflict);
 }

@@ -17,16 +17,16 @@ export class SqlErrorRepository implements ErrorRepository {
   }
 
   async insert(error: SelfServiceErrorRecord): Promise<void> {
-    await this.#source.em().insert(SelfServiceError, { ...error });
+    await (await this.#source.em()).insert(SelfServiceError, { ...error });
   }
 
   async get(id: string): Promise<SelfServiceErrorRecord | null> {
     if (!UUID.test(id)) return null;
-    const row = await this.#source.em().findOne(SelfServiceError, { id: id.toLowerCase() }, { disableIdentityMap: true });
+    const row = await (await this.#source.em()).findOne(SelfServiceError, { id: id.toLowerCase() }, { disableIdentityMap: true });
     return row ? toRecord(row) : null;
   }
 
   async markSeen(id: string, at: Date): Promise<void> {
-    await this.#source.em().nativeUpdate(SelfServiceError, { id, seenAt: null }, { seenAt: at, updatedAt: at });
+    await (await this.#source.em()).nativeUpdate(SelfServiceError, { id, seenAt: null }, { seenAt: at, updatedAt: at });
   }
 }

@@ -1,9 +1,8 @@
 import { Flow, FlowTransition } from '../../../entities/index.ts';
-import type { FlowKind, FlowType } from '../store.ts';
-import { StoreConflictError, type FlowRecord, type FlowRepository, type FlowTransitionRecord } from '../store.ts';
-import type { EmSource } from './em-source.ts';
+import type { FlowKind, FlowRecord, FlowRepository, FlowTransitionRecord, FlowType } from '../store.ts';
+import { runOrKeep, type EmSource } from './em-source.ts';
 import { jsonColumn, parseDbDate } from './row-values.ts';
-import { insertSql, jsonParam, queryRows, runStatement, type SqlDialect } from './statements.ts';
+import { insertSql, jsonParam, queryRows, type SqlDialect } from './statements.ts';
 import { storableJson } from './storable-json.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -44,45 +43,53 @@ export class SqlFlowRepository implements FlowRepository {
 
   async get(id: string): Promise<FlowRecord | null> {
     if (!UUID.test(id)) return null;
-    const rows = await queryRows<FlowRow>(this.#source.em(), FLOW_BY_ID, [id.toLowerCase()]);
+    const rows = await queryRows<FlowRow>((await this.#source.em()), FLOW_BY_ID, [id.toLowerCase()]);
     return rows.length > 0 ? toRecord(rows[0], this.#dialect) : null;
   }
 
   async insert(flow: FlowRecord): Promise<void> {
-    await runStatement(this.#source.em(), INSERT_FLOW, [
-      flow.id, flow.kind, flow.type, flow.state, flow.requestUrl, flow.returnTo, flow.csrfToken, flow.identityId,
-      jsonParam(storableJson(flow.snapshot)), storableJson(flow.internal), flow.issuedAt, flow.expiresAt, flow.createdAt, flow.updatedAt, flow.version,
-    ]);
+    await runOrKeep(this.#source, {
+      sql: INSERT_FLOW,
+      params: [
+        flow.id, flow.kind, flow.type, flow.state, flow.requestUrl, flow.returnTo, flow.csrfToken, flow.identityId,
+        jsonParam(storableJson(flow.snapshot)), storableJson(flow.internal), flow.issuedAt, flow.expiresAt, flow.createdAt, flow.updatedAt, flow.version,
+      ],
+    });
   }
 
+  /** Inside a transaction the conflict may surface later, from the transaction's next statement or its end. */
   async update(flow: FlowRecord): Promise<FlowRecord> {
     const next = { ...flow, version: flow.version + 1 };
-    const affected = await runStatement(this.#source.em(), UPDATE_FLOW, [
-      next.kind, next.type, next.state, next.requestUrl, next.returnTo, next.csrfToken, next.identityId,
-      jsonParam(storableJson(next.snapshot)), storableJson(next.internal), next.issuedAt, next.expiresAt, next.updatedAt, next.version,
-      flow.id, flow.version,
-    ]);
-    if (affected === 0) throw new StoreConflictError(`flow ${flow.id} was changed by a concurrent request`);
+    await runOrKeep(this.#source, {
+      sql: UPDATE_FLOW,
+      params: [
+        next.kind, next.type, next.state, next.requestUrl, next.returnTo, next.csrfToken, next.identityId,
+        jsonParam(storableJson(next.snapshot)), storableJson(next.internal), next.issuedAt, next.expiresAt, next.updatedAt, next.version,
+        flow.id, flow.version,
+      ],
+      conflict: `flow ${flow.id} was changed by a concurrent request`,
+    });
     return next;
   }
 
   async appendHistory(rows: FlowTransitionRecord[]): Promise<void> {
     if (rows.length === 0) return;
-    await runStatement(this.#source.em(), insertSql('selfservice_flow_transitions', TRANSITION_COLUMNS, rows.length), rows.flatMap((r) => [
-      crypto.randomUUID(), r.flowId, r.flowVersion, r.position, r.event, r.from, r.to, r.method, r.at,
-    ]));
+    await runOrKeep(this.#source, {
+      sql: insertSql('selfservice_flow_transitions', TRANSITION_COLUMNS, rows.length),
+      params: rows.flatMap((r) => [crypto.randomUUID(), r.flowId, r.flowVersion, r.position, r.event, r.from, r.to, r.method, r.at]),
+    });
   }
 
   async delete(id: string): Promise<boolean> {
     if (!UUID.test(id)) return false;
-    const em = this.#source.em();
+    const em = await this.#source.em();
     await em.nativeDelete(FlowTransition, { flowId: id.toLowerCase() });
     return (await em.nativeDelete(Flow, { id: id.toLowerCase() })) > 0;
   }
 
   async history(flowId: string): Promise<FlowTransitionRecord[]> {
     if (!UUID.test(flowId)) return [];
-    const rows = await this.#source.em().find(FlowTransition, { flowId: flowId.toLowerCase() }, { orderBy: { flowVersion: 'asc', position: 'asc' }, disableIdentityMap: true });
+    const rows = await (await this.#source.em()).find(FlowTransition, { flowId: flowId.toLowerCase() }, { orderBy: { flowVersion: 'asc', position: 'asc' }, disableIdentityMap: true });
     return rows.map((r) => ({
       flowId: r.flowId, flowVersion: r.flowVersion, position: r.position, event: r.event, from: r.fromState, to: r.toState, method: r.method ?? null, at: r.createdAt,
     }));

@@ -5,7 +5,7 @@ import {
 import type { CredentialType, IdentityRecord } from '../../identity/identity.ts';
 import { UniqueViolationError, type IdentityPageQuery, type IdentityRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
-import { insertIdentityRows, loadIdentityByCredentialIdentifier, loadIdentityRecords } from './identity-rows.ts';
+import { identityInserts, insertIdentityRows, loadIdentityByCredentialIdentifier, loadIdentityRecords } from './identity-rows.ts';
 import { queryRows } from './statements.ts';
 
 /**
@@ -154,7 +154,7 @@ export class SqlIdentityRepository implements IdentityRepository {
   async lockCredentialConfig(identityId: string, type: string): Promise<Record<string, unknown> | null> {
     if (!isUuid(identityId)) return null;
     const lock = this.#dialect === 'postgresql' ? ' FOR UPDATE' : '';
-    const em = this.#source.em();
+    const em = await this.#source.em();
     // The transaction's own connection (a statement outside it would wait for SQLite's writer lock it holds).
     const rows = await em.getConnection().execute<Array<{ config: unknown }>>(
       `SELECT config FROM identity_credentials WHERE identity_id = ? AND type = ?${lock}`, [identityId, type], 'all', em.getTransactionContext(),
@@ -165,23 +165,23 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
 
   async get(id: string): Promise<IdentityRecord | null> {
-    return isUuid(id) ? (await loadIdentityRecords(this.#source.em(), this.#dialect, [id]))[0] ?? null : null;
+    return isUuid(id) ? (await loadIdentityRecords((await this.#source.em()), this.#dialect, [id]))[0] ?? null : null;
   }
 
   async getMany(ids: string[]): Promise<IdentityRecord[]> {
-    return loadIdentityRecords(this.#source.em(), this.#dialect, ids.filter(isUuid));
+    return loadIdentityRecords((await this.#source.em()), this.#dialect, ids.filter(isUuid));
   }
 
   async exists(id: string): Promise<boolean> {
-    return isUuid(id) && identityExists(this.#source.em(), id);
+    return isUuid(id) && identityExists((await this.#source.em()), id);
   }
 
-  findByCredentialIdentifier(type: string, identifier: string): Promise<IdentityRecord | null> {
-    return loadIdentityByCredentialIdentifier(this.#source.em(), this.#dialect, type, identifier);
+  async findByCredentialIdentifier(type: string, identifier: string): Promise<IdentityRecord | null> {
+    return loadIdentityByCredentialIdentifier((await this.#source.em()), this.#dialect, type, identifier);
   }
 
   async findCredentialByIdentifier(type: string, identifier: string): Promise<{ identityId: string; config: Record<string, unknown> } | null> {
-    const em = this.#source.em();
+    const em = await this.#source.em();
     const rows = await em.getConnection().execute<Array<{ identity_id: string; config: unknown }>>(
       'SELECT c.identity_id, c.config FROM identity_credential_identifiers i JOIN identity_credentials c ON c.id = i.credential_id WHERE i.type = ? AND i.identifier = ?',
       [type, identifier], 'all', em.getTransactionContext(),
@@ -191,31 +191,33 @@ export class SqlIdentityRepository implements IdentityRepository {
     return { identityId: rows[0].identity_id, config: (typeof config === 'string' ? JSON.parse(config) : config) as Record<string, unknown> };
   }
 
-  findIdByExternalId(externalId: string): Promise<string | undefined> {
-    return findIdentityIdByExternalId(this.#source.em(), externalId);
+  async findIdByExternalId(externalId: string): Promise<string | undefined> {
+    return findIdentityIdByExternalId((await this.#source.em()), externalId);
   }
 
   async findIdByAddress(kind: 'verifiable' | 'recovery', via: 'email' | 'sms', value: string): Promise<string | undefined> {
-    const em = this.#source.em();
+    const em = await this.#source.em();
     const row = kind === 'recovery'
       ? await em.findOne(RecoveryAddress, { via, value }, { fields: ['identity'] })
       : await em.findOne(VerifiableAddress, { via, value }, { fields: ['identity'] });
     return row?.identity;
   }
 
-  identifierOwners(identifiers: Array<{ type: string; identifier: string }>, exceptIdentityId?: string): Promise<string[]> {
-    return findIdentifierOwners(this.#source.em(), identifiers, exceptIdentityId);
+  async identifierOwners(identifiers: Array<{ type: string; identifier: string }>, exceptIdentityId?: string): Promise<string[]> {
+    return findIdentifierOwners((await this.#source.em()), identifiers, exceptIdentityId);
   }
 
-  addressOwners(addresses: Array<{ via: string; value: string }>, exceptIdentityId?: string): Promise<string[]> {
-    return findAddressOwners(this.#source.em(), addresses, exceptIdentityId);
+  async addressOwners(addresses: Array<{ via: string; value: string }>, exceptIdentityId?: string): Promise<string[]> {
+    return findAddressOwners((await this.#source.em()), addresses, exceptIdentityId);
   }
 
-  listIds(query: IdentityPageQuery): Promise<string[]> {
-    return listIdentityIds(this.#source.em(), query);
+  async listIds(query: IdentityPageQuery): Promise<string[]> {
+    return listIdentityIds((await this.#source.em()), query);
   }
 
   async save(record: IdentityRecord, isNew: boolean): Promise<void> {
+    // A new identity's rows, kept back by a write-behind transaction, go out with its other writes (PostgreSQL).
+    if (isNew && this.#dialect === 'postgresql' && identityInserts(record).every((write) => this.#source.keep(write))) return;
     try {
       await this.#source.write(async (em) => {
         if (isNew) return insertIdentityRows(em, this.#dialect, record);

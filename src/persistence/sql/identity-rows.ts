@@ -123,7 +123,7 @@ export async function insertIdentityRows(em: EntityManager, dialect: SqlDialect,
 }
 
 /** The INSERT statements of a new identity, parents first, each with its bound values in placeholder order. */
-function identityInserts(record: IdentityRecord): Array<{ sql: string; params: unknown[] }> {
+export function identityInserts(record: IdentityRecord): Array<{ sql: string; params: unknown[] }> {
   const now = record.updatedAt;
   const parts = [{
     sql: insertSql('identities', ['id', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id', 'organization_id', 'created_at', 'updated_at'], 1),

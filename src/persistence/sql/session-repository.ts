@@ -1,8 +1,8 @@
 import type { FilterQuery } from '@mikro-orm/core';
 import { Session, type SessionRow } from '../../../entities/index.ts';
 import type { SessionListQuery, SessionPatch, SessionRecord, SessionRepository, SessionSelection } from '../store.ts';
-import type { EmSource } from './em-source.ts';
-import { insertSql, jsonParam, runStatement } from './statements.ts';
+import { runOrKeep, type EmSource } from './em-source.ts';
+import { insertSql, jsonParam } from './statements.ts';
 
 const INSERT_SESSION = insertSql('sessions', [
   'id', 'token_hash', 'logout_token_hash', 'identity_id', 'active', 'aal', 'authentication_methods', 'devices',
@@ -43,11 +43,14 @@ export class SqlSessionRepository implements SessionRepository {
   }
 
   async insert(session: SessionRecord): Promise<void> {
-    await runStatement(this.#source.em(), INSERT_SESSION, [
-      session.id, session.tokenHash, session.logoutTokenHash, session.identityId, session.active, session.aal,
-      jsonParam(session.authenticationMethods), jsonParam(session.devices),
-      session.authenticatedAt, session.issuedAt, session.expiresAt, session.createdAt, session.updatedAt,
-    ]);
+    await runOrKeep(this.#source, {
+      sql: INSERT_SESSION,
+      params: [
+        session.id, session.tokenHash, session.logoutTokenHash, session.identityId, session.active, session.aal,
+        jsonParam(session.authenticationMethods), jsonParam(session.devices),
+        session.authenticatedAt, session.issuedAt, session.expiresAt, session.createdAt, session.updatedAt,
+      ],
+    });
   }
 
   async get(id: string): Promise<SessionRecord | null> {
@@ -64,7 +67,7 @@ export class SqlSessionRepository implements SessionRepository {
   }
 
   async #one(where: FilterQuery<SessionRow>): Promise<SessionRecord | null> {
-    const row = await this.#source.em().findOne(Session, where, { disableIdentityMap: true });
+    const row = await (await this.#source.em()).findOne(Session, where, { disableIdentityMap: true });
     return row ? toRecord(row) : null;
   }
 
@@ -85,14 +88,14 @@ export class SqlSessionRepository implements SessionRepository {
       : query.active ? { active: true, expiresAt: { $gt: query.now } }
         : { $or: [{ active: false }, { expiresAt: { $lte: query.now } }] };
     const where = { ...(base as object), ...(Object.keys(idFilter).length > 0 ? { id: idFilter } : {}), ...activity } as FilterQuery<SessionRow>;
-    const rows = await this.#source.em().find(Session, where, { orderBy: { id: 'asc' }, limit: query.limit, disableIdentityMap: true });
+    const rows = await (await this.#source.em()).find(Session, where, { orderBy: { id: 'asc' }, limit: query.limit, disableIdentityMap: true });
     return rows.map(toRecord);
   }
 
   async deactivate(where: { id: string; identityId?: string }, at: Date): Promise<boolean> {
     if (!isUuid(where.id) || (where.identityId !== undefined && !isUuid(where.identityId))) return false;
     const filter = { id: where.id, ...(where.identityId ? { identity: where.identityId } : {}) } as FilterQuery<SessionRow>;
-    return (await this.#source.em().nativeUpdate(Session, filter, { active: false, updatedAt: at })) > 0;
+    return (await (await this.#source.em()).nativeUpdate(Session, filter, { active: false, updatedAt: at })) > 0;
   }
 
   async deactivateAllForIdentity(identityId: string, at: Date, exceptSessionId?: string): Promise<number> {
@@ -102,22 +105,22 @@ export class SqlSessionRepository implements SessionRepository {
       active: true,
       ...(isUuid(exceptSessionId) ? { id: { $ne: exceptSessionId } } : {}),
     } as FilterQuery<SessionRow>;
-    return this.#source.em().nativeUpdate(Session, where, { active: false, updatedAt: at });
+    return (await this.#source.em()).nativeUpdate(Session, where, { active: false, updatedAt: at });
   }
 
   async deleteAllForIdentity(identityId: string): Promise<number> {
     if (!isUuid(identityId)) return 0;
-    return this.#source.em().nativeDelete(Session, { identity: identityId } as FilterQuery<SessionRow>);
+    return (await this.#source.em()).nativeDelete(Session, { identity: identityId } as FilterQuery<SessionRow>);
   }
 
   async deactivateSelected(selection: SessionSelection, at: Date): Promise<number> {
     const where = await this.#selected(selection, { active: true });
-    return where ? this.#source.em().nativeUpdate(Session, { ...where, active: true } as FilterQuery<SessionRow>, { active: false, updatedAt: at }) : 0;
+    return where ? (await this.#source.em()).nativeUpdate(Session, { ...where, active: true } as FilterQuery<SessionRow>, { active: false, updatedAt: at }) : 0;
   }
 
   async deleteSelected(selection: SessionSelection): Promise<number> {
     const where = await this.#selected(selection, {});
-    return where ? this.#source.em().nativeDelete(Session, where as FilterQuery<SessionRow>) : 0;
+    return where ? (await this.#source.em()).nativeDelete(Session, where as FilterQuery<SessionRow>) : 0;
   }
 
   /**
@@ -126,7 +129,7 @@ export class SqlSessionRepository implements SessionRepository {
    */
   async #selected(selection: SessionSelection, extra: Record<string, unknown>): Promise<Record<string, unknown> | null> {
     if ('all' in selection) {
-      const rows = await this.#source.em().find(Session, extra as FilterQuery<SessionRow>, {
+      const rows = await (await this.#source.em()).find(Session, extra as FilterQuery<SessionRow>, {
         fields: ['id'], limit: selection.limit, disableIdentityMap: true,
       });
       return rows.length === 0 ? null : { id: { $in: rows.map((r) => r.id) } };
@@ -145,6 +148,6 @@ export class SqlSessionRepository implements SessionRepository {
     const values: Record<string, unknown> = { ...patch, updatedAt: at };
     if (patch.authenticationMethods) values.authenticationMethods = structuredClone(patch.authenticationMethods);
     if (patch.devices) values.devices = structuredClone(patch.devices);
-    await this.#source.em().nativeUpdate(Session, { id }, values);
+    await (await this.#source.em()).nativeUpdate(Session, { id }, values);
   }
 }

@@ -1,7 +1,7 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Orm } from '../orm.ts';
 import { UniqueViolationError, type Repositories, type SessionLookup as StoreSessionLookup, type Store, type Transaction } from '../store.ts';
-import { autocommitSource, transactionSource, type EmSource } from './em-source.ts';
+import { autocommitSource, type EmSource } from './em-source.ts';
 import { SqlIdentityRepository } from './identity-repository.ts';
 import { SqlFlowRepository } from './flow-repository.ts';
 import { SqlSessionRepository } from './session-repository.ts';
@@ -10,6 +10,7 @@ import { SqlCodeRepository } from './code-repository.ts';
 import { SqlCourierRepository } from './courier-repository.ts';
 import { SqlErrorRepository } from './error-repository.ts';
 import { createSessionLookup, type SessionLookup } from './session-lookup.ts';
+import { LazyTransaction } from './lazy-transaction.ts';
 
 export interface SqlStore extends Store {
   readonly dialect: 'sqlite' | 'postgresql';
@@ -52,10 +53,14 @@ export function createSqlStore(orm: Orm, dialect: 'sqlite' | 'postgresql'): SqlS
       const hooks: Array<() => void> = [];
       let result;
       try {
-        result = await orm.em.fork().transactional(async (em) => {
-          const tx: Transaction = { ...repositories(transactionSource(em), dialect), afterCommit: (hook) => hooks.push(hook) };
-          return fn(tx);
-        });
+        const lazy = new LazyTransaction(orm, { keepWrites: dialect === 'postgresql' });
+        try {
+          result = await fn({ ...repositories(lazy.source, dialect), afterCommit: (hook) => hooks.push(hook) });
+        } catch (err) {
+          await lazy.rollback();
+          throw err;
+        }
+        await lazy.commit();
       } catch (err) {
         if (err instanceof UniqueConstraintViolationException) throw new UniqueViolationError(err);
         throw err;

@@ -15,28 +15,28 @@ export class SqlTokenExchangeRepository implements TokenExchangeRepository {
   }
 
   async insert(record: TokenExchangeRecord): Promise<void> {
-    await this.#source.em().insert(SessionTokenExchange, { ...record });
+    await (await this.#source.em()).insert(SessionTokenExchange, { ...record });
   }
 
   async findByInitCodeHash(hash: string): Promise<TokenExchangeRecord | null> {
-    const row = await this.#source.em().findOne(SessionTokenExchange, { initCodeHash: hash }, { disableIdentityMap: true });
+    const row = await (await this.#source.em()).findOne(SessionTokenExchange, { initCodeHash: hash }, { disableIdentityMap: true });
     return row ? toRecord(row) : null;
   }
 
   async findForFlow(flowId: string): Promise<TokenExchangeRecord | null> {
-    const row = await this.#source.em().findOne(SessionTokenExchange, { flowId }, { disableIdentityMap: true });
+    const row = await (await this.#source.em()).findOne(SessionTokenExchange, { flowId }, { disableIdentityMap: true });
     return row ? toRecord(row) : null;
   }
 
   async moveToFlow(oldFlowId: string, newFlowId: string, at: Date): Promise<void> {
-    await this.#source.em().nativeUpdate(SessionTokenExchange, { flowId: oldFlowId }, { flowId: newFlowId, updatedAt: at });
+    await (await this.#source.em()).nativeUpdate(SessionTokenExchange, { flowId: oldFlowId }, { flowId: newFlowId, updatedAt: at });
   }
 
   async complete(flowId: string, returnToCodeHash: string, sessionId: string, expiresAt: Date, at: Date): Promise<void> {
-    await this.#source.em().nativeUpdate(SessionTokenExchange, { flowId, usedAt: null }, { returnToCodeHash, sessionId, expiresAt, updatedAt: at });
+    await (await this.#source.em()).nativeUpdate(SessionTokenExchange, { flowId, usedAt: null }, { returnToCodeHash, sessionId, expiresAt, updatedAt: at });
   }
 
   async markUsed(id: string, at: Date): Promise<boolean> {
-    return (await this.#source.em().nativeUpdate(SessionTokenExchange, { id, usedAt: null }, { usedAt: at, updatedAt: at })) === 1;
+    return (await (await this.#source.em()).nativeUpdate(SessionTokenExchange, { id, usedAt: null }, { usedAt: at, updatedAt: at })) === 1;
   }
 }

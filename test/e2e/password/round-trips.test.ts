@@ -11,14 +11,17 @@ type Json = any;
 const PASSWORD = 'a long and unguessable passphrase';
 /**
  * Statements per submit, BEGIN and COMMIT included. Registration: the flow, the clash check, then one transaction
- * (flow, history, identity rows, verification flow, code, mail, session); PostgreSQL writes the identity's rows in
- * one statement (SQLite, in-process, in one per table). Login: the flow, the credential, the identity, then one
- * transaction (flow, history, session).
+ * (flow, history, identity rows, verification flow, code, mail, session); login: the flow, the credential, the
+ * identity, then one transaction (flow, history, session). On PostgreSQL that transaction's writes are one statement
+ * of their own, with no BEGIN or COMMIT (src/persistence/sql/lazy-transaction.ts); SQLite, in-process, runs them one
+ * by one.
  */
-const MAX_STATEMENTS = { registration: { sqlite: 17, postgresql: 13 }, login: 8 };
+const MAX_STATEMENTS = { registration: { sqlite: 17, postgresql: 4 }, login: { sqlite: 8, postgresql: 4 } };
 
 for (const db of testDatabases()) {
-  const maxRegistration = MAX_STATEMENTS.registration[db.name === 'postgresql' ? 'postgresql' : 'sqlite'];
+  const dialect = db.name === 'postgresql' ? 'postgresql' : 'sqlite';
+  const maxRegistration = MAX_STATEMENTS.registration[dialect];
+  const maxLogin = MAX_STATEMENTS.login[dialect];
   describe(`database round trips of password submits (${db.name})`, () => {
     let server: TestServer;
     let drop: () => Promise<void>;
@@ -62,7 +65,7 @@ for (const db of testDatabases()) {
       expect(calls.counts['db.prepare'] ?? 0, 'statements compiled again').toBe(0);
     });
 
-    it(`logs in with at most ${MAX_STATEMENTS.login} statements`, async () => {
+    it(`logs in with at most ${maxLogin} statements`, async () => {
       expect((await register('login@example.com')).status).toBe(200);
       expect((await login('login@example.com')).status).toBe(200);
       const flow = await server.frontendApi.createNativeLoginFlow();
@@ -71,7 +74,7 @@ for (const db of testDatabases()) {
         answer = await post(`/self-service/login?flow=${flow.id}`, { method: 'password', identifier: 'login@example.com', password: PASSWORD });
       });
       expect(answer!.status, JSON.stringify(answer!.body)).toBe(200);
-      expect(executions(calls), calls.statements.join('\n')).toBeLessThanOrEqual(MAX_STATEMENTS.login);
+      expect(executions(calls), calls.statements.join('\n')).toBeLessThanOrEqual(maxLogin);
       expect(calls.counts['db.prepare'] ?? 0, 'statements compiled again').toBe(0);
     });
   });
