@@ -43,7 +43,7 @@ export class SqlFlowRepository implements FlowRepository {
 
   async get(id: string): Promise<FlowRecord | null> {
     if (!UUID.test(id)) return null;
-    const rows = await queryRows<FlowRow>((await this.#source.em()), FLOW_BY_ID, [id.toLowerCase()]);
+    const rows = await queryRows<FlowRow>(await this.#source.em(), FLOW_BY_ID, [id.toLowerCase()]);
     return rows.length > 0 ? toRecord(rows[0], this.#dialect) : null;
   }
 

@@ -156,43 +156,39 @@ export class SqlIdentityRepository implements IdentityRepository {
     const lock = this.#dialect === 'postgresql' ? ' FOR UPDATE' : '';
     const em = await this.#source.em();
     // The transaction's own connection (a statement outside it would wait for SQLite's writer lock it holds).
-    const rows = await em.getConnection().execute<Array<{ config: unknown }>>(
-      `SELECT config FROM identity_credentials WHERE identity_id = ? AND type = ?${lock}`, [identityId, type], 'all', em.getTransactionContext(),
-    );
+    const rows = await queryRows<{ config: unknown }>(em, `SELECT config FROM identity_credentials WHERE identity_id = ? AND type = ?${lock}`, [identityId, type]);
     if (rows.length === 0) return null;
     const config = rows[0].config;
     return (typeof config === 'string' ? JSON.parse(config) : config) as Record<string, unknown>;
   }
 
   async get(id: string): Promise<IdentityRecord | null> {
-    return isUuid(id) ? (await loadIdentityRecords((await this.#source.em()), this.#dialect, [id]))[0] ?? null : null;
+    return isUuid(id) ? (await loadIdentityRecords(await this.#source.em(), this.#dialect, [id]))[0] ?? null : null;
   }
 
   async getMany(ids: string[]): Promise<IdentityRecord[]> {
-    return loadIdentityRecords((await this.#source.em()), this.#dialect, ids.filter(isUuid));
+    return loadIdentityRecords(await this.#source.em(), this.#dialect, ids.filter(isUuid));
   }
 
   async exists(id: string): Promise<boolean> {
-    return isUuid(id) && identityExists((await this.#source.em()), id);
+    return isUuid(id) && identityExists(await this.#source.em(), id);
   }
 
   async findByCredentialIdentifier(type: string, identifier: string): Promise<IdentityRecord | null> {
-    return loadIdentityByCredentialIdentifier((await this.#source.em()), this.#dialect, type, identifier);
+    return loadIdentityByCredentialIdentifier(await this.#source.em(), this.#dialect, type, identifier);
   }
 
   async findCredentialByIdentifier(type: string, identifier: string): Promise<{ identityId: string; config: Record<string, unknown> } | null> {
-    const em = await this.#source.em();
-    const rows = await em.getConnection().execute<Array<{ identity_id: string; config: unknown }>>(
+    const rows = await queryRows<{ identity_id: string; config: unknown }>(await this.#source.em(),
       'SELECT c.identity_id, c.config FROM identity_credential_identifiers i JOIN identity_credentials c ON c.id = i.credential_id WHERE i.type = ? AND i.identifier = ?',
-      [type, identifier], 'all', em.getTransactionContext(),
-    );
+      [type, identifier]);
     if (rows.length === 0) return null;
     const config = rows[0].config;
     return { identityId: rows[0].identity_id, config: (typeof config === 'string' ? JSON.parse(config) : config) as Record<string, unknown> };
   }
 
   async findIdByExternalId(externalId: string): Promise<string | undefined> {
-    return findIdentityIdByExternalId((await this.#source.em()), externalId);
+    return findIdentityIdByExternalId(await this.#source.em(), externalId);
   }
 
   async findIdByAddress(kind: 'verifiable' | 'recovery', via: 'email' | 'sms', value: string): Promise<string | undefined> {
@@ -204,15 +200,15 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
 
   async identifierOwners(identifiers: Array<{ type: string; identifier: string }>, exceptIdentityId?: string): Promise<string[]> {
-    return findIdentifierOwners((await this.#source.em()), identifiers, exceptIdentityId);
+    return findIdentifierOwners(await this.#source.em(), identifiers, exceptIdentityId);
   }
 
   async addressOwners(addresses: Array<{ via: string; value: string }>, exceptIdentityId?: string): Promise<string[]> {
-    return findAddressOwners((await this.#source.em()), addresses, exceptIdentityId);
+    return findAddressOwners(await this.#source.em(), addresses, exceptIdentityId);
   }
 
   async listIds(query: IdentityPageQuery): Promise<string[]> {
-    return listIdentityIds((await this.#source.em()), query);
+    return listIdentityIds(await this.#source.em(), query);
   }
 
   async save(record: IdentityRecord, isNew: boolean): Promise<void> {
