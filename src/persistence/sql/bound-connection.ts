@@ -36,8 +36,48 @@ function pgStatementName(sql: string): string | undefined {
   return name;
 }
 
+/** A write of an atomic batch; `mustChange`: the batch stops, rolled back, when it changes no row. */
+export interface AtomicWrite {
+  sql: string;
+  params: unknown[];
+  mustChange: boolean;
+}
+
+/**
+ * SQLite: writes run in one transaction of their own straight on the pool's libsql connection, synchronously between
+ * BEGIN IMMEDIATE and COMMIT, with the connection's compiled statements — not statement by statement through knex
+ * and the ORM (~0.3 ms of JavaScript each). Resolves to the index of the first write that had to change a row and
+ * changed none (everything rolled back), else undefined (committed).
+ */
+export interface AtomicWrites {
+  runAtomically(writes: readonly AtomicWrite[]): Promise<number | undefined>;
+}
+
+interface KnexPool<C> {
+  acquireConnection(): Promise<C>;
+  releaseConnection(connection: C): Promise<unknown>;
+}
+
+/** What knex's SQLite dialects do to bound values (`_formatBindings`): Dates as epoch milliseconds, booleans as 0/1. */
+function formatSqliteBindings(bindings: readonly unknown[]): unknown[] {
+  return bindings.map((value) => {
+    if (value === undefined) throw new TypeError('a statement was given an undefined value');
+    if (value instanceof Date) return value.valueOf();
+    return typeof value === 'boolean' ? Number(value) : value;
+  });
+}
+
 function withBoundValues<C extends ConnectionClass>(Base: C, bindDate: (value: Date) => unknown, namedStatements = false) {
   abstract class BoundConnection extends Base implements PreparedExecute {
+    protected binder(): BindPlatform {
+      const platform = this.platform as AbstractSqlPlatform;
+      return {
+        quoteIdentifier: (id) => platform.quoteIdentifier(id),
+        bindDate,
+        isKnexRaw: (value) => platform.isRaw(value),
+      };
+    }
+
     executePrepared<T>(sql: string, params: unknown[], method: 'all' | 'run', ctx?: Transaction): Promise<T> {
       return this.#execute<T>(sql, params, method, ctx, undefined, namedStatements);
     }
@@ -56,13 +96,7 @@ function withBoundValues<C extends ConnectionClass>(Base: C, bindDate: (value: D
         params = [...(compiled.bindings ?? [])];
       } else sql = queryOrKnex as string;
       sql = this.config.get('onQuery')(sql, params);
-      const platform = this.platform as AbstractSqlPlatform;
-      const binder: BindPlatform = {
-        quoteIdentifier: (id) => platform.quoteIdentifier(id),
-        bindDate,
-        isKnexRaw: (value) => platform.isRaw(value),
-      };
-      const bound = bindValues(sql, params, binder);
+      const bound = bindValues(sql, params, this.binder());
       return this.executeQuery<T>(sql, async () => {
         const knex = this.getKnex();
         // Without bindings knex must not look for placeholders (MikroORM's patch: `?` in DDL text stays as it is).
@@ -132,7 +166,40 @@ export async function boundSqliteDriver(): Promise<new (config: Configuration) =
       this.connected = true;
     }
   }
-  const Connection = withBoundValues(SqliteConnection, (value) => value.getTime());
+  const Bound = withBoundValues(SqliteConnection, (value) => value.getTime());
+  class Connection extends Bound implements AtomicWrites {
+    async runAtomically(writes: readonly AtomicWrite[]): Promise<number | undefined> {
+      const client = this.getKnex().client as unknown as KnexPool<LibsqlConnection>;
+      const connection = await client.acquireConnection();
+      try {
+        await retryWhileBusy(() => connection.exec('BEGIN IMMEDIATE'), true);
+        try {
+          for (const [index, write] of writes.entries()) {
+            const bound = bindValues(write.sql, write.params, this.binder());
+            const statement = preparedStatement(connection, bound.sql);
+            let changes: number;
+            try {
+              changes = (statement.run(formatSqliteBindings(bound.bindings)) as { changes: number }).changes;
+            } catch (err) {
+              forgetStatement(connection, bound.sql, statement);
+              throw err;
+            }
+            if (write.mustChange && changes === 0) {
+              connection.exec('ROLLBACK');
+              return index;
+            }
+          }
+          await retryWhileBusy(() => connection.exec('COMMIT'), true);
+          return undefined;
+        } catch (err) {
+          if (connection.inTransaction) connection.exec('ROLLBACK');
+          throw err;
+        }
+      } finally {
+        await client.releaseConnection(connection);
+      }
+    }
+  }
   return class BoundSqliteDriver extends AbstractSqlDriver {
     constructor(config: Configuration) {
       super(config, new LibSqlPlatform(), Connection as never, ['knex', 'libsql']);

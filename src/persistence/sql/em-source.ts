@@ -18,10 +18,10 @@ export interface EmSource {
   /** A multi-statement write: inside the open transaction, or in a transaction of its own. */
   write<T>(fn: (em: EntityManager) => Promise<T>): Promise<T>;
   /**
-   * Keeps a blind write back to send it with others (a PostgreSQL transaction, see lazy-transaction.ts): true when
-   * kept, false when the caller must run it now.
+   * Keeps blind writes back to send them with others (a transaction, see lazy-transaction.ts): true when all were
+   * kept, false when none was and the caller must run them now.
    */
-  keep(write: Write): boolean;
+  keep(...writes: Write[]): boolean;
 }
 
 export function autocommitSource(orm: Orm): EmSource {

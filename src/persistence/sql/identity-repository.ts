@@ -212,8 +212,8 @@ export class SqlIdentityRepository implements IdentityRepository {
   }
 
   async save(record: IdentityRecord, isNew: boolean): Promise<void> {
-    // A new identity's rows, kept back by a write-behind transaction, go out with its other writes (PostgreSQL).
-    if (isNew && this.#dialect === 'postgresql' && identityInserts(record).every((write) => this.#source.keep(write))) return;
+    // A new identity's rows, kept back by the transaction, go out with its other writes (lazy-transaction.ts).
+    if (isNew && this.#source.keep(...identityInserts(record))) return;
     try {
       await this.#source.write(async (em) => {
         if (isNew) return insertIdentityRows(em, this.#dialect, record);

@@ -8,7 +8,11 @@
  * its end as ONE statement on its own — data-modifying CTEs, atomic without BEGIN and COMMIT, foreign keys checked
  * when every row is in. A login's commit was five statements (BEGIN, the flow, its history, the session, COMMIT), each
  * ~0.5 ms of driver and ORM work on the event loop and a round trip to PostgreSQL in another process; it is one.
- * SQLite runs in this process, where a statement costs no round trip: its writes run as they come.
+ *
+ * SQLite runs in this process, where a statement costs no round trip but the same ORM and knex work: it keeps its
+ * writes back too, and a transaction that only wrote runs them in order at its end, straight on the libsql connection
+ * between BEGIN IMMEDIATE and COMMIT in one synchronous step (bound-connection.ts, runAtomically), so it also holds
+ * the database's write lock only for that moment.
  *
  * "Changed no row" (a flow moved on by a concurrent submit) must undo the whole statement: its guard turns the count of
  * rows the write returned into an integer cast that fails when there were none, so PostgreSQL aborts the statement,
@@ -18,13 +22,14 @@ import type { EntityManager } from '@mikro-orm/core';
 import type { Orm } from '../orm.ts';
 import { StoreConflictError } from '../store.ts';
 import type { EmSource, Write } from './em-source.ts';
-import { queryRows, runStatement } from './statements.ts';
+import type { AtomicWrites } from './bound-connection.ts';
+import { queryRows, runStatement, type SqlDialect } from './statements.ts';
 
 const CONFLICT_MARKER = 'idflow-unchanged-write-';
 const CONFLICT_FAILURE = new RegExp(`"${CONFLICT_MARKER}(\\d+)"`);
 
 /** The writes as one statement: each a CTE, then one guard per write that must change a row. */
-export function asOneStatement(writes: readonly Write[]): { sql: string; params: unknown[] } {
+function asOneStatement(writes: readonly Write[]): { sql: string; params: unknown[] } {
   const ctes = writes.map((w, n) => `w${n} AS (${w.sql}${w.conflict !== undefined ? ' RETURNING 1' : ''})`);
   const guards = writes.flatMap((w, n) => (w.conflict !== undefined
     ? [`CAST((SELECT CASE WHEN count(*) > 0 THEN '0' ELSE '${CONFLICT_MARKER}${n}' END FROM w${n}) AS integer) AS g${n}`]
@@ -38,6 +43,7 @@ const TARGET = /^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([\w.]+)/i;
  * The parts of one statement all see the database as it was before it: an UPDATE or DELETE kept after another kept
  * write to its table would not see that write's rows, where run in order it would (a code voided after one inserted,
  * a row changed twice). Such a write is not kept: the transaction begins, what was kept goes first, then it runs.
+ * (The UPDATEs kept change no unique key — a flow's version, a code's use — so parts never collide on an index.)
  */
 function keepable(write: Write, kept: readonly Write[]): boolean {
   const target = TARGET.exec(write.sql);
@@ -46,13 +52,16 @@ function keepable(write: Write, kept: readonly Write[]): boolean {
   return !kept.some((k) => TARGET.exec(k.sql)?.[2].toLowerCase() === target[2].toLowerCase());
 }
 
-async function send(em: EntityManager, writes: readonly Write[]): Promise<void> {
-  if (writes.length === 0) return;
-  if (writes.length === 1) {
-    const changed = await runStatement(em, writes[0].sql, writes[0].params);
-    if (writes[0].conflict !== undefined && changed === 0) throw new StoreConflictError(writes[0].conflict);
-    return;
+async function sendInOrder(em: EntityManager, writes: readonly Write[]): Promise<void> {
+  for (const write of writes) {
+    const changed = await runStatement(em, write.sql, write.params);
+    if (write.conflict !== undefined && changed === 0) throw new StoreConflictError(write.conflict);
   }
+}
+
+/** PostgreSQL: the writes as one statement (inside the open transaction, or atomic on its own). */
+async function sendAsOne(em: EntityManager, writes: readonly Write[]): Promise<void> {
+  if (writes.length <= 1) return sendInOrder(em, writes);
   const { sql, params } = asOneStatement(writes);
   try {
     await queryRows(em, sql, params);
@@ -64,23 +73,42 @@ async function send(em: EntityManager, writes: readonly Write[]): Promise<void> 
   }
 }
 
+/** SQLite: the writes in a transaction of their own, straight on the connection (bound-connection.ts). */
+async function sendAtomically(em: EntityManager, writes: readonly Write[]): Promise<void> {
+  if (writes.length === 0) return;
+  let unchanged: number | undefined;
+  try {
+    unchanged = await (em.getConnection() as unknown as AtomicWrites).runAtomically(
+      writes.map((w) => ({ sql: w.sql, params: w.params, mustChange: w.conflict !== undefined })),
+    );
+  } catch (err) {
+    throw em.getDriver().convertException(err as Error);
+  }
+  if (unchanged !== undefined) throw new StoreConflictError(writes[unchanged].conflict!);
+}
+
 export class LazyTransaction {
   readonly #orm: Orm;
-  readonly #keepWrites: boolean;
+  readonly #dialect: SqlDialect;
   readonly #kept: Write[] = [];
   #begun?: Promise<EntityManager>;
 
-  constructor(orm: Orm, options: { keepWrites: boolean }) {
+  constructor(orm: Orm, dialect: SqlDialect) {
     this.#orm = orm;
-    this.#keepWrites = options.keepWrites;
+    this.#dialect = dialect;
   }
 
   readonly source: EmSource = {
     em: () => (this.#begun ??= this.#begin()),
     write: async (fn) => fn(await this.source.em()),
-    keep: (write) => {
-      if (this.#begun || !this.#keepWrites || !keepable(write, this.#kept)) return false;
-      this.#kept.push(write);
+    keep: (...writes) => {
+      if (this.#begun) return false;
+      // SQLite runs what it kept one after the other, in order: any write will do.
+      const fits = (write: Write, n: number) => (this.#dialect === 'postgresql'
+        ? keepable(write, [...this.#kept, ...writes.slice(0, n)])
+        : TARGET.test(write.sql));
+      if (!writes.every(fits)) return false;
+      this.#kept.push(...writes);
       return true;
     },
   };
@@ -89,7 +117,8 @@ export class LazyTransaction {
     const em = this.#orm.em.fork();
     await em.begin();
     try {
-      await send(em, this.#kept.splice(0));
+      const kept = this.#kept.splice(0);
+      await (this.#dialect === 'postgresql' ? sendAsOne(em, kept) : sendInOrder(em, kept));
     } catch (err) {
       await em.rollback().catch(() => undefined);
       throw err;
@@ -97,9 +126,12 @@ export class LazyTransaction {
     return em;
   }
 
-  /** After the work succeeded: commits, or sends what was kept back as one statement when nothing began. */
+  /** After the work succeeded: commits, or sends what was kept back in a transaction of its own when nothing began. */
   async commit(): Promise<void> {
-    if (!this.#begun) return send(this.#orm.em.fork(), this.#kept.splice(0));
+    if (!this.#begun) {
+      const kept = this.#kept.splice(0);
+      return this.#dialect === 'postgresql' ? sendAsOne(this.#orm.em.fork(), kept) : sendAtomically(this.#orm.em.fork(), kept);
+    }
     const em = await this.#begun;
     try {
       await em.commit();

@@ -53,7 +53,7 @@ export function createSqlStore(orm: Orm, dialect: 'sqlite' | 'postgresql'): SqlS
       const hooks: Array<() => void> = [];
       let result;
       try {
-        const lazy = new LazyTransaction(orm, { keepWrites: dialect === 'postgresql' });
+        const lazy = new LazyTransaction(orm, dialect);
         try {
           result = await fn({ ...repositories(lazy.source, dialect), afterCommit: (hook) => hooks.push(hook) });
         } catch (err) {

@@ -1,10 +1,12 @@
 /**
  * Issue 16: store transactions begin at their first statement, and on PostgreSQL a transaction's blind writes (a flow's
  * next version, its history, sessions, new identities, codes, mail) are kept back and sent as ONE statement
- * (src/persistence/sql/lazy-transaction.ts). Whatever the database, a transaction stays all or nothing, reads inside
- * it see its own writes, and a stale flow version fails it with StoreConflictError and leaves nothing behind.
+ * (src/persistence/sql/lazy-transaction.ts); on SQLite a transaction that only wrote runs its writes at its end,
+ * straight on the connection. Whatever the database, a transaction stays all or nothing, reads inside it see its own
+ * writes, and a stale flow version fails it with StoreConflictError and leaves nothing behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'libsql';
 import { openStore } from '../../../src/persistence/open-store.ts';
 import type { SqlStore } from '../../../src/persistence/sql/sql-store.ts';
 import { StoreConflictError, UniqueViolationError, type FlowRecord, type SessionRecord } from '../../../src/persistence/store.ts';
@@ -158,6 +160,36 @@ for (const db of [...testDatabases(), sqliteFile]) {
       const unused = await store.codes.unusedForFlow(flow.id, 'verification');
       expect(unused.map((c) => c.id)).toEqual([second.id]);
     });
+
+    if (db.name !== 'postgresql') {
+      it('runs a transaction of writes at its end straight on the connection: BEGIN IMMEDIATE, the writes, COMMIT', async () => {
+        const identity = identityRecord(T0);
+        await store.identities.save(identity, true);
+        const flow = flowRecord();
+        await store.flows.insert(flow);
+        const calls = await countDriverCalls(store.orm, () => loginCommit(flow, sessionRecord(identity.id)));
+        expect(calls.counts['statement.run']).toBe(3);
+        expect(calls.counts['db.exec']).toBe(2);
+        expect(calls.statements, 'nothing went through knex').toEqual([]);
+        expect((await store.flows.get(flow.id))?.version).toBe(2);
+      });
+    }
+
+    if (db.name === 'sqlite-file') {
+      it('takes the write lock only at its end: another connection writes meanwhile', async () => {
+        const other = new Database(store.orm.config.get('dbName')!, { timeout: 0 });
+        try {
+          const flow = flowRecord();
+          await store.transaction(async (tx) => {
+            await tx.flows.insert(flow);
+            other.prepare('UPDATE selfservice_flows SET state = state WHERE id = ?').run(crypto.randomUUID());
+          });
+          expect((await store.flows.get(flow.id))?.id).toBe(flow.id);
+        } finally {
+          other.close();
+        }
+      });
+    }
 
     if (db.name === 'postgresql') {
       it('sends a transaction of blind writes as one statement, with no BEGIN or COMMIT', async () => {
