@@ -53,18 +53,14 @@ export interface AtomicWrites {
   runAtomically(writes: readonly AtomicWrite[]): Promise<number | undefined>;
 }
 
+interface KnexSqliteDialect {
+  getCallMethod(obj: KnexQuery): 'all' | 'run';
+  _formatBindings(bindings: unknown): unknown[];
+}
+
 interface KnexPool<C> {
   acquireConnection(): Promise<C>;
   releaseConnection(connection: C): Promise<unknown>;
-}
-
-/** What knex's SQLite dialects do to bound values (`_formatBindings`): Dates as epoch milliseconds, booleans as 0/1. */
-function formatSqliteBindings(bindings: readonly unknown[]): unknown[] {
-  return bindings.map((value) => {
-    if (value === undefined) throw new TypeError('a statement was given an undefined value');
-    if (value instanceof Date) return value.valueOf();
-    return typeof value === 'boolean' ? Number(value) : value;
-  });
 }
 
 function withBoundValues<C extends ConnectionClass>(Base: C, bindDate: (value: Date) => unknown, namedStatements = false) {
@@ -144,7 +140,7 @@ export async function boundSqliteDriver(): Promise<new (config: Configuration) =
         obj.context = { changes: 0 };
         return obj;
       }
-      const dialect = this as unknown as { getCallMethod(obj: KnexQuery): 'all' | 'run'; _formatBindings(bindings: unknown): unknown[] };
+      const dialect = this as unknown as KnexSqliteDialect;
       const method = dialect.getCallMethod(obj);
       const statement = preparedStatement(connection, obj.sql);
       const bindings = dialect._formatBindings(obj.bindings);
@@ -169,17 +165,19 @@ export async function boundSqliteDriver(): Promise<new (config: Configuration) =
   const Bound = withBoundValues(SqliteConnection, (value) => value.getTime());
   class Connection extends Bound implements AtomicWrites {
     async runAtomically(writes: readonly AtomicWrite[]): Promise<number | undefined> {
-      const client = this.getKnex().client as unknown as KnexPool<LibsqlConnection>;
+      // The knex client is the dialect: its own pool, and the value formatting every statement gets (`_formatBindings`).
+      const client = this.getKnex().client as unknown as KnexPool<LibsqlConnection> & KnexSqliteDialect;
       const connection = await client.acquireConnection();
       try {
         await retryWhileBusy(() => connection.exec('BEGIN IMMEDIATE'), true);
         try {
           for (const [index, write] of writes.entries()) {
             const bound = bindValues(write.sql, write.params, this.binder());
+            if (bound.bindings.includes(undefined)) throw new TypeError('a statement was given an undefined value (knex refuses them too)');
             const statement = preparedStatement(connection, bound.sql);
             let changes: number;
             try {
-              changes = (statement.run(formatSqliteBindings(bound.bindings)) as { changes: number }).changes;
+              changes = (statement.run(client._formatBindings(bound.bindings)) as { changes: number }).changes;
             } catch (err) {
               forgetStatement(connection, bound.sql, statement);
               throw err;
