@@ -5,24 +5,20 @@
  * straight on the connection. Whatever the database, a transaction stays all or nothing, reads inside it see its own
  * writes, and a stale flow version fails it with StoreConflictError and leaves nothing behind.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import Database from 'libsql';
-import { openStore } from '../../../src/persistence/open-store.ts';
 import type { SqlStore } from '../../../src/persistence/sql/sql-store.ts';
 import { StoreConflictError, UniqueViolationError, type FlowRecord, type SessionRecord } from '../../../src/persistence/store.ts';
 import type { CodeRecord } from '../../../src/methods/code/code-record.ts';
 import { countDriverCalls, executions } from '../../support/driver-calls.ts';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
+import { flowRecord } from '../../support/flow-record.ts';
 import { identityRecord } from '../../support/identity-record.ts';
+import { useScratchStore } from '../../support/scratch-store.ts';
 
 const T0 = new Date('2030-01-01T00:00:00.000Z');
 const hex64 = () => Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, '0')).join('');
 
-const flowRecord = (): FlowRecord => ({
-  id: crypto.randomUUID(), kind: 'login', type: 'api', state: 'choose_method', requestUrl: 'https://idflow.test/self-service/login/api',
-  returnTo: null, csrfToken: null, identityId: null, snapshot: { value: 'choose_method', context: { attempts: 0 } }, internal: null,
-  issuedAt: T0, expiresAt: new Date(T0.getTime() + 3_600_000), createdAt: T0, updatedAt: T0, version: 1,
-});
 
 const sessionRecord = (identityId: string, tokenHash = hex64()): SessionRecord => ({
   id: crypto.randomUUID(), identityId, active: true, aal: 'aal1', authenticationMethods: [{ method: 'password', aal: 'aal1', completed_at: T0.toISOString() }],
@@ -42,17 +38,7 @@ const transition = (flow: FlowRecord, position: number) => ({
 for (const db of [...testDatabases(), sqliteFile]) {
   describe(`store transactions (${db.name})`, () => {
     let store: SqlStore;
-    let drop: () => Promise<void>;
-
-    beforeAll(async () => {
-      const created = await db.create();
-      drop = created.drop;
-      store = (await openStore(created.dsn, { migrations: 'auto' })).store;
-    });
-    afterAll(async () => {
-      await store?.close();
-      await drop?.();
-    });
+    useScratchStore(db, (opened) => { store = opened; });
 
     /** A login's commit: the flow's next version, its history, a session. */
     async function loginCommit(flow: FlowRecord, session: SessionRecord) {
@@ -67,7 +53,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
     it('a login\'s writes commit together, as the next version of the flow', async () => {
       const identity = identityRecord(T0);
       await store.identities.save(identity, true);
-      const flow = flowRecord();
+      const flow = flowRecord(T0);
       await store.flows.insert(flow);
       const session = sessionRecord(identity.id);
       const written = await loginCommit({ ...flow, state: 'passed_challenge' }, session);
@@ -80,7 +66,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
     it('a stale flow version fails the transaction with StoreConflictError and writes nothing', async () => {
       const identity = identityRecord(T0);
       await store.identities.save(identity, true);
-      const flow = flowRecord();
+      const flow = flowRecord(T0);
       await store.flows.insert(flow);
       await loginCommit(flow, sessionRecord(identity.id));
       // A second submit that read version 1 too.
@@ -96,7 +82,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
       await store.identities.save(identity, true);
       const taken = sessionRecord(identity.id);
       await store.sessions.insert(taken);
-      const flow = flowRecord();
+      const flow = flowRecord(T0);
       await store.flows.insert(flow);
       const newcomer = identityRecord(T0);
       const err = await store.transaction(async (tx) => {
@@ -112,7 +98,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
     it('a failure after the writes rolls all of them back', async () => {
       const identity = identityRecord(T0);
       await store.identities.save(identity, true);
-      const flow = flowRecord();
+      const flow = flowRecord(T0);
       await store.flows.insert(flow);
       const session = sessionRecord(identity.id);
       await expect(store.transaction(async (tx) => {
@@ -126,7 +112,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
 
     it('a read inside the transaction sees its own writes, and a conflict found before it fails the transaction', async () => {
       const identity = identityRecord(T0);
-      const flow = flowRecord();
+      const flow = flowRecord(T0);
       const seen = await store.transaction(async (tx) => {
         await tx.identities.save(identity, true);
         await tx.flows.insert(flow);
@@ -145,7 +131,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
     });
 
     it('writes keep their order: a code voided after one was inserted for its address voids it', async () => {
-      const flow = flowRecord();
+      const flow = flowRecord(T0);
       await store.flows.insert(flow);
       const address = `${crypto.randomUUID()}@example.com`;
       const first = codeRecord(flow.id, address, T0);
@@ -165,7 +151,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
       it('runs a transaction of writes at its end straight on the connection: BEGIN IMMEDIATE, the writes, COMMIT', async () => {
         const identity = identityRecord(T0);
         await store.identities.save(identity, true);
-        const flow = flowRecord();
+        const flow = flowRecord(T0);
         await store.flows.insert(flow);
         const calls = await countDriverCalls(store.orm, () => loginCommit(flow, sessionRecord(identity.id)));
         expect(calls.counts['statement.run']).toBe(3);
@@ -179,7 +165,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
       it('takes the write lock only at its end: another connection writes meanwhile', async () => {
         const other = new Database(store.orm.config.get('dbName')!, { timeout: 0 });
         try {
-          const flow = flowRecord();
+          const flow = flowRecord(T0);
           await store.transaction(async (tx) => {
             await tx.flows.insert(flow);
             other.prepare('UPDATE selfservice_flows SET state = state WHERE id = ?').run(crypto.randomUUID());
@@ -195,7 +181,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
       it('sends a transaction of blind writes as one statement, with no BEGIN or COMMIT', async () => {
         const identity = identityRecord(T0);
         await store.identities.save(identity, true);
-        const flow = flowRecord();
+        const flow = flowRecord(T0);
         await store.flows.insert(flow);
         const calls = await countDriverCalls(store.orm, () => loginCommit(flow, sessionRecord(identity.id)));
         expect(executions(calls), calls.statements.join('\n')).toBe(1);
@@ -203,7 +189,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
       });
 
       it('a read begins the transaction: what was kept goes first, in the same transaction', async () => {
-        const flow = flowRecord();
+        const flow = flowRecord(T0);
         const calls = await countDriverCalls(store.orm, () => store.transaction(async (tx) => {
           await tx.flows.insert(flow);
           await tx.flows.appendHistory([transition(flow, 0)]);

@@ -2,22 +2,17 @@
  * Issue 16: on PostgreSQL idflow's own statements (statements.ts: explicit column lists) are sent as named prepared
  * statements, one name per text; MikroORM's generated queries (which select `alias.*`) are not.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { Session } from '../../../entities/index.ts';
-import { openStore } from '../../../src/persistence/open-store.ts';
 import type { SqlStore } from '../../../src/persistence/sql/sql-store.ts';
-import type { FlowRecord } from '../../../src/persistence/store.ts';
 import { testDatabases } from '../../support/databases.ts';
+import { flowRecord } from '../../support/flow-record.ts';
 import { identityRecord } from '../../support/identity-record.ts';
+import { useScratchStore } from '../../support/scratch-store.ts';
 
 const T0 = new Date('2030-01-01T00:00:00.000Z');
 
-const flowRecord = (): FlowRecord => ({
-  id: crypto.randomUUID(), kind: 'login', type: 'api', state: 'choose_method', requestUrl: 'https://idflow.test/self-service/login/api',
-  returnTo: null, csrfToken: null, identityId: null, snapshot: { value: 'choose_method' }, internal: null,
-  issuedAt: T0, expiresAt: new Date(T0.getTime() + 3_600_000), createdAt: T0, updatedAt: T0, version: 1,
-});
 
 interface Sent { text: string; name?: string }
 
@@ -43,21 +38,11 @@ async function sentQueries(fn: () => Promise<unknown>): Promise<Sent[]> {
 for (const db of testDatabases().filter((d) => d.name === 'postgresql')) {
   describe('named prepared statements (postgresql)', () => {
     let store: SqlStore;
-    let drop: () => Promise<void>;
-
-    beforeAll(async () => {
-      const created = await db.create();
-      drop = created.drop;
-      store = (await openStore(created.dsn, { migrations: 'auto' })).store;
-    });
-    afterAll(async () => {
-      await store?.close();
-      await drop?.();
-    });
+    useScratchStore(db, (opened) => { store = opened; });
 
     it('idflow\'s own statements run by name, one name per text, and read what was written', async () => {
       const identity = identityRecord(T0);
-      const [first, second] = [flowRecord(), flowRecord()];
+      const [first, second] = [flowRecord(T0), flowRecord(T0)];
       const sent = await sentQueries(async () => {
         await store.identities.save(identity, true);
         await store.flows.insert(first);

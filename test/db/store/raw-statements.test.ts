@@ -6,16 +6,16 @@
  * through the entities as written, and flows written through the entities read back raw as written; so do new
  * identities, codes and courier messages written raw.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EntityManager } from '@mikro-orm/core';
 import { CredentialIdentifier, Flow, FlowTransition, Identity, IdentityCredential, RecoveryAddress, Session, VerifiableAddress } from '../../../entities/index.ts';
 import type { CredentialType, IdentityRecord } from '../../../src/identity/identity.ts';
 import type { CourierMessageRecord, FlowRecord, SessionRecord } from '../../../src/persistence/store.ts';
 import type { CodeRecord } from '../../../src/methods/code/code-record.ts';
-import { openStore } from '../../../src/persistence/open-store.ts';
 import type { SqlStore } from '../../../src/persistence/sql/sql-store.ts';
 import { sqliteFile, testDatabases } from '../../support/databases.ts';
 import { identityRecord } from '../../support/identity-record.ts';
+import { useScratchStore } from '../../support/scratch-store.ts';
 
 /** The entity queries the loader replaced (five queries), kept as the reference. */
 async function entityView(em: EntityManager, ids: string[]): Promise<IdentityRecord[]> {
@@ -124,18 +124,8 @@ async function flowView(em: EntityManager, id: string): Promise<FlowRecord | nul
 for (const db of [...testDatabases(), sqliteFile]) {
   describe(`raw statements (${db.name})`, () => {
     let store: SqlStore;
-    let drop: () => Promise<void>;
     const view = async (ids: string[]) => entityView(store.orm.em.fork(), ids);
-
-    beforeAll(async () => {
-      const created = await db.create();
-      drop = created.drop;
-      store = (await openStore(created.dsn, { migrations: 'auto' })).store;
-    });
-    afterAll(async () => {
-      await store?.close();
-      await drop?.();
-    });
+    useScratchStore(db, (opened) => { store = opened; });
 
     it('get equals the entity view: values, types and order', async () => {
       const person = odd();
