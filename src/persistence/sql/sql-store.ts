@@ -1,6 +1,6 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Orm } from '../orm.ts';
-import { UniqueViolationError, type Repositories, type SessionLookup as StoreSessionLookup, type Store, type Transaction } from '../store.ts';
+import { UniqueViolationError, type Repositories, type SessionLookup as StoreSessionLookup, type Store } from '../store.ts';
 import { autocommitSource, type EmSource } from './em-source.ts';
 import { SqlIdentityRepository } from './identity-repository.ts';
 import { SqlFlowRepository } from './flow-repository.ts';
