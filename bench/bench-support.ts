@@ -37,6 +37,17 @@ export async function whoamiBuckets(adminAddress: string): Promise<Map<number, n
   return buckets;
 }
 
+/**
+ * The longest event-loop delay the server saw since the previous call, in ms: prom-client's
+ * `nodejs_eventloop_lag_max_seconds` (perf_hooks' delay histogram, reset at every scrape). Scraped right before a
+ * phase and right after it, it tells a server that stalled from a machine that did.
+ */
+export async function eventLoopMaxMs(adminAddress: string): Promise<number | undefined> {
+  const text = await fetch(`${adminAddress}/admin/metrics/prometheus`).then((r) => r.text());
+  const line = text.split('\n').find((l) => l.startsWith('nodejs_eventloop_lag_max_seconds '));
+  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000 : undefined;
+}
+
 /** An Express 5 hello-world route in a process of its own (the baseline whoami is compared with); it prints its port. */
 export function spawnHello(root: string): ChildProcess {
   return spawn(process.execPath, ['--input-type=module', '-e', `
