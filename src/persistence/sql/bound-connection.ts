@@ -7,6 +7,7 @@ import { Utils, type Configuration, type Transaction } from '@mikro-orm/core';
 import { AbstractSqlConnection, AbstractSqlDriver, type AbstractSqlPlatform } from '@mikro-orm/knex';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bindValues, type BindPlatform } from './bind-values.ts';
+import type { Write } from './statements.ts';
 
 type ConnectionClass = abstract new (...args: any[]) => AbstractSqlConnection;
 type Knexish = { toSQL(): { sql: string; bindings?: readonly unknown[] }; client?: object };
@@ -36,21 +37,14 @@ function pgStatementName(sql: string): string | undefined {
   return name;
 }
 
-/** A write of an atomic batch; `mustChange`: the batch stops, rolled back, when it changes no row. */
-export interface AtomicWrite {
-  sql: string;
-  params: unknown[];
-  mustChange: boolean;
-}
-
 /**
  * SQLite: writes run in one transaction of their own straight on the pool's libsql connection, synchronously between
  * BEGIN IMMEDIATE and COMMIT, with the connection's compiled statements — not statement by statement through knex
- * and the ORM (~0.3 ms of JavaScript each). Resolves to the index of the first write that had to change a row and
- * changed none (everything rolled back), else undefined (committed).
+ * and the ORM (~0.3 ms of JavaScript each). Resolves to the index of the first write that had to change a row (its
+ * `conflict`) and changed none (everything rolled back), else undefined (committed).
  */
 export interface AtomicWrites {
-  runAtomically(writes: readonly AtomicWrite[]): Promise<number | undefined>;
+  runAtomically(writes: readonly Write[]): Promise<number | undefined>;
 }
 
 interface KnexSqliteDialect {
@@ -164,15 +158,16 @@ export async function boundSqliteDriver(): Promise<new (config: Configuration) =
   }
   const Bound = withBoundValues(SqliteConnection, (value) => value.getTime());
   class Connection extends Bound implements AtomicWrites {
-    async runAtomically(writes: readonly AtomicWrite[]): Promise<number | undefined> {
+    async runAtomically(writes: readonly Write[]): Promise<number | undefined> {
       // The knex client is the dialect: its own pool, and the value formatting every statement gets (`_formatBindings`).
       const client = this.getKnex().client as unknown as KnexPool<LibsqlConnection> & KnexSqliteDialect;
+      const binder = this.binder();
       const connection = await client.acquireConnection();
       try {
         await retryWhileBusy(() => connection.exec('BEGIN IMMEDIATE'), true);
         try {
           for (const [index, write] of writes.entries()) {
-            const bound = bindValues(write.sql, write.params, this.binder());
+            const bound = bindValues(write.sql, write.params, binder);
             if (bound.bindings.includes(undefined)) throw new TypeError('a statement was given an undefined value (knex refuses them too)');
             const statement = preparedStatement(connection, bound.sql);
             let changes: number;
@@ -182,7 +177,7 @@ export async function boundSqliteDriver(): Promise<new (config: Configuration) =
               forgetStatement(connection, bound.sql, statement);
               throw err;
             }
-            if (write.mustChange && changes === 0) {
+            if (write.conflict !== undefined && changes === 0) {
               connection.exec('ROLLBACK');
               return index;
             }

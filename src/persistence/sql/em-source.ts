@@ -1,15 +1,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { Orm } from '../orm.ts';
-import { runStatement } from './statements.ts';
-import { StoreConflictError } from '../store.ts';
-
-/** A write with its bound values, `?` placeholders in order. */
-export interface Write {
-  sql: string;
-  params: unknown[];
-  /** The write must change a row; when it changes none, the whole transaction fails with this StoreConflictError. */
-  conflict?: string;
-}
+import type { Write } from './statements.ts';
+import { runWrite } from './writes.ts';
 
 /** Where a repository gets its EntityManager: a transaction's, or a fresh fork per call (committed data only). */
 export interface EmSource {
@@ -34,7 +26,5 @@ export function autocommitSource(orm: Orm): EmSource {
 
 /** Runs a blind write now, or leaves it to the transaction that keeps it back. */
 export async function runOrKeep(source: EmSource, write: Write): Promise<void> {
-  if (source.keep(write)) return;
-  const changed = await runStatement(await source.em(), write.sql, write.params);
-  if (write.conflict !== undefined && changed === 0) throw new StoreConflictError(write.conflict);
+  if (!source.keep(write)) await runWrite(await source.em(), write);
 }

@@ -5,13 +5,14 @@ import {
 import type { CredentialType, IdentityRecord } from '../../identity/identity.ts';
 import { UniqueViolationError, type IdentityPageQuery, type IdentityRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
-import { identityInserts, insertIdentityRows, loadIdentityByCredentialIdentifier, loadIdentityRecords } from './identity-rows.ts';
+import { identityInserts, loadIdentityByCredentialIdentifier, loadIdentityRecords } from './identity-rows.ts';
 import { queryRows } from './statements.ts';
+import { runWrites } from './writes.ts';
 
 /**
  * Makes the stored rows of an existing identity equal to `next`, keeping row ids of unchanged credentials,
- * identifiers and addresses. Only persists; the caller flushes inside its transaction. (A new identity is inserted
- * by insertIdentityRows.)
+ * identifiers and addresses. Only persists; the caller flushes inside its transaction. (A new identity's rows are
+ * identityInserts.)
  */
 async function persistIdentityChanges(em: EntityManager, next: IdentityRecord): Promise<void> {
   const now = next.updatedAt;
@@ -213,10 +214,11 @@ export class SqlIdentityRepository implements IdentityRepository {
 
   async save(record: IdentityRecord, isNew: boolean): Promise<void> {
     // A new identity's rows, kept back by the transaction, go out with its other writes (lazy-transaction.ts).
-    if (isNew && this.#source.keep(...identityInserts(record))) return;
+    const inserts = isNew ? identityInserts(record) : undefined;
+    if (inserts && this.#source.keep(...inserts)) return;
     try {
       await this.#source.write(async (em) => {
-        if (isNew) return insertIdentityRows(em, this.#dialect, record);
+        if (inserts) return runWrites(em, this.#dialect, inserts);
         await persistIdentityChanges(em, record);
         await em.flush();
       });

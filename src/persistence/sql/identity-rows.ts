@@ -8,7 +8,7 @@
 import type { EntityManager } from '@mikro-orm/core';
 import type { CredentialType, IdentityRecord, IdentityState } from '../../identity/identity.ts';
 import { jsonColumn, parseDbDate, parseNullableDate, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
-import { insertSql, jsonParam, placeholders, queryRows, runStatement, type SqlDialect } from './statements.ts';
+import { insertSql, jsonParam, placeholders, queryRows, type SqlDialect, type Write } from './statements.ts';
 
 const IDENTITY_COLUMNS = `i.id, i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin,
   i.external_id, i.organization_id, i.created_at, i.updated_at`;
@@ -103,27 +103,12 @@ export async function loadIdentityByCredentialIdentifier(em: EntityManager, dial
 }
 
 /**
- * Inserts a new identity's rows (identity, credentials, their identifiers, addresses) on the EntityManager's
- * transaction, parents first. Identifier rows get fresh ids and the record's updatedAt as their times, as the
- * entity writes did. A clash with a unique index throws UniqueConstraintViolationException.
- *
- * PostgreSQL gets the parts as data-modifying CTEs of ONE statement: one round trip instead of up to five (each
- * ~0.5 ms here, PostgreSQL being another process), atomic on its own, and the foreign keys are checked at its end,
- * when every row is in. SQLite runs in this process, where a statement costs no round trip: one per part.
+ * The INSERT statements of a new identity (identity, credentials, their identifiers, addresses), parents first, each
+ * with its bound values in placeholder order. Identifier rows get fresh ids and the record's updatedAt as their times,
+ * as the entity writes did. Sent together (writes.ts): one statement on PostgreSQL, whose foreign keys are checked
+ * when every row is in; a clash with a unique index is a UniqueConstraintViolationException.
  */
-export async function insertIdentityRows(em: EntityManager, dialect: SqlDialect, record: IdentityRecord): Promise<void> {
-  const parts = identityInserts(record);
-  if (dialect === 'postgresql') {
-    const last = parts[parts.length - 1];
-    const ctes = parts.slice(0, -1).map((part, n) => `w${n} AS (${part.sql})`);
-    await runStatement(em, ctes.length > 0 ? `WITH ${ctes.join(', ')} ${last.sql}` : last.sql, parts.flatMap((part) => part.params));
-    return;
-  }
-  for (const part of parts) await runStatement(em, part.sql, part.params);
-}
-
-/** The INSERT statements of a new identity, parents first, each with its bound values in placeholder order. */
-export function identityInserts(record: IdentityRecord): Array<{ sql: string; params: unknown[] }> {
+export function identityInserts(record: IdentityRecord): Write[] {
   const now = record.updatedAt;
   const parts = [{
     sql: insertSql('identities', ['id', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id', 'organization_id', 'created_at', 'updated_at'], 1),

@@ -12,30 +12,13 @@
  * SQLite runs in this process, where a statement costs no round trip but the same ORM and knex work: it keeps its
  * writes back too, and a transaction that only wrote runs them in order at its end, straight on the libsql connection
  * between BEGIN IMMEDIATE and COMMIT in one synchronous step (bound-connection.ts, runAtomically), so it also holds
- * the database's write lock only for that moment.
- *
- * "Changed no row" (a flow moved on by a concurrent submit) must undo the whole statement: its guard turns the count of
- * rows the write returned into an integer cast that fails when there were none, so PostgreSQL aborts the statement,
- * and the failure, recognised by its constant marker, becomes the write's StoreConflictError.
+ * the database's write lock only for that moment. How the kept writes are sent: writes.ts.
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { Orm } from '../orm.ts';
-import { StoreConflictError } from '../store.ts';
-import type { EmSource, Write } from './em-source.ts';
-import type { AtomicWrites } from './bound-connection.ts';
-import { queryRows, runStatement, type SqlDialect } from './statements.ts';
-
-const CONFLICT_MARKER = 'idflow-unchanged-write-';
-const CONFLICT_FAILURE = new RegExp(`"${CONFLICT_MARKER}(\\d+)"`);
-
-/** The writes as one statement: each a CTE, then one guard per write that must change a row. */
-function asOneStatement(writes: readonly Write[]): { sql: string; params: unknown[] } {
-  const ctes = writes.map((w, n) => `w${n} AS (${w.sql}${w.conflict !== undefined ? ' RETURNING 1' : ''})`);
-  const guards = writes.flatMap((w, n) => (w.conflict !== undefined
-    ? [`CAST((SELECT CASE WHEN count(*) > 0 THEN '0' ELSE '${CONFLICT_MARKER}${n}' END FROM w${n}) AS integer) AS g${n}`]
-    : []));
-  return { sql: `WITH ${ctes.join(', ')} SELECT ${guards.length > 0 ? guards.join(', ') : '1'}`, params: writes.flatMap((w) => w.params) };
-}
+import type { EmSource } from './em-source.ts';
+import type { SqlDialect, Write } from './statements.ts';
+import { runWrites, runWritesAtomically } from './writes.ts';
 
 const TARGET = /^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([\w.]+)/i;
 
@@ -50,41 +33,6 @@ function keepable(write: Write, kept: readonly Write[]): boolean {
   if (!target) return false;
   if (/^INSERT/i.test(target[1])) return true;
   return !kept.some((k) => TARGET.exec(k.sql)?.[2].toLowerCase() === target[2].toLowerCase());
-}
-
-async function sendInOrder(em: EntityManager, writes: readonly Write[]): Promise<void> {
-  for (const write of writes) {
-    const changed = await runStatement(em, write.sql, write.params);
-    if (write.conflict !== undefined && changed === 0) throw new StoreConflictError(write.conflict);
-  }
-}
-
-/** PostgreSQL: the writes as one statement (inside the open transaction, or atomic on its own). */
-async function sendAsOne(em: EntityManager, writes: readonly Write[]): Promise<void> {
-  if (writes.length <= 1) return sendInOrder(em, writes);
-  const { sql, params } = asOneStatement(writes);
-  try {
-    await queryRows(em, sql, params);
-  } catch (err) {
-    const failed = err instanceof Error ? CONFLICT_FAILURE.exec(err.message) : null;
-    const write = failed ? writes[Number(failed[1])] : undefined;
-    if (write?.conflict !== undefined) throw new StoreConflictError(write.conflict, { cause: err });
-    throw err;
-  }
-}
-
-/** SQLite: the writes in a transaction of their own, straight on the connection (bound-connection.ts). */
-async function sendAtomically(em: EntityManager, writes: readonly Write[]): Promise<void> {
-  if (writes.length === 0) return;
-  let unchanged: number | undefined;
-  try {
-    unchanged = await (em.getConnection() as unknown as AtomicWrites).runAtomically(
-      writes.map((w) => ({ sql: w.sql, params: w.params, mustChange: w.conflict !== undefined })),
-    );
-  } catch (err) {
-    throw em.getDriver().convertException(err as Error);
-  }
-  if (unchanged !== undefined) throw new StoreConflictError(writes[unchanged].conflict!);
 }
 
 export class LazyTransaction {
@@ -117,8 +65,7 @@ export class LazyTransaction {
     const em = this.#orm.em.fork();
     await em.begin();
     try {
-      const kept = this.#kept.splice(0);
-      await (this.#dialect === 'postgresql' ? sendAsOne(em, kept) : sendInOrder(em, kept));
+      await runWrites(em, this.#dialect, this.#kept.splice(0));
     } catch (err) {
       await em.rollback().catch(() => undefined);
       throw err;
@@ -130,7 +77,8 @@ export class LazyTransaction {
   async commit(): Promise<void> {
     if (!this.#begun) {
       const kept = this.#kept.splice(0);
-      return this.#dialect === 'postgresql' ? sendAsOne(this.#orm.em.fork(), kept) : sendAtomically(this.#orm.em.fork(), kept);
+      const em = this.#orm.em.fork();
+      return this.#dialect === 'postgresql' ? runWrites(em, this.#dialect, kept) : runWritesAtomically(em, kept);
     }
     const em = await this.#begun;
     try {

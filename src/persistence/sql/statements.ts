@@ -12,6 +12,14 @@ import type { PreparedExecute } from './bound-connection.ts';
 
 export type SqlDialect = 'sqlite' | 'postgresql';
 
+/** A write with its bound values, `?` placeholders in order. */
+export interface Write {
+  sql: string;
+  params: unknown[];
+  /** The write must change a row; when it changes none, the whole transaction fails with this StoreConflictError. */
+  conflict?: string;
+}
+
 function convert(em: EntityManager, err: unknown): unknown {
   return em.getDriver().convertException(err as Error);
 }

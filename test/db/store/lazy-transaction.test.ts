@@ -40,6 +40,15 @@ for (const db of [...testDatabases(), sqliteFile]) {
     let store: SqlStore;
     useScratchStore(db, (opened) => { store = opened; });
 
+    /** A stored identity and a stored flow (version 1) for a commit to move on. */
+    async function storedIdentityAndFlow() {
+      const identity = identityRecord(T0);
+      await store.identities.save(identity, true);
+      const flow = flowRecord(T0);
+      await store.flows.insert(flow);
+      return { identity, flow };
+    }
+
     /** A login's commit: the flow's next version, its history, a session. */
     async function loginCommit(flow: FlowRecord, session: SessionRecord) {
       return store.transaction(async (tx) => {
@@ -51,10 +60,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
     }
 
     it('a login\'s writes commit together, as the next version of the flow', async () => {
-      const identity = identityRecord(T0);
-      await store.identities.save(identity, true);
-      const flow = flowRecord(T0);
-      await store.flows.insert(flow);
+      const { identity, flow } = await storedIdentityAndFlow();
       const session = sessionRecord(identity.id);
       const written = await loginCommit({ ...flow, state: 'passed_challenge' }, session);
       expect(written.version).toBe(2);
@@ -64,10 +70,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
     });
 
     it('a stale flow version fails the transaction with StoreConflictError and writes nothing', async () => {
-      const identity = identityRecord(T0);
-      await store.identities.save(identity, true);
-      const flow = flowRecord(T0);
-      await store.flows.insert(flow);
+      const { identity, flow } = await storedIdentityAndFlow();
       await loginCommit(flow, sessionRecord(identity.id));
       // A second submit that read version 1 too.
       const late = sessionRecord(identity.id);
@@ -78,12 +81,9 @@ for (const db of [...testDatabases(), sqliteFile]) {
     });
 
     it('a unique violation among the writes is a UniqueViolationError, and nothing of the transaction stays', async () => {
-      const identity = identityRecord(T0);
-      await store.identities.save(identity, true);
+      const { identity, flow } = await storedIdentityAndFlow();
       const taken = sessionRecord(identity.id);
       await store.sessions.insert(taken);
-      const flow = flowRecord(T0);
-      await store.flows.insert(flow);
       const newcomer = identityRecord(T0);
       const err = await store.transaction(async (tx) => {
         await tx.flows.update(flow);
@@ -96,10 +96,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
     });
 
     it('a failure after the writes rolls all of them back', async () => {
-      const identity = identityRecord(T0);
-      await store.identities.save(identity, true);
-      const flow = flowRecord(T0);
-      await store.flows.insert(flow);
+      const { identity, flow } = await storedIdentityAndFlow();
       const session = sessionRecord(identity.id);
       await expect(store.transaction(async (tx) => {
         await tx.flows.update(flow);
@@ -149,10 +146,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
 
     if (db.name !== 'postgresql') {
       it('runs a transaction of writes at its end straight on the connection: BEGIN IMMEDIATE, the writes, COMMIT', async () => {
-        const identity = identityRecord(T0);
-        await store.identities.save(identity, true);
-        const flow = flowRecord(T0);
-        await store.flows.insert(flow);
+        const { identity, flow } = await storedIdentityAndFlow();
         const calls = await countDriverCalls(store.orm, () => loginCommit(flow, sessionRecord(identity.id)));
         expect(calls.counts['statement.run']).toBe(3);
         expect(calls.counts['db.exec']).toBe(2);
@@ -179,10 +173,7 @@ for (const db of [...testDatabases(), sqliteFile]) {
 
     if (db.name === 'postgresql') {
       it('sends a transaction of blind writes as one statement, with no BEGIN or COMMIT', async () => {
-        const identity = identityRecord(T0);
-        await store.identities.save(identity, true);
-        const flow = flowRecord(T0);
-        await store.flows.insert(flow);
+        const { identity, flow } = await storedIdentityAndFlow();
         const calls = await countDriverCalls(store.orm, () => loginCommit(flow, sessionRecord(identity.id)));
         expect(executions(calls), calls.statements.join('\n')).toBe(1);
         expect(calls.statements.join('\n')).not.toMatch(/^\s*(BEGIN|COMMIT)/im);
