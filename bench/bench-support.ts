@@ -2,7 +2,8 @@
  * What the bench files share: waiting for a spawned server's line, whoami's latency histogram from /metrics, the
  * Express hello-world baseline and the Better Auth peer as processes of their own, and scratch PostgreSQL databases.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 
@@ -108,5 +109,44 @@ export async function withScratchDatabase<T>(adminUrl: string, prefix: string, u
     return await use(url.toString());
   } finally {
     await adminQuery(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+/** CPU time in ms (user + system) so far: a process's main thread, its other threads, and all PostgreSQL processes. */
+export interface CpuSnapshot { main: number; otherThreads: number; postgres: number; self: number }
+
+let clockTicks: number | undefined;
+const ticksToMs = (ticks: number) => (ticks * 1000) / (clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100);
+
+/** utime + stime of /proc/…/stat (fields 14 and 15; the command name may hold spaces, so count after its ')'). */
+const statTicks = (path: string): number => {
+  const stat = readFileSync(path, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+};
+
+/** Linux only (/proc); undefined elsewhere. */
+export function cpuSnapshot(pid: number): CpuSnapshot | undefined {
+  try {
+    let main = 0;
+    let otherThreads = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const ticks = statTicks(`/proc/${pid}/task/${task}/stat`);
+      if (Number(task) === pid) main += ticks;
+      else otherThreads += ticks;
+    }
+    let postgres = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') postgres += statTicks(`/proc/${entry}/stat`);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    const self = process.cpuUsage();
+    return { main: ticksToMs(main), otherThreads: ticksToMs(otherThreads), postgres: ticksToMs(postgres), self: (self.user + self.system) / 1000 };
+  } catch {
+    return undefined;
   }
 }

@@ -6,6 +6,7 @@
  * the server; this measures the server at a steady offered load.
  */
 import { Agent, request } from 'node:http';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
 export interface OpenLoopResult {
   sent: number;
@@ -63,4 +64,38 @@ export async function openLoop(url: string, options: { rate: number; seconds: nu
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
   return { sent: issued, failed, p50: at(0.5), p99: at(0.99), max: latencies[latencies.length - 1] ?? NaN };
+}
+
+/** Request headers that rotate through `values` under one header name (plain data: it crosses to a worker thread). */
+export interface RotatingHeader {
+  name: string;
+  values: string[];
+  offset?: number;
+}
+
+/**
+ * `openLoop` on a worker thread of its own. Use it while the same process also drives another load (a login storm):
+ * on the main thread, that load's JavaScript would delay this generator's own timers and response callbacks, and
+ * those delays would be counted as the server's latency.
+ */
+export async function openLoopOnOwnThread(url: string, options: { rate: number; seconds: number; connections: number; header: RotatingHeader }): Promise<OpenLoopResult> {
+  // The bench runs under tsx, whose loader a worker does not inherit: the worker registers it, then loads this file.
+  const source = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+  const worker = new Worker(source, { eval: true, workerData: { openLoop: { url, options } } });
+  try {
+    return await new Promise<OpenLoopResult>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`open-loop worker exited (${code}) before it answered`)));
+    });
+  } finally {
+    await worker.terminate();
+  }
+}
+
+if (!isMainThread && (workerData as { openLoop?: unknown } | null)?.openLoop) {
+  const { url, options } = (workerData as { openLoop: { url: string; options: { rate: number; seconds: number; connections: number; header: RotatingHeader } } }).openLoop;
+  const { name, values, offset = 0 } = options.header;
+  const result = await openLoop(url, { ...options, headers: (i) => ({ [name]: values[(i + offset) % values.length] }) });
+  parentPort!.postMessage(result);
 }
