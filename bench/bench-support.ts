@@ -125,8 +125,8 @@ const statTicks = (path: string): number => {
   return Number(fields[11]) + Number(fields[12]);
 };
 
-/** Linux only (/proc); undefined elsewhere. */
-export function cpuSnapshot(pid: number): CpuSnapshot | undefined {
+/** Linux only (/proc); undefined elsewhere. PostgreSQL's processes are read only when `withPostgres` (else 0). */
+export function cpuSnapshot(pid: number, withPostgres: boolean): CpuSnapshot | undefined {
   try {
     let main = 0;
     let otherThreads = 0;
@@ -136,7 +136,7 @@ export function cpuSnapshot(pid: number): CpuSnapshot | undefined {
       else otherThreads += ticks;
     }
     let postgres = 0;
-    for (const entry of readdirSync('/proc')) {
+    for (const entry of withPostgres ? readdirSync('/proc') : []) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') postgres += statTicks(`/proc/${entry}/stat`);

@@ -50,7 +50,7 @@
  *   BENCH_JSON          where the figures are written
  */
 import autocannon from 'autocannon';
-import { openLoop, openLoopOnOwnThread } from './open-loop.ts';
+import { openLoop, openLoopOnOwnThread, rotatingHeaders, type RotatingHeader } from './open-loop.ts';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -156,7 +156,8 @@ interface Saturated { rps: number; p99: number }
 type HeadersFor = (index: number) => Record<string, string>;
 
 /** idflow's session header, rotating through `tokens` from `offset` on. */
-const sessionToken = (tokens: string[], offset = 0): HeadersFor => (i) => ({ 'x-session-token': tokens[(i + offset) % tokens.length] });
+const sessionTokens = (tokens: string[], offset = 0): RotatingHeader => ({ name: 'x-session-token', values: tokens, offset });
+const sessionToken = (tokens: string[], offset = 0): HeadersFor => rotatingHeaders(sessionTokens(tokens, offset));
 
 async function saturate(url: string, headers: HeadersFor, seconds: number): Promise<Saturated> {
   let i = 0;
@@ -261,10 +262,10 @@ async function measureDatabase(database: 'sqlite' | 'postgresql', databases: Dat
     const login = (i: number) => submit(publicAddress, 'login', { method: 'password', identifier: email(i % registered), password: PASSWORD });
 
     // Logins until there are TOKENS distinct sessions (at least SECONDS): the throughput is over that whole phase.
-    const cpuBefore = cpuSnapshot(idflow.pid!);
+    const cpuBefore = cpuSnapshot(idflow.pid!, database === 'postgresql');
     const logins = await closedLoop(CLIENTS, async (i) => { tokens.push(await login(i)); },
       (elapsed) => elapsed >= SECONDS * 1000 && tokens.length >= TOKENS);
-    const cpuAfter = cpuSnapshot(idflow.pid!);
+    const cpuAfter = cpuSnapshot(idflow.pid!, database === 'postgresql');
     const loginLagMs = await eventLoopMaxMs(adminAddress);
     const perLogin = (key: keyof CpuSnapshot) => (cpuAfter![key] - cpuBefore![key]) / logins.count;
     const loginCpuMs = cpuBefore && cpuAfter ? {
@@ -347,7 +348,7 @@ async function measureDatabase(database: 'sqlite' | 'postgresql', databases: Dat
     await eventLoopMaxMs(adminAddress);
     const before = await whoamiBuckets(adminAddress);
     // On a thread of its own: on this one, the login clients' JavaScript would delay the probe's timers and callbacks.
-    const stormProbe = { rate: STORM_RATE, seconds: SECONDS, connections: CONNECTIONS, header: { name: 'x-session-token', values: tokens, offset: 17 } };
+    const stormProbe = { rate: STORM_RATE, seconds: SECONDS, connections: CONNECTIONS, header: sessionTokens(tokens, 17) };
     const stormWhoami = await openLoopOnOwnThread(whoamiUrl, stormProbe);
     const after = await whoamiBuckets(adminAddress);
     // Control: the hello-world route at the same load during the same storm shows what the saturated machine (and

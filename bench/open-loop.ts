@@ -16,8 +16,11 @@ export interface OpenLoopResult {
   max: number;
 }
 
+/** Requests per second, for how long, over at most how many keep-alive sockets. */
+export interface OpenLoopLoad { rate: number; seconds: number; connections: number }
+
 /** `headers` may be a function of the request's index (0, 1, …), e.g. to rotate session tokens. */
-export async function openLoop(url: string, options: { rate: number; seconds: number; connections: number; headers?: Record<string, string> | ((index: number) => Record<string, string>) }): Promise<OpenLoopResult> {
+export async function openLoop(url: string, options: OpenLoopLoad & { headers?: Record<string, string> | ((index: number) => Record<string, string>) }): Promise<OpenLoopResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const target = new URL(url);
   const latencies: number[] = [];
@@ -73,12 +76,17 @@ export interface RotatingHeader {
   offset?: number;
 }
 
+/** The headers of request `index`: the next value, from `offset` on. */
+export const rotatingHeaders = ({ name, values, offset = 0 }: RotatingHeader) => (index: number): Record<string, string> => ({ [name]: values[(index + offset) % values.length] });
+
 /**
  * `openLoop` on a worker thread of its own. Use it while the same process also drives another load (a login storm):
  * on the main thread, that load's JavaScript would delay this generator's own timers and response callbacks, and
  * those delays would be counted as the server's latency.
  */
-export async function openLoopOnOwnThread(url: string, options: { rate: number; seconds: number; connections: number; header: RotatingHeader }): Promise<OpenLoopResult> {
+type OwnThreadLoad = OpenLoopLoad & { header: RotatingHeader };
+
+export async function openLoopOnOwnThread(url: string, options: OwnThreadLoad): Promise<OpenLoopResult> {
   // The bench runs under tsx, whose loader a worker does not inherit: the worker registers it, then loads this file.
   const source = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
   const worker = new Worker(source, { eval: true, workerData: { openLoop: { url, options } } });
@@ -94,8 +102,7 @@ export async function openLoopOnOwnThread(url: string, options: { rate: number; 
 }
 
 if (!isMainThread && (workerData as { openLoop?: unknown } | null)?.openLoop) {
-  const { url, options } = (workerData as { openLoop: { url: string; options: { rate: number; seconds: number; connections: number; header: RotatingHeader } } }).openLoop;
-  const { name, values, offset = 0 } = options.header;
-  const result = await openLoop(url, { ...options, headers: (i) => ({ [name]: values[(i + offset) % values.length] }) });
+  const { url, options } = (workerData as { openLoop: { url: string; options: OwnThreadLoad } }).openLoop;
+  const result = await openLoop(url, { ...options, headers: rotatingHeaders(options.header) });
   parentPort!.postMessage(result);
 }
