@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessionLookup, parseDbDate, SessionRowMemo, sessionColumnIndex } from '../../../src/persistence/sql/session-lookup.ts';
-import { Identity, VerifiableAddress } from '../../../entities/index.ts';
+import { Identity, RecoveryAddress, Session, VerifiableAddress } from '../../../entities/index.ts';
 import type { IssuedSession } from '../../../src/session/session-service.ts';
 import type { ActiveSession } from '../../../src/session/session.ts';
 import { fastSha256Hex } from '../../../src/hash/sha256.ts';
@@ -110,7 +110,10 @@ for (const db of [...testDatabases(), sqliteFile]) {
     it('a repeated lookup of an unchanged row returns the same frozen session; any change maps afresh', async () => {
       const identity = await createIdentity(h.store);
       const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
+      const once = await h.service.findByToken(token); // looked up once: not kept yet
       const first = await h.service.findByToken(token);
+      expect(first).not.toBe(once);
+      expect(first).toEqual(once);
       const again = await h.service.findByToken(token);
       expect(again).toBe(first);
       expect(Object.isFrozen(first)).toBe(true);
@@ -128,6 +131,41 @@ for (const db of [...testDatabases(), sqliteFile]) {
       expect(verified).not.toBe(renamed);
       expect(verified!.identity.verifiableAddresses.find((a) => a.id === address.id)).toMatchObject({ verified: true, status: 'completed' });
       expect(await h.service.findByToken(token)).toBe(verified);
+    });
+
+    it('reads every datetime of the row to the millisecond (PostgreSQL: microseconds cut, not rounded, before 1970 too)', async () => {
+      const identity = await createIdentity(h.store);
+      const { token, session } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
+      const at = (ms: number) => new Date(Date.UTC(2031, 1, 3, 4, 5, 6, ms));
+      const beforeEpoch = new Date(-2); // 1969-12-31T23:59:59.998Z
+      const em = h.em();
+      await em.nativeUpdate(Session, { id: session.id }, { authenticatedAt: at(101), issuedAt: at(102), expiresAt: at(103), createdAt: at(104), updatedAt: at(105) });
+      await em.nativeUpdate(Identity, { id: identity.id }, { stateChangedAt: at(106), createdAt: at(107), updatedAt: at(108) });
+      const [verifiedAddress, pendingAddress] = identity.verifiableAddresses;
+      await em.nativeUpdate(VerifiableAddress, { id: verifiedAddress.id }, { verifiedAt: beforeEpoch, createdAt: at(109), updatedAt: at(110) });
+      await em.nativeUpdate(VerifiableAddress, { id: pendingAddress.id }, { createdAt: at(111), updatedAt: at(112) });
+      await em.nativeUpdate(RecoveryAddress, { id: identity.recoveryAddresses[0].id }, { createdAt: at(113), updatedAt: at(114) });
+      if (db.name === 'postgresql') {
+        // 999 microseconds more on every datetime: rounding would carry each into the next millisecond
+        const plus = (table: string, columns: string[], id: string) => em.getConnection().execute(
+          `UPDATE ${table} SET ${columns.map((c) => `${c} = ${c} + interval '999 microseconds'`).join(', ')} WHERE id = ?`, [id]);
+        await plus('sessions', ['authenticated_at', 'issued_at', 'expires_at', 'created_at', 'updated_at'], session.id);
+        await plus('identities', ['state_changed_at', 'created_at', 'updated_at'], identity.id);
+        await plus('identity_verifiable_addresses', ['verified_at', 'created_at', 'updated_at'], verifiedAddress.id);
+        await plus('identity_verifiable_addresses', ['created_at', 'updated_at'], pendingAddress.id);
+        await plus('identity_recovery_addresses', ['created_at', 'updated_at'], identity.recoveryAddresses[0].id);
+      }
+      const found = await h.service.findByToken(token);
+      const iso = (d: Date | null | undefined) => d?.toISOString() ?? null;
+      expect([found!.authenticatedAt, found!.issuedAt, found!.expiresAt, found!.createdAt, found!.updatedAt].map(iso))
+        .toEqual([101, 102, 103, 104, 105].map((ms) => at(ms).toISOString()));
+      const i = found!.identity;
+      expect([i.stateChangedAt, i.createdAt, i.updatedAt].map(iso)).toEqual([106, 107, 108].map((ms) => at(ms).toISOString()));
+      expect(i.verifiableAddresses.map((a) => [a.id, iso(a.verifiedAt), iso(a.createdAt), iso(a.updatedAt)])).toEqual([
+        [verifiedAddress.id, '1969-12-31T23:59:59.998Z', at(109).toISOString(), at(110).toISOString()],
+        [pendingAddress.id, null, at(111).toISOString(), at(112).toISOString()],
+      ]);
+      expect(i.recoveryAddresses.map((a) => [iso(a.createdAt), iso(a.updatedAt)])).toEqual([[at(113).toISOString(), at(114).toISOString()]]);
     });
 
     it('parses every datetime shape the drivers return', () => {
@@ -356,6 +394,8 @@ describe('SessionRowMemo', () => {
 
   it('compares every column, parsed JSON (PostgreSQL) by content', () => {
     const memo = new SessionRowMemo();
+    memo.map('h1', values('{"email":"a@example.com"}'), names);
+    memo.map('h2', values({ email: 'a@example.com' }), names);
     const a = memo.map('h1', values('{"email":"a@example.com"}'), names);
     expect(memo.map('h1', values('{"email":"a@example.com"}'), names)).toBe(a);
     expect(memo.map('h1', values('{"email":"b@example.com"}'), names)).not.toBe(a);
@@ -385,13 +425,35 @@ describe('SessionRowMemo', () => {
     expect(() => sessionColumnIndex(['id', 'identity_id'])).toThrow(/no column "active"/);
   });
 
-  it('keeps at most its bound, dropping the least recently used', () => {
+  it('keeps a row from its second lookup on, at most its bound, dropping the least recently used', () => {
     const memo = new SessionRowMemo(2);
-    const one = memo.map('one', values('{}'), names);
-    const two = memo.map('two', values('{}'), names);
+    const twice = (hash: string) => {
+      memo.map(hash, values('{}'), names);
+      return memo.map(hash, values('{}'), names);
+    };
+    const one = twice('one');
+    const two = twice('two');
     expect(memo.map('one', values('{}'), names)).toBe(one); // one is now the most recent
-    memo.map('three', values('{}'), names); // evicts two
+    twice('three'); // evicts two
     expect(memo.map('one', values('{}'), names)).toBe(one);
     expect(memo.map('two', values('{}'), names)).not.toBe(two);
+  });
+
+  it('never keeps rows looked up further apart than its bound (more sessions in rotation than it holds)', () => {
+    const memo = new SessionRowMemo(4);
+    const rotation = ['a', 'b', 'c', 'd', 'e'];
+    const seen = new Map<string, ActiveSession>();
+    for (let round = 0; round < 3; round++) {
+      for (const hash of rotation) {
+        const session = memo.map(hash, values('{}'), names);
+        expect(session).not.toBe(seen.get(hash));
+        seen.set(hash, session);
+      }
+    }
+    // looked up again within the bound: kept from the second lookup on
+    const once = memo.map('a', values('{}'), names);
+    const kept = memo.map('a', values('{}'), names);
+    expect(kept).not.toBe(once);
+    expect(memo.map('a', values('{}'), names)).toBe(kept);
   });
 });
