@@ -28,8 +28,8 @@ function requireWhoamiAal(registry: Registry, session: RequestSession['session']
  */
 export function whoamiRoutes(registry: Registry): Router {
   const router = Router();
-  // The lookup hands back the same frozen session object while its row is unchanged and polled (SessionRowMemo),
-  // so its serialized body is computed once per row version.
+  // The lookup hands back the same frozen session object while its row is unchanged (SessionRowMemo), so its
+  // serialized body is computed once per row version.
   const bodies = new WeakMap<RequestSession['session'], string>();
   const body = (s: RequestSession['session']) => {
     let text = bodies.get(s);

@@ -26,8 +26,7 @@
  *   connection is a `pg.Client`; the query is sent as a named prepared statement `{ name, text, values }`, which pg
  *   parses once per connection and then only binds/executes.
  *   (Named statements need session-level pooling: with PgBouncer in transaction mode use `max_prepared_statements`.)
- *   MikroORM installs type parsers returning timestamptz as text (the statement sends datetimes as epoch milliseconds
- *   instead); json/jsonb come back parsed.
+ *   MikroORM installs type parsers returning timestamptz as text; json/jsonb come back parsed.
  */
 import { existsSync } from 'node:fs';
 import { setImmediate } from 'node:timers';
@@ -80,26 +79,12 @@ export interface SessionLookup {
 }
 
 /** Name of the PostgreSQL prepared statement (bump the suffix whenever the text changes). */
-export const PG_STATEMENT_NAME = 'idflow_sessions_by_tokens_v4';
+export const PG_STATEMENT_NAME = 'idflow_sessions_by_tokens_v3';
 
 const SESSION_COLUMNS = `s.id, s.identity_id, s.active, s.aal, s.authentication_methods, s.devices,
   s.authenticated_at, s.issued_at, s.expires_at, s.created_at, s.updated_at,
   i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin, i.external_id,
   i.organization_id, i.created_at AS identity_created_at, i.updated_at AS identity_updated_at`;
-
-/**
- * PostgreSQL: a timestamptz as epoch milliseconds, cut to the millisecond as the text parser cut it. `date_part` is
- * double precision (cheaper than `extract`'s numeric; checked equal to `floor(extract(epoch) * 1000)` on two million
- * random datetimes of 1900-2200), `round` takes away its float error. A row carries eleven datetimes: parsing their
- * text was the PostgreSQL whoami's largest cost of its own, and PostgreSQL writes this number faster than the text.
- */
-const pgEpochMs = (column: string) => `round(date_part('epoch', date_trunc('milliseconds', ${column})) * 1000)`;
-
-const PG_SESSION_COLUMNS = `s.id, s.identity_id, s.active, s.aal, s.authentication_methods, s.devices,
-  ${pgEpochMs('s.authenticated_at')} AS authenticated_at, ${pgEpochMs('s.issued_at')} AS issued_at,
-  ${pgEpochMs('s.expires_at')} AS expires_at, ${pgEpochMs('s.created_at')} AS created_at, ${pgEpochMs('s.updated_at')} AS updated_at,
-  i.schema_id, i.state, ${pgEpochMs('i.state_changed_at')} AS state_changed_at, i.traits, i.metadata_public, i.metadata_admin,
-  i.external_id, i.organization_id, ${pgEpochMs('i.created_at')} AS identity_created_at, ${pgEpochMs('i.updated_at')} AS identity_updated_at`;
 
 /** SQLite: `json_group_array` in correlated subqueries (always yields a JSON array, `[]` when empty). */
 export const SQLITE_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS},
@@ -121,14 +106,13 @@ WHERE s.token_hash = ?`;
  * PostgreSQL: `json_agg` in correlated subqueries, `coalesce(..., '[]')` for identities without addresses. Many
  * token hashes at once (concurrent lookups share one statement, see PgSessionLookup); each row says whose it is.
  */
-export const PG_SESSIONS_BY_TOKENS_SQL = `SELECT s.token_hash AS lookup_token_hash, ${PG_SESSION_COLUMNS},
+export const PG_SESSIONS_BY_TOKENS_SQL = `SELECT s.token_hash AS lookup_token_hash, ${SESSION_COLUMNS},
   coalesce((SELECT json_agg(json_build_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
-      'verified_at', ${pgEpochMs('a.verified_at')}, 'status', a.status, 'created_at', ${pgEpochMs('a.created_at')},
-      'updated_at', ${pgEpochMs('a.updated_at')})
+      'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at)
       ORDER BY a.created_at, a.value)
     FROM identity_verifiable_addresses a WHERE a.identity_id = s.identity_id), '[]'::json) AS verifiable_addresses,
   coalesce((SELECT json_agg(json_build_object('id', r.id, 'value', r.value, 'via', r.via,
-      'created_at', ${pgEpochMs('r.created_at')}, 'updated_at', ${pgEpochMs('r.updated_at')}) ORDER BY r.created_at, r.value)
+      'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.created_at, r.value)
     FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id), '[]'::json) AS recovery_addresses,
   coalesce((SELECT json_agg(k.kind ORDER BY k.kind) FROM (
       SELECT c.type AS kind FROM identity_credentials c WHERE c.identity_id = s.identity_id
@@ -390,17 +374,10 @@ class SqliteFileSessionLookup implements SessionLookup {
  * same token hash, the previous (frozen) ActiveSession is returned, and callers can key derived values (whoami's
  * serialized body) on that object. Nothing can be stale: every lookup still reads the row, and any changed column
  * (revoked, extended, trait or address change) maps afresh. Bounded LRU; holds no token (keys are token hashes).
- *
- * A row is kept from its second lookup on, if that comes while its token hash is still among the last `max` looked
- * up only once — about the distance at which the LRU would still hold it. Rows looked up once, or further apart
- * (more sessions in rotation than the bound), are never kept: keeping each for ~`max` requests only to drop it unused made every one
- * outlive the young generation, and the old generation's collections cost whoami ~4 % of its event loop (PostgreSQL,
- * 1,100 sessions in rotation). The token hashes seen once are remembered in a second bounded LRU, strings only.
  */
 export class SessionRowMemo {
   readonly #max: number;
   readonly #entries = new Map<string, { values: readonly unknown[]; session: ActiveSession }>();
-  readonly #seenOnce = new Map<string, true>();
 
   constructor(max = 1024) {
     this.#max = max;
@@ -417,19 +394,10 @@ export class SessionRowMemo {
       }
     }
     const session = freezeSession(mapRow(values, columns));
-    if (hit || this.#seenOnce.delete(tokenHash)) {
-      remember(this.#entries, tokenHash, { values, session }, this.#max);
-    } else {
-      remember(this.#seenOnce, tokenHash, true, this.#max);
-    }
+    this.#entries.set(tokenHash, { values, session });
+    if (this.#entries.size > this.#max) this.#entries.delete(this.#entries.keys().next().value!);
     return session;
   }
-}
-
-/** Sets a key as the most recent of a Map used as an LRU, dropping the least recent beyond `max`. */
-function remember<V>(lru: Map<string, V>, key: string, value: V, max: number): void {
-  lru.set(key, value);
-  if (lru.size > max) lru.delete(lru.keys().next().value!);
 }
 
 function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
