@@ -79,12 +79,13 @@ export interface RotatingHeader {
 /** The headers of request `index`: the next value, from `offset` on. */
 export const rotatingHeaders = ({ name, values, offset = 0 }: RotatingHeader) => (index: number): Record<string, string> => ({ [name]: values[(index + offset) % values.length] });
 
+type OwnThreadLoad = OpenLoopLoad & { header: RotatingHeader };
+
 /**
  * `openLoop` on a worker thread of its own. Use it while the same process also drives another load (a login storm):
  * on the main thread, that load's JavaScript would delay this generator's own timers and response callbacks, and
  * those delays would be counted as the server's latency.
  */
-type OwnThreadLoad = OpenLoopLoad & { header: RotatingHeader };
 
 export async function openLoopOnOwnThread(url: string, options: OwnThreadLoad): Promise<OpenLoopResult> {
   // The bench runs under tsx, whose loader a worker does not inherit: the worker registers it, then loads this file.
