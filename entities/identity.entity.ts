@@ -15,6 +15,12 @@ export const Identity = defineEntity({
     organizationId: p.uuid().nullable(),
     createdAt: p.datetime().index(),
     updatedAt: p.datetime(),
+    /**
+     * whoami's read model, written with every change of the identity (src/session/identity-read-model.ts): the
+     * identity's JSON as a session shows it, without `id`, `schema_id` and `schema_url`. Null for rows written before
+     * it existed (or cleared after editing the identity's rows by hand): the lookup then reads the identity's rows.
+     */
+    publicJson: p.text().nullable(),
   },
 });
 export type IdentityRow = InferEntity<typeof Identity>;

@@ -11,6 +11,7 @@ export const MIGRATION_NAMES: Readonly<Record<'sqlite' | 'postgresql', readonly 
     'Migration20261207022602_flow_transitions',
     'Migration20261207022733_session_token_exchanges',
     'Migration20261207024500_rate_limits',
+    'Migration20261208011826_identity_public_json',
   ],
   postgresql: [
     'Migration20261124215256_initial',
@@ -19,5 +20,6 @@ export const MIGRATION_NAMES: Readonly<Record<'sqlite' | 'postgresql', readonly 
     'Migration20261207022603_flow_transitions',
     'Migration20261207022734_session_token_exchanges',
     'Migration20261207024500_rate_limits',
+    'Migration20261208011826_identity_public_json',
   ],
 };

@@ -1,7 +1,8 @@
 /** Kratos's session JSON (section 3.4). */
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityJson } from '../identity/identity.ts';
-import type { AuthenticatorAssuranceLevel, SessionView, SessionWithIdentity } from './session.ts';
+import { identityJsonText } from './identity-read-model.ts';
+import type { ActiveSession, AuthenticatorAssuranceLevel, SessionView, SessionWithIdentity } from './session.ts';
 
 export interface SessionAuthenticationMethodJson {
   method: string;
@@ -68,4 +69,17 @@ export function toSessionJson(session: SessionView | SessionWithIdentity, option
       ...(d.location ? { location: d.location } : {}),
     })),
   };
+}
+
+/**
+ * A looked-up session with its identity as JSON text (whoami's answer). When the lookup read the identity's read model,
+ * that text is spliced in where toSessionJson puts `identity`, and the identity is neither parsed nor serialized.
+ */
+export function sessionWithIdentityText(session: ActiveSession, schemaUrl: (schemaId: string) => string): string {
+  const publicJson = session.identityPublicJson;
+  if (publicJson === undefined) return JSON.stringify(toSessionJson(session, { includeIdentity: true, schemaUrl }));
+  const { devices, ...head } = toSessionJson(session, { includeIdentity: false, schemaUrl });
+  const key = session.identity;
+  const identity = identityJsonText(key, schemaUrl(key.schemaId), publicJson);
+  return `${JSON.stringify(head).slice(0, -1)},"identity":${identity},"devices":${JSON.stringify(devices)}}`;
 }

@@ -35,6 +35,11 @@ export interface ActiveSession extends SessionWithIdentity {
    * factor (`session.whoami.required_aal: highest_available`) from live data.
    */
   credentialTypes: string[];
+  /**
+   * The identity's read model as the lookup read it (identity-read-model.ts), when its row has one: whoami's answer
+   * splices it in instead of serializing `identity`.
+   */
+  identityPublicJson?: string;
 }
 
 /** One authentication step as passed to `issue`/`upgrade`. */

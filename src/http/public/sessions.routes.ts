@@ -2,7 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Registry } from '../../registry.ts';
 import { KratosError, sessionAal2Required, sessionInactive } from '../../errors/kratos-error.ts';
 import { satisfiesAal } from '../../session/aal.ts';
-import { toSessionJson } from '../../session/index.ts';
+import { sessionWithIdentityText, toSessionJson } from '../../session/index.ts';
 import { exchangeSessionToken } from '../../session/token-exchange.ts';
 import { isUuid } from '../../identity/identity-service.ts';
 import { keysetPage } from '../admin/pagination.ts';
@@ -34,7 +34,7 @@ export function whoamiRoutes(registry: Registry): Router {
   const body = (s: RequestSession['session']) => {
     let text = bodies.get(s);
     if (text === undefined) {
-      text = JSON.stringify(toSessionJson(s, { includeIdentity: true, schemaUrl: registry.schemaUrl }));
+      text = sessionWithIdentityText(s, registry.schemaUrl);
       bodies.set(s, text);
     }
     return text;

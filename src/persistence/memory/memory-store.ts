@@ -15,6 +15,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ActiveSession } from '../../session/session.ts';
 import type { Clock } from '../../x/clock.ts';
 import { credentialKinds } from '../../session/aal.ts';
+import { identityPublicJson } from '../../session/identity-read-model.ts';
 import type { Repositories, SessionLookup, SessionRecord, Store, Transaction } from '../store.ts';
 import { MemoryCodeRepository } from './memory-code-repository.ts';
 import { MemoryCourierRepository } from './memory-courier-repository.ts';
@@ -75,10 +76,12 @@ function repositories(source: Source): Repositories {
 /** What the SQL lookup's joined row maps to: the session without its token hashes, the identity without credentials. */
 function activeSession(session: SessionRecord, identity: IdentityRow): ActiveSession {
   const { tokenHash: _token, logoutTokenHash: _logout, ...view } = copy(session);
+  const record = toIdentityRecord(identity);
   return deepFreeze({
     ...view,
-    identity: { ...toIdentityRecord(identity), credentials: [] },
+    identity: { ...record, credentials: [] },
     credentialTypes: credentialKinds(identity.credentials),
+    identityPublicJson: identityPublicJson(record),
   });
 }
 

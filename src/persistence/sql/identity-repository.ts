@@ -3,6 +3,7 @@ import {
   Identity, IdentityCredential, CredentialIdentifier, VerifiableAddress, RecoveryAddress,
 } from '../../../entities/index.ts';
 import type { CredentialType, IdentityRecord } from '../../identity/identity.ts';
+import { identityPublicJson } from '../../session/identity-read-model.ts';
 import { UniqueViolationError, type IdentityPageQuery, type IdentityRepository } from '../store.ts';
 import type { EmSource } from './em-source.ts';
 import { identityInserts, loadIdentityByCredentialIdentifier, loadIdentityRecords } from './identity-rows.ts';
@@ -10,8 +11,8 @@ import { queryRows } from './statements.ts';
 import { runWrites } from './writes.ts';
 
 /**
- * Makes the stored rows of an existing identity equal to `next`, keeping row ids of unchanged credentials,
- * identifiers and addresses. Only persists; the caller flushes inside its transaction. (A new identity's rows are
+ * Makes the stored rows of an existing identity equal to `next` (and whoami's read model of it, written in the same
+ * flush), keeping row ids of unchanged credentials, identifiers and addresses. Only persists; the caller flushes inside its transaction. (A new identity's rows are
  * identityInserts.)
  */
 async function persistIdentityChanges(em: EntityManager, next: IdentityRecord): Promise<void> {
@@ -20,7 +21,7 @@ async function persistIdentityChanges(em: EntityManager, next: IdentityRecord): 
   em.assign(row, {
     schemaId: next.schemaId, state: next.state, stateChangedAt: next.stateChangedAt, traits: next.traits,
     metadataPublic: next.metadataPublic, metadataAdmin: next.metadataAdmin, externalId: next.externalId,
-    updatedAt: now,
+    updatedAt: now, publicJson: identityPublicJson(next),
   });
 
   // Sequential: inside a transaction these share one connection.
@@ -56,6 +57,7 @@ async function persistIdentityChanges(em: EntityManager, next: IdentityRecord): 
     }
   }
 
+  // Address rows are made equal to `next` in every column, as the read model written above shows them.
   for (const row of vas) {
     if (!next.verifiableAddresses.some((a) => a.id === row.id)) em.remove(row);
   }
@@ -63,20 +65,19 @@ async function persistIdentityChanges(em: EntityManager, next: IdentityRecord): 
     const row = vas.find((a) => a.id === address.id);
     const data = {
       via: address.via, value: address.value, verified: address.verified, verifiedAt: address.verifiedAt,
-      status: address.status, updatedAt: address.updatedAt,
+      status: address.status, createdAt: address.createdAt, updatedAt: address.updatedAt,
     };
     if (row) em.assign(row, data);
-    else em.create(VerifiableAddress, { ...data, id: address.id, identity: next.id, createdAt: address.createdAt });
+    else em.create(VerifiableAddress, { ...data, id: address.id, identity: next.id });
   }
   for (const row of ras) {
     if (!next.recoveryAddresses.some((a) => a.id === row.id)) em.remove(row);
   }
   for (const address of next.recoveryAddresses) {
-    if (ras.some((a) => a.id === address.id)) continue;
-    em.create(RecoveryAddress, {
-      id: address.id, identity: next.id, via: address.via, value: address.value,
-      createdAt: address.createdAt, updatedAt: address.updatedAt,
-    });
+    const row = ras.find((a) => a.id === address.id);
+    const data = { via: address.via, value: address.value, createdAt: address.createdAt, updatedAt: address.updatedAt };
+    if (row) em.assign(row, data);
+    else em.create(RecoveryAddress, { ...data, id: address.id, identity: next.id });
   }
 }
 

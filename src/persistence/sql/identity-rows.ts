@@ -3,10 +3,12 @@
  * are aggregated to JSON arrays in correlated subqueries, each in the order the entity queries used to read them
  * (credentials by creation time; identifiers and addresses by creation time, then value, in the database's own
  * collation). No entity hydration: the row maps straight to an IdentityRecord with the values MikroORM gave it.
- * A new identity is written the same way: one multi-row INSERT per table, the columns as MikroORM wrote them.
+ * A new identity is written the same way: one multi-row INSERT per table, the columns as MikroORM wrote them, with
+ * whoami's read model of it (session/identity-read-model.ts).
  */
 import type { EntityManager } from '@mikro-orm/core';
 import type { CredentialType, IdentityRecord, IdentityState } from '../../identity/identity.ts';
+import { identityPublicJson } from '../../session/identity-read-model.ts';
 import { jsonColumn, parseDbDate, parseNullableDate, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
 import { insertSql, jsonParam, placeholders, queryRows, type SqlDialect, type Write } from './statements.ts';
 
@@ -111,10 +113,14 @@ export async function loadIdentityByCredentialIdentifier(em: EntityManager, dial
 export function identityInserts(record: IdentityRecord): Write[] {
   const now = record.updatedAt;
   const parts = [{
-    sql: insertSql('identities', ['id', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id', 'organization_id', 'created_at', 'updated_at'], 1),
+    sql: insertSql('identities', [
+      'id', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id', 'organization_id',
+      'created_at', 'updated_at', 'public_json',
+    ], 1),
     params: [
       record.id, record.schemaId, record.state, record.stateChangedAt, jsonParam(record.traits), jsonParam(record.metadataPublic),
       jsonParam(record.metadataAdmin), record.externalId, record.organizationId, record.createdAt, now,
+      identityPublicJson(record),
     ] as unknown[],
   }];
   const credentials = record.credentials;

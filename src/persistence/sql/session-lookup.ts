@@ -1,8 +1,10 @@
 /**
- * The `whoami` hot path: ONE prepared SQL statement per dialect that returns a session row joined with its identity,
- * the identity's verifiable and recovery addresses and the TYPES of its credentials (aggregated to JSON inside the
- * same statement; the types let whoami enforce `required_aal: highest_available` without a second query). No ORM
- * entity hydration, no unit of work, no credential configs (hashes, secrets) loaded.
+ * The `whoami` hot path: ONE prepared SQL statement per dialect that returns a session row joined with its identity's
+ * row, whoami's read model of the identity (session/identity-read-model.ts: its JSON, kept beside the row by every
+ * write) and the TYPES of its credentials (aggregated inside the same statement, read live every time; they let
+ * whoami enforce `required_aal: highest_available` without a second query). An identity without a read model has
+ * its addresses aggregated instead. No ORM entity hydration, no unit of work, no credential configs (hashes, secrets)
+ * loaded; an identity from its read model is parsed only if something reads more than whoami needs.
  *
  * How the raw driver is reached (all of it lives in this module):
  * - `orm.em.getConnection().getKnex().client` is the knex Client MikroORM owns; its `acquireConnection()` /
@@ -33,6 +35,7 @@ import { setImmediate } from 'node:timers';
 import type { MikroORM } from '@mikro-orm/core';
 import { ReadBatcher, type Waiting } from '../../x/read-batcher.ts';
 import type { IdentityRecord, IdentityState } from '../../identity/identity.ts';
+import { identityFromReadModel, sortAddresses, type IdentityKeyColumns } from '../../session/identity-read-model.ts';
 import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from '../../session/session.ts';
 import { parseBool, parseDbDate, parseJson, parseNullableDate, parseNullableJson, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
 
@@ -79,21 +82,36 @@ export interface SessionLookup {
 }
 
 /** Name of the PostgreSQL prepared statement (bump the suffix whenever the text changes). */
-export const PG_STATEMENT_NAME = 'idflow_sessions_by_tokens_v3';
+export const PG_STATEMENT_NAME = 'idflow_sessions_by_tokens_v4';
 
+/**
+ * The session, the identity's key columns, its read model (session/identity-read-model.ts) and its credential kinds.
+ * Only an identity without a read model (a row written before it existed) has its other columns and its addresses
+ * read: each of those is a CASE, which does not evaluate the branch it does not take.
+ */
 const SESSION_COLUMNS = `s.id, s.identity_id, s.active, s.aal, s.authentication_methods, s.devices,
   s.authenticated_at, s.issued_at, s.expires_at, s.created_at, s.updated_at,
-  i.schema_id, i.state, i.state_changed_at, i.traits, i.metadata_public, i.metadata_admin, i.external_id,
-  i.organization_id, i.created_at AS identity_created_at, i.updated_at AS identity_updated_at`;
+  i.schema_id, i.state, i.external_id, i.organization_id, i.public_json`;
+
+const withoutReadModel = (column: string, as: string) => `CASE WHEN i.public_json IS NULL THEN ${column} END AS ${as}`;
+
+const IDENTITY_COLUMNS_WITHOUT_READ_MODEL = [
+  withoutReadModel('i.state_changed_at', 'state_changed_at'),
+  withoutReadModel('i.traits', 'traits'),
+  withoutReadModel('i.metadata_public', 'metadata_public'),
+  withoutReadModel('i.created_at', 'identity_created_at'),
+  withoutReadModel('i.updated_at', 'identity_updated_at'),
+].join(',\n  ');
 
 /** SQLite: `json_group_array` in correlated subqueries (always yields a JSON array, `[]` when empty). */
-export const SQLITE_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS},
-  (SELECT json_group_array(json_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
+export const SQLITE_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS}, i.metadata_admin,
+  ${IDENTITY_COLUMNS_WITHOUT_READ_MODEL},
+  ${withoutReadModel(`(SELECT json_group_array(json_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
       'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at))
-    FROM identity_verifiable_addresses a WHERE a.identity_id = s.identity_id) AS verifiable_addresses,
-  (SELECT json_group_array(json_object('id', r.id, 'value', r.value, 'via', r.via,
+    FROM identity_verifiable_addresses a WHERE a.identity_id = s.identity_id)`, 'verifiable_addresses')},
+  ${withoutReadModel(`(SELECT json_group_array(json_object('id', r.id, 'value', r.value, 'via', r.via,
       'created_at', r.created_at, 'updated_at', r.updated_at))
-    FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id) AS recovery_addresses,
+    FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id)`, 'recovery_addresses')},
   (SELECT json_group_array(k.kind) FROM (
       SELECT c.type AS kind FROM identity_credentials c WHERE c.identity_id = s.identity_id
       UNION ALL SELECT 'webauthn:mfa' FROM identity_credentials c WHERE c.identity_id = s.identity_id AND c.type = 'webauthn'
@@ -105,15 +123,18 @@ WHERE s.token_hash = ?`;
 /**
  * PostgreSQL: `json_agg` in correlated subqueries, `coalesce(..., '[]')` for identities without addresses. Many
  * token hashes at once (concurrent lookups share one statement, see PgSessionLookup); each row says whose it is.
+ * The admin metadata comes as text, parsed only if something reads it (whoami does not).
  */
 export const PG_SESSIONS_BY_TOKENS_SQL = `SELECT s.token_hash AS lookup_token_hash, ${SESSION_COLUMNS},
-  coalesce((SELECT json_agg(json_build_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
+  i.metadata_admin::text AS metadata_admin,
+  ${IDENTITY_COLUMNS_WITHOUT_READ_MODEL},
+  ${withoutReadModel(`coalesce((SELECT json_agg(json_build_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
       'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at)
       ORDER BY a.created_at, a.value)
-    FROM identity_verifiable_addresses a WHERE a.identity_id = s.identity_id), '[]'::json) AS verifiable_addresses,
-  coalesce((SELECT json_agg(json_build_object('id', r.id, 'value', r.value, 'via', r.via,
+    FROM identity_verifiable_addresses a WHERE a.identity_id = s.identity_id), '[]'::json)`, 'verifiable_addresses')},
+  ${withoutReadModel(`coalesce((SELECT json_agg(json_build_object('id', r.id, 'value', r.value, 'via', r.via,
       'created_at', r.created_at, 'updated_at', r.updated_at) ORDER BY r.created_at, r.value)
-    FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id), '[]'::json) AS recovery_addresses,
+    FROM identity_recovery_addresses r WHERE r.identity_id = s.identity_id), '[]'::json)`, 'recovery_addresses')},
   coalesce((SELECT json_agg(k.kind ORDER BY k.kind) FROM (
       SELECT c.type AS kind FROM identity_credentials c WHERE c.identity_id = s.identity_id
       UNION ALL SELECT 'webauthn:mfa' FROM identity_credentials c WHERE c.identity_id = s.identity_id AND c.type = 'webauthn'
@@ -419,7 +440,15 @@ function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
  * over every value); only the parsed JSON values (traits, metadata, methods, devices) are walked generically.
  */
 function freezeSession(session: ActiveSession): ActiveSession {
-  const identity = session.identity;
+  // An identity read from its read model froze itself, and what it parses when read (walking it here would parse it).
+  if (session.identityPublicJson === undefined) freezeIdentity(session.identity);
+  freezeJson(session.authenticationMethods);
+  freezeJson(session.devices);
+  Object.freeze(session.credentialTypes);
+  return Object.freeze(session);
+}
+
+function freezeIdentity(identity: IdentityRecord): void {
   for (const address of identity.verifiableAddresses) Object.freeze(address);
   for (const address of identity.recoveryAddresses) Object.freeze(address);
   Object.freeze(identity.verifiableAddresses);
@@ -429,10 +458,6 @@ function freezeSession(session: ActiveSession): ActiveSession {
   freezeJson(identity.metadataPublic);
   freezeJson(identity.metadataAdmin);
   Object.freeze(identity);
-  freezeJson(session.authenticationMethods);
-  freezeJson(session.devices);
-  Object.freeze(session.credentialTypes);
-  return Object.freeze(session);
 }
 
 function freezeJson(value: unknown): void {
@@ -444,15 +469,12 @@ function freezeJson(value: unknown): void {
 
 // ---- row mapping (dialect differences: see row-values.ts) ----
 
-const byCreatedThenValue = (a: { createdAt: Date; value: string }, b: { createdAt: Date; value: string }) =>
-  a.createdAt.getTime() - b.createdAt.getTime() || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0);
-
 /** Every column the lookup statements return (PostgreSQL's adds lookup_token_hash). */
 const SESSION_ROW_COLUMNS = [
   'id', 'identity_id', 'active', 'aal', 'authentication_methods', 'devices', 'authenticated_at', 'issued_at', 'expires_at',
   'created_at', 'updated_at', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin',
   'external_id', 'organization_id', 'identity_created_at', 'identity_updated_at', 'verifiable_addresses',
-  'recovery_addresses', 'credential_types',
+  'recovery_addresses', 'credential_types', 'public_json',
 ] as const;
 
 /** Where each column is in a row of values (rows are read by position: no per-row object keyed by name). */
@@ -468,27 +490,19 @@ export function sessionColumnIndex(names: readonly string[]): SessionColumnIndex
   return index;
 }
 
-const sortedAddresses = <T extends { createdAt: Date; value: string }>(addresses: T[]) => (addresses.length > 1 ? addresses.sort(byCreatedThenValue) : addresses);
-
 function mapRow(v: readonly unknown[], c: SessionColumnIndex): ActiveSession {
-  const verifiable = parseJson<Array<Record<string, unknown>>>(v[c.verifiable_addresses]) ?? [];
-  const recovery = parseJson<Array<Record<string, unknown>>>(v[c.recovery_addresses]) ?? [];
-  const identity: IdentityRecord = {
+  const publicJson = v[c.public_json];
+  const key = {
     id: String(v[c.identity_id]),
     schemaId: String(v[c.schema_id]),
     state: v[c.state] as IdentityState,
-    stateChangedAt: parseNullableDate(v[c.state_changed_at]),
-    traits: parseJson<Record<string, unknown>>(v[c.traits]),
-    metadataPublic: parseNullableJson(v[c.metadata_public]),
-    metadataAdmin: parseNullableJson(v[c.metadata_admin]),
     externalId: (v[c.external_id] as string | null) ?? null,
     organizationId: (v[c.organization_id] as string | null) ?? null,
-    createdAt: parseDbDate(v[c.identity_created_at]),
-    updatedAt: parseDbDate(v[c.identity_updated_at]),
-    verifiableAddresses: sortedAddresses(verifiable.map(verifiableAddressFromJson)),
-    recoveryAddresses: sortedAddresses(recovery.map(recoveryAddressFromJson)),
-    credentials: [],
   };
+  const metadataAdmin = v[c.metadata_admin];
+  const identity = typeof publicJson === 'string'
+    ? identityFromReadModel(key, publicJson, () => parseNullableJson(metadataAdmin))
+    : identityFromOwnRows(v, c, key);
   const credentialTypes = parseJson<string[]>(v[c.credential_types]) ?? [];
   return {
     id: String(v[c.id]),
@@ -504,5 +518,24 @@ function mapRow(v: readonly unknown[], c: SessionColumnIndex): ActiveSession {
     updatedAt: parseDbDate(v[c.updated_at]),
     identity,
     credentialTypes: credentialTypes.length > 1 ? credentialTypes.sort() : credentialTypes,
+    ...(typeof publicJson === 'string' ? { identityPublicJson: publicJson } : {}),
+  };
+}
+
+/** An identity written before its read model existed: mapped from its own columns and aggregated rows. */
+function identityFromOwnRows(v: readonly unknown[], c: SessionColumnIndex, key: IdentityKeyColumns): IdentityRecord {
+  const verifiable = parseJson<Array<Record<string, unknown>>>(v[c.verifiable_addresses]) ?? [];
+  const recovery = parseJson<Array<Record<string, unknown>>>(v[c.recovery_addresses]) ?? [];
+  return {
+    ...key,
+    stateChangedAt: parseNullableDate(v[c.state_changed_at]),
+    traits: parseJson<Record<string, unknown>>(v[c.traits]),
+    metadataPublic: parseNullableJson(v[c.metadata_public]),
+    metadataAdmin: parseNullableJson(v[c.metadata_admin]),
+    createdAt: parseDbDate(v[c.identity_created_at]),
+    updatedAt: parseDbDate(v[c.identity_updated_at]),
+    verifiableAddresses: sortAddresses(verifiable.map(verifiableAddressFromJson)),
+    recoveryAddresses: sortAddresses(recovery.map(recoveryAddressFromJson)),
+    credentials: [],
   };
 }

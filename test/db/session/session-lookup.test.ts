@@ -3,6 +3,8 @@ import { createSessionLookup, parseDbDate, SessionRowMemo, sessionColumnIndex } 
 import { Identity, RecoveryAddress, Session, VerifiableAddress } from '../../../entities/index.ts';
 import type { IssuedSession } from '../../../src/session/session-service.ts';
 import type { ActiveSession } from '../../../src/session/session.ts';
+import type { IdentityRecord } from '../../../src/identity/identity.ts';
+import { sessionWithIdentityText, toSessionJson } from '../../../src/session/session-json.ts';
 import { fastSha256Hex } from '../../../src/hash/sha256.ts';
 import Database from 'libsql';
 import { countDriverCalls as countCalls } from '../../support/driver-calls.ts';
@@ -117,13 +119,18 @@ for (const db of [...testDatabases(), sqliteFile]) {
       expect(Object.isFrozen(first!.identity.traits)).toBe(true);
       expect(Object.isFrozen(first!.identity.verifiableAddresses[0])).toBe(true);
 
-      await h.em().nativeUpdate(Identity, { id: identity.id }, { traits: { ...identity.traits, name: { first: 'Grace', last: 'Hopper' } } });
+      const stored = (await h.store.identities.get(identity.id))!;
+      await h.store.identities.save({ ...stored, traits: { ...stored.traits, name: { first: 'Grace', last: 'Hopper' } }, updatedAt: new Date() }, false);
       const renamed = await h.service.findByToken(token);
       expect(renamed).not.toBe(first);
       expect(renamed!.identity.traits).toMatchObject({ name: { first: 'Grace' } });
 
       const address = identity.verifiableAddresses.find((a) => !a.verified)!;
-      await h.em().nativeUpdate(VerifiableAddress, { id: address.id }, { verified: true, status: 'completed' });
+      const before = (await h.store.identities.get(identity.id))!;
+      await h.store.identities.save({
+        ...before,
+        verifiableAddresses: before.verifiableAddresses.map((a) => (a.id === address.id ? { ...a, verified: true, status: 'completed' as const } : a)),
+      }, false);
       const verified = await h.service.findByToken(token);
       expect(verified).not.toBe(renamed);
       expect(verified!.identity.verifiableAddresses.find((a) => a.id === address.id)).toMatchObject({ verified: true, status: 'completed' });
@@ -142,6 +149,8 @@ for (const db of [...testDatabases(), sqliteFile]) {
       await em.nativeUpdate(VerifiableAddress, { id: verifiedAddress.id }, { verifiedAt: beforeEpoch, createdAt: at(109), updatedAt: at(110) });
       await em.nativeUpdate(VerifiableAddress, { id: pendingAddress.id }, { createdAt: at(111), updatedAt: at(112) });
       await em.nativeUpdate(RecoveryAddress, { id: identity.recoveryAddresses[0].id }, { createdAt: at(113), updatedAt: at(114) });
+      // Rows edited by hand: the read model is cleared (README), so these are the identity's own columns and rows.
+      await em.nativeUpdate(Identity, { id: identity.id }, { publicJson: null });
       if (db.name === 'postgresql') {
         // 999 microseconds more on every datetime: rounding would carry each into the next millisecond
         const plus = (table: string, columns: string[], id: string) => em.getConnection().execute(
@@ -163,6 +172,79 @@ for (const db of [...testDatabases(), sqliteFile]) {
         [pendingAddress.id, null, at(111).toISOString(), at(112).toISOString()],
       ]);
       expect(i.recoveryAddresses.map((a) => [iso(a.createdAt), iso(a.updatedAt)])).toEqual([[at(113).toISOString(), at(114).toISOString()]]);
+    });
+
+    it('reads the identity from its read model as its own rows show it, after every kind of write; whoami answers the same text', async () => {
+      const identity = await createIdentity(h.store, { extraCredentials: ['totp'] });
+      const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
+      const later = (ms: number) => new Date(identity.updatedAt.getTime() + ms);
+      /** The lookup's identity (read model) against the identity's rows loaded afresh, and whoami's text both ways. */
+      const expectLookupMatchesRows = async () => {
+        const found = await h.service.findByToken(token);
+        const rows = (await h.store.identities.get(identity.id))!;
+        expect(found!.identityPublicJson).toBeDefined();
+        expect({ ...found!.identity }).toEqual({ ...rows, credentials: [] });
+        const spliced = sessionWithIdentityText(found!, schemaUrl);
+        expect(JSON.parse(spliced)).toEqual(toSessionJson({ ...found!, identity: rows }, { includeIdentity: true, schemaUrl }));
+        // The same bytes as serializing the looked-up session (keys in the same order).
+        expect(spliced).toBe(JSON.stringify(toSessionJson({ ...found!, identity: { ...found!.identity } }, { includeIdentity: true, schemaUrl })));
+        return found!;
+      };
+      await expectLookupMatchesRows();
+
+      const save = async (change: (record: IdentityRecord) => IdentityRecord) => {
+        await h.store.identities.save(change((await h.store.identities.get(identity.id))!), false);
+      };
+      await save((r) => ({ ...r, traits: { ...r.traits, name: { first: 'Ada', last: 'L' } }, metadataPublic: { plan: 'pro' }, metadataAdmin: { note: 'x' }, updatedAt: later(1) }));
+      expect((await expectLookupMatchesRows()).identity.metadataAdmin).toEqual({ note: 'x' });
+      await save((r) => ({
+        ...r, updatedAt: later(2),
+        verifiableAddresses: [
+          ...r.verifiableAddresses.map((a) => ({ ...a, verified: true, verifiedAt: later(2), status: 'completed' as const, updatedAt: later(2) })),
+          { id: crypto.randomUUID(), value: 'aaa-added@example.com', via: 'email' as const, verified: false, verifiedAt: null, status: 'pending' as const, createdAt: later(2), updatedAt: later(2) },
+        ],
+        recoveryAddresses: [],
+      }));
+      expect((await expectLookupMatchesRows()).identity.recoveryAddresses).toEqual([]);
+      await save((r) => ({ ...r, state: 'inactive', stateChangedAt: later(3), externalId: `ext-${identity.id}`, updatedAt: later(3) }));
+      expect(await h.service.findByToken(token)).toBeNull();
+      await save((r) => ({ ...r, state: 'active', stateChangedAt: later(4), updatedAt: later(4) }));
+      expect((await expectLookupMatchesRows()).identity.externalId).toBe(`ext-${identity.id}`);
+    });
+
+    it('decides on the identity\'s own rows, never on its read model: state and the credentials (AAL)', async () => {
+      const identity = await createIdentity(h.store);
+      const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
+      expect((await h.service.findByToken(token))?.credentialTypes).toEqual(['password']);
+      // Edited by hand without clearing the read model: what whoami decides on still follows the rows.
+      await h.em().getConnection().execute(`update identities set state = 'inactive' where id = ?`, [identity.id]);
+      expect(await h.service.findByToken(token)).toBeNull();
+      await h.em().getConnection().execute(`update identities set state = 'active' where id = ?`, [identity.id]);
+      const reactivated = await h.service.findByToken(token);
+      expect(JSON.parse(sessionWithIdentityText(reactivated!, schemaUrl)).identity.state).toBe('active');
+      await h.store.identities.save({
+        ...(await h.store.identities.get(identity.id))!,
+        credentials: [...(await h.store.identities.get(identity.id))!.credentials,
+          { id: crypto.randomUUID(), type: 'totp', identifiers: [identity.id], config: { secret: 's' }, version: 1, createdAt: new Date(), updatedAt: new Date() }],
+      }, false);
+      expect((await h.service.findByToken(token))?.credentialTypes).toEqual(['password', 'totp']);
+      await h.em().getConnection().execute(`delete from identity_credentials where identity_id = ? and type = 'totp'`, [identity.id]);
+      expect((await h.service.findByToken(token))?.credentialTypes).toEqual(['password']);
+    });
+
+    it('reads an identity without a read model (written before it existed) from its own rows, and whoami answers the same', async () => {
+      const identity = await createIdentity(h.store);
+      const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
+      const withModel = await h.service.findByToken(token);
+      const text = sessionWithIdentityText(withModel!, schemaUrl);
+      await h.em().nativeUpdate(Identity, { id: identity.id }, { publicJson: null });
+      const without = await h.service.findByToken(token);
+      expect(without!.identityPublicJson).toBeUndefined();
+      expect(without!.identity).toEqual({ ...withModel!.identity });
+      expect(JSON.parse(sessionWithIdentityText(without!, schemaUrl))).toEqual(JSON.parse(text));
+      // The next write of the identity writes its read model again.
+      await h.store.identities.save({ ...(await h.store.identities.get(identity.id))!, updatedAt: new Date() }, false);
+      expect((await h.service.findByToken(token))!.identityPublicJson).toBeDefined();
     });
 
     it('parses every datetime shape the drivers return', () => {
@@ -385,9 +467,10 @@ describe('session lookup (sqlite-file): the read-only whoami reader', () => {
 describe('SessionRowMemo', () => {
   const names = sessionColumnIndex(['id', 'identity_id', 'active', 'aal', 'authentication_methods', 'devices', 'authenticated_at', 'issued_at', 'expires_at',
     'created_at', 'updated_at', 'schema_id', 'state', 'state_changed_at', 'traits', 'metadata_public', 'metadata_admin', 'external_id',
-    'organization_id', 'identity_created_at', 'identity_updated_at', 'verifiable_addresses', 'recovery_addresses', 'credential_types']);
+    'organization_id', 'identity_created_at', 'identity_updated_at', 'verifiable_addresses', 'recovery_addresses', 'credential_types', 'public_json']);
+  /** A row of an identity without a read model (its own columns are read). */
   const values = (traits: unknown) => ['s1', 'i1', 1, 'aal1', '[]', '[]', 1, 1, 2, 1, 1, 'default', 'active', null, traits,
-    null, null, null, null, 1, 1, '[]', '[]', '["password"]'];
+    null, null, null, null, 1, 1, '[]', '[]', '["password"]', null];
 
   it('compares every column, parsed JSON (PostgreSQL) by content', () => {
     const memo = new SessionRowMemo();
@@ -414,6 +497,22 @@ describe('SessionRowMemo', () => {
       expect(Object.isFrozen(part)).toBe(true);
     }
     expect(() => { traits.name.first = 'B'; }).toThrow(TypeError);
+
+    // An identity read from its read model: the parts parsed on first read are frozen too.
+    const modelled = values(null);
+    modelled[24] = '{"state":"active","traits":{"name":{"first":"A"}},"verifiable_addresses":[{"id":"a1","value":"a@example.com","verified":false,'
+      + '"via":"email","status":"pending","created_at":"2026-01-01T00:00:00.001Z","updated_at":"2026-01-01T00:00:00.002Z"}],"recovery_addresses":[],'
+      + '"metadata_public":{"tags":["x"]},"created_at":"2026-01-01T00:00:00.000Z","updated_at":"2026-01-01T00:00:00.003Z","organization_id":null}';
+    modelled[16] = '{"note":{"by":"admin"}}';
+    const fromModel = memo.map('m', modelled, names);
+    const identity = fromModel.identity;
+    expect(identity.verifiableAddresses[0]).toMatchObject({ value: 'a@example.com', verifiedAt: null, createdAt: new Date('2026-01-01T00:00:00.001Z') });
+    for (const part of [fromModel, identity, identity.traits, (identity.traits as { name: object }).name, identity.verifiableAddresses,
+      identity.verifiableAddresses[0], identity.recoveryAddresses, identity.metadataPublic, identity.metadataAdmin, (identity.metadataAdmin as { note: object }).note]) {
+      expect(Object.isFrozen(part)).toBe(true);
+    }
+    expect(identity.updatedAt).toEqual(new Date('2026-01-01T00:00:00.003Z'));
+    expect({ ...identity }.traits).toEqual({ name: { first: 'A' } }); // a spread copies the parsed values
   });
 
   it('refuses a statement that lacks a column the mapping reads', () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IdentityRecord } from '../../../src/identity/identity.ts';
+import { identityPublicJson } from '../../../src/session/identity-read-model.ts';
 import {
   UniqueViolationError,
   type CourierMessageRecord, type SessionRecord, type Store,
@@ -189,6 +190,7 @@ export function storeParity(name: string, open: () => Promise<OpenedStore>): voi
           ...view,
           identity: { ...person, credentials: [], verifiableAddresses: [person.verifiableAddresses[1], person.verifiableAddresses[0]] },
           credentialTypes: ['password', 'totp'],
+          identityPublicJson: identityPublicJson(person),
         });
         expect(Object.isFrozen(found)).toBe(true);
         expect(Object.isFrozen(found!.identity.traits)).toBe(true);
