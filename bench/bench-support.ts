@@ -1,11 +1,95 @@
 /**
- * What the bench files share: waiting for a spawned server's line, whoami's latency histogram from /metrics, the
- * Express hello-world baseline and the Better Auth peer as processes of their own, and scratch PostgreSQL databases.
+ * What the bench files share: building and starting compiled idflow with the bench config, native API sign-ups,
+ * saturating a route with autocannon, waiting for a spawned server's line, whoami's latency histogram from /metrics,
+ * the Express hello-world baseline and the Better Auth peer as processes of their own, scratch PostgreSQL databases
+ * and CPU time from /proc.
  */
+import autocannon from 'autocannon';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { rotatingHeaders, type RotatingHeader } from './open-loop.ts';
+
+/** This checkout (the folder with package.json). */
+const root = fileURLToPath(new URL('../', import.meta.url));
+
+export const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Compiles the checkout at `checkout` into its dist/ (`npm run build`), with this checkout's TypeScript. */
+export function buildIdflow(checkout: string = root): void {
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: checkout, stdio: 'inherit' });
+}
+
+/**
+ * Writes the bench's idflow config to `file`: `dsn`, ports chosen by the system, rate limits off (so the load is not
+ * refused), breached-password check off (so registration is not waiting on a range service), a session on
+ * registration.
+ */
+export function writeIdflowConfig(file: string, dsn: string): void {
+  writeFileSync(file, [
+    `dsn: "${dsn}"`,
+    'serve: { public: { host: 127.0.0.1, port: 0 }, admin: { host: 127.0.0.1, port: 0 } }',
+    'secrets: { cookie: ["bench-cookie-secret-0123456789"], cipher: ["0123456789abcdef0123456789abcdef"] }',
+    'identity: { default_schema_id: default, schemas: [{ id: default, url: "file://' + join(root, 'schemas/default.schema.json') + '" }] }',
+    'selfservice: { default_browser_return_url: "http://127.0.0.1:4455/", methods: { password: { config: { haveibeenpwned_enabled: false } } }, flows: { registration: { after: { password: { hooks: [{ hook: session }] } } } } }',
+    'rate_limit: { enabled: false }',
+    'log: { level: warning }',
+  ].join('\n'));
+}
+
+/** `idflow migrate sql <dsn> --yes` with the compiled build of `checkout`. */
+export function migrateIdflow(dsn: string, checkout: string = root): void {
+  execFileSync(process.execPath, [join(checkout, 'dist/src/main.js'), 'migrate', 'sql', dsn, '--yes'], { stdio: 'ignore' });
+}
+
+/** `idflow serve --config <config>` with the compiled build of `checkout`, in a process of its own. */
+export function spawnIdflow(config: string, checkout: string = root): ChildProcess {
+  return spawn(process.execPath, [join(checkout, 'dist/src/main.js'), 'serve', '--config', config], { env: { ...process.env, LOG_LEVEL: 'info' } });
+}
+
+/** The public and admin base URLs a spawned idflow logs once it listens. */
+export async function idflowListening(idflow: ChildProcess): Promise<{ publicAddress: string; adminAddress: string }> {
+  const [, publicAddress, adminAddress] = await waitForLine(idflow, /"msg":"public API listening","address":"([^"]+)"[^\n]*\n[^\n]*"msg":"admin API listening","address":"([^"]+)"/);
+  return { publicAddress, adminAddress };
+}
+
+/** One native API flow (create + submit); resolves to the session token of the answer. */
+export async function submit(publicAddress: string, flowKind: 'registration' | 'login', body: object): Promise<string> {
+  const flowResponse = await fetch(`${publicAddress}/self-service/${flowKind}/api`);
+  const flow = await flowResponse.json() as { id: string };
+  const response = await fetch(`${publicAddress}/self-service/${flowKind}?flow=${flow.id}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const answer = await response.json() as { session_token?: string };
+  if (response.status !== 200 || !answer.session_token) throw new Error(`${flowKind}: ${response.status} ${JSON.stringify(answer).slice(0, 300)}`);
+  return answer.session_token;
+}
+
+export type HeadersFor = (index: number) => Record<string, string>;
+
+/** idflow's session header, rotating through `tokens` from `offset` on. */
+export const sessionTokens = (tokens: string[], offset = 0): RotatingHeader => ({ name: 'x-session-token', values: tokens, offset });
+export const sessionToken = (tokens: string[], offset = 0): HeadersFor => rotatingHeaders(sessionTokens(tokens, offset));
+
+/** Requests per second, client-side p99 in ms, and requests completed. */
+export interface LoadResult { rps: number; p99: number; requests: number }
+
+/** GETs `url` for `seconds` over `connections` (default 50) autocannon connections; throws on any non-2xx or error. */
+export async function saturate(url: string, headers: HeadersFor, seconds: number, connections = 50): Promise<LoadResult> {
+  let i = 0;
+  const result = await autocannon({
+    url, connections, duration: seconds,
+    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...headers(i++) } }) }],
+  });
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { rps: result.requests.average, p99: result.latency.p99, requests: result.requests.total };
+}
 
 export function waitForLine(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
@@ -118,14 +202,35 @@ export interface CpuSnapshot { main: number; otherThreads: number; postgres: num
 let clockTicks: number | undefined;
 const ticksToMs = (ticks: number) => (ticks * 1000) / (clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100);
 
-/** utime + stime of /proc/…/stat (fields 14 and 15; the command name may hold spaces, so count after its ')'). */
-const statTicks = (path: string): number => {
+/**
+ * utime + stime of /proc/…/stat (fields 14 and 15; the command name may hold spaces, so count after its ')'), plus
+ * cutime + cstime (16 and 17: its children that exited and were waited for) when `withChildren`.
+ */
+const statTicks = (path: string, withChildren = false): number => {
   const stat = readFileSync(path, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  return Number(fields[11]) + Number(fields[12]) + (withChildren ? Number(fields[13]) + Number(fields[14]) : 0);
 };
 
-/** Linux only (/proc); undefined elsewhere. PostgreSQL's processes are read only when `withPostgres` (else 0). */
+/**
+ * The whole machine's busy CPU time in ms so far, all CPUs together (/proc/stat: user, nice, system, irq, softirq and
+ * steal, i.e. all but idle and iowait); undefined without /proc.
+ */
+export function machineBusyMs(): number | undefined {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+    const busy = user + nice + system + irq + softirq + steal;
+    return Number.isFinite(busy) ? ticksToMs(busy) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Linux only (/proc); undefined elsewhere. PostgreSQL's processes are read only when `withPostgres` (else 0); their
+ * children's time counts too, so a backend or autovacuum worker that exits between two snapshots moves its CPU into
+ * the postmaster's instead of taking it out of the sum.
+ */
 export function cpuSnapshot(pid: number, withPostgres: boolean): CpuSnapshot | undefined {
   try {
     let main = 0;
@@ -139,7 +244,7 @@ export function cpuSnapshot(pid: number, withPostgres: boolean): CpuSnapshot | u
     for (const entry of withPostgres ? readdirSync('/proc') : []) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') postgres += statTicks(`/proc/${entry}/stat`);
+        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') postgres += statTicks(`/proc/${entry}/stat`, true);
       } catch {
         // gone meanwhile
       }

@@ -49,16 +49,17 @@
  *   BENCH_DATABASE_URL  PostgreSQL server for the scratch databases (unreachable: PostgreSQL rows say so)
  *   BENCH_JSON          where the figures are written
  */
-import autocannon from 'autocannon';
-import { openLoop, openLoopOnOwnThread, rotatingHeaders, type RotatingHeader } from './open-loop.ts';
-import { spawn, execFileSync } from 'node:child_process';
+import { openLoop, openLoopOnOwnThread } from './open-loop.ts';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, relative, resolve, isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load-config.ts';
 import { createPasswordHasher, type PasswordHasher } from '../src/hash/index.ts';
-import { cpuSnapshot, type CpuSnapshot, eventLoopMaxMs, ScratchDatabaseUnavailable, spawnBetterAuth, spawnHello, stop, waitForLine, whoamiBuckets, withScratchDatabase } from './bench-support.ts';
+import {
+  buildIdflow, cpuSnapshot, type CpuSnapshot, eventLoopMaxMs, type HeadersFor, idflowListening, median, migrateIdflow, saturate, ScratchDatabaseUnavailable,
+  sessionToken, sessionTokens, spawnBetterAuth, spawnHello, spawnIdflow, stop, submit, waitForLine, whoamiBuckets, withScratchDatabase, writeIdflowConfig,
+} from './bench-support.ts';
 import { growSessions, type SessionTarget } from './session-filler.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
@@ -74,11 +75,6 @@ const PASSWORD = 'bench passphrase 12345';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const JSON_PATH = resolve(process.env.BENCH_JSON ?? join(tmpdir(), 'idflow-bench-goals.json'));
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length === 0 ? NaN : sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const mib = (kib: number) => kib / 1024;
 
 /** VmRSS and VmHWM (peak) of a process, in KiB (Linux). */
@@ -126,17 +122,6 @@ async function closedLoop(clients: number, step: (i: number) => Promise<void>, d
   return { count, perSecond: (count * 1000) / (performance.now() - started), failures };
 }
 
-async function submit(publicAddress: string, flowKind: 'registration' | 'login', body: object): Promise<string> {
-  const flowResponse = await fetch(`${publicAddress}/self-service/${flowKind}/api`);
-  const flow = await flowResponse.json() as { id: string };
-  const response = await fetch(`${publicAddress}/self-service/${flowKind}?flow=${flow.id}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
-  const answer = await response.json() as { session_token?: string };
-  if (response.status !== 200 || !answer.session_token) throw new Error(`${flowKind}: ${response.status} ${JSON.stringify(answer).slice(0, 300)}`);
-  return answer.session_token;
-}
-
 /** Better Auth: one POST (its origin check wants a trusted Origin); resolves to the session cookie's value it set. */
 async function betterAuthPost(authAddress: string, path: string, body: object): Promise<string> {
   const response = await fetch(`${authAddress}${path}`, {
@@ -152,22 +137,6 @@ async function betterAuthPost(authAddress: string, path: string, body: object): 
 const betterAuthCookie = (cookies: string[]): HeadersFor => (i) => ({ cookie: `better-auth.session_token=${cookies[i % cookies.length]}` });
 
 interface Saturated { rps: number; p99: number }
-
-type HeadersFor = (index: number) => Record<string, string>;
-
-/** idflow's session header, rotating through `tokens` from `offset` on. */
-const sessionTokens = (tokens: string[], offset = 0): RotatingHeader => ({ name: 'x-session-token', values: tokens, offset });
-const sessionToken = (tokens: string[], offset = 0): HeadersFor => rotatingHeaders(sessionTokens(tokens, offset));
-
-async function saturate(url: string, headers: HeadersFor, seconds: number): Promise<Saturated> {
-  let i = 0;
-  const result = await autocannon({
-    url, connections: CONNECTIONS, duration: seconds,
-    requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, headers: { ...req.headers, ...headers(i++) } }) }],
-  });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return { rps: result.requests.average, p99: result.latency.p99 };
-}
 
 const shareWithin = (before: Map<number, number>, after: Map<number, number>, le: number): number | undefined => {
   const count = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
@@ -214,16 +183,8 @@ interface Databases { idflowDsn: string; sessions: SessionTarget; betterAuthDsn:
 async function measureDatabase(database: 'sqlite' | 'postgresql', databases: Databases, dir: string, helloUrl: string): Promise<DatabaseFigures> {
   const dsn = databases.idflowDsn;
   const config = join(dir, `idflow-${database}.yml`);
-  writeFileSync(config, [
-    `dsn: "${dsn}"`,
-    'serve: { public: { host: 127.0.0.1, port: 0 }, admin: { host: 127.0.0.1, port: 0 } }',
-    'secrets: { cookie: ["bench-cookie-secret-0123456789"], cipher: ["0123456789abcdef0123456789abcdef"] }',
-    'identity: { default_schema_id: default, schemas: [{ id: default, url: "file://' + join(root, 'schemas/default.schema.json') + '" }] }',
-    'selfservice: { default_browser_return_url: "http://127.0.0.1:4455/", methods: { password: { config: { haveibeenpwned_enabled: false } } }, flows: { registration: { after: { password: { hooks: [{ hook: session }] } } } } }',
-    'rate_limit: { enabled: false }',
-    'log: { level: warning }',
-  ].join('\n'));
-  execFileSync(process.execPath, [join(root, 'dist/src/main.js'), 'migrate', 'sql', dsn, '--yes'], { stdio: 'ignore' });
+  writeIdflowConfig(config, dsn);
+  migrateIdflow(dsn);
 
   // The ceiling: the hasher idflow builds from this very config (native argon2id if present), all cores busy.
   const hasher = createPasswordHasher(loadConfig({ file: config, env: {} }).config.hashers);
@@ -237,10 +198,10 @@ async function measureDatabase(database: 'sqlite' | 'postgresql', databases: Dat
     throw err;
   }
 
-  const idflow = spawn(process.execPath, [join(root, 'dist/src/main.js'), 'serve', '--config', config], { env: { ...process.env, LOG_LEVEL: 'info' } });
+  const idflow = spawnIdflow(config);
   const betterAuth = spawnBetterAuth(root, database, databases.betterAuthDsn);
   try {
-    const [, publicAddress, adminAddress] = await waitForLine(idflow, /"msg":"public API listening","address":"([^"]+)"[^\n]*\n[^\n]*"msg":"admin API listening","address":"([^"]+)"/);
+    const { publicAddress, adminAddress } = await idflowListening(idflow);
     const [, betterAuthPort] = await waitForLine(betterAuth, /better-auth listening on (\d+)/);
     const authAddress = `http://127.0.0.1:${betterAuthPort}/api/auth`;
     await new Promise((r) => setTimeout(r, 1000));
@@ -478,7 +439,7 @@ export default async function run(): Promise<void> {
   if (!(SESSIONS > SCALE_FROM)) throw new Error(`BENCH_SESSIONS (${SESSIONS}) must exceed ${SCALE_FROM}`);
   const inRepo = relative(root, JSON_PATH);
   if (!inRepo.startsWith('..') && !isAbsolute(inRepo)) throw new Error(`BENCH_JSON ${JSON_PATH} is inside the repository; write it elsewhere`);
-  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  buildIdflow();
   const dir = mkdtempSync(join(tmpdir(), 'idflow-bench-goals-'));
   const helloProcess = spawnHello(root);
   const figures = new Map<string, DatabaseFigures | string>();
