@@ -8,7 +8,7 @@ import { corsMiddleware } from '../middleware/cors.ts';
 import { healthRoutes } from '../health.routes.ts';
 import { schemasRoutes } from './schemas.routes.ts';
 import { selfServiceFlowRoutes } from './selfservice/flows.routes.ts';
-import { sessionsRoutes, whoamiRoutes } from './sessions.routes.ts';
+import { sessionsRoutes, WHOAMI_PATH, whoamiHandler } from './sessions.routes.ts';
 import { logoutRoutes } from './logout.routes.ts';
 import { selfServiceErrorsRoutes } from './errors.routes.ts';
 import { wellKnownRoutes } from './well-known.routes.ts';
@@ -18,14 +18,14 @@ export interface AppState {
 }
 
 export function createPublicApp(registry: Registry, state: AppState): Express {
-  const app = createBaseApp(registry.metrics, registry.config.serve.public.trusted_proxies ?? [], 'serve.public.trusted_proxies');
-  app.use(noStore(/^\/(self-service|sessions)(\/|$)/));
   // Kratos runs CORS ahead of every route (and of CSRF): preflights end there.
   const cors = corsMiddleware(registry.config.serve.public.cors, {
     key: 'serve.public.cors', dev: registry.config.dev, warn: (message) => registry.logger.warn(message),
   });
-  if (cors) app.use(cors);
-  app.use(whoamiRoutes(registry)); // the hottest route first: no other router's layers to walk
+  const prelude = [noStore(/^\/(self-service|sessions)(\/|$)/), ...(cors ? [cors] : [])];
+  const app = createBaseApp(registry.metrics, registry.config.serve.public.trusted_proxies ?? [], 'serve.public.trusted_proxies', prelude);
+  // The hottest route first, on the app's own router: no other router's layers to walk, no router of its own.
+  app.all(WHOAMI_PATH, whoamiHandler(registry));
   app.use(healthRoutes({
     pingDatabase: () => pingDatabase(registry),
     isAcceptingTraffic: () => state.accepting,

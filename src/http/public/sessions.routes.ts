@@ -22,12 +22,13 @@ function requireWhoamiAal(registry: Registry, session: RequestSession['session']
   throw sessionAal2Required(new URL('self-service/login/browser?aal=aal2', registry.urls.public).toString());
 }
 
+export const WHOAMI_PATH = '/sessions/whoami';
+
 /**
- * whoami is the hottest path of any deployment: one indexed lookup, no credentials loaded. It is mounted ahead
- * of body parsing, which it doesn't need.
+ * whoami is the hottest path of any deployment: one indexed lookup, no credentials loaded. Mounted at WHOAMI_PATH
+ * for every method, ahead of body parsing, which it doesn't need.
  */
-export function whoamiRoutes(registry: Registry): Router {
-  const router = Router();
+export function whoamiHandler(registry: Registry): (req: Request, res: Response) => Promise<void> {
   // The lookup hands back the same frozen session object while its row is unchanged (SessionRowMemo), so its
   // serialized body is computed once per row version.
   const bodies = new WeakMap<RequestSession['session'], string>();
@@ -40,7 +41,7 @@ export function whoamiRoutes(registry: Registry): Router {
     return text;
   };
 
-  router.all('/sessions/whoami', async (req: Request, res: Response) => {
+  return async (req: Request, res: Response) => {
     if (req.method === 'OPTIONS') {
       res.status(204).end();
       return;
@@ -72,8 +73,7 @@ export function whoamiRoutes(registry: Registry): Router {
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(text));
     res.end(text);
-  });
-  return router;
+  };
 }
 
 export function sessionsRoutes(registry: Registry): Router {
