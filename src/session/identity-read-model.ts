@@ -38,7 +38,10 @@ export function identityJsonText(key: Pick<IdentityRecord, 'id' | 'schemaId' | '
     + `"state":${JSON.stringify(key.state)},${publicJson.slice(1)}`;
 }
 
-/** What the lookup reads of an identity's own row beside its read model: whatever whoami decides on. */
+/**
+ * What the lookup reads of the identity's row itself beside its read model: what whoami decides on (the state) and
+ * what its answer needs without parsing anything (id, schema, the external id a tokenized session carries).
+ */
 export interface IdentityKeyColumns {
   id: string;
   schemaId: string;

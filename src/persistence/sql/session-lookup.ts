@@ -87,24 +87,25 @@ export const PG_STATEMENT_NAME = 'idflow_sessions_by_tokens_v4';
 /**
  * The session, the identity's key columns, its read model (session/identity-read-model.ts) and its credential kinds.
  * Only an identity without a read model (a row written before it existed) has its other columns and its addresses
- * read: each of those is a CASE, which does not evaluate the branch it does not take.
+ * read: each of those is a CASE, which does not evaluate the branch it does not take. The metadata come as JSON text
+ * on both databases (pg would parse them, and a JSON string value would then be parsed twice), parsed only if read.
  */
 const SESSION_COLUMNS = `s.id, s.identity_id, s.active, s.aal, s.authentication_methods, s.devices,
   s.authenticated_at, s.issued_at, s.expires_at, s.created_at, s.updated_at,
-  i.schema_id, i.state, i.external_id, i.organization_id, i.public_json`;
+  i.schema_id, i.state, i.external_id, i.organization_id, i.public_json, CAST(i.metadata_admin AS text) AS metadata_admin`;
 
 const withoutReadModel = (column: string, as: string) => `CASE WHEN i.public_json IS NULL THEN ${column} END AS ${as}`;
 
 const IDENTITY_COLUMNS_WITHOUT_READ_MODEL = [
   withoutReadModel('i.state_changed_at', 'state_changed_at'),
   withoutReadModel('i.traits', 'traits'),
-  withoutReadModel('i.metadata_public', 'metadata_public'),
+  withoutReadModel('CAST(i.metadata_public AS text)', 'metadata_public'),
   withoutReadModel('i.created_at', 'identity_created_at'),
   withoutReadModel('i.updated_at', 'identity_updated_at'),
 ].join(',\n  ');
 
 /** SQLite: `json_group_array` in correlated subqueries (always yields a JSON array, `[]` when empty). */
-export const SQLITE_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS}, i.metadata_admin,
+export const SQLITE_SESSION_BY_TOKEN_SQL = `SELECT ${SESSION_COLUMNS},
   ${IDENTITY_COLUMNS_WITHOUT_READ_MODEL},
   ${withoutReadModel(`(SELECT json_group_array(json_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
       'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at))
@@ -123,10 +124,8 @@ WHERE s.token_hash = ?`;
 /**
  * PostgreSQL: `json_agg` in correlated subqueries, `coalesce(..., '[]')` for identities without addresses. Many
  * token hashes at once (concurrent lookups share one statement, see PgSessionLookup); each row says whose it is.
- * The admin metadata comes as text, parsed only if something reads it (whoami does not).
  */
 export const PG_SESSIONS_BY_TOKENS_SQL = `SELECT s.token_hash AS lookup_token_hash, ${SESSION_COLUMNS},
-  i.metadata_admin::text AS metadata_admin,
   ${IDENTITY_COLUMNS_WITHOUT_READ_MODEL},
   ${withoutReadModel(`coalesce((SELECT json_agg(json_build_object('id', a.id, 'value', a.value, 'via', a.via, 'verified', a.verified,
       'verified_at', a.verified_at, 'status', a.status, 'created_at', a.created_at, 'updated_at', a.updated_at)

@@ -233,9 +233,13 @@ for (const db of [...testDatabases(), sqliteFile]) {
     });
 
     it('reads an identity without a read model (written before it existed) from its own rows, and whoami answers the same', async () => {
-      const identity = await createIdentity(h.store);
+      const created = await createIdentity(h.store);
+      // Metadata may be any JSON value: a string must come back a string on both paths (not parsed twice).
+      await h.store.identities.save({ ...(await h.store.identities.get(created.id))!, metadataPublic: 'plain text', metadataAdmin: 7 }, false);
+      const identity = (await h.store.identities.get(created.id))!;
       const { token } = await h.issue({ identityId: identity.id, methods: [{ method: 'password', aal: 'aal1' }] });
       const withModel = await h.service.findByToken(token);
+      expect([withModel!.identity.metadataPublic, withModel!.identity.metadataAdmin]).toEqual(['plain text', 7]);
       const text = sessionWithIdentityText(withModel!, schemaUrl);
       await h.em().nativeUpdate(Identity, { id: identity.id }, { publicJson: null });
       const without = await h.service.findByToken(token);
