@@ -12,8 +12,8 @@ import { runWrites } from './writes.ts';
 
 /**
  * Makes the stored rows of an existing identity equal to `next` (and whoami's read model of it, written in the same
- * flush), keeping row ids of unchanged credentials, identifiers and addresses. Only persists; the caller flushes inside its transaction. (A new identity's rows are
- * identityInserts.)
+ * flush), keeping row ids of unchanged credentials, identifiers and addresses. Only persists; the caller flushes
+ * inside its transaction. (A new identity's rows are identityInserts.)
  */
 async function persistIdentityChanges(em: EntityManager, next: IdentityRecord): Promise<void> {
   const now = next.updatedAt;
