@@ -17,7 +17,10 @@
  * Knobs (environment): AB_BASE (default HEAD), AB_DB (postgresql | sqlite, default postgresql), AB_ROUNDS (6),
  * AB_SECONDS (3), AB_USERS (1100), BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres), and
  * AB_B: a git revision to build in a worktree of its own as B instead of the working tree (AB_B=HEAD with the default
- * AB_BASE is an A/A run, showing the noise), AB_SIGNUPS (both | a | b: which server signs the users up).
+ * AB_BASE is an A/A run, showing the noise), AB_SIGNUPS (both | a | b: which server signs the users up), and
+ * AB_PROFILE=1: both servers run with `--cpu-prof`, and the summary lists the event loop's busiest functions in each,
+ * as shares of the samples taken during that server's own load phases (cpu-profile.ts) — the way to tell apart a
+ * change smaller than the rounds' spread.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
@@ -28,6 +31,7 @@ import {
   buildIdflow, cpuSnapshot, idflowListening, machineBusyMs, median, migrateIdflow, saturate, sessionToken, spawnHello, spawnIdflow, stop, submit,
   waitForLine, withScratchDatabase, writeIdflowConfig,
 } from './bench-support.ts';
+import { printShares, profileOf, selfTimeShares, type Window } from './cpu-profile.ts';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const BASE = process.env.AB_BASE ?? 'HEAD';
@@ -38,6 +42,7 @@ const SECONDS = Number(process.env.AB_SECONDS ?? 3);
 const USERS = Number(process.env.AB_USERS ?? 1100);
 /** Which server signs the users up: both in turn (default), or only one (when only its build writes what it reads). */
 const SIGN_UPS = (process.env.AB_SIGNUPS ?? 'both').toUpperCase();
+const PROFILE = process.env.AB_PROFILE === '1';
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CLIENTS = availableParallelism() * 4;
 const PASSWORD = 'bench passphrase 12345';
@@ -116,10 +121,11 @@ async function compare(dsn: string, dir: string, checkouts: Record<Name, string>
   try {
     const helloProcess = spawnHello(root);
     children.push(helloProcess);
-    const a = spawnIdflow(config, checkouts.A);
+    const profileArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+    const a = spawnIdflow(config, checkouts.A, profileArgs);
     children.push(a);
     const addressA = (await idflowListening(a)).publicAddress;
-    const b = spawnIdflow(config, checkouts.B);
+    const b = spawnIdflow(config, checkouts.B, profileArgs);
     children.push(b);
     const addressB = (await idflowListening(b)).publicAddress;
     const [, helloPort] = await waitForLine(helloProcess, /hello listening on (\d+)/);
@@ -159,11 +165,15 @@ async function compare(dsn: string, dir: string, checkouts: Record<Name, string>
     await saturate(whoamiUrl('A'), headers(), 2);
     await saturate(whoamiUrl('B'), headers(), 2);
 
+    /** Each server's own load phases, in the clock of CPU profiles (cpu-profile.ts). */
+    const windows: Record<Name, Window[]> = { A: [], B: [] };
     const measure = async (name: Name): Promise<Phase> => {
       const pid = servers[name].child.pid!;
       const idlePid = servers[name === 'A' ? 'B' : 'A'].child.pid!;
       const [before, idleBefore, busyBefore, started] = [cpuSnapshot(pid, withPostgres), cpuSnapshot(idlePid, false), machineBusyMs(), performance.now()];
+      const from = Number(process.hrtime.bigint() / 1000n);
       const load = await saturate(whoamiUrl(name), headers(), SECONDS);
+      windows[name].push({ from, to: Number(process.hrtime.bigint() / 1000n) });
       const [after, idleAfter, busyAfter, elapsed] = [cpuSnapshot(pid, withPostgres), cpuSnapshot(idlePid, false), machineBusyMs(), performance.now() - started];
       if (!before || !after || !idleBefore || !idleAfter || busyBefore === undefined || busyAfter === undefined) return { rps: load.rps };
       const server = after.main + after.otherThreads - before.main - before.otherThreads;
@@ -195,6 +205,12 @@ async function compare(dsn: string, dir: string, checkouts: Record<Name, string>
         `hello ${rps(hello)} req/s   CPU µs/req A ${cpu(round.A)}, B ${cpu(round.B)}`);
     }
     summarize(rounds);
+    if (PROFILE) {
+      await Promise.all([stop(a), stop(b)]); // a profile is written when its process exits
+      const [fileA, fileB] = [profileOf(dir, a.pid!), profileOf(dir, b.pid!)];
+      if (fileA === undefined || fileB === undefined) throw new Error(`AB_PROFILE: no profile written in ${dir}`);
+      printShares(selfTimeShares(fileA, windows.A), selfTimeShares(fileB, windows.B));
+    }
   } finally {
     await Promise.all(children.map(stop));
   }

@@ -48,9 +48,9 @@ export function migrateIdflow(dsn: string, checkout: string = root): void {
   execFileSync(process.execPath, [join(checkout, 'dist/src/main.js'), 'migrate', 'sql', dsn, '--yes'], { stdio: 'ignore' });
 }
 
-/** `idflow serve --config <config>` with the compiled build of `checkout`, in a process of its own. */
-export function spawnIdflow(config: string, checkout: string = root): ChildProcess {
-  return spawn(process.execPath, [join(checkout, 'dist/src/main.js'), 'serve', '--config', config], { env: { ...process.env, LOG_LEVEL: 'info' } });
+/** `idflow serve --config <config>` with the compiled build of `checkout`, in a process of its own (`nodeArgs` first). */
+export function spawnIdflow(config: string, checkout: string = root, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, join(checkout, 'dist/src/main.js'), 'serve', '--config', config], { env: { ...process.env, LOG_LEVEL: 'info' } });
 }
 
 /** The public and admin base URLs a spawned idflow logs once it listens. */
