@@ -35,7 +35,7 @@ import { setImmediate } from 'node:timers';
 import type { MikroORM } from '@mikro-orm/core';
 import { ReadBatcher, type Waiting } from '../../x/read-batcher.ts';
 import type { IdentityRecord, IdentityState } from '../../identity/identity.ts';
-import { identityFromReadModel, sortAddresses, type IdentityKeyColumns } from '../../session/identity-read-model.ts';
+import { sortAddresses } from '../../session/identity-read-model.ts';
 import type { ActiveSession, AuthenticationMethodRecord, AuthenticatorAssuranceLevel, SessionDeviceRecord } from '../../session/session.ts';
 import { parseBool, parseDbDate, parseJson, parseNullableDate, parseNullableJson, recoveryAddressFromJson, verifiableAddressFromJson } from './row-values.ts';
 
@@ -500,7 +500,7 @@ function mapRow(v: readonly unknown[], c: SessionColumnIndex): ActiveSession {
   };
   const metadataAdmin = v[c.metadata_admin];
   const identity = typeof publicJson === 'string'
-    ? identityFromReadModel(key, publicJson, () => parseNullableJson(metadataAdmin))
+    ? identityFromReadModel(key, publicJson, metadataAdmin)
     : identityFromOwnRows(v, c, key);
   const credentialTypes = parseJson<string[]>(v[c.credential_types]) ?? [];
   return {
@@ -519,6 +519,55 @@ function mapRow(v: readonly unknown[], c: SessionColumnIndex): ActiveSession {
     credentialTypes: credentialTypes.length > 1 ? credentialTypes.sort() : credentialTypes,
     ...(typeof publicJson === 'string' ? { identityPublicJson: publicJson } : {}),
   };
+}
+
+/**
+ * What the lookup reads of the identity's row itself beside its read model: what whoami decides on (the state) and
+ * what its answer needs without parsing anything (id, schema, the external id a tokenized session carries).
+ */
+type IdentityKeyColumns = Pick<IdentityRecord, 'id' | 'schemaId' | 'state' | 'externalId' | 'organizationId'>;
+
+const NO_CREDENTIALS = Object.freeze([]) as unknown as IdentityRecord['credentials'];
+
+/**
+ * An identity backed by its read model (session/identity-read-model.ts): the key columns are plain values; the rest
+ * is parsed from `publicJson` (and frozen) the first time any of it is read — whoami's answer never reads it. The
+ * getters are the object's own enumerable properties, so a spread or structuredClone copies their values.
+ */
+function identityFromReadModel(key: IdentityKeyColumns, publicJson: string, metadataAdmin: unknown): IdentityRecord {
+  let parsed: IdentityRecord | undefined;
+  const model = () => (parsed ??= parseReadModel(key, publicJson, metadataAdmin));
+  return Object.freeze({
+    ...key,
+    credentials: NO_CREDENTIALS,
+    get stateChangedAt() { return model().stateChangedAt; },
+    get traits() { return model().traits; },
+    get metadataPublic() { return model().metadataPublic; },
+    get metadataAdmin() { return model().metadataAdmin; },
+    get createdAt() { return model().createdAt; },
+    get updatedAt() { return model().updatedAt; },
+    get verifiableAddresses() { return model().verifiableAddresses; },
+    get recoveryAddresses() { return model().recoveryAddresses; },
+  });
+}
+
+/** The read model's JSON (Kratos's identity fields: the same keys the aggregated rows have) as a frozen record. */
+function parseReadModel(key: IdentityKeyColumns, publicJson: string, metadataAdmin: unknown): IdentityRecord {
+  const json = JSON.parse(publicJson) as Record<string, unknown>;
+  const identity: IdentityRecord = {
+    ...key,
+    stateChangedAt: parseNullableDate(json.state_changed_at),
+    traits: json.traits as Record<string, unknown>,
+    metadataPublic: json.metadata_public ?? null,
+    metadataAdmin: parseNullableJson(metadataAdmin),
+    createdAt: parseDbDate(json.created_at),
+    updatedAt: parseDbDate(json.updated_at),
+    verifiableAddresses: (json.verifiable_addresses as Array<Record<string, unknown>>).map(verifiableAddressFromJson),
+    recoveryAddresses: (json.recovery_addresses as Array<Record<string, unknown>>).map(recoveryAddressFromJson),
+    credentials: NO_CREDENTIALS,
+  };
+  freezeIdentity(identity);
+  return identity;
 }
 
 /** An identity written before its read model existed: mapped from its own columns and aggregated rows. */
