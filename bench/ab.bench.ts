@@ -21,6 +21,11 @@
  * AB_PROFILE=1: both servers run with `--cpu-prof`, and the summary lists the event loop's busiest functions in each,
  * as shares of the samples taken during that server's own load phases (cpu-profile.ts) — the way to tell apart a
  * change smaller than the rounds' spread.
+ *
+ * AB_MEASURE=login measures one login over one connection instead of whoami throughput: AB_LOGINS pairs of sequential
+ * native password logins, one on each server (A first in even pairs, B first in odd ones; each flow created before
+ * the clock starts), and prints the median login time of each and the median of the per-pair difference B − A, the
+ * figure a change of a fraction of a millisecond shows in while the machine's speed drifts.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
@@ -43,6 +48,8 @@ const USERS = Number(process.env.AB_USERS ?? 1100);
 /** Which server signs the users up: both in turn (default), or only one (when only its build writes what it reads). */
 const SIGN_UPS = (process.env.AB_SIGNUPS ?? 'both').toUpperCase();
 const PROFILE = process.env.AB_PROFILE === '1';
+const MEASURE = process.env.AB_MEASURE ?? 'whoami';
+const LOGINS = Number(process.env.AB_LOGINS ?? 200);
 const PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const CLIENTS = availableParallelism() * 4;
 const PASSWORD = 'bench passphrase 12345';
@@ -60,7 +67,8 @@ const git = (...args: string[]) => execFileSync('git', ['-C', root, ...args], { 
 
 export default async function run(): Promise<void> {
   if (DB !== 'postgresql' && DB !== 'sqlite') throw new Error(`AB_DB must be postgresql or sqlite, not ${DB}`);
-  for (const [name, value, least] of [['AB_ROUNDS', ROUNDS, 1], ['AB_SECONDS', SECONDS, 1], ['AB_USERS', USERS, 2]] as const) {
+  if (MEASURE !== 'whoami' && MEASURE !== 'login') throw new Error(`AB_MEASURE must be whoami or login, not ${MEASURE}`);
+  for (const [name, value, least] of [['AB_ROUNDS', ROUNDS, 1], ['AB_SECONDS', SECONDS, 1], ['AB_USERS', USERS, 2], ['AB_LOGINS', LOGINS, 2]] as const) {
     if (!Number.isInteger(value) || value < least) throw new Error(`${name} must be an integer >= ${least}, not ${value}`);
   }
   const commit = (revision: string) => git('rev-parse', '--verify', `${revision}^{commit}`);
@@ -158,6 +166,11 @@ async function compare(dsn: string, dir: string, checkouts: Record<Name, string>
       if (response.status !== 200) throw new Error(`whoami on ${name} with the other server's token: ${response.status}`);
     }
 
+    if (MEASURE === 'login') {
+      await compareLogins(servers, tokens.length);
+      return;
+    }
+
     const helloUrl = `http://127.0.0.1:${helloPort}/hello`;
     const headers = () => sessionToken(tokens);
     // Warm-up (JIT, connections, caches), not counted.
@@ -214,6 +227,37 @@ async function compare(dsn: string, dir: string, checkouts: Record<Name, string>
   } finally {
     await Promise.all(children.map(stop));
   }
+}
+
+/** One native password login of user `i` on `address`, in ms, the flow created before the clock starts. */
+async function timedLogin(address: string, i: number): Promise<number> {
+  const flow = await fetch(`${address}/self-service/login/api`).then((r) => r.json()) as { id: string };
+  const started = performance.now();
+  const response = await fetch(`${address}/self-service/login?flow=${flow.id}`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ method: 'password', identifier: `ab-${i}@example.com`, password: PASSWORD }),
+  });
+  await response.arrayBuffer();
+  const elapsed = performance.now() - started;
+  if (response.status !== 200) throw new Error(`login on ${address}: ${response.status}`);
+  return elapsed;
+}
+
+async function compareLogins(servers: Record<Name, { address: string }>, users: number): Promise<void> {
+  for (let i = 0; i < 20; i++) await timedLogin(servers[i % 2 ? 'B' : 'A'].address, i % users); // warm-up
+  console.log(`${LOGINS} pairs of sequential logins, one connection, alternating which server goes first`);
+  const pairs: Array<{ first: Name; A: number; B: number }> = [];
+  for (let i = 0; i < LOGINS; i++) {
+    const first: Name = i % 2 ? 'B' : 'A';
+    const times = {} as Record<Name, number>;
+    for (const name of first === 'A' ? ['A', 'B'] as const : ['B', 'A'] as const) times[name] = await timedLogin(servers[name].address, i % users);
+    pairs.push({ first, ...times });
+  }
+  const ms = (values: number[]) => `${median(values).toFixed(2)} ms`;
+  const diff = (list: typeof pairs) => ms(list.map((p) => p.B - p.A));
+  console.log(`summary (${DB}, ${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}, node ${process.version}):`);
+  console.log(`  one login, median: A ${ms(pairs.map((p) => p.A))}, B ${ms(pairs.map((p) => p.B))}`);
+  console.log(`  B − A per pair, median: ${diff(pairs)} (A first ${diff(pairs.filter((p) => p.first === 'A'))}, B first ${diff(pairs.filter((p) => p.first === 'B'))})`);
 }
 
 function summarize(rounds: Round[]): void {
