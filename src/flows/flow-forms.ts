@@ -9,7 +9,7 @@ import { KratosError, sessionAal2Required, sessionInactive, securityIdentityMism
 import { requestContext } from '../hooks/web-hooks.ts';
 import { toIdentityJson } from '../identity/identity-json.ts';
 import type { IdentityRecord } from '../identity/identity.ts';
-import type { Capability, Changes, Json, Method, MethodContext, Outcome } from '../methods/method.ts';
+import type { Capability, Changes, HeadStart, Json, Method, MethodContext, Outcome } from '../methods/method.ts';
 import type { FlowKind, FlowRecord, FlowType, SessionPatch } from '../persistence/store.ts';
 import type { SessionView } from '../session/session.ts';
 import { credentialKinds, satisfiesAal } from '../session/aal.ts';
@@ -78,7 +78,12 @@ export interface Actor {
 }
 
 /** What one attempt of a submit produced besides the snapshot; committed together. */
+/** A head start the submitted method made on this submission (see HeadStart), begun. */
+export interface BegunHeadStart { methodId: string; headStart: HeadStart }
+
 export interface Attempt {
+  /** The first attempt's head start, until the method it belongs to runs (a retry reads everything afresh). */
+  headStart?: BegunHeadStart;
   outcome?: Outcome;
   methodId?: string;
   failure?: unknown;

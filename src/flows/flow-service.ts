@@ -20,7 +20,7 @@ import { message } from '../text/message.ts';
 import { verifyCsrfToken } from '../x/csrf-token.ts';
 import { FlowAnswers } from './flow-answers.ts';
 import type { CreateOptions, FlowServiceDeps, SubmitInput } from './flow-deps.ts';
-import { FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, TEST, testStateOf, TOKEN_EXCHANGE, UNBOUND, type Loaded, type TestState } from './flow-forms.ts';
+import { FlowForms, hasSecret, NO_STRATEGY, PENDING_SETTINGS, PREFILL, TEST, testStateOf, TOKEN_EXCHANGE, UNBOUND, type BegunHeadStart, type Loaded, type TestState } from './flow-forms.ts';
 import type { InternalState } from './flow-internal.ts';
 import { timingSafeEqualString } from '../x/random.ts';
 import { startTokenExchange } from '../session/token-exchange.ts';
@@ -157,7 +157,9 @@ export class FlowService {
 
   async #submit(kind: FlowKind, id: string, facts: RequestFacts, input: SubmitInput, seen: { type?: FlowType }): Promise<FlowAnswer> {
     const rq = new RequestState(facts);
-    const loaded = await this.#forms.load(kind, id);
+    const loading = this.#forms.load(kind, id);
+    const headStart = this.#headStart(kind, input);
+    const loaded = await loading;
     const { record } = loaded;
     seen.type = record.type;
     // Links and method callbacks arrive as browser navigations: they are answered with redirects.
@@ -248,10 +250,23 @@ export class FlowService {
     });
     const ticket = limited ? await this.#d.guard.begin(limited) : undefined;
     try {
-      return await this.#submission.run(kind, loaded, rq, actor, payload, viaLink, binding);
+      const begun = headStart && payload.method === headStart.methodId ? headStart : undefined;
+      if (begun) await begun.headStart.begin();
+      return await this.#submission.run(kind, loaded, rq, actor, payload, viaLink, binding, begun);
     } finally {
       await ticket?.settle(guardResultOf(rq.methodOutcome));
     }
+  }
+
+  /**
+   * The submitted method's head start on a form or JSON submission naming it (see HeadStart), made before the flow is
+   * read; it begins only once the submission passed the flow's checks and the guard.
+   */
+  #headStart(kind: FlowKind, input: SubmitInput): BegunHeadStart | undefined {
+    if (input.viaLink || input.callback || typeof input.body.method !== 'string') return undefined;
+    const [method, capability] = this.#forms.capabilityFor(kind, input.body.method) ?? [];
+    const headStart = capability?.headStart?.(input.body);
+    return method && headStart ? { methodId: method.id, headStart } : undefined;
   }
 
   /** The identifier a sign-up names first (its traits' credential identifiers, then its addresses), if any. */

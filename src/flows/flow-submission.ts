@@ -14,7 +14,7 @@ import { MessageId } from '../text/ids.ts';
 import { message } from '../text/message.ts';
 import type { FlowAnswers } from './flow-answers.ts';
 import { EXCHANGE_WINDOW_MS, hashExchangeCode, newExchangeCode } from '../session/token-exchange.ts';
-import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, TEST, testStateOf, TOKEN_EXCHANGE, type Actor, type Attempt, type FlowForms, type Loaded } from './flow-forms.ts';
+import { hasSecret, NO_STRATEGY, PENDING_SETTINGS, SUBMITS, TEST, testStateOf, TOKEN_EXCHANGE, type Actor, type Attempt, type BegunHeadStart, type FlowForms, type Loaded } from './flow-forms.ts';
 import type { InternalState } from './flow-internal.ts';
 import type { FlowAnswer, RequestState } from './flow-request.ts';
 import type { Effects, Settled } from './flow-runtime.ts';
@@ -44,8 +44,11 @@ export class FlowSubmission {
     this.#answers = answers;
   }
 
-  /** `internal`: internal state the service sets with this submit (kept whatever the method answers). */
-  async run(kind: FlowKind, first: Loaded, rq: RequestState, actor: Actor, payload: Record<string, unknown>, viaLink: boolean, internal: InternalState = {}): Promise<FlowAnswer> {
+  /**
+   * `internal`: internal state the service sets with this submit (kept whatever the method answers); `headStart`: the
+   * submitted method's, begun (first attempt only).
+   */
+  async run(kind: FlowKind, first: Loaded, rq: RequestState, actor: Actor, payload: Record<string, unknown>, viaLink: boolean, internal: InternalState = {}, headStart?: BegunHeadStart): Promise<FlowAnswer> {
     const method = typeof payload.method === 'string' ? payload.method : '';
     const event: FlowEvent = { type: 'method.submit', method, payload };
     // The history names a method only when it is one (a submitted `method` can be any text, of any length).
@@ -59,6 +62,7 @@ export class FlowSubmission {
         if (actor.identity) actor = { ...actor, identity: (await this.#d.store.identities.get(actor.identity.id)) ?? actor.identity };
       }
       const work = this.newAttempt(loaded);
+      if (attempt === 1) work.headStart = headStart;
       Object.assign(work.internal, internal);
       if (Object.keys(internal).length > 0) loaded = { ...loaded, internal: { ...loaded.internal, ...internal } };
       const settled = await this.#d.runtime.advance(kind, loaded.record.snapshot, event, {
@@ -212,6 +216,10 @@ export class FlowSubmission {
       }
     }
     const ctx = this.#forms.methodContext(kind, loaded, actor, method);
+    if (work.headStart?.methodId === method.id) {
+      ctx.headStart = work.headStart.headStart;
+      work.headStart = undefined;
+    }
     let outcome = await capability.submit(ctx, input.payload);
     rq.methodOutcome = outcome.kind;
     if (outcome.kind === 'registered' && outcome.existingAccount) {

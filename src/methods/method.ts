@@ -57,6 +57,21 @@ export interface MethodContext {
   /** Settings: the session is recent enough to change credentials and addresses (privileged_session_max_age). */
   privileged: boolean;
   now: Date;
+  /** Submit only: the head start this method's `headStart` made for the submission, begun (see HeadStart). */
+  headStart?: HeadStart;
+}
+
+/**
+ * Work a method begins for a submission while the flow is still being read and checked (optional, see
+ * Capability.headStart). Made from the raw body before anything is known of the flow, so until `begin` it may only
+ * read: the submission may yet be refused (an unknown or expired flow, a failed CSRF check, the rate limit), and is
+ * then thrown away. `begin` is called once the submission passed all of that, right before the flow's machine runs
+ * it: from there it may start the expensive part (the password hash), and resolves once that is under way, so that
+ * the machine's own work runs beside it. `submit` uses it only when it was made from the very values it is given, and
+ * otherwise does the work itself.
+ */
+export interface HeadStart {
+  begin(): Promise<void>;
 }
 
 export interface NodesResult {
@@ -169,6 +184,8 @@ export interface Capability {
    * alone (an OpenID Connect sign-up that lacks traits continues with its provider only).
    */
   exclusive?(internal: Json | undefined): boolean;
+  /** A head start on a submission naming this method, from its raw body (see HeadStart); undefined for none. */
+  headStart?(body: Record<string, unknown>): HeadStart | undefined;
 }
 
 /**

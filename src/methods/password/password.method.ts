@@ -10,7 +10,7 @@ import { inputNode, submitNode, type UiNode } from '../../ui/node.ts';
 import { identifierLabel } from '../../ui/trait-nodes.ts';
 import { payloadProblems } from '../../x/body-validator.ts';
 import { mergeFieldMessages, problemsToMessages, signUpClash, traitMessages } from '../form-messages.ts';
-import type { Method, MethodContext, Outcome } from '../method.ts';
+import type { HeadStart, Method, MethodContext, Outcome } from '../method.ts';
 import type { PasswordPolicy } from './policy.ts';
 
 export interface PasswordMethodDeps {
@@ -25,7 +25,7 @@ export interface PasswordMethodDeps {
      * takes the same time whether or not the identifier exists (the identity, read while the hash runs, is used only
      * if it matched).
      */
-    passwordCredential(identifier: string): Promise<{ identityId: string; hashedPassword?: string } | null>;
+    passwordCredential(identifier: string): Promise<PasswordCredential | null>;
     get(id: string): Promise<IdentityRecord | null>;
     buildNew(input: IdentityInput, prepared: PreparedCredentials): IdentityRecord;
     /** Whether another identity holds one of the record's identifiers or addresses. */
@@ -54,6 +54,47 @@ async function safeVerify(hasher: PasswordMethodDeps['hasher'], password: string
   }
 }
 
+type PasswordCredential = { identityId: string; hashedPassword?: string };
+/** What checking a login's password found: the stored hash, and the identity when the password matched it. */
+interface PasswordCheck { stored?: string; identity: IdentityRecord | null }
+
+/** A login's payload; `password_identifier` is Kratos's older name for `identifier`. */
+const loginPayload = (raw: Record<string, unknown>): Record<string, unknown> => ({ ...raw, identifier: raw.identifier ?? raw.password_identifier });
+const normalizedIdentifier = (identifier: string) => normalizeIdentifier(identifier, identifierKind(identifier));
+
+/**
+ * A login's password check begun early (see HeadStart): the credential is read while the flow is, and the hash starts
+ * once the submission passed the flow's checks and the guard, so it runs while the flow's machine gets to the method.
+ */
+class PasswordCheckHeadStart implements HeadStart {
+  readonly #identifier: string;
+  readonly #password: string;
+  readonly #check: (credential: Promise<PasswordCredential | null>) => Promise<PasswordCheck>;
+  readonly #credential: Promise<PasswordCredential | null>;
+  #checked?: Promise<PasswordCheck>;
+
+  constructor(identifier: string, password: string, check: (credential: Promise<PasswordCredential | null>) => Promise<PasswordCheck>, credential: Promise<PasswordCredential | null>) {
+    this.#identifier = identifier;
+    this.#password = password;
+    this.#check = check;
+    this.#credential = credential;
+    // Thrown away unused when the flow is refused: its failure then belongs to nobody.
+    credential.catch(() => undefined);
+  }
+
+  begin(): Promise<void> {
+    this.#checked ??= this.#check(this.#credential);
+    this.#checked.catch(() => undefined);
+    // By the next turn of the event loop the hash is on its thread (see check).
+    return nextTurn();
+  }
+
+  /** The check begun for exactly this (normalised) identifier and password, if any. */
+  checkFor(identifier: string, password: string): Promise<PasswordCheck> | undefined {
+    return identifier === this.#identifier && password === this.#password ? this.#checked : undefined;
+  }
+}
+
 const hashedPassword = (identity: IdentityRecord | undefined): string | undefined => {
   const config = identity?.credentials.find((c) => c.type === 'password')?.config;
   return typeof config?.hashed_password === 'string' ? config.hashed_password : undefined;
@@ -68,6 +109,19 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
   // Verifying against a real hash of the configured algorithm for unknown identifiers keeps the work (and the
   // time) of a failed login the same whether or not the account exists.
   const dummy = () => (dummyHash ??= deps.hasher.hash(crypto.randomUUID()));
+
+  /** The password against the credential found for an identifier: the identity, only when the password matched. */
+  const check = async (password: string, credentialRead: Promise<PasswordCredential | null>): Promise<PasswordCheck> => {
+    const credential = await credentialRead;
+    const stored = credential?.hashedPassword;
+    // The identity is read while the hash runs (the answer waits for the hash either way) and used only if it
+    // matched. It is read on the next turn of the event loop, once the hash is on its thread: a SQLite read runs on
+    // this thread, and started at once it would run before the hash is handed over.
+    const [valid, candidate] = stored && credential
+      ? await Promise.all([safeVerify(deps.hasher, password, stored), nextTurn().then(() => deps.identities.get(credential.identityId))])
+      : [(await safeVerify(deps.hasher, password, await dummy()), false), null];
+    return { stored, identity: valid ? candidate : null };
+  };
 
   return {
     id: 'password',
@@ -99,23 +153,23 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
           ],
         };
       },
-      async submit(_ctx, raw): Promise<Outcome> {
-        const payload: Record<string, unknown> = { ...raw, identifier: raw.identifier ?? raw.password_identifier };
+      headStart(body) {
+        const payload = loginPayload(body);
+        if (payloadProblems(LOGIN_SCHEMA, payload).length > 0) return undefined;
+        const identifier = normalizedIdentifier(String(payload.identifier));
+        return new PasswordCheckHeadStart(identifier, String(payload.password), (credential) => check(String(payload.password), credential),
+          deps.identities.passwordCredential(identifier));
+      },
+      async submit(ctx, raw): Promise<Outcome> {
+        const payload = loginPayload(raw);
         const values = typeof payload.identifier === 'string' ? { identifier: payload.identifier } : {};
         const problems = payloadProblems(LOGIN_SCHEMA, payload);
         if (problems.length > 0) return { kind: 'rejected', values, ...problemsToMessages(problems, payload) };
-        const identifier = String(payload.identifier);
+        const identifier = normalizedIdentifier(String(payload.identifier));
         const password = String(payload.password);
-        const credential = await deps.identities.passwordCredential(normalizeIdentifier(identifier, identifierKind(identifier)));
-        const stored = credential?.hashedPassword;
-        // The identity is read while the hash runs (the answer waits for the hash either way) and used only if it
-        // matched. It is read on the next turn of the event loop, once the hash is on its thread: a SQLite read runs on
-        // this thread, and started at once it would run before the hash is handed over.
-        const [valid, candidate] = stored && credential
-          ? await Promise.all([safeVerify(deps.hasher, password, stored), nextTurn().then(() => deps.identities.get(credential.identityId))])
-          : [(await safeVerify(deps.hasher, password, await dummy()), false), null];
-        const identity = valid ? candidate : null;
-        if (!identity || !stored || !valid) return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationInvalidCredentials)] };
+        const begun = ctx.headStart instanceof PasswordCheckHeadStart ? ctx.headStart.checkFor(identifier, password) : undefined;
+        const { stored, identity } = await (begun ?? check(password, deps.identities.passwordCredential(identifier)));
+        if (!identity || !stored) return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationInvalidCredentials)] };
         if (identity.state !== 'active') return { kind: 'rejected', values, messages: [message(MessageId.ErrorValidationIdentityDisabled)] };
         const outcome: Outcome = { kind: 'authenticated', identityId: identity.id, method: 'password', aal: 'aal1', identity };
         if (!deps.hasher.needsRehash(stored)) return outcome;
@@ -124,7 +178,7 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
         const record: IdentityRecord = {
           ...identity,
           credentials: identity.credentials.map((c) => (c.type === 'password'
-            ? { ...c, config: { ...c.config, hashed_password: rehashed }, updatedAt: _ctx.now }
+            ? { ...c, config: { ...c.config, hashed_password: rehashed }, updatedAt: ctx.now }
             : c)),
         };
         return { ...outcome, changes: { identity: { record, isNew: false } } };

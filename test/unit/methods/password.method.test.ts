@@ -193,6 +193,74 @@ describe('password method: login submit', () => {
   });
 });
 
+describe('password method: login head start', () => {
+  const user = identityRecord('user@example.com', { hash: `fake$${GOOD}` });
+  const body = { method: 'password', identifier: 'User@Example.com', password: GOOD };
+
+  it('reads the credential at once but hashes nothing until it is begun', async () => {
+    const { method, lookups, hasher } = setup({ identities: [user] });
+    const headStart = login(method).headStart!(body)!;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lookups).toEqual(['user@example.com']);
+    expect(hasher.calls).toEqual([]);
+    await headStart.begin();
+    expect(hasher.calls).toEqual([{ op: 'verify', password: GOOD, encoded: `fake$${GOOD}` }]);
+  });
+
+  it('begun, it is the submit\'s check: no second lookup, no second hash, the same outcome', async () => {
+    const { method, lookups, hasher } = setup({ identities: [user] });
+    const headStart = login(method).headStart!(body)!;
+    await headStart.begin();
+    const outcome = await login(method).submit({ ...context(), headStart }, body);
+    expect(outcome).toEqual({ kind: 'authenticated', identityId: user.id, method: 'password', aal: 'aal1', identity: user });
+    expect(lookups).toHaveLength(1);
+    expect(hasher.calls).toHaveLength(1);
+  });
+
+  it('a wrong password begun early is rejected like a late one (4000006)', async () => {
+    const { method } = setup({ identities: [user] });
+    const wrong = { ...body, password: 'not it at all' };
+    const headStart = login(method).headStart!(wrong)!;
+    await headStart.begin();
+    const outcome = await login(method).submit({ ...context(), headStart }, wrong);
+    expect(outcome).toEqual({ kind: 'rejected', values: { identifier: 'User@Example.com' }, messages: [expect.objectContaining({ id: 4000006 })] });
+  });
+
+  it('is ignored for other values, or when it was never begun: the submit checks on its own', async () => {
+    const other = identityRecord('other@example.com', { hash: `fake$${GOOD}` });
+    const { method, lookups, hasher } = setup({ identities: [user, other] });
+    const begun = login(method).headStart!(body)!;
+    await begun.begin();
+    const outcome = await login(method).submit({ ...context(), headStart: begun }, { ...body, identifier: 'other@example.com' });
+    expect(outcome).toMatchObject({ kind: 'authenticated', identityId: other.id });
+    const wrongPassword = await login(method).submit({ ...context(), headStart: begun }, { ...body, password: 'not it at all' });
+    expect(wrongPassword.kind).toBe('rejected');
+    const unbegun = login(method).headStart!(body)!;
+    expect((await login(method).submit({ ...context(), headStart: unbegun }, body)).kind).toBe('authenticated');
+    expect(lookups).toEqual(['user@example.com', 'other@example.com', 'user@example.com', 'user@example.com', 'user@example.com']);
+    expect(hasher.calls.filter((c) => c.op === 'verify')).toHaveLength(4);
+  });
+
+  it('none for a payload the submit would refuse (nothing looked up)', () => {
+    const { method, lookups } = setup({ identities: [user] });
+    expect(login(method).headStart!({ method: 'password', identifier: 'user@example.com' })).toBeUndefined();
+    expect(login(method).headStart!({ method: 'password', identifier: 42, password: GOOD })).toBeUndefined();
+    expect(lookups).toEqual([]);
+  });
+
+  it('a lookup that fails and is never used raises nothing; used, it fails the submit as before', async () => {
+    const failing = createPasswordMethod({
+      ...({} as PasswordMethodDeps), hasher: fakeHasher(), schemas: registryOf(),
+      policy: { check: async () => [] } as never,
+      identities: { passwordCredential: () => Promise.reject(new Error('database down')) } as never,
+    });
+    login(failing).headStart!(body); // dropped: an unhandled rejection would fail this test run
+    const headStart = login(failing).headStart!(body)!;
+    await headStart.begin();
+    await expect(login(failing).submit({ ...context(), headStart }, body)).rejects.toThrow('database down');
+  });
+});
+
 describe('password method: registration', () => {
   it('nodes: a new password and "Sign up"', async () => {
     const { nodes } = await setup().method.registration!.nodes(context({ kind: 'registration' }));
