@@ -33,7 +33,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  buildIdflow, cpuSnapshot, idflowListening, machineBusyMs, median, migrateIdflow, saturate, sessionToken, spawnHello, spawnIdflow, stop, submit,
+  buildIdflow, cpuSnapshot, idflowListening, machineBusyMs, median, migrateIdflow, request, saturate, sessionToken, spawnHello, spawnIdflow, stop, submit,
   waitForLine, withScratchDatabase, writeIdflowConfig,
 } from './bench-support.ts';
 import { printShares, profileOf, selfTimeShares, type Window } from './cpu-profile.ts';
@@ -231,13 +231,9 @@ async function compare(dsn: string, dir: string, checkouts: Record<Name, string>
 
 /** One native password login of user `i` on `address`, in ms, the flow created before the clock starts. */
 async function timedLogin(address: string, i: number): Promise<number> {
-  const flow = await fetch(`${address}/self-service/login/api`).then((r) => r.json()) as { id: string };
+  const flow = JSON.parse((await request(`${address}/self-service/login/api`)).text) as { id: string };
   const started = performance.now();
-  const response = await fetch(`${address}/self-service/login?flow=${flow.id}`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ method: 'password', identifier: `ab-${i}@example.com`, password: PASSWORD }),
-  });
-  await response.arrayBuffer();
+  const response = await request(`${address}/self-service/login?flow=${flow.id}`, { json: { method: 'password', identifier: `ab-${i}@example.com`, password: PASSWORD } });
   const elapsed = performance.now() - started;
   if (response.status !== 200) throw new Error(`login on ${address}: ${response.status}`);
   return elapsed;

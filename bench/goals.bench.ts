@@ -57,8 +57,8 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config/load-config.ts';
 import { createPasswordHasher, type PasswordHasher } from '../src/hash/index.ts';
 import {
-  buildIdflow, cpuSnapshot, type CpuSnapshot, eventLoopMaxMs, type HeadersFor, idflowListening, median, migrateIdflow, saturate, ScratchDatabaseUnavailable,
-  sessionToken, sessionTokens, spawnBetterAuth, spawnHello, spawnIdflow, stop, submit, waitForLine, whoamiBuckets, withScratchDatabase, writeIdflowConfig,
+  buildIdflow, cpuSnapshot, type CpuSnapshot, eventLoopMaxMs, type HeadersFor, idflowListening, median, migrateIdflow, request, saturate,
+  ScratchDatabaseUnavailable, sessionToken, sessionTokens, spawnBetterAuth, spawnHello, spawnIdflow, stop, submit, waitForLine, whoamiBuckets, withScratchDatabase, writeIdflowConfig,
 } from './bench-support.ts';
 import { growSessions, type SessionTarget } from './session-filler.ts';
 
@@ -124,12 +124,9 @@ async function closedLoop(clients: number, step: (i: number) => Promise<void>, d
 
 /** Better Auth: one POST (its origin check wants a trusted Origin); resolves to the session cookie's value it set. */
 async function betterAuthPost(authAddress: string, path: string, body: object): Promise<string> {
-  const response = await fetch(`${authAddress}${path}`, {
-    method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://127.0.0.1' }, body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  const cookie = response.headers.getSetCookie().map((c) => /^better-auth\.session_token=([^;]+)/.exec(c)?.[1]).find(Boolean);
-  if (response.status !== 200 || !cookie) throw new Error(`Better Auth ${path}: ${response.status} ${text.slice(0, 300)}`);
+  const response = await request(`${authAddress}${path}`, { headers: { origin: 'http://127.0.0.1' }, json: body });
+  const cookie = (response.headers['set-cookie'] ?? []).map((c) => /^better-auth\.session_token=([^;]+)/.exec(c)?.[1]).find(Boolean);
+  if (response.status !== 200 || !cookie) throw new Error(`Better Auth ${path}: ${response.status} ${response.text.slice(0, 300)}`);
   return cookie;
 }
 
@@ -258,16 +255,12 @@ async function measureDatabase(database: 'sqlite' | 'postgresql', databases: Dat
     const loginTimes: number[] = [];
     const hashTimes: number[] = [];
     for (let i = 0; i < 31; i++) {
-      const flow = await fetch(`${publicAddress}/self-service/login/api`).then((r) => r.json()) as { id: string };
+      const flow = JSON.parse((await request(`${publicAddress}/self-service/login/api`)).text) as { id: string };
       const h = performance.now();
       await hasher.hash(`one-${i}`);
       hashTimes.push(performance.now() - h);
       const t = performance.now();
-      const response = await fetch(`${publicAddress}/self-service/login?flow=${flow.id}`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ method: 'password', identifier: email(i), password: PASSWORD }),
-      });
-      await response.arrayBuffer();
+      const response = await request(`${publicAddress}/self-service/login?flow=${flow.id}`, { json: { method: 'password', identifier: email(i), password: PASSWORD } });
       loginTimes.push(performance.now() - t);
       if (response.status !== 200) throw new Error(`single login: ${response.status}`);
     }
