@@ -24,13 +24,22 @@ describe.skipIf(missing)('idflow on Deno: deno task start', () => {
   let stderr = '';
   let publicUrl = '';
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'idflow-deno-'));
+  /**
+   * `deno task start` until idflow listens. Deno 2.9.6 itself, on a DENO_DIR it has never used, sometimes never gets
+   * there: seen here on a fresh machine, the `deno run` process with its main thread waiting on a futex and no output
+   * for minutes (what denoland/deno#36599 reports of 2.9.5), while every other start took 1.5-2 s. So a start that
+   * shows nothing for START_MS is stopped and tried once more, and the first attempt's output is kept for the report.
+   */
+  const START_MS = 50_000;
+  async function start(): Promise<string> {
+    stderr = '';
     child = spawn((found as { deno: string }).deno, ['task', 'start'], {
       cwd: repoRoot,
       env: {
         PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DENO_DIR: process.env.DENO_DIR ?? join(repoRoot, 'node_modules', '.cache', 'deno-dir'),
         NO_COLOR: '1',
+        // Deno's own check for a newer release would look up and call dl.deno.land: traffic off this machine.
+        DENO_NO_UPDATE_CHECK: '1',
         // the default configuration (SQLite), in a file of this test's own and on ports the OS picks
         DSN: `sqlite://${join(dir, 'idflow.sqlite')}`,
         SERVE_PUBLIC_PORT: '0', SERVE_ADMIN_PORT: '0', SERVE_UI_PORT: '0',
@@ -38,8 +47,8 @@ describe.skipIf(missing)('idflow on Deno: deno task start', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    publicUrl = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`idflow did not start on Deno: ${stderr}`)), 110_000);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`idflow did not start on Deno within ${START_MS} ms: ${stderr}`)), START_MS);
       const onData = (d: Buffer) => {
         stderr += d;
         const match = /"msg":"public API listening","address":"([^"]+)"/.exec(stderr);
@@ -50,9 +59,26 @@ describe.skipIf(missing)('idflow on Deno: deno task start', () => {
       };
       child.stderr!.on('data', onData);
       child.stdout!.on('data', onData);
-      child.on('exit', (code) => reject(new Error(`deno exited (${code}): ${stderr}`)));
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`deno exited (${code}): ${stderr}`));
+      });
     });
-  }, 120_000);
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'idflow-deno-'));
+    try {
+      publicUrl = await start();
+    } catch (first) {
+      if (child.exitCode !== null) throw first; // deno itself gave up: that is an answer, not a stall
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+      console.warn(`Deno start-up stalled; trying once more. ${(first as Error).message}`);
+      publicUrl = await start();
+    }
+  }, 2 * START_MS + 10_000);
 
   afterAll(async () => {
     if (child && child.exitCode === null) {
