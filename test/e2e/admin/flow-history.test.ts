@@ -2,26 +2,20 @@
  * A flow's audit trail on the admin API (`GET /admin/flows/{id}/history`, idflow): every transition of its machine,
  * with the event's type, the submitted method and the time — and never a submitted secret.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
+import { passwordSuite } from '../../support/password-suite.ts';
+import type { TestServer } from '../../support/server.ts';
 
 type Json = any;
 const PASSWORD = 'a flow-history passphrase 4711';
 
 for (const db of testDatabases()) {
   describe(`flow history on the admin API (${db.name})`, () => {
+    const suite = passwordSuite(db);
     let server: TestServer;
-    let drop: (() => Promise<void>) | undefined;
-
-    beforeAll(async () => {
-      const created = await db.create();
-      drop = created.drop;
-      server = await startTestServer(created.dsn, { selfservice: { methods: { password: { config: { haveibeenpwned_enabled: false } } } } });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await drop?.();
+    beforeAll(() => {
+      server = suite.server;
     });
 
     const history = async (id: string) => {

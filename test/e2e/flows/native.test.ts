@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
+import { passwordSuite } from '../../support/password-suite.ts';
+import type { TestServer } from '../../support/server.ts';
 import { expectResponse } from '../../support/openapi.ts';
 import { Flow as FlowEntity, Identity as IdentityEntity, Session as SessionEntity } from '../../../entities/index.ts';
 import { failure } from '../../support/sdk.ts';
@@ -13,20 +14,14 @@ function node(flow: Json, name: string): Json {
 
 for (const db of testDatabases()) {
   describe(`native self-service flows through the Ory SDK (${db.name})`, () => {
+    const suite = passwordSuite(db);
     let server: TestServer;
-    let drop: () => Promise<void>;
     const count = (entity: typeof IdentityEntity | typeof SessionEntity) => server.orm.em.fork().count(entity as never, {});
     const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
       fetch(`${server.publicUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
 
-    beforeAll(async () => {
-      const created = await db.create();
-      drop = created.drop;
-      server = await startTestServer(created.dsn, { selfservice: { methods: { password: { config: { haveibeenpwned_enabled: false } } } } });
-    });
-    afterAll(async () => {
-      await server?.close();
-      await drop?.();
+    beforeAll(() => {
+      server = suite.server;
     });
 
     it('registers, checks the session, logs out, logs in, changes the password and logs in with it', async () => {

@@ -12,6 +12,7 @@ import { message } from '../../../src/text/message.ts';
 import { inputNode, submitNode } from '../../../src/ui/node.ts';
 import { CookieJar } from '../../support/cookie-jar.ts';
 import { testDatabases } from '../../support/databases.ts';
+import { passwordSuite } from '../../support/password-suite.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 
 type Json = any;
@@ -21,25 +22,15 @@ const LOGIN_LIFESPAN_MS = 60 * 60 * 1000;
 
 for (const db of testDatabases()) {
   describe(`password login head start (${db.name})`, () => {
+    const suite = passwordSuite(db);
     let server: TestServer;
-    let drop: () => Promise<void>;
+    const post = (path: string, body: unknown) => suite.post(path, body);
 
     beforeAll(async () => {
-      const created = await db.create();
-      drop = created.drop;
-      server = await startTestServer(created.dsn, { selfservice: { methods: { password: { config: { haveibeenpwned_enabled: false } } } } });
+      server = suite.server;
       const flow = await server.frontendApi.createNativeRegistrationFlow();
       expect((await post(`/self-service/registration?flow=${flow.id}`, { method: 'password', traits: { email: EMAIL }, password: PASSWORD })).status).toBe(200);
     });
-    afterAll(async () => {
-      await server?.close();
-      await drop?.();
-    });
-
-    async function post(path: string, body: unknown): Promise<{ status: number; body: Json }> {
-      const res = await fetch(server.publicUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: await res.json() };
-    }
 
     async function verifies(): Promise<number> {
       const text = await (await fetch(`${server.adminUrl}/admin/metrics/prometheus`)).text();

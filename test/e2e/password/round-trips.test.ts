@@ -2,10 +2,11 @@
  * Issue 16: how many statements one API password login and one API registration send to the database. The bounds
  * are what the submit path reaches today, so a change that adds round trips fails here (nothing is timed).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { testDatabases } from '../../support/databases.ts';
+import { passwordSuite } from '../../support/password-suite.ts';
 import { countDriverCalls, executions } from '../../support/driver-calls.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
+import type { TestServer } from '../../support/server.ts';
 
 type Json = any;
 const PASSWORD = 'a long and unguessable passphrase';
@@ -23,25 +24,15 @@ for (const db of testDatabases()) {
   const maxRegistration = MAX_STATEMENTS.registration[dialect];
   const maxLogin = MAX_STATEMENTS.login[dialect];
   describe(`database round trips of password submits (${db.name})`, () => {
+    const suite = passwordSuite(db);
     let server: TestServer;
-    let drop: () => Promise<void>;
+    const post = (path: string, body: unknown) => suite.post(path, body);
 
     beforeAll(async () => {
-      const created = await db.create();
-      drop = created.drop;
-      server = await startTestServer(created.dsn, { selfservice: { methods: { password: { config: { haveibeenpwned_enabled: false } } } } });
+      server = suite.server;
       // The courier's sender polls the queue: it would count too.
       await server.registry.courier.stop();
     });
-    afterAll(async () => {
-      await server?.close();
-      await drop?.();
-    });
-
-    async function post(path: string, body: unknown): Promise<{ status: number; body: Json }> {
-      const res = await fetch(server.publicUrl + path, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: await res.json() };
-    }
 
     async function register(email: string) {
       const flow = await server.frontendApi.createNativeRegistrationFlow();
