@@ -77,10 +77,10 @@ export interface Actor {
   privileged: boolean;
 }
 
-/** What one attempt of a submit produced besides the snapshot; committed together. */
 /** A head start the submitted method made on this submission (see HeadStart), begun. */
 export interface BegunHeadStart { methodId: string; headStart: HeadStart }
 
+/** What one attempt of a submit produced besides the snapshot; committed together. */
 export interface Attempt {
   /** The first attempt's head start, until the method it belongs to runs (a retry reads everything afresh). */
   headStart?: BegunHeadStart;

@@ -66,24 +66,26 @@ const normalizedIdentifier = (identifier: string) => normalizeIdentifier(identif
  * A login's password check begun early (see HeadStart): the credential is read while the flow is, and the hash starts
  * once the submission passed the flow's checks and the guard, so it runs while the flow's machine gets to the method.
  */
+type PasswordChecker = (password: string, credential: Promise<PasswordCredential | null>) => Promise<PasswordCheck>;
+
 class PasswordCheckHeadStart implements HeadStart {
   readonly #identifier: string;
   readonly #password: string;
-  readonly #check: (credential: Promise<PasswordCredential | null>) => Promise<PasswordCheck>;
   readonly #credential: Promise<PasswordCredential | null>;
+  readonly #check: PasswordChecker;
   #checked?: Promise<PasswordCheck>;
 
-  constructor(identifier: string, password: string, check: (credential: Promise<PasswordCredential | null>) => Promise<PasswordCheck>, credential: Promise<PasswordCredential | null>) {
+  constructor(identifier: string, password: string, credential: Promise<PasswordCredential | null>, check: PasswordChecker) {
     this.#identifier = identifier;
     this.#password = password;
-    this.#check = check;
     this.#credential = credential;
+    this.#check = check;
     // Thrown away unused when the flow is refused: its failure then belongs to nobody.
     credential.catch(() => undefined);
   }
 
   begin(): Promise<void> {
-    this.#checked ??= this.#check(this.#credential);
+    this.#checked ??= this.#check(this.#password, this.#credential);
     this.#checked.catch(() => undefined);
     // By the next turn of the event loop the hash is on its thread (see check).
     return nextTurn();
@@ -111,7 +113,7 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
   const dummy = () => (dummyHash ??= deps.hasher.hash(crypto.randomUUID()));
 
   /** The password against the credential found for an identifier: the identity, only when the password matched. */
-  const check = async (password: string, credentialRead: Promise<PasswordCredential | null>): Promise<PasswordCheck> => {
+  const check: PasswordChecker = async (password, credentialRead) => {
     const credential = await credentialRead;
     const stored = credential?.hashedPassword;
     // The identity is read while the hash runs (the answer waits for the hash either way) and used only if it
@@ -157,8 +159,7 @@ export function createPasswordMethod(deps: PasswordMethodDeps): Method {
         const payload = loginPayload(body);
         if (payloadProblems(LOGIN_SCHEMA, payload).length > 0) return undefined;
         const identifier = normalizedIdentifier(String(payload.identifier));
-        return new PasswordCheckHeadStart(identifier, String(payload.password), (credential) => check(String(payload.password), credential),
-          deps.identities.passwordCredential(identifier));
+        return new PasswordCheckHeadStart(identifier, String(payload.password), deps.identities.passwordCredential(identifier), check);
       },
       async submit(ctx, raw): Promise<Outcome> {
         const payload = loginPayload(raw);
