@@ -26,9 +26,11 @@ describe.skipIf(missing)('idflow on Deno: deno task start', () => {
 
   /**
    * `deno task start` until idflow listens. Deno 2.9.6 itself, on a DENO_DIR it has never used, sometimes never gets
-   * there: seen here on a fresh machine, the `deno run` process with its main thread waiting on a futex and no output
-   * for minutes (what denoland/deno#36599 reports of 2.9.5), while every other start took 1.5-2 s. So a start that
-   * shows nothing for START_MS is stopped and tried once more, and the first attempt's output is kept for the report.
+   * there: seen here in four of seven first runs, the `deno run` process with its main thread in a futex wait and no
+   * output for minutes, its stack holding the URL of node_modules/generator-function/require.mjs (a `require()` of an
+   * ES module, from get-intrinsic under Express's qs, that Deno's synchronous loader deadlocks on while its cache is
+   * cold); every other start took 1.5-2 s. So a start that shows nothing for START_MS is stopped and tried once more
+   * (README: the same advice for users), and the first attempt's output is kept for the report.
    */
   const START_MS = 50_000;
   async function start(): Promise<string> {
