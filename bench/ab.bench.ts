@@ -33,7 +33,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  buildIdflow, cpuSnapshot, idflowListening, machineBusyMs, median, migrateIdflow, request, saturate, sessionToken, spawnHello, spawnIdflow, stop, submit,
+  buildIdflow, cpuSnapshot, idflowListening, machineBusyMs, median, migrateIdflow, saturate, sessionToken, spawnHello, spawnIdflow, stop, submit, timedLogin,
   waitForLine, withScratchDatabase, writeIdflowConfig,
 } from './bench-support.ts';
 import { printShares, profileOf, selfTimeShares, type Window } from './cpu-profile.ts';
@@ -229,24 +229,17 @@ async function compare(dsn: string, dir: string, checkouts: Record<Name, string>
   }
 }
 
-/** One native password login of user `i` on `address`, in ms, the flow created before the clock starts. */
-async function timedLogin(address: string, i: number): Promise<number> {
-  const flow = JSON.parse((await request(`${address}/self-service/login/api`)).text) as { id: string };
-  const started = performance.now();
-  const response = await request(`${address}/self-service/login?flow=${flow.id}`, { json: { method: 'password', identifier: `ab-${i}@example.com`, password: PASSWORD } });
-  const elapsed = performance.now() - started;
-  if (response.status !== 200) throw new Error(`login on ${address}: ${response.status}`);
-  return elapsed;
-}
+/** One native password login of user `i` on `address`, in ms (the flow is created before the clock starts). */
+const loginOf = async (address: string, i: number): Promise<number> => (await timedLogin(address, `ab-${i}@example.com`, PASSWORD))();
 
 async function compareLogins(servers: Record<Name, { address: string }>, users: number): Promise<void> {
-  for (let i = 0; i < 20; i++) await timedLogin(servers[i % 2 ? 'B' : 'A'].address, i % users); // warm-up
+  for (let i = 0; i < 20; i++) await loginOf(servers[i % 2 ? 'B' : 'A'].address, i % users); // warm-up
   console.log(`${LOGINS} pairs of sequential logins, one connection, alternating which server goes first`);
   const pairs: Array<{ first: Name; A: number; B: number }> = [];
   for (let i = 0; i < LOGINS; i++) {
     const first: Name = i % 2 ? 'B' : 'A';
     const times = {} as Record<Name, number>;
-    for (const name of first === 'A' ? ['A', 'B'] as const : ['B', 'A'] as const) times[name] = await timedLogin(servers[name].address, i % users);
+    for (const name of first === 'A' ? ['A', 'B'] as const : ['B', 'A'] as const) times[name] = await loginOf(servers[name].address, i % users);
     pairs.push({ first, ...times });
   }
   const ms = (values: number[]) => `${median(values).toFixed(2)} ms`;

@@ -90,13 +90,33 @@ export function request(url: string, init: { method?: 'GET' | 'POST'; headers?: 
   });
 }
 
+/** A new native API flow's id. */
+async function createNativeFlow(publicAddress: string, flowKind: 'registration' | 'login'): Promise<string> {
+  return (JSON.parse((await request(`${publicAddress}/self-service/${flowKind}/api`)).text) as { id: string }).id;
+}
+
 /** One native API flow (create + submit); resolves to the session token of the answer. */
 export async function submit(publicAddress: string, flowKind: 'registration' | 'login', body: object): Promise<string> {
-  const flow = JSON.parse((await request(`${publicAddress}/self-service/${flowKind}/api`)).text) as { id: string };
-  const response = await request(`${publicAddress}/self-service/${flowKind}?flow=${flow.id}`, { json: body });
+  const flowId = await createNativeFlow(publicAddress, flowKind);
+  const response = await request(`${publicAddress}/self-service/${flowKind}?flow=${flowId}`, { json: body });
   const answer = JSON.parse(response.text) as { session_token?: string };
   if (response.status !== 200 || !answer.session_token) throw new Error(`${flowKind}: ${response.status} ${response.text.slice(0, 300)}`);
   return answer.session_token;
+}
+
+/**
+ * A native login flow, created now; the function sends its password login and resolves to how long that took, in ms
+ * (the flow's creation is not timed). Throws unless the login answered 200.
+ */
+export async function timedLogin(publicAddress: string, identifier: string, password: string): Promise<() => Promise<number>> {
+  const flowId = await createNativeFlow(publicAddress, 'login');
+  return async () => {
+    const started = performance.now();
+    const response = await request(`${publicAddress}/self-service/login?flow=${flowId}`, { json: { method: 'password', identifier, password } });
+    const elapsed = performance.now() - started;
+    if (response.status !== 200) throw new Error(`login on ${publicAddress}: ${response.status} ${response.text.slice(0, 300)}`);
+    return elapsed;
+  };
 }
 
 export type HeadersFor = (index: number) => Record<string, string>;

@@ -58,7 +58,8 @@ import { loadConfig } from '../config/load-config.ts';
 import { createPasswordHasher, type PasswordHasher } from '../src/hash/index.ts';
 import {
   buildIdflow, cpuSnapshot, type CpuSnapshot, eventLoopMaxMs, type HeadersFor, idflowListening, median, migrateIdflow, request, saturate,
-  ScratchDatabaseUnavailable, sessionToken, sessionTokens, spawnBetterAuth, spawnHello, spawnIdflow, stop, submit, waitForLine, whoamiBuckets, withScratchDatabase, writeIdflowConfig,
+  ScratchDatabaseUnavailable, sessionToken, sessionTokens, spawnBetterAuth, spawnHello, spawnIdflow, stop, submit, timedLogin, waitForLine, whoamiBuckets,
+  withScratchDatabase, writeIdflowConfig,
 } from './bench-support.ts';
 import { growSessions, type SessionTarget } from './session-filler.ts';
 
@@ -256,14 +257,11 @@ async function measureDatabase(database: 'sqlite' | 'postgresql', databases: Dat
     const loginTimes: number[] = [];
     const hashTimes: number[] = [];
     for (let i = 0; i < 31; i++) {
-      const flow = JSON.parse((await request(`${publicAddress}/self-service/login/api`)).text) as { id: string };
+      const login = await timedLogin(publicAddress, email(i), PASSWORD);
       const h = performance.now();
       await hasher.hash(`one-${i}`);
       hashTimes.push(performance.now() - h);
-      const t = performance.now();
-      const response = await request(`${publicAddress}/self-service/login?flow=${flow.id}`, { json: { method: 'password', identifier: email(i), password: PASSWORD } });
-      loginTimes.push(performance.now() - t);
-      if (response.status !== 200) throw new Error(`single login: ${response.status}`);
+      loginTimes.push(await login());
     }
 
     // whoami vs hello vs Better Auth's get-session, saturated, alternating rounds; then p99 of whoami and hello at
